@@ -1,0 +1,19 @@
+"""convcalc: shapes, parameters, FLOPs, memory and receptive fields of convolutional networks,
+computed from their description alone.
+
+    from convcalc import Conv, single_layer
+    single_layer(Conv(out_channels=10, kernel=5, padding=2), (3, 32, 32)).params   # 760
+"""
+
+__version__ = "0.1.0"
+
+from .errors import ConvcalcError, SpecError
+from .formulas import KINDS, LayerCost, analyze_layer
+from .layers import LRN, AdaptivePool, Conv, ConvTranspose, Elementwise, Flatten, Linear, Norm, Pool, Scale, Subsample, Upsample
+from .network import Group, LayerNode, Merge, Network, Ref, Report, Settings, analyze, single_layer
+
+__all__ = [
+    "ConvcalcError", "SpecError", "KINDS", "LayerCost", "analyze_layer", "LRN", "AdaptivePool", "Conv",
+    "ConvTranspose", "Elementwise", "Flatten", "Linear", "Norm", "Pool", "Scale", "Subsample", "Upsample",
+    "Group", "LayerNode", "Merge", "Network", "Ref", "Report", "Settings", "analyze", "single_layer",
+]

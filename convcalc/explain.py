@@ -1,0 +1,196 @@
+"""The worked solution for one row: each formula with the numbers substituted, step by step.
+
+It only quotes figures that the formulas (formulas.py, geometry.py, receptive.py) computed.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from math import prod
+
+from .formulas import axis_names, fmt_shape
+from .geometry import ConvAxis, TransposedAxis
+from .network import Row, Settings
+
+
+def num(value) -> str:
+    """1,234 for ints; 1.5 or 1/3 for fractions."""
+    if isinstance(value, Fraction):
+        if value.denominator == 1:
+            value = value.numerator
+        else:
+            scaled = value * 10**6
+            return f"{float(value):g}" if scaled.denominator == 1 else str(value)
+    return f"{value:,}"
+
+
+def product(values) -> str:
+    return "·".join(str(v) for v in values)
+
+
+def conv_axis_step(axis: str, g: ConvAxis) -> list[str]:
+    lines = []
+    k_hat = g.effective_kernel
+    if g.dilation > 1:
+        lines.append(f"{axis}: K̂ = D·(K − 1) + 1 = {g.dilation}·({g.kernel} − 1) + 1 = {k_hat}")
+    k_sym = "K̂" if g.dilation > 1 else "K"
+    if g.pad_before == g.pad_after:
+        pads, pad_sym = f"2·{g.pad_before}", "2P"
+    else:
+        pads, pad_sym = f"{g.pad_before} + {g.pad_after}", "P_b + P_a"
+    if g.ceil_mode:
+        raw = -(-g.span // g.stride) + 1
+        line = f"{axis}: ⌈(M + {pad_sym} − {k_sym})/S⌉ + 1 = ⌈({g.size} + {pads} − {k_hat})/{g.stride}⌉ + 1 = ⌈{g.span}/{g.stride}⌉ + 1 = {raw}"
+        if raw != g.out:
+            line += f"; the last window would start at ({raw} − 1)·{g.stride} ≥ M + P = {g.size + g.pad_before}, so it is dropped: {g.out}"
+    else:
+        line = f"{axis}: ⌊(M + {pad_sym} − {k_sym})/S⌋ + 1 = ⌊({g.size} + {pads} − {k_hat})/{g.stride}⌋ + 1 = ⌊{g.span}/{g.stride}⌋ + 1 = {g.out}"
+    return lines + [line]
+
+
+def transposed_axis_step(axis: str, g: TransposedAxis) -> str:
+    return (
+        f"{axis}: (M − 1)·S − 2P + D·(K − 1) + output_padding + 1 = ({g.size} − 1)·{g.stride} − 2·{g.padding} + "
+        f"{g.dilation}·({g.kernel} − 1) + {g.output_padding} + 1 = {g.out}"
+    )
+
+
+def sizes(row: Row) -> list[str]:
+    names = axis_names(len(row.input_shape) - 1)
+    lines = []
+    for name, g in zip(names, row.cost.axes):
+        lines += conv_axis_step(name, g) if isinstance(g, ConvAxis) else [transposed_axis_step(name, g)]
+    return lines
+
+
+def kernel_symbols(n: int) -> str:
+    return "·".join(f"K_{a.lower()}" for a in axis_names(n)) if n > 1 else "K"
+
+
+def out_symbols(n: int, letter: str = "L") -> str:
+    return "·".join(f"{letter}_{a.lower()}" for a in axis_names(n)) if n > 1 else letter
+
+
+def conv_lines(row: Row) -> list[str]:
+    layer, cost = row.layer, row.cost
+    c_in, c_out, n = row.input_shape[0], row.output_shape[0], len(row.input_shape) - 1
+    k = [g.kernel for g in cost.axes]
+    bias = "1" if layer.bias else "0"
+    lines = sizes(row)
+    if layer.table is not None:
+        fan_in = sum(len(r) for r in layer.table)
+        lines.append(f"params = Σ_o inputs(o)·{kernel_symbols(n)} + C_o·bias = {fan_in}·{product(k)} + {c_out}·{bias} = {num(cost.params)}")
+        lines.append(f"MACs = Σ_o inputs(o)·{kernel_symbols(n)}·{out_symbols(n)} = {fan_in}·{product(k)}·{product(row.output_shape[1:])} = {num(cost.macs)}")
+    else:
+        g = layer.groups
+        fan = f"{c_in}/{g}" if g > 1 else f"{c_in}"
+        cin_sym = "C_i/g" if g > 1 else "C_i"
+        lines.append(f"params = C_o·({cin_sym}·{kernel_symbols(n)} + {bias}) = {c_out}·({fan}·{product(k)} + {bias}) = {num(cost.params)}")
+        lines.append(f"MACs = {'(C_i/g)' if g > 1 else 'C_i'}·C_o·{kernel_symbols(n)}·{out_symbols(n)} = {fan}·{c_out}·{product(k)}·{product(row.output_shape[1:])} = {num(cost.macs)}")
+    lines.append(f"connections (LeCun's count, weights are shared) = params·{out_symbols(n)} = {num(cost.params)}·{product(row.output_shape[1:])} = {num(cost.params * prod(row.output_shape[1:]))}")
+    return lines
+
+
+def conv_transpose_lines(row: Row) -> list[str]:
+    layer, cost = row.layer, row.cost
+    c_in, c_out, n = row.input_shape[0], row.output_shape[0], len(row.input_shape) - 1
+    k = [g.kernel for g in cost.axes]
+    co = f"{c_out}/{layer.groups}" if layer.groups > 1 else f"{c_out}"
+    bias = f" + {c_out}" if layer.bias else ""
+    return sizes(row) + [
+        f"params = C_i·(C_o/g)·{kernel_symbols(n)}{' + C_o' if layer.bias else ''} = {c_in}·{co}·{product(k)}{bias} = {num(cost.params)}",
+        f"MACs = C_i·(C_o/g)·{kernel_symbols(n)}·{out_symbols(n, 'M')} (each input position scatters one kernel) = "
+        f"{c_in}·{co}·{product(k)}·{product(row.input_shape[1:])} = {num(cost.macs)}",
+    ]
+
+
+def pool_lines(row: Row) -> list[str]:
+    return sizes(row) + [f"channels unchanged ({row.input_shape[0]}); no parameters; 0 MACs (pooling is not counted)"]
+
+
+def subsample_lines(row: Row) -> list[str]:
+    c, n = row.input_shape[0], len(row.input_shape) - 1
+    k = [g.kernel for g in row.cost.axes]
+    units = prod(row.output_shape[1:])
+    return sizes(row) + [
+        f"params = 2·C (one coefficient and one bias per map) = 2·{c} = {num(row.params)}; 0 MACs",
+        f"connections (LeCun's count) = ({kernel_symbols(n)} + 1)·C·{out_symbols(n)} = ({product(k)} + 1)·{c}·{product(row.output_shape[1:])} = {num((prod(k) + 1) * c * units)}",
+    ]
+
+
+def linear_lines(row: Row) -> list[str]:
+    f_in, f_out = row.input_shape[0], row.output_shape[0]
+    positions = row.input_shape[1:]
+    bias = f" + {f_out}" if row.layer.bias else ""
+    lines = [f"params = in·out{' + out' if row.layer.bias else ''} = {f_in}·{f_out}{bias} = {num(row.params)}"]
+    if positions:
+        lines.append(f"MACs = in·out·positions = {f_in}·{f_out}·{product(positions)} = {num(row.cost.macs)}")
+    else:
+        lines.append(f"MACs = in·out = {f_in}·{f_out} = {num(row.cost.macs)}")
+        lines.append(f"connections (LeCun's count) = params = {num(row.params)}")
+    return lines
+
+
+def flatten_lines(row: Row) -> list[str]:
+    return [f"features = {product(row.input_shape)} = {num(row.output_shape[0])}"]
+
+
+def norm_lines(row: Row) -> list[str]:
+    c = row.input_shape[0]
+    lines = [f"params = 2·C (γ and β) = 2·{c} = {num(row.params)}" if row.layer.affine else "params = 0 (affine: false)"]
+    if row.layer.kind == "batchnorm":
+        lines.append(f"buffers = 2·C + 1 (running mean and variance, batch counter) = 2·{c} + 1 = {num(row.buffers)}")
+    return lines + ["0 MACs (normalisation is not counted)"]
+
+
+def adaptive_lines(row: Row) -> list[str]:
+    return [f"output {fmt_shape(row.output_shape[1:])} whatever the input ({fmt_shape(row.input_shape[1:])}); no parameters; 0 MACs"]
+
+
+def scale_lines(row: Row) -> list[str]:
+    return [f"params = C = {num(row.params)}; 0 MACs (element-wise)"]
+
+
+def upsample_lines(row: Row) -> list[str]:
+    return [f"{fmt_shape(row.input_shape[1:])} × {row.layer.scale} = {fmt_shape(row.output_shape[1:])}; no parameters; 0 MACs"]
+
+
+LINES = {
+    "conv": conv_lines, "convT": conv_transpose_lines, "maxpool": pool_lines, "avgpool": pool_lines,
+    "subsample": subsample_lines, "linear": linear_lines, "flatten": flatten_lines,
+    "batchnorm": norm_lines, "layernorm": norm_lines, "groupnorm": norm_lines,
+    "adaptive_avgpool": adaptive_lines, "adaptive_maxpool": adaptive_lines,
+    "global_avgpool": adaptive_lines, "global_maxpool": adaptive_lines,
+    "scale": scale_lines, "upsample": upsample_lines,
+}
+
+
+def field_lines(row: Row) -> list[str]:
+    """The receptive-field recurrence with this layer's numbers, one line per axis."""
+    cost, before, after = row.cost, row.input_field, row.field
+    if after.full:
+        return ["receptive field: the whole input (every output depends on every input position)"]
+    if cost is None:
+        return [f"RF {name}: union of the merged paths: r = {num(a.size)}, j = {num(a.jump)}, start = {num(a.start)}"
+                for name, a in zip(axis_names(len(after.axes)), after.axes)]
+    if cost.windows is None:
+        return ["receptive field: unchanged (the layer reads one position)"]
+    lines = []
+    names = axis_names(len(before.axes))
+    for name, a, w, b in zip(names, before.axes, cost.windows, after.axes):
+        lines.append(
+            f"RF {name}: r = r + w·j = {num(a.size)} + {num(w.width)}·{num(a.jump)} = {num(b.size)}; "
+            f"j = j·S = {num(a.jump)}·{num(w.step)} = {num(b.jump)}; "
+            f"start = start + (w/2 − P)·j = {num(a.start)} + ({num(w.width / 2)} − {num(-w.offset)})·{num(a.jump)} = {num(b.start)}"
+            + ("" if w.exact else " (a bound)")
+        )
+    return lines
+
+
+def explain(row: Row, settings: Settings) -> list[str]:
+    """Every step for one leaf row."""
+    lines = LINES.get(row.kind, lambda r: [f"{r.kind}: same shape, no parameters, 0 MACs"])(row)
+    if row.macs:
+        batch = f" × {settings.batch} samples" if settings.batch > 1 else ""
+        lines.append(f"FLOPs = MACs × {settings.flops_per_mac} FLOP per MAC{batch} = {num(row.macs * settings.flops_per_mac)}")
+    return lines + field_lines(row)

@@ -1,0 +1,320 @@
+"""One formula per layer kind, in one registry.
+
+Counting rules (stated once; the CLI, the README and every table footer repeat them):
+- A MAC is one multiply-add. FLOPs = MACs × flops-per-MAC, 1 by default (the course's
+  C_i·C_o·K²·L_h·L_w, fvcore, torchvision's "GFLOPS"); 2 counts the multiply and the add apart
+  (Darknet, calflops, torch.utils.flop_counter).
+- Only convolutions and linear layers (matrix products) cost MACs; the bias add is not counted.
+  Pooling, normalisation, activations, dropout, upsampling and element-wise merges cost 0.
+- Parameters are learnable weights and biases. Buffers (BatchNorm's running mean and variance,
+  and its batch counter) are counted apart.
+- Figures are for one sample; --batch multiplies MACs, FLOPs and activation memory.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from math import prod
+from typing import Callable, NamedTuple
+
+from . import geometry as geo
+from .errors import ConvcalcError
+from .layers import LRN, AdaptivePool, Conv, ConvTranspose, Elementwise, Flatten, Layer, Linear, Norm, Pool, Scale, Subsample, Upsample
+from .receptive import Window, conv_window, transposed_window, upsample_window
+
+Shape = tuple[int, ...]  # channel-first, no batch axis: (C,), (C, L), (C, H, W), (C, D, H, W)
+
+
+class LayerCost(NamedTuple):
+    """What one layer does to a tensor of a given shape."""
+
+    output_shape: Shape
+    params: int
+    buffers: int
+    macs: int
+    windows: tuple[Window, ...] | None  # per spatial axis; None: each output reads one position
+    full: bool  # the output sees its whole input (global pooling, flatten, linear on flat input)
+    warnings: tuple[str, ...] = ()
+    axes: tuple = ()  # per-axis geometry records, quoted by the explanation
+
+
+def axis_names(n: int) -> tuple[str, ...]:
+    return {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}.get(n, tuple(f"axis{i}" for i in range(n)))
+
+
+def fmt_shape(shape: Shape) -> str:
+    return "×".join(str(v) for v in shape)
+
+
+def is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def positive(value, option: str) -> int:
+    if not is_int(value) or value < 1:
+        raise ConvcalcError(f"{option}: must be a positive integer, got {value!r}")
+    return value
+
+
+def non_negative(value, option: str) -> int:
+    if not is_int(value) or value < 0:
+        raise ConvcalcError(f"{option}: must be a non-negative integer, got {value!r}")
+    return value
+
+
+def per_axis(value, n: int, option: str, check=positive) -> tuple[int, ...]:
+    """One value for every axis, or exactly one per axis."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != n:
+            raise ConvcalcError(f"{option}: needs 1 or {n} values for {n} spatial axes, got {len(value)}: {list(value)!r}")
+        return tuple(check(v, option) for v in value)
+    return (check(value, option),) * n
+
+
+def split_input(shape: Shape, kind: str) -> tuple[int, Shape]:
+    if len(shape) < 2:
+        raise ConvcalcError(f"{kind}: needs channels and at least one spatial axis, got input of shape {fmt_shape(shape)}")
+    return shape[0], shape[1:]
+
+
+UNIT = {"H": "row", "W": "column"}
+
+
+def unreached_warnings(names: tuple[str, ...], axes) -> list[str]:
+    """The course's question: which rows do the windows never reach when S does not divide?
+    Axes with the same figures share one warning."""
+    by_figures: dict[tuple[int, int, int, int], list[str]] = {}
+    for name, g in zip(names, axes):
+        if g.unreached:
+            by_figures.setdefault((g.span, g.stride, g.unreached, min(g.unreached, g.pad_after)), []).append(name)
+    warnings = []
+    for (span, stride, left, of_padding), axis_list in by_figures.items():
+        plural = "s" if left > 1 else ""
+        units = " and ".join(dict.fromkeys(UNIT.get(a, "position") + plural for a in axis_list))
+        label = f"axis {axis_list[0]}" if len(axis_list) == 1 else f"axes {', '.join(axis_list)}"
+        warnings.append(
+            f"{label}: (M + 2P − K̂) = {span} is not divisible by S = {stride}: the windows never reach the last "
+            f"{left} {units} of the padded input ({left - of_padding} of input, {of_padding} of padding)"
+        )
+    return warnings
+
+
+def conv_padding(layer: Conv, spatial: Shape, k, d, s) -> tuple[list[tuple[int, int]], list[str]]:
+    if isinstance(layer.padding, str):
+        pads = [geo.resolve_padding(layer.padding, m, ki, di, si) for m, ki, di, si in zip(spatial, k, d, s)]
+        notes = []
+        if layer.padding == "same" and any(si > 1 for si in s):
+            notes.append(
+                "p='same' with stride > 1 follows TensorFlow: output ⌈M/S⌉, padding (before, after) = "
+                f"{', '.join(f'({b}, {a})' for b, a in pads)}; PyTorch refuses padding='same' for strided convolutions"
+            )
+        return pads, notes
+    return [(p, p) for p in per_axis(layer.padding, len(spatial), "p", non_negative)], []
+
+
+def conv_table(table, c_in: int, c_out: int, groups: int) -> tuple[tuple[int, ...], ...]:
+    if groups != 1:
+        raise ConvcalcError(f"table: a connection table replaces groups, so groups must be 1, got {groups}")
+    if len(table) != c_out:
+        raise ConvcalcError(f"table: needs one row per output channel ({c_out}), got {len(table)} rows")
+    for o, row in enumerate(table):
+        if not row or len(set(row)) != len(row) or any(not is_int(i) or not 0 <= i < c_in for i in row):
+            raise ConvcalcError(f"table[{o}]: must list distinct input channels from 0 to {c_in - 1}, got {list(row)!r}")
+    return table
+
+
+def conv(layer: Conv, shape: Shape) -> LayerCost:
+    """out = ⌊(M + 2P − K̂)/S⌋ + 1 per axis, K̂ = D·(K − 1) + 1;
+    params = C_o·(C_i/g·∏K + 1); MACs = (C_i/g)·C_o·∏K·∏L_out (one row of the table per output map)."""
+    c_in, spatial = split_input(shape, "conv")
+    n = len(spatial)
+    c_out = positive(layer.out_channels, "c")
+    k, s, d = per_axis(layer.kernel, n, "k"), per_axis(layer.stride, n, "s"), per_axis(layer.dilation, n, "d")
+    groups = positive(layer.groups, "groups")
+    if c_in % groups or c_out % groups:
+        raise ConvcalcError(f"groups: must divide the input channels ({c_in}) and the output channels ({c_out}), got {groups}")
+    pads, warnings = conv_padding(layer, spatial, k, d, s)
+    names = axis_names(n)
+    axes = tuple(geo.conv_axis(m, ki, si, b, a, di, f"axis {ax}") for m, ki, si, (b, a), di, ax in zip(spatial, k, s, pads, d, names))
+    warnings += unreached_warnings(names, axes)
+    warnings += [
+        f"axis {ax}: padding {g.pad_before} ≥ effective kernel {g.effective_kernel}: the first outputs see only padding"
+        for ax, g in zip(names, axes) if g.pad_before >= g.effective_kernel
+    ]
+    if layer.table is not None:
+        fan_in = sum(len(row) for row in conv_table(layer.table, c_in, c_out, groups))
+    else:
+        fan_in = c_out * (c_in // groups)
+    weights = fan_in * prod(k)
+    out = tuple(g.out for g in axes)
+    windows = tuple(conv_window(g.effective_kernel, g.stride, g.pad_before) for g in axes)
+    return LayerCost((c_out, *out), weights + (c_out if layer.bias else 0), 0, weights * prod(out), windows, False, tuple(warnings), axes)
+
+
+def conv_transpose(layer: ConvTranspose, shape: Shape) -> LayerCost:
+    """O = (M − 1)·S − 2P + D·(K − 1) + output_padding + 1;
+    params = C_i·(C_o/g)·∏K + C_o; MACs = C_i·(C_o/g)·∏K·∏L_in (each input scatters one kernel)."""
+    c_in, spatial = split_input(shape, "convT")
+    n = len(spatial)
+    c_out = positive(layer.out_channels, "c")
+    k, s, d = per_axis(layer.kernel, n, "k"), per_axis(layer.stride, n, "s"), per_axis(layer.dilation, n, "d")
+    p = per_axis(layer.padding, n, "p", non_negative)
+    op = per_axis(layer.output_padding, n, "output_padding", non_negative)
+    groups = positive(layer.groups, "groups")
+    if c_in % groups or c_out % groups:
+        raise ConvcalcError(f"groups: must divide the input channels ({c_in}) and the output channels ({c_out}), got {groups}")
+    axes = tuple(
+        geo.transposed_axis(m, ki, si, pi, opi, di, f"axis {ax}")
+        for m, ki, si, pi, opi, di, ax in zip(spatial, k, s, p, op, d, axis_names(n))
+    )
+    weights = c_in * (c_out // groups) * prod(k)
+    windows = tuple(transposed_window(geo.effective_kernel(g.kernel, g.dilation), g.stride, g.padding) for g in axes)
+    return LayerCost((c_out, *(g.out for g in axes)), weights + (c_out if layer.bias else 0), 0, weights * prod(spatial), windows, False, (), axes)
+
+
+def pool_geometry(kind: str, shape: Shape, kernel, stride, padding, dilation, ceil_mode) -> tuple[int, tuple[geo.ConvAxis, ...], list[str]]:
+    channels, spatial = split_input(shape, kind)
+    n = len(spatial)
+    k = per_axis(kernel, n, "k")
+    s = k if stride is None else per_axis(stride, n, "s")
+    p = per_axis(padding, n, "p", non_negative)
+    d = per_axis(dilation, n, "d")
+    if not isinstance(ceil_mode, bool):
+        raise ConvcalcError(f"ceil: must be true or false, got {ceil_mode!r}")
+    names = axis_names(n)
+    axes = tuple(geo.pool_axis(m, ki, si, pi, di, ceil_mode, f"axis {ax}") for m, ki, si, pi, di, ax in zip(spatial, k, s, p, d, names))
+    return channels, axes, unreached_warnings(names, axes)
+
+
+def pool(layer: Pool, shape: Shape) -> LayerCost:
+    """out = ⌊(M + 2P − K̂)/S⌋ + 1 (⌈·⌉ with ceil_mode, as PyTorch); channels unchanged; no parameters, 0 MACs."""
+    if layer.kind == "avgpool" and layer.dilation != 1:
+        raise ConvcalcError(f"d: average pooling has no dilation, got {layer.dilation!r}")
+    channels, axes, warnings = pool_geometry(layer.kind, shape, layer.kernel, layer.stride, layer.padding, layer.dilation, layer.ceil_mode)
+    if layer.kind == "avgpool" and len(axes) == 3:  # PyTorch's avg_pool3d also checks the unpadded input
+        for name, g in zip(axis_names(3), axes):
+            if g.size < g.kernel:
+                raise ConvcalcError(f"axis {name}: 3-D average pooling needs the unpadded input to be at least the kernel ({g.kernel}), as PyTorch checks, got size {g.size}")
+    windows = tuple(conv_window(g.effective_kernel, g.stride, g.pad_before) for g in axes)
+    return LayerCost((channels, *(g.out for g in axes)), 0, 0, 0, windows, False, tuple(warnings), axes)
+
+
+def subsample(layer: Subsample, shape: Shape) -> LayerCost:
+    """LeNet-5's S-layers: pooling geometry; params = 2·C (one coefficient and one bias per map); 0 MACs."""
+    channels, axes, warnings = pool_geometry("subsample", shape, layer.kernel, layer.stride, 0, 1, False)
+    windows = tuple(conv_window(g.effective_kernel, g.stride, 0) for g in axes)
+    return LayerCost((channels, *(g.out for g in axes)), 2 * channels, 0, 0, windows, False, tuple(warnings), axes)
+
+
+def full_windows(spatial: Shape) -> tuple[Window, ...]:
+    """One window spanning the whole input along every axis."""
+    return tuple(Window(Fraction(0), Fraction(m - 1), Fraction(1)) for m in spatial)
+
+
+def adaptive_pool(layer: AdaptivePool, shape: Shape) -> LayerCost:
+    """Output size O per axis (1 for global pooling); windows [⌊i·M/O⌋, ⌈(i+1)·M/O⌉); no parameters, 0 MACs."""
+    channels, spatial = split_input(shape, layer.kind)
+    out = per_axis(1 if layer.kind.startswith("global") else layer.output_size, len(spatial), "out")
+    if all(o == 1 for o in out):
+        return LayerCost((channels, *out), 0, 0, 0, full_windows(spatial), True)
+    windows = []
+    for m, o in zip(spatial, out):
+        if m % o == 0:
+            windows.append(conv_window(m // o, m // o, 0))
+        else:  # unequal windows: unit i reads [⌊i·M/O⌋, ⌈(i+1)·M/O⌉ − 1] ⊆ [i·M/O − (O−1)/O, (i+1)·M/O − 1/O]
+            windows.append(Window(Fraction(1 - o, o), Fraction(m + o - 2, o), Fraction(m, o), False))
+    return LayerCost((channels, *out), 0, 0, 0, tuple(windows), False)
+
+
+def linear(layer: Linear, shape: Shape) -> LayerCost:
+    """params = in·out + out; MACs = in·out (per position when the input still has spatial axes)."""
+    out = positive(layer.out_features, "out")
+    features, spatial = shape[0], shape[1:]
+    weights = features * out
+    return LayerCost((out, *spatial), weights + (out if layer.bias else 0), 0, weights * prod(spatial), None, not spatial)
+
+
+def flatten(layer: Flatten, shape: Shape) -> LayerCost:
+    """C×H×W → C·H·W features; every feature now depends on the whole input."""
+    return LayerCost((prod(shape),), 0, 0, 0, full_windows(shape[1:]), True)
+
+
+def norm(layer: Norm, shape: Shape) -> LayerCost:
+    """batchnorm: params 2·C (γ, β), buffers 2·C + 1 (running mean and variance, batch counter);
+    layernorm, groupnorm: params 2·C. 0 MACs."""
+    channels = shape[0]
+    affine = 2 * channels if layer.affine else 0
+    if layer.kind == "groupnorm":
+        groups = positive(layer.groups, "groups")
+        if channels % groups:
+            raise ConvcalcError(f"groups: must divide the channels ({channels}), got {groups}")
+    buffers = 2 * channels + 1 if layer.kind == "batchnorm" else 0
+    return LayerCost(shape, affine, buffers, 0, None, False)
+
+
+def lrn(layer: LRN, shape: Shape) -> LayerCost:
+    """Across channels only: same shape, no parameters, 0 MACs."""
+    positive(layer.size, "size")
+    return LayerCost(shape, 0, 0, 0, None, False)
+
+
+def elementwise(layer: Elementwise, shape: Shape) -> LayerCost:
+    """Same shape, no parameters, 0 MACs."""
+    return LayerCost(shape, 0, 0, 0, None, False)
+
+
+def upsample(layer: Upsample, shape: Shape) -> LayerCost:
+    """out = M·f per axis; no parameters, 0 MACs; the receptive field is a bound (see receptive.py)."""
+    channels, spatial = split_input(shape, "upsample")
+    f = per_axis(layer.scale, len(spatial), "scale")
+    if layer.mode not in ("nearest", "bilinear"):
+        raise ConvcalcError(f"mode: must be nearest or bilinear, got {layer.mode!r}")
+    windows = tuple(upsample_window(fi, layer.mode) for fi in f)
+    return LayerCost((channels, *(m * fi for m, fi in zip(spatial, f))), 0, 0, 0, windows, False)
+
+
+def scale(layer: Scale, shape: Shape) -> LayerCost:
+    """params = C (one multiplier per channel); 0 MACs."""
+    return LayerCost(shape, shape[0], 0, 0, None, False)
+
+
+class Kind(NamedTuple):
+    """A layer kind: the dataclass a description builds, its formula, and a one-line summary."""
+
+    layer: type
+    cost: Callable[..., LayerCost]
+    summary: str
+
+
+ACTIVATIONS = ("relu", "relu6", "leaky_relu", "elu", "gelu", "silu", "swish", "mish", "sigmoid", "tanh", "hardswish", "hardsigmoid", "softmax")
+FREE_REASON = "element-wise: same shape, no parameters, 0 MACs"
+
+KINDS: dict[str, Kind] = {
+    "conv": Kind(Conv, conv, "convolution (1-, 2- or 3-D, grouped, dilated, partial table)"),
+    "convT": Kind(ConvTranspose, conv_transpose, "transposed convolution"),
+    "maxpool": Kind(Pool, pool, "max pooling"),
+    "avgpool": Kind(Pool, pool, "average pooling"),
+    "subsample": Kind(Subsample, subsample, "LeNet-5 trainable subsampling"),
+    "adaptive_avgpool": Kind(AdaptivePool, adaptive_pool, "adaptive average pooling to a fixed size"),
+    "adaptive_maxpool": Kind(AdaptivePool, adaptive_pool, "adaptive max pooling to a fixed size"),
+    "global_avgpool": Kind(AdaptivePool, adaptive_pool, "global average pooling (to 1×1)"),
+    "global_maxpool": Kind(AdaptivePool, adaptive_pool, "global max pooling (to 1×1)"),
+    "linear": Kind(Linear, linear, "fully connected layer"),
+    "flatten": Kind(Flatten, flatten, "flatten to one feature axis"),
+    "batchnorm": Kind(Norm, norm, "batch normalisation"),
+    "layernorm": Kind(Norm, norm, "layer normalisation over channels"),
+    "groupnorm": Kind(Norm, norm, "group normalisation"),
+    "lrn": Kind(LRN, lrn, "local response normalisation"),
+    "upsample": Kind(Upsample, upsample, "nearest or bilinear upsampling"),
+    "scale": Kind(Scale, scale, "learned per-channel scale"),
+    **{name: Kind(Elementwise, elementwise, f"activation: {FREE_REASON}") for name in ACTIVATIONS},
+    "dropout": Kind(Elementwise, elementwise, f"dropout: {FREE_REASON}"),
+    "identity": Kind(Elementwise, elementwise, f"identity: {FREE_REASON}"),
+}
+
+
+def analyze_layer(layer: Layer, shape: Shape) -> LayerCost:
+    """The output shape, parameters, MACs and receptive-field step of one layer on `shape`."""
+    if not shape or any(not is_int(v) or v < 1 for v in shape):
+        raise ConvcalcError(f"input: every size must be a positive integer, got {fmt_shape(shape) or 'an empty shape'}")
+    return KINDS[layer.kind].cost(layer, shape)

@@ -1,0 +1,124 @@
+"""Output-size arithmetic along one spatial axis.
+
+Each function takes plain ints for one axis, checks what PyTorch checks, and returns a small
+record of every intermediate figure so that the worked explanation can quote them.
+"""
+
+from __future__ import annotations
+
+
+from typing import NamedTuple
+
+from .errors import ConvcalcError
+
+
+class ConvAxis(NamedTuple):
+    """One axis of a convolution or pooling window sweep: out = ⌊(M + P_b + P_a − K̂)/S⌋ + 1."""
+
+    size: int  # M, the input extent
+    kernel: int  # K
+    dilation: int  # D
+    stride: int  # S
+    pad_before: int  # P at the start of the axis
+    pad_after: int  # P at the end (differs from pad_before only for 'same' padding)
+    ceil_mode: bool
+    out: int
+
+    @property
+    def effective_kernel(self) -> int:
+        """K̂ = D·(K − 1) + 1: the span of a dilated kernel."""
+        return self.dilation * (self.kernel - 1) + 1
+
+    @property
+    def span(self) -> int:
+        """M + P_b + P_a − K̂: how far the window slides."""
+        return self.size + self.pad_before + self.pad_after - self.effective_kernel
+
+    @property
+    def unreached(self) -> int:
+        """Rows of the padded input after the last window (floor mode): span mod S."""
+        return 0 if self.ceil_mode else self.span % self.stride
+
+
+class TransposedAxis(NamedTuple):
+    """One axis of a transposed convolution: O = (M − 1)·S − 2P + D·(K − 1) + output_padding + 1."""
+
+    size: int
+    kernel: int
+    dilation: int
+    stride: int
+    padding: int
+    output_padding: int
+    out: int
+
+
+def effective_kernel(kernel: int, dilation: int) -> int:
+    """K̂ = D·(K − 1) + 1."""
+    return dilation * (kernel - 1) + 1
+
+
+def resolve_padding(preset: str, size: int, kernel: int, dilation: int, stride: int) -> tuple[int, int]:
+    """Turn 'valid', 'same' or 'full' into (before, after) padding for one axis.
+
+    'same' keeps the size at stride 1 and follows TensorFlow's rule ⌈M/S⌉ for larger strides;
+    an odd total goes at the end, as both PyTorch and TensorFlow place it.
+    'full' is the course notes' wide convolution: P = K̂ − 1 on both sides.
+    """
+    k_eff = effective_kernel(kernel, dilation)
+    if preset == "valid":
+        return 0, 0
+    if preset == "full":
+        return k_eff - 1, k_eff - 1
+    if preset == "same":
+        out = -(-size // stride)
+        total = max((out - 1) * stride + k_eff - size, 0)
+        return total // 2, total - total // 2
+    raise ConvcalcError(f"padding: must be a number or one of valid, same, full, got {preset!r}")
+
+
+def conv_axis(size: int, kernel: int, stride: int, pad_before: int, pad_after: int, dilation: int, where: str) -> ConvAxis:
+    """out = ⌊(M + P_b + P_a − K̂)/S⌋ + 1; refused when K̂ exceeds the padded input, as PyTorch does."""
+    k_eff = effective_kernel(kernel, dilation)
+    padded = size + pad_before + pad_after
+    if padded < k_eff:
+        raise ConvcalcError(
+            f"{where}: kernel larger than the padded input: effective kernel {k_eff} > "
+            f"input {size} + padding {pad_before + pad_after}, got size {size}"
+        )
+    out = (padded - k_eff) // stride + 1
+    return ConvAxis(size, kernel, dilation, stride, pad_before, pad_after, False, out)
+
+
+def pool_axis(size: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool, where: str) -> ConvAxis:
+    """PyTorch's pooling_output_shape.
+
+    floor mode: ⌊(M + 2P − K̂)/S⌋ + 1.  ceil mode: ⌈(M + 2P − K̂)/S⌉ + 1, less one when the last
+    window would start past the input and its left padding ((O − 1)·S ≥ M + P).
+    """
+    if 2 * padding > kernel:
+        raise ConvcalcError(f"{where}: padding must be at most half the kernel ({kernel}/2), got {padding}")
+    k_eff = effective_kernel(kernel, dilation)
+    span = size + 2 * padding - k_eff
+    out = (span + (stride - 1 if ceil_mode else 0)) // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1
+    if out < 1:
+        raise ConvcalcError(
+            f"{where}: kernel larger than the padded input: effective kernel {k_eff} > "
+            f"input {size} + padding {2 * padding}, got size {size}"
+        )
+    return ConvAxis(size, kernel, dilation, stride, padding, padding, ceil_mode, out)
+
+
+def transposed_axis(size: int, kernel: int, stride: int, padding: int, output_padding: int, dilation: int, where: str) -> TransposedAxis:
+    """O = (M − 1)·S − 2P + D·(K − 1) + output_padding + 1, with output_padding < max(S, D)."""
+    if output_padding >= stride and output_padding >= dilation:
+        raise ConvcalcError(
+            f"{where}: output_padding must be smaller than the stride ({stride}) or the dilation "
+            f"({dilation}), got {output_padding}"
+        )
+    out = (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
+    if out < 1:
+        raise ConvcalcError(f"{where}: output size would be {out}: padding {padding} is too large for input {size}, got {padding}")
+    return TransposedAxis(size, kernel, dilation, stride, padding, output_padding, out)
+

@@ -1,0 +1,42 @@
+"""Rendered output against golden files; the README quotes some of them, so it cannot drift.
+
+Regenerate after a deliberate change:  CONVCALC_REGEN=1 pytest tests/test_golden.py
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from convcalc.cli import app
+
+GOLDEN = Path(__file__).parent / "golden"
+README = Path(__file__).parent.parent / "README.md"
+
+CASES = {
+    "layer_design_call": ["layer", "--in", "10", "--k", "5", "--p", "1", "--s", "2"],
+    "layer_homework_explain": ["layer", "--in", "32", "--k", "3", "--p", "1", "--s", "2", "--no-bias", "--explain"],
+    "layer_json": ["layer", "--in", "32", "--cin", "3", "--cout", "10", "--k", "5", "--p", "2", "--format", "json"],
+}
+IN_README = ["layer_design_call"]
+
+
+def output(args):
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "100", "NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_matches_golden(name):
+    path = GOLDEN / f"{name}.txt"
+    text = output(CASES[name])
+    if os.environ.get("CONVCALC_REGEN"):
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", IN_README)
+def test_readme_shows_real_output(name):
+    assert (GOLDEN / f"{name}.txt").read_text(encoding="utf-8") in README.read_text(encoding="utf-8")
