@@ -175,6 +175,89 @@ def layer(
     emit(report, fmt, show_steps, single=True)
 
 
+class Dtype(str, Enum):
+    fp32 = "fp32"
+    fp16 = "fp16"
+    bf16 = "bf16"
+    int8 = "int8"
+
+
+READABLE_ROWS = 80
+
+
+@app.command(epilog=CONVENTION_HELP)
+def net(
+    spec: str = typer.Argument(..., help="A description file (YAML), or a bundled network's name: vgg16, resnet50, … (see convcalc zoo)."),
+    size: str = typer.Option(None, "--input", "--in", help="Override the description's input: 3x160x160 (C×H×W)."),
+    batch: int = typer.Option(1, "--batch", min=1, help="Batch size: multiplies MACs, FLOPs and activation memory."),
+    dtype: Dtype = typer.Option(Dtype.fp32, "--dtype", help="Element type for the memory figures."),
+    depth: int = typer.Option(None, "--depth", min=0, help="Collapse blocks nested deeper than N into one row each [as deep as fits 80 rows]."),
+    flops_per_mac: int = typer.Option(1, "--flops-per-mac", min=1, max=2, help="1: a multiply-add is one FLOP; 2: two."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
+    show_steps: bool = typer.Option(False, "--explain", help="Show every layer's worked arithmetic."),
+):
+    """Shapes, parameters, FLOPs, memory and receptive field of every layer of a network.
+
+    Example: convcalc net vgg16.yaml
+
+    Example: convcalc net resnet50 --input 3x160x160 --depth 1
+    """
+    from .network import Settings, analyze
+    from .spec import load
+    from .zoo import find
+
+    shape = None
+    if size is not None:
+        parsed = parse_sizes(size, "--input")
+        if not isinstance(parsed, tuple) or not 2 <= len(parsed) <= 4 or min(parsed) < 1:
+            fail(f"--input: must be C×H×W (or C×L, C×D×H×W) with positive sizes, got {size!r}", 2)
+        shape = parsed
+    try:
+        network = load(find(spec), shape)
+        report = analyze(network, Settings(batch=batch, flops_per_mac=flops_per_mac, dtype=dtype.value))
+    except ConvcalcError as error:
+        fail(str(error))
+    if depth is None and fmt is Format.table:
+        depth = readable_depth(report)
+    emit(report, fmt, show_steps, single=False, depth=depth)
+
+
+def readable_depth(report) -> int | None:
+    """The deepest level whose rows fit on a screen or two; None when every row fits."""
+    if len(report.rows) <= READABLE_ROWS:
+        return None
+    deepest = max(r.depth for r in report.rows)
+    for level in range(deepest, -1, -1):
+        if sum(1 for r in report.rows if r.depth <= level) <= READABLE_ROWS:
+            return level
+    return 0
+
+
+@app.command()
+def zoo(fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format (table or json).")):
+    """List the bundled networks: name, input, parameters, FLOPs at the default input, source.
+
+    Example: convcalc zoo
+    """
+    from .network import analyze
+    from .spec import load
+    from .zoo import bundled
+
+    entries = []
+    for path in bundled():
+        network = load(path)
+        entries.append((path.stem, network.name, analyze(network), network.source))
+    from . import render
+
+    if fmt is Format.json:
+        import json
+
+        typer.echo(json.dumps([{"name": stem, "title": title, "input_shape": list(r.input_shape), "params": r.params,
+                                "macs": r.macs, "flops": r.flops, "source": source} for stem, title, r, source in entries], indent=2))
+        return
+    console().print(render.zoo_table(entries))
+
+
 def emit(report, fmt: "Format", show_steps: bool, single: bool, depth: int | None = None) -> None:
     from . import render
 
@@ -200,6 +283,8 @@ def emit(report, fmt: "Format", show_steps: bool, single: bool, depth: int | Non
         return
     out = console()
     out.print(render.layer_table(report) if single else render.network_table(report, rows))
+    if not single and len(rows) < len(report.rows):
+        out.print(f"(blocks below depth {depth} collapsed into one row each; --depth {max(r.depth for r in report.rows)} shows every layer)")
     if not single:
         out.print(render.totals_table(report))
     for line in steps:

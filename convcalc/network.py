@@ -46,14 +46,15 @@ class Group(NamedTuple):
 
 class Merge(NamedTuple):
     """Paths that all start from the same input and are combined by `op`. An empty path is the
-    identity; with `project`, an identity path becomes a 1×1 convolution + batchnorm when the
-    other path changes the shape (ResNet's projection shortcut)."""
+    identity. `shortcut` says what an identity path does when the first path changes the shape:
+    'auto' projects it (1×1 convolution + batchnorm, ResNet's shortcut), 'if_same' drops the
+    merge (MobileNetV2's rule), 'identity' keeps it (and the merge then fails)."""
 
     name: str
     op: str
     paths: tuple[tuple["Node", ...] | Ref, ...]
     path_names: tuple[str, ...]
-    project: bool = False
+    shortcut: str = "identity"
     where: str = ""
     id: str | None = None
     source: str | None = None
@@ -67,6 +68,7 @@ class Network(NamedTuple):
     name: str
     input_shape: Shape
     body: tuple[Node, ...]
+    source: str = ""  # where the architecture comes from (paper, torchvision, …)
 
 
 class Settings(NamedTuple):
@@ -159,7 +161,9 @@ class _Walk:
         except ConvcalcError as error:
             if not node.where:  # a single layer: the message already names the option
                 raise
-            raise SpecError(f"{node.where}: {error} (input {fmt_shape(shape)})") from None
+            head = str(error).partition(": ")[0]
+            joint = "." if head.isidentifier() and head != node.layer.kind else ": "
+            raise SpecError(f"{node.where}{joint}{error} (input {fmt_shape(shape)})") from None
         before, field = field, field.advance(cost.windows, cost.full)
         out = cost.output_shape
         self.rows.append(Row(
@@ -189,10 +193,15 @@ class _Walk:
         start = len(self.rows)
         self.rows.append(None)
         results = []
-        for path, path_name in zip(node.paths, node.path_names):
+        for path in node.paths:
+            reshaped = bool(results) and results[0][0] != shape
             if isinstance(path, Ref):
                 results.append(self.lookup(path.id, path.where))
-            elif not path and node.project and results and results[0][0] != shape:
+            elif not path and reshaped and node.shortcut == "if_same":
+                out, out_field = results[0]
+                self.close(start, node.name, node.kind or node.op, depth, shape, out, field, out_field)
+                return out, out_field
+            elif not path and reshaped and node.shortcut == "auto":
                 results.append(self.sequence(self.projection(node, shape, field, *results[0]), shape, field, depth + 1))
             else:
                 results.append(self.sequence(path, shape, field, depth + 1))

@@ -82,8 +82,9 @@ class ReceptiveField(NamedTuple):
         return ReceptiveField(tuple(AxisField(ONE, ONE, Fraction(1, 2)) for _ in range(spatial_dims)))
 
     def advance(self, windows: tuple[Window, ...] | None, full: bool = False) -> "ReceptiveField":
-        """Apply one layer. `windows` None means the layer does not look across positions."""
-        if windows is None or self.full:
+        """Apply one layer. `windows` None means the layer does not look across positions.
+        The figures follow the recurrence even once the field is full."""
+        if windows is None:
             return ReceptiveField(self.axes, self.full or full, self.exact)
         axes = tuple(
             AxisField(a.size + w.width * a.jump, a.jump * w.step, a.start + (w.offset + w.width / 2) * a.jump)

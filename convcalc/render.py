@@ -220,3 +220,18 @@ def explanation(report: Report, rows: list[Row]) -> list[str]:
             lines += [f"  {step}" for step in explain(r, report.settings)]
     return lines
 
+
+
+def zoo_table(entries):
+    from rich.table import Table
+
+    table = Table(title="bundled networks (convcalc net NAME)")
+    table.add_column("name", no_wrap=True)
+    table.add_column("network")
+    table.add_column("input", justify="right")
+    table.add_column("params", justify="right")
+    table.add_column("FLOPs", justify="right")
+    table.add_column("source")
+    for stem, title, report, source in entries:
+        table.add_row(stem, title, fmt_shape(report.input_shape), human(report.params), human(report.flops), source)
+    return table

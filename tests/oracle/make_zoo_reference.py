@@ -1,0 +1,123 @@
+"""Build every zoo network that torchvision (or timm) defines and record what PyTorch says of it.
+
+Writes tests/golden/zoo_reference.json, which tests/test_zoo.py compares convcalc against (so the
+test suite itself needs no torchvision). Regenerate with an environment holding torch, torchvision
+and timm:
+
+    pip install torch==2.14.1 torchvision==0.29.1 timm
+    python tests/oracle/make_zoo_reference.py
+
+For each network: parameters and buffers (numel of model.parameters() and model.buffers()), the
+output shape, and every convolution, linear and pooling module's output shape in execution order
+(channel-first, no batch axis), found with forward hooks on a 1×3×224×224 input. MACs are counted
+from those hooks with the definition convcalc states — (C_i/g)·C_o·∏K per output element of a
+convolution, in·out per output row of a linear layer — and checked against torchvision's own
+published figure (weights.meta["_ops"], GFLOPS) and parameter count (meta["num_params"]).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+from pathlib import Path
+
+import torch
+import torchvision
+from torch import nn
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "tests" / "golden" / "zoo_reference.json"
+
+POOLS = (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d,
+         nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d, nn.AdaptiveMaxPool2d)
+CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+
+
+def sources() -> dict[str, tuple[str, str]]:
+    """spec stem → (library, model name), from each description's `source:` line."""
+    found = {}
+    for path in sorted((ROOT / "specs").glob("*.yaml")):
+        match = re.search(r"^source:\s*(torchvision|timm)\s+(\w+)\s*$", path.read_text(), re.M)
+        if match:
+            found[path.stem] = (match.group(1), match.group(2))
+    return found
+
+
+def build(library: str, name: str) -> nn.Module:
+    if library == "timm":
+        import timm
+
+        return timm.create_model(name, pretrained=False)
+    kwargs = {"aux_logits": False, "init_weights": False} if name == "googlenet" else {}
+    return torchvision.models.get_model(name, weights=None, **kwargs)
+
+
+def channel_first(module: nn.Module, shape: tuple[int, ...]) -> list[int]:
+    if isinstance(module, nn.Linear) and len(shape) > 1:  # channels-last MLP (ConvNeXt)
+        return [shape[-1], *shape[:-1]]
+    return list(shape)
+
+
+def record(model: nn.Module, input_shape=(3, 224, 224)) -> dict:
+    layers, macs = [], [0]
+
+    def hook(module, inputs, output):
+        shape = tuple(output.shape[1:])
+        if isinstance(module, CONVS):
+            kind = "conv"
+            macs[0] += math.prod(shape) * (module.in_channels // module.groups) * math.prod(module.kernel_size)
+        elif isinstance(module, nn.Linear):
+            kind = "linear"
+            macs[0] += output.numel() // output.shape[0] * module.in_features
+        else:
+            kind = "pool"
+        layers.append([kind, channel_first(module, shape)])
+
+    for module in model.modules():
+        if isinstance(module, (*CONVS, nn.Linear, *POOLS)):
+            module.register_forward_hook(hook)
+    model.eval()
+    with torch.no_grad():
+        out = model(torch.zeros(1, *input_shape))
+    return {
+        "params": sum(p.numel() for p in model.parameters()),
+        "buffers": sum(b.numel() for b in model.buffers()),
+        "macs": macs[0],
+        "output_shape": list(out.shape[1:]),
+        "layers": layers,
+    }
+
+
+def published(library: str, name: str) -> dict:
+    if library != "torchvision":
+        return {}
+    meta = torchvision.models.get_model_weights(name).DEFAULT.meta
+    return {"num_params": meta["num_params"], "gflops": meta["_ops"]}
+
+
+def main() -> int:
+    reference = {}
+    for stem, (library, name) in sources().items():
+        model = build(library, name)
+        entry = {"library": library, "model": name, **record(model), "published": published(library, name)}
+        if entry["published"]:
+            assert entry["published"]["num_params"] == entry["params"], stem
+            assert round(entry["macs"] / 1e9, 3) == entry["published"]["gflops"], (stem, entry["macs"])
+        reference[stem] = entry
+        print(f"{stem}: {entry['params']:,} parameters, {entry['macs']:,} MACs, {len(entry['layers'])} layers")
+    versions = {"torch": torch.__version__, "torchvision": torchvision.__version__}
+    try:
+        import timm
+
+        versions["timm"] = timm.__version__
+    except ImportError:
+        pass
+    OUT.write_text(json.dumps({"versions": versions, "networks": reference}, indent=1) + "\n")
+    print(f"wrote {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

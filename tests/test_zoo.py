@@ -1,0 +1,117 @@
+"""The model zoo against PyTorch's own figures (tests/golden/zoo_reference.json, written by
+tests/oracle/make_zoo_reference.py from torchvision and timm), and against the course notes."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from convcalc import analyze
+from convcalc.spec import load
+from convcalc.zoo import SPECS, bundled
+
+REFERENCE = json.loads((Path(__file__).parent / "golden" / "zoo_reference.json").read_text())["networks"]
+POOL_KINDS = {"maxpool", "avgpool", "adaptive_avgpool", "adaptive_maxpool", "global_avgpool", "global_maxpool"}
+
+
+def report(stem: str):
+    return analyze(load(SPECS / f"{stem}.yaml"))
+
+
+def categorised(rep) -> list[list]:
+    out = []
+    for row in rep.leaves:
+        kind = "pool" if row.kind in POOL_KINDS else row.kind
+        if kind in ("conv", "linear", "pool"):
+            out.append([kind, list(row.output_shape)])
+    return out
+
+
+def is_subsequence(needle: list, haystack: list) -> bool:
+    it = iter(haystack)
+    return all(any(item == other for other in it) for item in needle)
+
+
+def test_every_reference_network_is_in_the_zoo():
+    assert set(REFERENCE) <= {p.stem for p in bundled()}
+
+
+@pytest.mark.parametrize("stem", sorted(REFERENCE))
+def test_totals_match_pytorch(stem):
+    ref, rep = REFERENCE[stem], report(stem)
+    assert (rep.params, rep.buffers, rep.macs) == (ref["params"], ref["buffers"], ref["macs"])
+    assert list(rep.output_shape) == ref["output_shape"]
+
+
+@pytest.mark.parametrize("stem", sorted(REFERENCE))
+def test_published_figures(stem):
+    published = REFERENCE[stem]["published"]
+    if not published:
+        pytest.skip("timm publishes no figures in its model code")
+    rep = report(stem)
+    assert rep.params == published["num_params"]
+    assert round(rep.macs / 1e9, 3) == published["gflops"]
+
+
+@pytest.mark.parametrize("stem", sorted(REFERENCE))
+def test_per_layer_shapes_match_pytorch(stem):
+    ours = categorised(report(stem))
+    theirs = REFERENCE[stem]["layers"]
+    # convolutions and linear layers one for one, in execution order
+    assert [x for x in ours if x[0] != "pool"] == [x for x in theirs if x[0] != "pool"]
+    # pooling modules too; some models pool with a function call (x.mean(), F.adaptive_avg_pool2d),
+    # which no hook sees, so the reference's pools must appear among ours in order
+    assert is_subsequence(theirs, ours)
+
+
+def test_vgg_a_lrn_equals_a_plus_nothing():
+    # the LRN layer has no parameters and no MACs (seeds/000, VGG table: A-LRN column)
+    rep = report("vgg11_lrn")
+    assert (rep.params, rep.macs) == (REFERENCE["vgg11"]["params"], REFERENCE["vgg11"]["macs"])
+    assert [r.kind for r in rep.leaves][:3] == ["conv", "relu", "lrn"]
+
+
+def test_vgg_c_is_d_with_three_1x1_convolutions():
+    # configuration C replaces the third 3×3 convolution of stages 3–5 by a 1×1: each saves
+    # c·c·(9 − 1) weights and c·c·(9 − 1)·L² MACs
+    rep = report("vgg16_c")
+    d = REFERENCE["vgg16"]
+    saved_params = 256 * 256 * 8 + 512 * 512 * 8 + 512 * 512 * 8
+    saved_macs = 256 * 256 * 8 * 56 * 56 + 512 * 512 * 8 * 28 * 28 + 512 * 512 * 8 * 14 * 14
+    assert rep.params == d["params"] - saved_params
+    assert rep.macs == d["macs"] - saved_macs
+
+
+# seeds/002: LeNet-5 layer by layer
+LENET = [
+    ("C1", (6, 28, 28), (5 * 5 + 1) * 6),
+    ("S2", (6, 14, 14), 6 * 2),
+    ("C3", (16, 10, 10), 1516),
+    ("S4", (16, 5, 5), 16 * 2),
+    ("C5", (120, 1, 1), 120 * (16 * 25 + 1)),
+    ("F6", (84,), 84 * (120 + 1)),
+]
+
+
+@pytest.mark.parametrize("name, shape, params", LENET)
+def test_lenet5_layer_by_layer(name, shape, params):
+    row = next(r for r in report("lenet5").leaves if r.name == name)
+    assert (row.output_shape, row.params) == (shape, params)
+
+
+def test_lenet5_c1_connections_in_explanation():
+    from convcalc.explain import explain
+
+    row = next(r for r in report("lenet5").leaves if r.name == "C1")
+    assert "= 156·28·28 = 122,304" in "\n".join(explain(row, report("lenet5").settings))
+
+
+@pytest.mark.parametrize("path", bundled(), ids=lambda p: p.stem)
+def test_every_bundled_network_is_consistent(path):
+    rep = analyze(load(path))
+    leaves = rep.leaves
+    assert sum(r.params for r in leaves) == rep.params
+    assert sum(r.macs for r in leaves) == rep.macs
+    for before, after in zip(leaves, leaves[1:]):
+        assert after.name != before.name
+    assert rep.output_shape == leaves[-1].output_shape
