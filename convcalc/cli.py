@@ -292,4 +292,9 @@ def emit(report, fmt: "Format", show_steps: bool, single: bool, depth: int | Non
 
 
 def main() -> None:
+    # A short-lived process whose objects form no cycles: the collector's repeated scans of a
+    # 100,000-layer analysis would cost more than the analysis itself.
+    import gc
+
+    gc.disable()
     app()

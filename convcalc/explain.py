@@ -11,6 +11,7 @@ from math import prod
 from .formulas import axis_names, fmt_shape
 from .geometry import ConvAxis, TransposedAxis
 from .network import Row, Settings
+from .receptive import half
 
 
 def num(value) -> str:
@@ -181,7 +182,7 @@ def field_lines(row: Row) -> list[str]:
         lines.append(
             f"RF {name}: r = r + w·j = {num(a.size)} + {num(w.width)}·{num(a.jump)} = {num(b.size)}; "
             f"j = j·S = {num(a.jump)}·{num(w.step)} = {num(b.jump)}; "
-            f"start = start + (w/2 − P)·j = {num(a.start)} + ({num(w.width / 2)} − {num(-w.offset)})·{num(a.jump)} = {num(b.start)}"
+            f"start = start + (w/2 − P)·j = {num(a.start)} + ({num(half(w.width))} − {num(-w.offset)})·{num(a.jump)} = {num(b.start)}"
             + ("" if w.exact else " (a bound)")
         )
     return lines

@@ -66,7 +66,8 @@ def per_axis(value, n: int, option: str, check=positive) -> tuple[int, ...]:
     """One value for every axis, or exactly one per axis."""
     if isinstance(value, (tuple, list)):
         if len(value) != n:
-            raise ConvcalcError(f"{option}: needs 1 or {n} values for {n} spatial axes, got {len(value)}: {list(value)!r}")
+            needs = "one value for 1 spatial axis" if n == 1 else f"1 or {n} values for {n} spatial axes"
+            raise ConvcalcError(f"{option}: needs {needs}, got {len(value)}: {list(value)!r}")
         return tuple(check(v, option) for v in value)
     return (check(value, option),) * n
 
@@ -208,7 +209,7 @@ def subsample(layer: Subsample, shape: Shape) -> LayerCost:
 
 def full_windows(spatial: Shape) -> tuple[Window, ...]:
     """One window spanning the whole input along every axis."""
-    return tuple(Window(Fraction(0), Fraction(m - 1), Fraction(1)) for m in spatial)
+    return tuple(Window(0, m - 1, 1) for m in spatial)
 
 
 def adaptive_pool(layer: AdaptivePool, shape: Shape) -> LayerCost:

@@ -6,11 +6,12 @@ The walk applies the layer formulas (formulas.py) to every leaf, carries the rec
 
 from __future__ import annotations
 
+from fractions import Fraction
 from math import prod
 from typing import NamedTuple
 
 from .errors import ConvcalcError, SpecError
-from .formulas import LayerCost, Shape, analyze_layer, fmt_shape
+from .formulas import KINDS, LayerCost, Shape, fmt_shape
 from .layers import Conv, Layer, Norm
 from .receptive import ReceptiveField, union
 
@@ -155,7 +156,7 @@ class _Walk:
 
     def leaf(self, node: LayerNode, shape: Shape, field: ReceptiveField, depth: int) -> tuple[Shape, ReceptiveField]:
         try:
-            cost = analyze_layer(node.layer, shape)
+            cost = KINDS[node.layer.kind].cost(node.layer, shape)  # shapes here are already checked
         except SpecError:
             raise
         except ConvcalcError as error:
@@ -163,7 +164,7 @@ class _Walk:
                 raise
             head = str(error).partition(": ")[0]
             joint = "." if head.isidentifier() and head != node.layer.kind else ": "
-            raise SpecError(f"{node.where}{joint}{error} (input {fmt_shape(shape)})") from None
+            raise SpecError(f"{node.where}{joint}{error} (layer {node.name}, input {fmt_shape(shape)})") from None
         before, field = field, field.advance(cost.windows, cost.full)
         out = cost.output_shape
         self.rows.append(Row(
@@ -218,10 +219,10 @@ class _Walk:
         """ResNet's shortcut: conv 1×1 with the main path's stride, no bias, then batchnorm."""
         strides = []
         for before, after in zip(field.axes, target_field.axes):
-            ratio = after.jump / before.jump
+            ratio = Fraction(after.jump) / before.jump
             if ratio.denominator != 1:
                 raise SpecError(f"{node.where}: shortcut: the main path's stride is not a whole number, got {ratio}")
-            strides.append(int(ratio))
+            strides.append(ratio.numerator)
         conv = Conv(out_channels=target[0], kernel=1, stride=tuple(strides) or 1, bias=False)
         prefix = f"{node.name}.shortcut"
         return (LayerNode(f"{prefix}.conv", conv, f"{node.where}.shortcut"), LayerNode(f"{prefix}.bn", Norm(), f"{node.where}.shortcut"))

@@ -18,25 +18,21 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import NamedTuple
 
-ZERO = Fraction(0)
-ONE = Fraction(1)
-
 
 class Window(NamedTuple):
     """What one output unit reads along one axis, in input units; `exact` is False for a bound."""
 
-    offset: Fraction
-    width: Fraction
-    step: Fraction
+    offset: int | Fraction
+    width: int | Fraction
+    step: int | Fraction
     exact: bool = True
 
 
-POINTWISE = Window(ZERO, ZERO, ONE)
 
 
 def conv_window(kernel_eff: int, stride: int, pad_before: int) -> Window:
     """Convolution and pooling: step S, width K̂ − 1, offset −P_before."""
-    return Window(Fraction(-pad_before), Fraction(kernel_eff - 1), Fraction(stride))
+    return Window(-pad_before, kernel_eff - 1, stride)
 
 
 def transposed_window(kernel_eff: int, stride: int, padding: int) -> Window:
@@ -55,18 +51,32 @@ def upsample_window(scale: int, mode: str) -> Window:
     return Window(Fraction(1, 2 * scale) - Fraction(3, 2), Fraction(2), Fraction(1, scale), False)
 
 
+def half(value):
+    """value/2, kept an int where it divides (Fractions are ~50× slower than ints)."""
+    if isinstance(value, int):
+        return value // 2 if value % 2 == 0 else Fraction(value, 2)
+    return value / 2
+
+
 class AxisField(NamedTuple):
-    size: Fraction
-    jump: Fraction
-    start: Fraction
+    """One axis of a field. The centre is stored doubled (pixel centres sit at i + ½), so that
+    convolution-only networks stay in integers; windows with fractional steps bring Fractions."""
+
+    size: int | Fraction
+    jump: int | Fraction
+    twice_start: int | Fraction
 
     @property
-    def low(self) -> Fraction:
-        return self.start - self.size / 2
+    def start(self):
+        return half(self.twice_start)
 
     @property
-    def high(self) -> Fraction:
-        return self.start + self.size / 2
+    def twice_low(self):
+        return self.twice_start - self.size
+
+    @property
+    def twice_high(self):
+        return self.twice_start + self.size
 
 
 class ReceptiveField(NamedTuple):
@@ -79,18 +89,18 @@ class ReceptiveField(NamedTuple):
 
     @staticmethod
     def of_input(spatial_dims: int) -> "ReceptiveField":
-        return ReceptiveField(tuple(AxisField(ONE, ONE, Fraction(1, 2)) for _ in range(spatial_dims)))
+        return ReceptiveField(tuple(AxisField(1, 1, 1) for _ in range(spatial_dims)))
 
     def advance(self, windows: tuple[Window, ...] | None, full: bool = False) -> "ReceptiveField":
         """Apply one layer. `windows` None means the layer does not look across positions.
         The figures follow the recurrence even once the field is full."""
         if windows is None:
-            return ReceptiveField(self.axes, self.full or full, self.exact)
-        axes = tuple(
-            AxisField(a.size + w.width * a.jump, a.jump * w.step, a.start + (w.offset + w.width / 2) * a.jump)
-            for a, w in zip(self.axes, windows)
-        )
-        return ReceptiveField(axes, full, self.exact and all(w.exact for w in windows))
+            return self if self.full or not full else ReceptiveField(self.axes, True, self.exact)
+        axes, exact = [], self.exact
+        for a, w in zip(self.axes, windows):  # a plain loop: this runs once per layer and axis
+            axes.append(AxisField(a.size + w.width * a.jump, a.jump * w.step, a.twice_start + (2 * w.offset + w.width) * a.jump))
+            exact = exact and w.exact
+        return ReceptiveField(tuple(axes), full, exact)
 
     def covers(self, out_sizes: tuple[int, ...], in_sizes: tuple[int, ...]) -> bool:
         """True when the field of every unit of the layer contains the whole input."""
@@ -98,10 +108,11 @@ class ReceptiveField(NamedTuple):
             return True
         if len(out_sizes) != len(self.axes):
             return False
-        return all(
-            a.high >= m and a.low + (n - 1) * a.jump <= 0
-            for a, n, m in zip(self.axes, out_sizes, in_sizes)
-        )
+        for a, n, m in zip(self.axes, out_sizes, in_sizes):
+            # the first unit's field reaches the input's end, and the last unit's its start
+            if a.twice_start + a.size < 2 * m or a.twice_start - a.size + 2 * (n - 1) * a.jump > 0:
+                return False
+        return True
 
 
 def union(fields: list[ReceptiveField]) -> tuple[ReceptiveField, list[str]]:
@@ -116,8 +127,8 @@ def union(fields: list[ReceptiveField]) -> tuple[ReceptiveField, list[str]]:
     exact = all(f.exact for f in fields)
     axes = []
     for axis, parts in enumerate(zip(*(f.axes for f in fields))):
-        low = min(p.low for p in parts)
-        high = max(p.high for p in parts)
+        low = min(p.twice_low for p in parts)
+        high = max(p.twice_high for p in parts)
         jumps = {p.jump for p in parts}
         if len(jumps) > 1:
             exact = False
@@ -126,10 +137,11 @@ def union(fields: list[ReceptiveField]) -> tuple[ReceptiveField, list[str]]:
                 f"(jumps {', '.join(str(j) for j in sorted(jumps))}): the field is a bound"
             )
         widest = max(p.size for p in parts)
-        if high - low > widest and not full:
+        size = half(high - low)
+        if size > widest and not full:
             warnings.append(
                 f"receptive field: merged paths are not centred alike on axis {axis} "
-                f"(starts {', '.join(str(p.start) for p in parts)}): the union widens it from {widest} to {high - low}"
+                f"(starts {', '.join(str(p.start) for p in parts)}): the union widens it from {widest} to {size}"
             )
-        axes.append(AxisField(high - low, max(jumps), (low + high) / 2))
+        axes.append(AxisField(size, max(jumps), half(low + high)))
     return ReceptiveField(tuple(axes), full, exact), warnings

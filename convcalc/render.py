@@ -5,9 +5,10 @@ from __future__ import annotations
 from fractions import Fraction
 
 from .explain import explain, num
-from .formulas import fmt_shape
+from .formulas import KINDS, elementwise, fmt_shape
 from .network import Report, Row
 
+ELEMENTWISE = {kind for kind, entry in KINDS.items() if entry.cost is elementwise}
 CONVENTION = (
     "FLOPs = MACs × {fpm}: {meaning}. Only convolutions and linear layers cost MACs; bias adds, pooling, "
     "normalisation, activations and merges count 0. Parameters are learnable weights and biases; "
@@ -22,18 +23,24 @@ def convention(report: Report) -> str:
     return CONVENTION.format(fpm=fpm, meaning=meaning, batch=batch)
 
 
-def plain(value: Fraction) -> int | float:
+def plain(value: int | Fraction) -> int | float:
+    if isinstance(value, int):
+        return value
     return value.numerator if value.denominator == 1 else float(value)
 
 
+def plain_half(twice: int | Fraction) -> int | float:
+    return (twice // 2 if twice % 2 == 0 else twice / 2) if isinstance(twice, int) else plain(twice / 2)
+
+
 def field_dict(row_or_report) -> dict:
-    field = row_or_report.field
+    axes = row_or_report.field.axes
     return {
-        "size": [plain(a.size) for a in field.axes],
-        "jump": [plain(a.jump) for a in field.axes],
-        "start": [plain(a.start) for a in field.axes],
-        "full": field.full,
-        "exact": field.exact,
+        "size": [plain(a.size) for a in axes],
+        "jump": [plain(a.jump) for a in axes],
+        "start": [plain_half(a.twice_start) for a in axes],
+        "full": row_or_report.field.full,
+        "exact": row_or_report.field.exact,
     }
 
 
@@ -74,9 +81,18 @@ def network_dict(report: Report) -> dict:
 
 
 def to_json(report: Report, single: bool) -> str:
+    """Indented JSON, each layer on one line: readable, and written by the C encoder, which
+    indentation would otherwise turn off (100,000 layers in a fraction of a second)."""
     import json
 
-    return json.dumps(single_dict(report) if single else network_dict(report), indent=2, ensure_ascii=False)
+    if single:
+        return json.dumps(single_dict(report), indent=2, ensure_ascii=False)
+    data = network_dict(report)
+    layers = data.pop("layers")
+    head = json.dumps(data, indent=2, ensure_ascii=False)
+    rows = ",\n".join("    " + json.dumps(layer, ensure_ascii=False) for layer in layers)
+    return f'{head[:-2]},\n  "layers": [\n{rows}\n  ]\n}}'
+
 
 
 def field_text(row: Row) -> str:
@@ -135,7 +151,7 @@ def human_bytes(value: int) -> str:
 BLOCKS = " ▏▎▍▌▋▊▉█"
 
 
-def bar(share: float, width: int = 10) -> str:
+def bar(share: float, width: int = 8) -> str:
     eighths = round(share * width * 8)
     return ("█" * (eighths // 8) + (BLOCKS[eighths % 8] if eighths % 8 else "")).ljust(width)
 
@@ -145,26 +161,47 @@ def visible_rows(report: Report, depth: int | None) -> list[Row]:
     return [r for r in report.rows if depth is None or r.depth <= depth]
 
 
+def folded(rows: list[Row]) -> list[tuple[Row, str, str]]:
+    """Rows with a short name (relative to the enclosing block, which the indent shows) and a
+    type label; an activation, dropout or identity that follows a layer joins its row
+    ("conv + relu"): it changes no figure the table shows."""
+    out: list[tuple[Row, str, str]] = []
+    parents: dict[int, str] = {}
+    for row in rows:
+        if row.leaf and row.kind in ELEMENTWISE and out and out[-1][0].leaf and out[-1][0].output_shape == row.output_shape:
+            out[-1] = (out[-1][0], out[-1][1], f"{out[-1][2]} + {row.kind}")
+            continue
+        parent = parents.get(row.depth - 1, "")
+        short = row.name[len(parent) + 1:] if parent and row.name.startswith(parent + ".") else row.name
+        if not row.leaf:
+            parents[row.depth] = row.name
+        out.append((row, short, row.kind))
+    return out
+
+
 def network_table(report: Report, rows: list[Row]):
     from rich.table import Table
 
     fpm = report.settings.flops_per_mac
     total = report.macs or 1
-    table = Table(title=f"{report.name} — input {fmt_shape(report.input_shape)}", caption=convention(report), caption_justify="left")
+    from rich import box
+
+    table = Table(title=f"{report.name} — input {fmt_shape(report.input_shape)}", caption=convention(report),
+                  caption_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("layer", no_wrap=True)
-    table.add_column("type")
-    table.add_column("output", justify="right")
-    table.add_column("params", justify="right")
-    table.add_column("FLOPs", justify="right")
-    table.add_column("RF", justify="right")
-    table.add_column("all", justify="center")
-    table.add_column("share of FLOPs", no_wrap=True)
-    for r in rows:
+    table.add_column("type", no_wrap=True)
+    table.add_column("output", justify="right", no_wrap=True)
+    table.add_column("params", justify="right", no_wrap=True)
+    table.add_column("FLOPs", justify="right", no_wrap=True)
+    table.add_column("RF", justify="right", no_wrap=True)
+    table.add_column("all", justify="center", min_width=3)
+    table.add_column("FLOPs share", no_wrap=True)
+    for r, short, label in folded(rows):
         share = r.macs / total
         style = None if r.leaf else "bold"
         table.add_row(
-            "  " * r.depth + r.name, r.kind, fmt_shape(r.output_shape), f"{r.params:,}", f"{r.macs * fpm:,}",
-            field_text(r), "✓" if r.covers else "", f"{bar(share)} {share:5.1%}" if r.macs else "", style=style,
+            "  " * r.depth + short, label, fmt_shape(r.output_shape), f"{r.params:,}", f"{r.macs * fpm:,}",
+            field_text(r), "✓" if r.covers else "", f"{bar(share)}{share:6.1%}" if r.macs else "", style=style,
         )
     return table
 

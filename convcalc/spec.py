@@ -20,7 +20,6 @@ specs/README.md documents every kind, option and merge by example.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from pathlib import Path
 
 import yaml
@@ -53,7 +52,7 @@ def yaml_repr(value) -> str:
     if isinstance(value, str):
         return repr(value)
     if isinstance(value, dict):
-        return "a mapping"
+        return "{" + ", ".join(f"{k}: {yaml_repr(v)}" for k, v in value.items()) + "}"
     return repr(value) if not isinstance(value, list) else "[" + ", ".join(yaml_repr(v) for v in value) + "]"
 
 
@@ -120,12 +119,21 @@ def line_of(container, key, default: int) -> int:
 
 
 def suggest(word: str, known) -> str:
-    close = difflib.get_close_matches(str(word), list(known), n=1)
+    """'; did you mean …?' for the closest known word, to follow the offending value."""
+    import difflib
+
+    close = difflib.get_close_matches(str(word), [str(k) for k in known], n=1)
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
+_OPTIONS: dict[type, dict[str, dataclasses.Field]] = {}
+
+
 def layer_options(cls) -> dict[str, dataclasses.Field]:
-    return {f.metadata["key"]: f for f in dataclasses.fields(cls) if "key" in f.metadata}
+    """The options a layer kind takes, by the name users write."""
+    if cls not in _OPTIONS:
+        _OPTIONS[cls] = {f.metadata["key"]: f for f in dataclasses.fields(cls) if "key" in f.metadata}
+    return _OPTIONS[cls]
 
 
 class _Builder:
@@ -133,6 +141,8 @@ class _Builder:
         self.filename = filename
         self.blocks = blocks
         self.leaves = 0
+        # repeats rebuild the same layers from the same text and arguments: build each once
+        self.built: dict[tuple, tuple] = {}
 
     def fail(self, line: int, path: str, message: str):
         raise SpecError(f"{self.filename}:{line}: {path}: {message}")
@@ -217,9 +227,18 @@ class _Builder:
             return [self.block(kind, options, path, line, env, stack, name, node_id, source)]
         if kind not in KINDS:
             known = sorted(KINDS) + list(MERGES) + sorted(self.blocks)
-            self.fail(line, path, f"unknown layer kind (known: {', '.join(known)}){suggest(kind, known)}, got {kind!r}")
-        options = self.substitute(options, env, line, path)
-        layer, sugar = self.layer(kind, options, path, line)
+            self.fail(line, path, f"unknown layer kind (known: {', '.join(known)}), got {kind!r}{suggest(kind, known)}")
+        try:
+            memo = (kind, id(options), line, tuple(env.items()))
+            hash(memo)
+        except TypeError:  # an argument holds a list: build without the memo
+            memo = None
+        if memo in self.built:
+            layer, sugar = self.built[memo]
+        else:
+            layer, sugar = self.layer(kind, self.substitute(options, env, line, path), path, line)
+            if memo is not None:
+                self.built[memo] = (layer, sugar)
         self.leaves += 1 + len(sugar)
         if self.leaves > MAX_LAYERS:
             self.fail(line, path, f"the network has more than {MAX_LAYERS:,} layers, got more")
@@ -253,10 +272,10 @@ class _Builder:
             else:
                 known = list(fields) + list(sugar_keys) + list(extra_keys)
                 listed = f"known: {', '.join(known)}" if known else f"{kind} takes no options"
-                self.fail(key_line, path, f"unknown option ({listed}){suggest(key, known)}, got {key!r}")
+                self.fail(key_line, path, f"unknown option ({listed}), got {key!r}{suggest(key, known)}")
         missing = [k for k in required if fields[k].name not in values]
         if missing:
-            self.fail(line, path, f"missing option{'s' if len(missing) > 1 else ''} {', '.join(missing)} ({kind} needs {', '.join(required)}), got {yaml_repr(dict(options)) if options else 'none'}")
+            self.fail(line, path, f"missing option{'s' if len(missing) > 1 else ''} {', '.join(missing)} ({kind} needs {', '.join(required)}), got {yaml_repr(options) if options else 'no options'}")
         if "kind" in {f.name for f in dataclasses.fields(cls)}:
             values["kind"] = kind
         return cls(**values), sugar
@@ -297,7 +316,7 @@ class _Builder:
                 self.fail(line, where, f"must be true or false, got {yaml_repr(value)}")
             return [("bn", Norm())] if value else []
         if not isinstance(value, str) or KIND_ALIASES.get(value, value) not in ACTIVATIONS:
-            self.fail(line, where, f"must be an activation ({', '.join(ACTIVATIONS)}){suggest(value, ACTIVATIONS)}, got {yaml_repr(value)}")
+            self.fail(line, where, f"must be an activation ({', '.join(ACTIVATIONS)}), got {yaml_repr(value)}{suggest(value, ACTIVATIONS)}")
         act = KIND_ALIASES.get(value, value)
         return [(act, Elementwise(act))]
 
@@ -312,7 +331,7 @@ class _Builder:
         args = definition.get("args") or {}
         unknown = [k for k in given if k not in args]
         if unknown:
-            self.fail(line_of(given, unknown[0], line), path, f"unknown argument (block {kind} takes: {', '.join(map(str, args)) or 'none'}){suggest(unknown[0], args)}, got {unknown[0]!r}")
+            self.fail(line_of(given, unknown[0], line), path, f"unknown argument (block {kind} takes: {', '.join(map(str, args)) or 'none'}), got {unknown[0]!r}{suggest(unknown[0], args)}")
         block_env = {}
         for arg, default in args.items():
             if arg in given:
@@ -332,7 +351,7 @@ class _Builder:
             if isinstance(options, dict):
                 unknown = [k for k in options if k not in ("layers", "shortcut")]
                 if unknown:
-                    self.fail(line, path, f"unknown option (known: layers, shortcut){suggest(unknown[0], ('layers', 'shortcut'))}, got {unknown[0]!r}")
+                    self.fail(line, path, f"unknown option (known: layers, shortcut), got {unknown[0]!r}{suggest(unknown[0], ('layers', 'shortcut'))}")
                 shortcut = self.substitute(options.get("shortcut", "auto"), env, line, f"{path}.shortcut")
                 body, body_line = options.get("layers"), line_of(options, "layers", line)
             else:
@@ -396,7 +415,7 @@ def loads(text: str, filename: str = "<string>", input_shape: tuple[int, ...] | 
         raise SpecError(f"{filename}:1: must be a mapping with input: and layers:, got {yaml_repr(raw)}")
     unknown = [k for k in raw if k not in TOP_KEYS]
     if unknown:
-        raise SpecError(f"{filename}:{line_of(raw, unknown[0], 1)}: unknown key (known: {', '.join(TOP_KEYS)}){suggest(unknown[0], TOP_KEYS)}, got {unknown[0]!r}")
+        raise SpecError(f"{filename}:{line_of(raw, unknown[0], 1)}: unknown key (known: {', '.join(TOP_KEYS)}), got {unknown[0]!r}{suggest(unknown[0], TOP_KEYS)}")
     for key in ("input", "layers"):
         if key not in raw and not (key == "input" and input_shape):
             raise SpecError(f"{filename}:{raw.line}: missing `{key}:`, got keys {', '.join(map(str, raw)) or 'none'}")

@@ -27,5 +27,5 @@ def find(name: str) -> Path:
     import difflib
 
     close = difflib.get_close_matches(path.stem, names, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else f"; bundled: {', '.join(names)}"
-    raise SpecError(f"{name}: no such file, nor a bundled network of that name{hint}, got {name!r}")
+    hint = f"; did you mean {close[0]!r}?" if close else f" (bundled: {', '.join(names)})"
+    raise SpecError(f"{name}: no such file, nor a bundled network of that name, got {name!r}{hint}")

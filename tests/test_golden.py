@@ -15,15 +15,18 @@ GOLDEN = Path(__file__).parent / "golden"
 README = Path(__file__).parent.parent / "README.md"
 
 CASES = {
+    "net_vgg16": ["net", "vgg16.yaml"],
+    "net_resnet50_depth1": ["net", "resnet50", "--input", "3x160x160", "--depth", "1"],
+    "net_lenet5_markdown": ["net", "lenet5", "--format", "markdown"],
     "layer_design_call": ["layer", "--in", "10", "--k", "5", "--p", "1", "--s", "2"],
     "layer_homework_explain": ["layer", "--in", "32", "--k", "3", "--p", "1", "--s", "2", "--no-bias", "--explain"],
     "layer_json": ["layer", "--in", "32", "--cin", "3", "--cout", "10", "--k", "5", "--p", "2", "--format", "json"],
 }
-IN_README = ["layer_design_call"]
+IN_README = ["net_vgg16", "layer_design_call"]
 
 
 def output(args):
-    result = CliRunner().invoke(app, args, env={"COLUMNS": "100", "NO_COLOR": "1"})
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "120", "NO_COLOR": "1"})
     assert result.exit_code == 0, result.output
     return result.stdout
 
