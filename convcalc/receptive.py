@@ -51,6 +51,13 @@ def upsample_window(scale: int, mode: str) -> Window:
     return Window(Fraction(1, 2 * scale) - Fraction(3, 2), Fraction(2), Fraction(1, scale), False)
 
 
+def show(value) -> str:
+    """3, 1.5 or 1/3: a figure for a message."""
+    if isinstance(value, Fraction) and value.denominator != 1:
+        return f"{float(value):g}" if (value * 2**20).denominator == 1 else str(value)
+    return str(int(value))
+
+
 def half(value):
     """value/2, kept an int where it divides (Fractions are ~50× slower than ints)."""
     if isinstance(value, int):
@@ -134,14 +141,14 @@ def union(fields: list[ReceptiveField]) -> tuple[ReceptiveField, list[str]]:
             exact = False
             warnings.append(
                 f"receptive field: merged paths step differently on axis {axis} "
-                f"(jumps {', '.join(str(j) for j in sorted(jumps))}): the field is a bound"
+                f"(jumps {', '.join(show(j) for j in sorted(jumps))}): the field is a bound"
             )
         widest = max(p.size for p in parts)
         size = half(high - low)
         if size > widest and not full:
             warnings.append(
                 f"receptive field: merged paths are not centred alike on axis {axis} "
-                f"(starts {', '.join(str(p.start) for p in parts)}): the union widens it from {widest} to {size}"
+                f"(starts {', '.join(show(p.start) for p in parts)}): the union widens it from {show(widest)} to {show(size)}"
             )
         axes.append(AxisField(size, max(jumps), half(low + high)))
     return ReceptiveField(tuple(axes), full, exact), warnings

@@ -115,3 +115,46 @@ def test_every_bundled_network_is_consistent(path):
     for before, after in zip(leaves, leaves[1:]):
         assert after.name != before.name
     assert rep.output_shape == leaves[-1].output_shape
+
+
+def aligned(theirs: list, ours: list) -> list[int]:
+    """For each reference layer, the index of the same layer among ours (ours may hold extra pools)."""
+    out, j = [], 0
+    for item in theirs:
+        while ours[j] != item:
+            j += 1
+        out.append(j)
+        j += 1
+    return out
+
+
+RF_NETWORKS = sorted(stem for stem, ref in REFERENCE.items() if "receptive_fields" in ref)
+
+
+def test_gradient_fields_cover_the_issue_networks():
+    assert {"vgg16", "resnet50", "mobilenet_v2"} <= set(RF_NETWORKS)
+
+
+@pytest.mark.parametrize("stem", RF_NETWORKS)
+def test_receptive_fields_match_the_gradient(stem):
+    """tests/oracle/make_zoo_reference.py backpropagated from the middle position of a spread of
+    layers through the real model made positive and linear; the non-zero input gradient must be
+    exactly convcalc's field of that position (clipped to the image only where it is `full`)."""
+    ref = REFERENCE[stem]
+    index = aligned(ref["layers"], categorised(report(stem)))
+    shape = tuple(ref["receptive_fields"]["input"])
+    rep = analyze(load(SPECS / f"{stem}.yaml", shape))
+    rows = [r for r in rep.leaves if (("pool" if r.kind in POOL_KINDS else r.kind) in ("conv", "linear", "pool"))]
+    for entry in ref["receptive_fields"]["fields"]:
+        row = rows[index[entry["layer"]]]
+        seen = [list(x) for x in zip(entry["low"], entry["high"])]
+        if row.field.full:
+            assert seen == [[0, m] for m in shape[1:]], row.name
+            continue
+        field = [[a.start + u * a.jump - a.size / 2, a.start + u * a.jump + a.size / 2]
+                 for a, u in zip(row.field.axes, entry["unit"])]
+        if row.field.exact:
+            assert all(0 <= low and high <= m for (low, high), m in zip(field, shape[1:])), "the oracle's input is too small"
+            assert seen == field, row.name
+        else:  # a bound (adaptive pooling with unequal windows): it must contain what the gradient sees
+            assert all(low <= s_low and s_high <= high for (low, high), (s_low, s_high) in zip(field, seen)), row.name

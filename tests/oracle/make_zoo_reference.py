@@ -7,6 +7,11 @@ and timm:
     pip install torch==2.14.1 torchvision==0.29.1 timm
     python tests/oracle/make_zoo_reference.py
 
+For VGG-16, ResNet-50, MobileNetV2 and GoogLeNet it also records receptive fields the way a
+gradient sees them: every weight made positive, batchnorm, activations and dropout made identity,
+max pooling made average pooling over the same window; then, for a spread of layers, the
+input-gradient of the middle output position is non-zero exactly on the cells that reach it.
+
 For each network: parameters and buffers (numel of model.parameters() and model.buffers()), the
 output shape, and every convolution, linear and pooling module's output shape in execution order
 (channel-first, no batch axis), found with forward hooks on a 1×3×224×224 input. MACs are counted
@@ -90,6 +95,49 @@ def record(model: nn.Module, input_shape=(3, 224, 224)) -> dict:
     }
 
 
+RF_INPUT = {"vgg16": 256, "resnet50": 512, "mobilenet_v2": 544, "googlenet": 448}  # big enough that fields fit
+RF_LAYERS = 8  # layers per network, spread from the first to the last
+
+
+def positive_and_linear(module: nn.Module) -> None:
+    """All weights positive, biases zero, every non-linearity and normalisation an identity."""
+    for name, child in module.named_children():
+        if isinstance(child, (nn.ReLU, nn.ReLU6, nn.BatchNorm2d, nn.Dropout)):
+            setattr(module, name, nn.Identity())
+        elif isinstance(child, nn.MaxPool2d):
+            assert child.dilation == 1
+            setattr(module, name, nn.AvgPool2d(child.kernel_size, child.stride, child.padding, ceil_mode=child.ceil_mode))
+        else:
+            positive_and_linear(child)
+        if isinstance(child, (*CONVS, nn.Linear)):
+            child.weight.data.fill_(1.0 / child.weight[0].numel())
+            if child.bias is not None:
+                child.bias.data.zero_()
+
+
+def gradient_fields(model: nn.Module, size: int) -> list[dict]:
+    positive_and_linear(model)
+    model.double().eval()
+    outputs = []
+    for module in model.modules():
+        if isinstance(module, (*CONVS, nn.Linear, *POOLS)):
+            module.register_forward_hook(lambda m, i, o: outputs.append(o))
+    x = torch.ones(1, 3, size, size, dtype=torch.float64, requires_grad=True)
+    model(x)
+    spatial = [i for i, o in enumerate(outputs) if o.dim() == 4]
+    chosen = sorted({spatial[round(j * (len(spatial) - 1) / (RF_LAYERS - 1))] for j in range(RF_LAYERS)})
+    fields = []
+    for index in chosen:
+        out = outputs[index]
+        unit = [out.shape[2] // 2, out.shape[3] // 2]
+        (grad,) = torch.autograd.grad(out[0, :, unit[0], unit[1]].sum(), x, retain_graph=True)
+        nonzero = grad[0].abs().sum(0) > 0
+        rows, cols = nonzero.any(1).nonzero().flatten(), nonzero.any(0).nonzero().flatten()
+        fields.append({"layer": index, "unit": unit, "low": [int(rows.min()), int(cols.min())],
+                       "high": [int(rows.max()) + 1, int(cols.max()) + 1]})
+    return fields
+
+
 def published(library: str, name: str) -> dict:
     if library != "torchvision":
         return {}
@@ -105,6 +153,9 @@ def main() -> int:
         if entry["published"]:
             assert entry["published"]["num_params"] == entry["params"], stem
             assert round(entry["macs"] / 1e9, 3) == entry["published"]["gflops"], (stem, entry["macs"])
+        if name in RF_INPUT:
+            entry["receptive_fields"] = {"input": [3, RF_INPUT[name], RF_INPUT[name]],
+                                         "fields": gradient_fields(build(library, name), RF_INPUT[name])}
         reference[stem] = entry
         print(f"{stem}: {entry['params']:,} parameters, {entry['macs']:,} MACs, {len(entry['layers'])} layers")
     versions = {"torch": torch.__version__, "torchvision": torchvision.__version__}
