@@ -179,10 +179,14 @@ def field_lines(row: Row) -> list[str]:
     lines = []
     names = axis_names(len(before.axes))
     for name, a, w, b in zip(names, before.axes, cost.windows, after.axes):
+        conv_like = isinstance(w.width, int) and isinstance(w.step, int)
+        width, step = ("(K̂ − 1)", "S") if conv_like else ("w", "step")
+        shift = f"({width}/2 − P)" if conv_like else "(w/2 + offset)"
+        moved = f"({num(half(w.width))} − {num(-w.offset)})" if conv_like else f"({num(half(w.width))} + ({num(w.offset)}))"
         lines.append(
-            f"RF {name}: r = r + w·j = {num(a.size)} + {num(w.width)}·{num(a.jump)} = {num(b.size)}; "
-            f"j = j·S = {num(a.jump)}·{num(w.step)} = {num(b.jump)}; "
-            f"start = start + (w/2 − P)·j = {num(a.start)} + ({num(half(w.width))} − {num(-w.offset)})·{num(a.jump)} = {num(b.start)}"
+            f"RF {name}: r = r + {width}·j = {num(a.size)} + {num(w.width)}·{num(a.jump)} = {num(b.size)}; "
+            f"j = j·{step} = {num(a.jump)}·{num(w.step)} = {num(b.jump)}; "
+            f"start = start + {shift}·j = {num(a.start)} + {moved}·{num(a.jump)} = {num(b.start)}"
             + ("" if w.exact else " (a bound)")
         )
     return lines
@@ -195,3 +199,44 @@ def explain(row: Row, settings: Settings) -> list[str]:
         batch = f" × {settings.batch} samples" if settings.batch > 1 else ""
         lines.append(f"FLOPs = MACs × {settings.flops_per_mac} FLOP per MAC{batch} = {num(row.macs * settings.flops_per_mac)}")
     return lines + field_lines(row)
+
+
+def field_chain(rows: list[Row]) -> list[str]:
+    """The receptive field of a chain of layers in closed form (Araujo et al., 2019):
+    r = 1 + Σ_l (K̂_l − 1)·j_(l−1), j = ∏ S_l — with each layer's numbers, as a student writes it."""
+    if any(r.cost is None for r in rows if r.leaf):
+        return ["receptive field: the paths merge, so the field is the union at each merge (see each layer's RF line)"]
+    terms: list[list[str]] = []
+    steps: list[list[str]] = []
+    last = None
+    for row in rows:
+        if not row.leaf or row.cost.windows is None:
+            continue
+        if row.field.full:
+            if last is None:
+                return []
+            break
+        for axis, (w, a) in enumerate(zip(row.cost.windows, row.input_field.axes)):
+            if len(terms) <= axis:
+                terms.append([])
+                steps.append([])
+            if w.width:
+                terms[axis].append(f"{num(w.width)}·{num(a.jump)}")
+            if w.step != 1:
+                steps[axis].append(num(w.step))
+        last = row
+    if last is None:
+        return []
+    lines = [f"receptive field of {last.name}, layer by layer: r = 1 + Σ (K̂ − 1)·j, j = ∏ S"]
+    names = axis_names(len(terms))
+    shown = set()
+    for name, t, s, a in zip(names, terms, steps, last.field.axes):
+        text = f"r = 1 + {' + '.join(t) or '0'} = {num(a.size)}; j = {'·'.join(s) or '1'} = {num(a.jump)}"
+        if text in shown:
+            continue
+        shown.add(text)
+        same = [n for n, tt, ss in zip(names, terms, steps) if (tt, ss) == (t, s)]
+        lines.append(f"  {'/'.join(same)}: {text}" + ("" if last.field.exact else " (a bound)"))
+    if last is not rows[-1] and rows[-1].field.full:
+        lines.append("  after it, every output sees the whole input")
+    return lines

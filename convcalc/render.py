@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .explain import explain, num
+from .explain import explain, field_chain, num
 from .formulas import KINDS, elementwise, fmt_shape
 from .network import Report, Row
 
@@ -255,6 +255,8 @@ def explanation(report: Report, rows: list[Row]) -> list[str]:
         if r.leaf:
             lines.append(f"{r.name} ({r.kind}): {fmt_shape(r.input_shape)} → {fmt_shape(r.output_shape)}")
             lines += [f"  {step}" for step in explain(r, report.settings)]
+    if len(report.leaves) > 1:
+        lines += field_chain(list(report.rows))
     return lines
 
 
