@@ -5,7 +5,6 @@ It only quotes figures that the formulas (formulas.py, geometry.py, receptive.py
 
 from __future__ import annotations
 
-from fractions import Fraction
 from math import prod
 
 from .formulas import axis_names, fmt_shape
@@ -16,7 +15,7 @@ from .receptive import half
 
 def num(value) -> str:
     """1,234 for ints; 1.5 or 1/3 for fractions."""
-    if isinstance(value, Fraction):
+    if not isinstance(value, int):  # a Fraction
         if value.denominator == 1:
             value = value.numerator
         else:

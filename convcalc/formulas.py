@@ -13,7 +13,6 @@ Counting rules (stated once; the CLI, the README and every table footer repeat t
 
 from __future__ import annotations
 
-from fractions import Fraction
 from math import prod
 from typing import Callable, NamedTuple
 
@@ -223,6 +222,8 @@ def adaptive_pool(layer: AdaptivePool, shape: Shape) -> LayerCost:
         if m % o == 0:
             windows.append(conv_window(m // o, m // o, 0))
         else:  # unequal windows: unit i reads [⌊i·M/O⌋, ⌈(i+1)·M/O⌉ − 1] ⊆ [i·M/O − (O−1)/O, (i+1)·M/O − 1/O]
+            from fractions import Fraction
+
             windows.append(Window(Fraction(1 - o, o), Fraction(m + o - 2, o), Fraction(m, o), False))
     return LayerCost((channels, *out), 0, 0, 0, tuple(windows), False)
 
@@ -280,7 +281,7 @@ def scale(layer: Scale, shape: Shape) -> LayerCost:
 
 
 class Kind(NamedTuple):
-    """A layer kind: the dataclass a description builds, its formula, and a one-line summary."""
+    """A layer kind: the record a description builds, its formula, and a one-line summary."""
 
     layer: type
     cost: Callable[..., LayerCost]

@@ -1,145 +1,145 @@
-"""The layer kinds, as frozen dataclasses. Pure data: the arithmetic is in formulas.py.
+"""The layer kinds: immutable, typed records. Pure data: the arithmetic is in formulas.py.
+
+They are typing.NamedTuples rather than frozen dataclasses for one reason: a command must start
+in about a tenth of a second, and a dataclass costs ~1 ms to create at import against ~0.1 ms.
 
 A size given as one int applies to every spatial axis; a tuple gives one value per axis.
-`metadata["key"]` is the name a user writes (in a description or as a flag), so that an error
-can name the option the way the user typed it.
+`keys` maps the option names a user writes (in a description, or as flags) to the fields, so that
+an error can name the option the way the user typed it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 IntOrTuple = int | tuple[int, ...]
 Padding = int | tuple[int, ...] | str  # a number per axis, or 'valid' / 'same' / 'full'
 
 
-def key(name: str, default=None, **kw):
-    """A field with the user-facing option name `name`."""
-    if default is None and "default_factory" not in kw:
-        return field(metadata={"key": name}, **kw)
-    return field(default=default, metadata={"key": name}, **kw)
-
-
-@dataclass(frozen=True, slots=True)
-class Conv:
+class Conv(NamedTuple):
     """N-d convolution (cross-correlation), as torch.nn.Conv1d/2d/3d.
 
     `table`, when given, is a partial connection table (LeNet-5's C3): output map o reads only
     the input maps listed in table[o].
     """
 
-    out_channels: int = key("c")
-    kernel: IntOrTuple = key("k")
-    stride: IntOrTuple = key("s", 1)
-    padding: Padding = key("p", 0)
-    dilation: IntOrTuple = key("d", 1)
-    groups: int = key("groups", 1)
-    bias: bool = key("bias", True)
-    table: tuple[tuple[int, ...], ...] | None = field(default=None, metadata={"key": "table", "optional": True})
+    out_channels: int
+    kernel: IntOrTuple
+    stride: IntOrTuple = 1
+    padding: Padding = 0
+    dilation: IntOrTuple = 1
+    groups: int = 1
+    bias: bool = True
+    table: tuple[tuple[int, ...], ...] | None = None
     kind: str = "conv"
+    keys = {"c": "out_channels", "k": "kernel", "s": "stride", "p": "padding", "d": "dilation",
+            "groups": "groups", "bias": "bias", "table": "table"}
 
 
-@dataclass(frozen=True, slots=True)
-class ConvTranspose:
+class ConvTranspose(NamedTuple):
     """N-d transposed convolution, as torch.nn.ConvTranspose1d/2d/3d."""
 
-    out_channels: int = key("c")
-    kernel: IntOrTuple = key("k")
-    stride: IntOrTuple = key("s", 1)
-    padding: IntOrTuple = key("p", 0)
-    output_padding: IntOrTuple = key("output_padding", 0)
-    dilation: IntOrTuple = key("d", 1)
-    groups: int = key("groups", 1)
-    bias: bool = key("bias", True)
+    out_channels: int
+    kernel: IntOrTuple
+    stride: IntOrTuple = 1
+    padding: IntOrTuple = 0
+    output_padding: IntOrTuple = 0
+    dilation: IntOrTuple = 1
+    groups: int = 1
+    bias: bool = True
     kind: str = "convT"
+    keys = {"c": "out_channels", "k": "kernel", "s": "stride", "p": "padding", "output_padding": "output_padding",
+            "d": "dilation", "groups": "groups", "bias": "bias"}
 
 
-@dataclass(frozen=True, slots=True)
-class Pool:
-    """Max or average pooling; the stride defaults to the kernel size, as in PyTorch."""
+class Pool(NamedTuple):
+    """Max or average pooling (`kind` maxpool or avgpool); the stride defaults to the kernel."""
 
-    kernel: IntOrTuple = key("k")
-    stride: IntOrTuple | None = field(default=None, metadata={"key": "s", "optional": True})
-    padding: IntOrTuple = key("p", 0)
-    dilation: IntOrTuple = key("d", 1)
-    ceil_mode: bool = key("ceil", False)
-    kind: str = "maxpool"  # or "avgpool"
+    kernel: IntOrTuple
+    stride: IntOrTuple | None = None
+    padding: IntOrTuple = 0
+    dilation: IntOrTuple = 1
+    ceil_mode: bool = False
+    kind: str = "maxpool"
+    keys = {"k": "kernel", "s": "stride", "p": "padding", "d": "dilation", "ceil": "ceil_mode"}
 
 
-@dataclass(frozen=True, slots=True)
-class Subsample:
+class Subsample(NamedTuple):
     """LeNet-5's trainable subsampling (S2, S4): each map sums a window, multiplies it by one
     learned coefficient and adds one learned bias."""
 
-    kernel: IntOrTuple = key("k")
-    stride: IntOrTuple | None = field(default=None, metadata={"key": "s", "optional": True})
+    kernel: IntOrTuple
+    stride: IntOrTuple | None = None
     kind: str = "subsample"
+    keys = {"k": "kernel", "s": "stride"}
 
 
-@dataclass(frozen=True, slots=True)
-class AdaptivePool:
-    """Adaptive pooling to a fixed output size; global pooling is output size 1."""
+class AdaptivePool(NamedTuple):
+    """Adaptive pooling to a fixed output size (`kind` adaptive_avgpool, adaptive_maxpool);
+    global_avgpool and global_maxpool pool to 1."""
 
-    output_size: IntOrTuple = key("out", 1)
-    kind: str = "adaptive_avgpool"  # or adaptive_maxpool, global_avgpool, global_maxpool
+    output_size: IntOrTuple = 1
+    kind: str = "adaptive_avgpool"
+    keys = {"out": "output_size"}
 
 
-@dataclass(frozen=True, slots=True)
-class Linear:
+class Linear(NamedTuple):
     """Fully connected layer. On an input with spatial axes it acts on the channel axis at each
     position (what nn.Linear does in a channels-last block such as ConvNeXt's)."""
 
-    out_features: int = key("out")
-    bias: bool = key("bias", True)
+    out_features: int
+    bias: bool = True
     kind: str = "linear"
+    keys = {"out": "out_features", "bias": "bias"}
 
 
-@dataclass(frozen=True, slots=True)
-class Flatten:
+class Flatten(NamedTuple):
     """Flattens C×H×W into one feature axis."""
 
     kind: str = "flatten"
+    keys = {}  # no options
 
 
-@dataclass(frozen=True, slots=True)
-class Norm:
+class Norm(NamedTuple):
     """batchnorm (per channel, with running statistics), layernorm (over the channels at each
     position, as ConvNeXt's LayerNorm2d), groupnorm (`groups` groups of channels)."""
 
-    affine: bool = key("affine", True)
-    groups: int = key("groups", 1)
+    affine: bool = True
+    groups: int = 1
     kind: str = "batchnorm"
+    keys = {"affine": "affine", "groups": "groups"}
 
 
-@dataclass(frozen=True, slots=True)
-class LRN:
+class LRN(NamedTuple):
     """Local response normalisation across `size` neighbouring channels (AlexNet, VGG A-LRN)."""
 
-    size: int = key("size", 5)
+    size: int = 5
     kind: str = "lrn"
+    keys = {"size": "size"}
 
 
-@dataclass(frozen=True, slots=True)
-class Elementwise:
-    """Activations, dropout, identity: same shape out, nothing learned, no multiply-adds."""
+class Elementwise(NamedTuple):
+    """Activations, dropout, identity (`kind` names which): same shape, nothing learned, no
+    multiply-adds."""
 
     kind: str = "relu"
+    keys = {}  # no options
 
 
-@dataclass(frozen=True, slots=True)
-class Upsample:
+class Upsample(NamedTuple):
     """Upsampling by an integer factor per axis, nearest or bilinear."""
 
-    scale: IntOrTuple = key("scale", 2)
-    mode: str = key("mode", "nearest")
+    scale: IntOrTuple = 2
+    mode: str = "nearest"
     kind: str = "upsample"
+    keys = {"scale": "scale", "mode": "mode"}
 
 
-@dataclass(frozen=True, slots=True)
-class Scale:
+class Scale(NamedTuple):
     """A learned per-channel multiplier (ConvNeXt's layer scale)."""
 
     kind: str = "scale"
+    keys = {}  # no options
 
 
 Layer = Conv | ConvTranspose | Pool | Subsample | AdaptivePool | Linear | Flatten | Norm | LRN | Elementwise | Upsample | Scale

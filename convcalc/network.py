@@ -6,7 +6,6 @@ The walk applies the layer formulas (formulas.py) to every leaf, carries the rec
 
 from __future__ import annotations
 
-from fractions import Fraction
 from math import prod
 from typing import NamedTuple
 
@@ -217,6 +216,8 @@ class _Walk:
 
     def projection(self, node: Merge, shape: Shape, field: ReceptiveField, target: Shape, target_field: ReceptiveField) -> tuple[LayerNode, ...]:
         """ResNet's shortcut: conv 1×1 with the main path's stride, no bias, then batchnorm."""
+        from fractions import Fraction
+
         strides = []
         for before, after in zip(field.axes, target_field.axes):
             ratio = Fraction(after.jump) / before.jump

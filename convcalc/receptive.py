@@ -15,8 +15,10 @@ j' = j·S, r' = r + (K̂ − 1)·j, start' = start + ((K̂ − 1)/2 − P)·j.
 
 from __future__ import annotations
 
-from fractions import Fraction
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:  # fractions is imported only where a division does not come out whole
+    from fractions import Fraction
 
 
 class Window(NamedTuple):
@@ -39,6 +41,8 @@ def transposed_window(kernel_eff: int, stride: int, padding: int) -> Window:
     """Transposed convolution: output o gathers inputs i with i·S − P ≤ o ≤ i·S − P + K̂ − 1,
     i.e. i ∈ [(o + P − K̂ + 1)/S, (o + P)/S]. Exact at stride 1; otherwise that interval is a
     bound (it may hold one integer fewer for some o)."""
+    from fractions import Fraction
+
     return Window(Fraction(padding - kernel_eff + 1, stride), Fraction(kernel_eff - 1, stride), Fraction(1, stride), stride == 1)
 
 
@@ -48,12 +52,14 @@ def upsample_window(scale: int, mode: str) -> Window:
     both inside [x − 1, x + 1], a bound."""
     if mode == "nearest":
         return transposed_window(scale, scale, 0)
+    from fractions import Fraction
+
     return Window(Fraction(1, 2 * scale) - Fraction(3, 2), Fraction(2), Fraction(1, scale), False)
 
 
 def show(value) -> str:
     """3, 1.5 or 1/3: a figure for a message."""
-    if isinstance(value, Fraction) and value.denominator != 1:
+    if not isinstance(value, int) and value.denominator != 1:
         return f"{float(value):g}" if (value * 2**20).denominator == 1 else str(value)
     return str(int(value))
 
@@ -61,7 +67,11 @@ def show(value) -> str:
 def half(value):
     """value/2, kept an int where it divides (Fractions are ~50× slower than ints)."""
     if isinstance(value, int):
-        return value // 2 if value % 2 == 0 else Fraction(value, 2)
+        if value % 2 == 0:
+            return value // 2
+        from fractions import Fraction
+
+        return Fraction(value, 2)
     return value / 2
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from .explain import explain, field_chain, num
 from .formulas import KINDS, elementwise, fmt_shape
 from .network import Report, Row
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 ELEMENTWISE = {kind for kind, entry in KINDS.items() if entry.cost is elementwise}
 CONVENTION = (

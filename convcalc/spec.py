@@ -19,7 +19,6 @@ specs/README.md documents every kind, option and merge by example.
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import yaml
@@ -126,14 +125,7 @@ def suggest(word: str, known) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-_OPTIONS: dict[type, dict[str, dataclasses.Field]] = {}
-
-
-def layer_options(cls) -> dict[str, dataclasses.Field]:
-    """The options a layer kind takes, by the name users write."""
-    if cls not in _OPTIONS:
-        _OPTIONS[cls] = {f.metadata["key"]: f for f in dataclasses.fields(cls) if "key" in f.metadata}
-    return _OPTIONS[cls]
+_MISSING = object()
 
 
 class _Builder:
@@ -250,9 +242,9 @@ class _Builder:
         return nodes
 
     def layer(self, kind: str, options, path: str, line: int):
-        """The layer dataclass for `kind`, and the layers its `act:`/`bn:` sugar adds after it."""
+        """The layer record for `kind`, and the layers its `act:`/`bn:` sugar adds after it."""
         cls = KINDS[kind].layer
-        fields = layer_options(cls)
+        fields = cls.keys  # user's option name → field name
         if options is None:
             options = _Map()
         if not isinstance(options, dict):
@@ -260,29 +252,27 @@ class _Builder:
         sugar_keys = SUGAR.get(kind, ())
         extra_keys = ("p",) if kind == "dropout" else ()
         values, sugar = {}, []
-        required = [k for k, f in fields.items() if f.default is dataclasses.MISSING]
+        required = [k for k, name in fields.items() if name not in cls._field_defaults]
         for key, value in options.items():
             key_line = line_of(options, key, line)
             key = OPTION_ALIASES.get(key, key)
             where = f"{path}.{key}"
             if key in fields:
-                values[fields[key].name] = self.check(fields[key], value, key_line, where)
+                values[fields[key]] = self.check(key, cls._field_defaults.get(fields[key], _MISSING), value, key_line, where)
             elif key in sugar_keys or key in extra_keys:
                 sugar += self.sugar(kind, key, value, key_line, where)
             else:
                 known = list(fields) + list(sugar_keys) + list(extra_keys)
                 listed = f"known: {', '.join(known)}" if known else f"{kind} takes no options"
                 self.fail(key_line, path, f"unknown option ({listed}), got {key!r}{suggest(key, known)}")
-        missing = [k for k in required if fields[k].name not in values]
+        missing = [k for k in required if fields[k] not in values]
         if missing:
             self.fail(line, path, f"missing option{'s' if len(missing) > 1 else ''} {', '.join(missing)} ({kind} needs {', '.join(required)}), got {yaml_repr(options) if options else 'no options'}")
-        if "kind" in {f.name for f in dataclasses.fields(cls)}:
-            values["kind"] = kind
+        values["kind"] = kind
         return cls(**values), sugar
 
-    def check(self, field: dataclasses.Field, value, line: int, where: str):
-        """YAML types to the dataclass's types; value ranges are the formulas' to check."""
-        key = field.metadata["key"]
+    def check(self, key: str, default, value, line: int, where: str):
+        """YAML types to the layer's types; value ranges are the formulas' to check."""
         if key in ("bias", "ceil", "affine"):
             if not isinstance(value, bool):
                 self.fail(line, where, f"must be true or false, got {yaml_repr(value)}")
@@ -301,7 +291,7 @@ class _Builder:
             return tuple(value)
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        if value is None and field.metadata.get("optional"):
+        if value is None and default is None:  # an option whose absence means something
             return None
         kind = "a non-negative integer" if key in ("p", "output_padding") else "a positive integer"
         self.fail(line, where, f"must be {kind} or a list of them (one per axis), got {yaml_repr(value)}")
