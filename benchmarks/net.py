@@ -61,7 +61,7 @@ def run(command: list[str]) -> tuple[float, int]:
 
 def medians(commands: dict[str, list[str]], runs: int) -> dict[str, tuple[float, int]]:
     samples = {name: [] for name in commands}
-    for name, command in commands.items():  # warm the file cache
+    for command in commands.values():  # warm the file cache
         run(command)
     for _ in range(runs):
         for name, command in commands.items():

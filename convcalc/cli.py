@@ -135,7 +135,6 @@ def layer(
 
     Example: convcalc layer --in 32 --k 3 --p 1 --s 2 --no-bias --explain
     """
-    from .formulas import analyze_layer  # noqa: F401  (keeps start-up to what this command needs)
     from .layers import AdaptivePool, Conv, ConvTranspose, Flatten, Linear, Pool
     from .network import Settings, single_layer
 
@@ -287,6 +286,8 @@ def emit(report, fmt: "Format", show_steps: bool, single: bool, depth: int | Non
         out.print(f"(blocks below depth {depth} collapsed into one row each; --depth {max(r.depth for r in report.rows)} shows every layer)")
     if not single:
         out.print(render.totals_table(report))
+        for line in render.warning_lines(report):
+            out.print(line, markup=False, style="yellow")
     for line in steps:
         out.print(line, markup=False)
 

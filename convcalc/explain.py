@@ -229,7 +229,7 @@ def field_chain(rows: list[Row]) -> list[str]:
     lines = [f"receptive field of {last.name}, layer by layer: r = 1 + Σ (K̂ − 1)·j, j = ∏ S"]
     names = axis_names(len(terms))
     shown = set()
-    for name, t, s, a in zip(names, terms, steps, last.field.axes):
+    for t, s, a in zip(terms, steps, last.field.axes):
         text = f"r = 1 + {' + '.join(t) or '0'} = {num(a.size)}; j = {'·'.join(s) or '1'} = {num(a.jump)}"
         if text in shown:
             continue

@@ -15,7 +15,6 @@ from .layers import Conv, Layer, Norm
 from .receptive import ReceptiveField, union
 
 DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
-MERGE_OPS = ("add", "concat", "multiply")
 
 
 class LayerNode(NamedTuple):

@@ -228,6 +228,17 @@ def totals_table(report: Report):
     return table
 
 
+def warning_lines(report: Report, most: int = 8) -> list[str]:
+    """The network's warnings under its table, the first `most` of them."""
+    warnings = report.warnings
+    if not warnings:
+        return []
+    lines = [f"warnings ({len(warnings)}):"] + [f"  {w}" for w in warnings[:most]]
+    if len(warnings) > most:
+        lines.append(f"  … and {len(warnings) - most} more (--format json lists them all)")
+    return lines
+
+
 def layer_table(report: Report):
     from rich.table import Table
 
