@@ -118,7 +118,7 @@ def conv_table(table, c_in: int, c_out: int, groups: int) -> tuple[tuple[int, ..
     if len(table) != c_out:
         raise ConvcalcError(f"table: needs one row per output channel ({c_out}), got {len(table)} rows")
     for o, row in enumerate(table):
-        if not row or len(set(row)) != len(row) or any(not is_int(i) or not 0 <= i < c_in for i in row):
+        if not row or any(not is_int(i) or not 0 <= i < c_in for i in row) or len(set(row)) != len(row):
             raise ConvcalcError(f"table[{o}]: must list distinct input channels from 0 to {c_in - 1}, got {list(row)!r}")
     return table
 

@@ -186,6 +186,8 @@ REFUSED = [
     (Pool(kernel=2, dilation=2, kind="avgpool"), (1, 8, 8), r"d: average pooling has no dilation, got 2"),
     (Norm(kind="groupnorm", groups=5), (16, 4, 4), r"groups: must divide the channels \(16\), got 5"),
     (conv(k=3), (0, 8, 8), r"input: every size must be a positive integer, got 0×8×8"),
+    (Conv(out_channels=2, kernel=1, table=((0,), ((0, 1),))), (2, 4, 4), r"table\[1\]: must list distinct input channels from 0 to 1, got \[\(0, 1\)\]"),
+    (Conv(out_channels=2, kernel=1, table=((0,), (1, 1))), (2, 4, 4), r"table\[1\]: must list distinct input channels from 0 to 1, got \[1, 1\]"),
 ]
 
 

@@ -162,3 +162,22 @@ def test_random_text_gives_a_result_or_a_clean_error(text):
 def test_deep_nesting_is_a_clean_error():
     only_clean_outcomes("input: [3, 8, 8]\nlayers: " + "[" * 5000 + "]" * 5000 + "\n")
     only_clean_outcomes("input: [3, 8, 8]\nlayers:\n  - concat: " + "[[" * 400 + "]]" * 400 + "\n")
+
+
+def test_the_format_guide_examples_load():
+    """Every complete example in specs/README.md (those with an `input:`) is a valid network."""
+    import re
+    from pathlib import Path
+
+    guide = (Path(__file__).parent.parent / "specs" / "README.md").read_text()
+    examples = [block for block in re.findall(r"```yaml\n(.*?)```", guide, re.S) if "input:" in block]
+    assert examples
+    for block in examples:
+        assert analyze(loads(block, "guide.yaml")).params > 0
+
+
+def test_the_unet_example_of_the_guide():
+    text = HEAD + ("  - {conv: {c: 64, k: 3, p: 1}, id: enc1}\n  - maxpool: {k: 2}\n  - conv: {c: 128, k: 3, p: 1}\n"
+                   "  - upsample: {scale: 2}\n  - concat: [[], enc1]\n  - {conv: {c: 8, k: 1}, from: enc1}\n")
+    leaves = analyze(loads(text, "net.yaml")).leaves
+    assert [r.output_shape for r in leaves][-2:] == [(128 + 64, 32, 32), (8, 32, 32)]
