@@ -281,37 +281,36 @@ def scale(layer: Scale, shape: Shape) -> LayerCost:
 
 
 class Kind(NamedTuple):
-    """A layer kind: the record a description builds, its formula, and a one-line summary."""
+    """A layer kind: the record a description builds, and its formula."""
 
     layer: type
     cost: Callable[..., LayerCost]
-    summary: str
 
 
 ACTIVATIONS = ("relu", "relu6", "leaky_relu", "elu", "gelu", "silu", "swish", "mish", "sigmoid", "tanh", "hardswish", "hardsigmoid", "softmax")
-FREE_REASON = "element-wise: same shape, no parameters, 0 MACs"
 
+# activations, dropout and identity: same shape, no parameters, 0 MACs (listed, never guessed)
 KINDS: dict[str, Kind] = {
-    "conv": Kind(Conv, conv, "convolution (1-, 2- or 3-D, grouped, dilated, partial table)"),
-    "convT": Kind(ConvTranspose, conv_transpose, "transposed convolution"),
-    "maxpool": Kind(Pool, pool, "max pooling"),
-    "avgpool": Kind(Pool, pool, "average pooling"),
-    "subsample": Kind(Subsample, subsample, "LeNet-5 trainable subsampling"),
-    "adaptive_avgpool": Kind(AdaptivePool, adaptive_pool, "adaptive average pooling to a fixed size"),
-    "adaptive_maxpool": Kind(AdaptivePool, adaptive_pool, "adaptive max pooling to a fixed size"),
-    "global_avgpool": Kind(AdaptivePool, adaptive_pool, "global average pooling (to 1×1)"),
-    "global_maxpool": Kind(AdaptivePool, adaptive_pool, "global max pooling (to 1×1)"),
-    "linear": Kind(Linear, linear, "fully connected layer"),
-    "flatten": Kind(Flatten, flatten, "flatten to one feature axis"),
-    "batchnorm": Kind(Norm, norm, "batch normalisation"),
-    "layernorm": Kind(Norm, norm, "layer normalisation over channels"),
-    "groupnorm": Kind(Norm, norm, "group normalisation"),
-    "lrn": Kind(LRN, lrn, "local response normalisation"),
-    "upsample": Kind(Upsample, upsample, "nearest or bilinear upsampling"),
-    "scale": Kind(Scale, scale, "learned per-channel scale"),
-    **{name: Kind(Elementwise, elementwise, f"activation: {FREE_REASON}") for name in ACTIVATIONS},
-    "dropout": Kind(Elementwise, elementwise, f"dropout: {FREE_REASON}"),
-    "identity": Kind(Elementwise, elementwise, f"identity: {FREE_REASON}"),
+    "conv": Kind(Conv, conv),
+    "convT": Kind(ConvTranspose, conv_transpose),
+    "maxpool": Kind(Pool, pool),
+    "avgpool": Kind(Pool, pool),
+    "subsample": Kind(Subsample, subsample),
+    "adaptive_avgpool": Kind(AdaptivePool, adaptive_pool),
+    "adaptive_maxpool": Kind(AdaptivePool, adaptive_pool),
+    "global_avgpool": Kind(AdaptivePool, adaptive_pool),
+    "global_maxpool": Kind(AdaptivePool, adaptive_pool),
+    "linear": Kind(Linear, linear),
+    "flatten": Kind(Flatten, flatten),
+    "batchnorm": Kind(Norm, norm),
+    "layernorm": Kind(Norm, norm),
+    "groupnorm": Kind(Norm, norm),
+    "lrn": Kind(LRN, lrn),
+    "upsample": Kind(Upsample, upsample),
+    "scale": Kind(Scale, scale),
+    **{name: Kind(Elementwise, elementwise) for name in ACTIVATIONS},
+    "dropout": Kind(Elementwise, elementwise),
+    "identity": Kind(Elementwise, elementwise),
 }
 
 

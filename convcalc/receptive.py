@@ -127,7 +127,7 @@ class ReceptiveField(NamedTuple):
             return False
         for a, n, m in zip(self.axes, out_sizes, in_sizes):
             # the first unit's field reaches the input's end, and the last unit's its start
-            if a.twice_start + a.size < 2 * m or a.twice_start - a.size + 2 * (n - 1) * a.jump > 0:
+            if a.twice_high < 2 * m or a.twice_low + 2 * (n - 1) * a.jump > 0:
                 return False
         return True
 

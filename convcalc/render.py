@@ -33,6 +33,7 @@ def plain(value: int | Fraction) -> int | float:
 
 
 def plain_half(twice: int | Fraction) -> int | float:
+    """twice/2 as a JSON number, without building a Fraction for odd ints (100,000 rows)."""
     return (twice // 2 if twice % 2 == 0 else twice / 2) if isinstance(twice, int) else plain(twice / 2)
 
 
