@@ -10,10 +10,10 @@ __version__ = "0.1.0"
 from .errors import ConvcalcError, SpecError
 from .formulas import KINDS, LayerCost, analyze_layer
 from .layers import LRN, AdaptivePool, Conv, ConvTranspose, Elementwise, Flatten, Linear, Norm, Pool, Scale, Subsample, Upsample
-from .network import Group, LayerNode, Merge, Network, Ref, Report, Settings, analyze, single_layer
+from .network import Group, LayerNode, Merge, Network, Ref, Repeat, Report, Settings, analyze, single_layer
 
 __all__ = [
     "ConvcalcError", "SpecError", "KINDS", "LayerCost", "analyze_layer", "LRN", "AdaptivePool", "Conv",
     "ConvTranspose", "Elementwise", "Flatten", "Linear", "Norm", "Pool", "Scale", "Subsample", "Upsample",
-    "Group", "LayerNode", "Merge", "Network", "Ref", "Report", "Settings", "analyze", "single_layer",
+    "Group", "LayerNode", "Merge", "Network", "Ref", "Repeat", "Report", "Settings", "analyze", "single_layer",
 ]

@@ -42,7 +42,13 @@ class Format(str, Enum):
 
 
 def fail(message: str, code: int = 1):
-    typer.echo(f"Error: {message}", err=True)
+    """One line on stderr, `Error: <where>: <what>, got <value>`, at most MAX_MESSAGE characters."""
+    from .limits import MAX_MESSAGE
+
+    text = "Error: " + " ".join(str(message).split())
+    if len(text) > MAX_MESSAGE:
+        text = text[: MAX_MESSAGE - 1] + "…"
+    typer.echo(text, err=True)
     raise typer.Exit(code)
 
 
@@ -62,14 +68,22 @@ SIZE = re.compile(r"^\s*-?\d+(\s*[x×,*]\s*-?\d+)*\s*$")
 
 def parse_sizes(text: str | None, flag: str, presets: tuple[str, ...] = ()) -> int | tuple[int, ...] | str | None:
     """'10' → 10, '32x64' → (32, 64), 'same' → 'same' where presets allow it."""
+    from .errors import quote
+    from .limits import MAX_INT, MAX_INT_DIGITS
+
     if text is None:
         return None
     if text.strip().lower() in presets:
         return text.strip().lower()
-    if not SIZE.match(text):
+    if len(text) > 100 or not SIZE.match(text):
         expected = "an integer or sizes such as 32x64" + (f", or one of {', '.join(presets)}" if presets else "")
-        fail(f"{flag}: must be {expected}, got {text!r}", 2)
-    values = tuple(int(v) for v in re.split(r"[x×,*]", text))
+        fail(f"{flag}: must be {expected}, got {quote(text)}", 2)
+    parts = re.split(r"[x×,*]", text)
+    if len(parts) > 3:
+        fail(f"{flag}: at most 3 values (one per spatial axis: D×H×W), got {quote(text)}", 2)
+    if any(len(p.strip().lstrip("-").lstrip("0")) > MAX_INT_DIGITS for p in parts) or any(abs(int(p)) > MAX_INT for p in parts):
+        fail(f"{flag}: every value must be at most 2^53 = {MAX_INT:,}, got {quote(text)}", 2)
+    values = tuple(int(v) for v in parts)
     return values[0] if len(values) == 1 else values
 
 
@@ -78,9 +92,11 @@ def axes_of(*values) -> int:
 
 
 def expand(value, n: int, flag: str) -> tuple[int, ...]:
+    from .errors import quote
+
     if isinstance(value, tuple):
         if len(value) != n:
-            fail(f"{flag}: needs 1 or {n} values for {n} spatial axes, got {'x'.join(map(str, value))!r}", 2)
+            fail(f"{flag}: needs 1 or {n} values for {n} spatial axes, got {quote('x'.join(map(str, value)))}", 2)
         return value
     return (value,) * n
 
@@ -108,19 +124,33 @@ def console():
     return Console(highlight=False, width=120)
 
 
+# which flags mean something for each --op; any other flag given is refused, not ignored
+OP_FLAGS = {
+    "conv": {"--in", "--k", "--s", "--p", "--d", "--groups", "--cout", "--no-bias"},
+    "convT": {"--in", "--k", "--s", "--p", "--d", "--groups", "--cout", "--no-bias", "--output-padding"},
+    "maxpool": {"--in", "--k", "--s", "--p", "--d", "--ceil"},
+    "avgpool": {"--in", "--k", "--s", "--p", "--ceil"},
+    "adaptive_avgpool": {"--in", "--out"},
+    "adaptive_maxpool": {"--in", "--out"},
+    "global_avgpool": {"--in"},
+    "linear": {"--in", "--cout", "--no-bias"},
+    "flatten": {"--in"},
+}
+
+
 @app.command(epilog=CONVENTION_HELP)
 def layer(
     size: str = typer.Option(None, "--in", "--input", help="Spatial input size: 10 (10×10), 32x64 (H×W), 8x32x32 (D×H×W)."),
     cin: int = typer.Option(1, "--cin", help="Input channels (input features for --op linear)."),
-    cout: int = typer.Option(1, "--cout", help="Output channels (output features for --op linear)."),
+    cout: int = typer.Option(None, "--cout", help="Output channels (output features for --op linear) [1]."),
     k: str = typer.Option(None, "--k", "--kernel", help="Kernel size: 5 or 3x5."),
     s: str = typer.Option(None, "--s", "--stride", help="Stride [conv: 1; pooling: the kernel size]."),
-    p: str = typer.Option("0", "--p", "--padding", help="Padding: a number, AxB, or valid / same / full."),
-    d: str = typer.Option("1", "--d", "--dilation", help="Dilation."),
-    groups: int = typer.Option(1, "--groups", help="Groups (= --cin for depthwise)."),
+    p: str = typer.Option(None, "--p", "--padding", help="Padding: a number, AxB, or valid / same / full [0]."),
+    d: str = typer.Option(None, "--d", "--dilation", help="Dilation [1]."),
+    groups: int = typer.Option(None, "--groups", help="Groups (= --cin for depthwise) [1]."),
     no_bias: bool = typer.Option(False, "--no-bias", help="The layer has no bias."),
     op: Op = typer.Option(Op.conv, "--op", help="Layer kind."),
-    output_padding: str = typer.Option("0", "--output-padding", help="Transposed convolution's output padding."),
+    output_padding: str = typer.Option(None, "--output-padding", help="Transposed convolution's output padding [0]."),
     out: str = typer.Option(None, "--out", help="Adaptive pooling's output size."),
     ceil: bool = typer.Option(False, "--ceil", "--ceil-mode", help="Pooling rounds the output size up, as PyTorch's ceil_mode."),
     dims: int = typer.Option(None, "--dims", min=1, max=3, help="Spatial axes [the longest of --in/--k/--s/--p/--d, else 2]."),
@@ -135,26 +165,38 @@ def layer(
 
     Example: convcalc layer --in 32 --k 3 --p 1 --s 2 --no-bias --explain
     """
+    from .errors import quote
     from .layers import AdaptivePool, Conv, ConvTranspose, Flatten, Linear, Pool
+    from .limits import MAX_INT
     from .network import Settings, single_layer
 
+    kind = op.value
+    given = {"--in": size, "--k": k, "--s": s, "--p": p, "--d": d, "--groups": groups, "--cout": cout,
+             "--output-padding": output_padding, "--out": out, "--ceil": ceil or None, "--no-bias": no_bias or None}
+    for flag, value in given.items():
+        if value is not None and flag not in OP_FLAGS[kind]:
+            shown = "" if value is True else f", got {quote(str(value))}"
+            fail(f"{flag}: --op {kind} has no such option; drop {flag}{shown}", 2)
     spatial = parse_sizes(size, "--in")
     kernel = parse_sizes(k, "--k")
     stride = parse_sizes(s, "--s")
-    padding = parse_sizes(p, "--p", ("valid", "same", "full"))
-    dilation = parse_sizes(d, "--d")
-    out_pad = parse_sizes(output_padding, "--output-padding")
+    padding = parse_sizes(p or "0", "--p", ("valid", "same", "full"))
+    dilation = parse_sizes(d or "1", "--d")
+    out_pad = parse_sizes(output_padding or "0", "--output-padding")
     out_size = parse_sizes(out, "--out")
     n = dims or axes_of(spatial, kernel, stride, padding, dilation, out_pad, out_size) or 2
-    if cin < 1:
-        fail(f"--cin: must be a positive integer, got {cin}")
-    kind = op.value
-    if spatial is None and kind not in ("linear",):
+    for flag, value in (("--cin", cin), ("--cout", cout), ("--groups", groups)):
+        if value is not None and value < 1:
+            fail(f"{flag}: must be a positive integer, got {quote(value)}")
+        if value is not None and value > MAX_INT:
+            fail(f"{flag}: must be at most 2^53 = {MAX_INT:,}, got {quote(value)}")
+    if spatial is None and kind != "linear":
         fail(f"--in: the input size is required for --op {kind}, got none")
     shape = (cin, *expand(spatial, n, "--in")) if spatial is not None else (cin,)
     if kernel is None and kind in ("conv", "convT", "maxpool", "avgpool"):
         fail(f"--k: the kernel size is required for --op {kind}, got none")
     bias = not no_bias
+    cout, groups = cout or 1, groups or 1
     if kind == "conv":
         built = Conv(cout, kernel, 1 if stride is None else stride, padding, dilation, groups, bias)
     elif kind == "convT":
@@ -171,7 +213,7 @@ def layer(
         report = single_layer(built, shape, Settings(batch=batch, flops_per_mac=flops_per_mac))
     except ConvcalcError as error:
         fail(flag_message(error, kind))
-    emit(report, fmt, show_steps, single=True)
+    emit_layer(report, fmt, show_steps)
 
 
 class Dtype(str, Enum):
@@ -181,7 +223,8 @@ class Dtype(str, Enum):
     int8 = "int8"
 
 
-READABLE_ROWS = 80
+READABLE_ROWS = 80  # a table deeper than this collapses its blocks
+COLLAPSE_ROWS = 200  # past this (at the depth shown), identical rows collapse and the middle is left out
 
 
 @app.command(epilog=CONVENTION_HELP)
@@ -201,7 +244,9 @@ def net(
 
     Example: convcalc net resnet50 --input 3x160x160 --depth 1
     """
-    from .network import Settings, analyze
+    from .errors import quote
+    from .limits import MAX_EXPLAINED
+    from .network import Settings, count_rows
     from .spec import load
     from .zoo import find
 
@@ -209,87 +254,203 @@ def net(
     if size is not None:
         parsed = parse_sizes(size, "--input")
         if not isinstance(parsed, tuple) or not 2 <= len(parsed) <= 4 or min(parsed) < 1:
-            fail(f"--input: must be C×H×W (or C×L, C×D×H×W) with positive sizes, got {size!r}", 2)
+            fail(f"--input: must be C×H×W (or C×L, C×D×H×W) with positive sizes, got {quote(size)}", 2)
         shape = parsed
     try:
         network = load(find(spec), shape)
-        report = analyze(network, Settings(batch=batch, flops_per_mac=flops_per_mac, dtype=dtype.value))
+        settings = Settings(batch=batch, flops_per_mac=flops_per_mac, dtype=dtype.value)
+        settings.check()
+        if show_steps and count_rows(network.body) > MAX_EXPLAINED:
+            fail(f"--explain: writes out at most {MAX_EXPLAINED:,} layers; drop --explain or describe a smaller network, "
+                 f"got {count_rows(network.body):,} rows")
+        emit_network(network, settings, fmt, show_steps, depth)
     except ConvcalcError as error:
         fail(str(error))
-    if depth is None and fmt is Format.table:
-        depth = readable_depth(report)
-    emit(report, fmt, show_steps, single=False, depth=depth)
 
 
-def readable_depth(report) -> int | None:
+def readable_depth(by_depth: dict[int, int]) -> int | None:
     """The deepest level whose rows fit on a screen or two; None when every row fits."""
-    if len(report.rows) <= READABLE_ROWS:
+    if sum(by_depth.values()) <= READABLE_ROWS:
         return None
-    deepest = max(r.depth for r in report.rows)
-    for level in range(deepest, -1, -1):
-        if sum(1 for r in report.rows if r.depth <= level) <= READABLE_ROWS:
-            return level
-    return 0
+    shown = 0
+    for level in sorted(by_depth):
+        if shown + by_depth[level] > READABLE_ROWS:
+            return max(level - 1, 0)
+        shown += by_depth[level]
+    return None
+
+
+class Tee:
+    """Hands every row to several sinks."""
+
+    def __init__(self, *sinks):
+        self.sinks = sinks
+
+    def open(self, depth):
+        return tuple(s.open(depth) for s in self.sinks)
+
+    def close(self, tokens, row):
+        for s, token in zip(self.sinks, tokens):
+            s.close(token, row)
+
+    def leaf(self, row):
+        for s in self.sinks:
+            s.leaf(row)
+
+
+def emit_network(network, settings, fmt: "Format", show_steps: bool, depth: int | None) -> None:
+    """Walk the network once, handing its rows to the writer of the chosen format. JSON and CSV
+    are written as the rows come, into a spooled file that reaches stdout only once the whole
+    network is known to be valid (an error leaves stdout empty)."""
+    import tempfile
+
+    from . import render
+    from .network import Collect, rows_by_depth, walk
+
+    collect = Collect() if show_steps else None
+    if fmt in (Format.json, Format.csv):
+        spool = tempfile.SpooledTemporaryFile(max_size=32 << 20, mode="w+", encoding="utf-8", newline="")
+        pieces: list[str] = []
+
+        def write(text: str) -> None:  # a spooled file's write is slow: hand it 4,096 lines at a time
+            pieces.append(text)
+            if len(pieces) >= 4096:
+                spool.write("".join(pieces))
+                pieces.clear()
+
+        if fmt is Format.json:
+            writer = render.JsonWriter(write, network.name, network.input_shape, settings, ascii_only=not can_print("×"))
+        else:
+            writer = render.CsvWriter(write, settings, depth)
+        report = walk(network, settings, Tee(writer, collect) if collect else writer)
+        if fmt is Format.json:
+            if collect is not None:
+                writer.extra = {"explanation": render.explanation(report._replace(rows=tuple(collect.rows)), collect.rows)}
+            writer.finish(report)
+        spool.write("".join(pieces))
+        spool.seek(0)
+        import shutil
+
+        shutil.copyfileobj(spool, sys.stdout, 1 << 20)
+        return
+    by_depth = rows_by_depth(network.body)
+    if depth is None and fmt is Format.table:
+        depth = readable_depth(by_depth)
+    shown = sum(n for d, n in by_depth.items() if depth is None or d <= depth)
+    table = render.TableRows(depth, collapse=shown > COLLAPSE_ROWS)
+    report = walk(network, settings, Tee(table, collect) if collect else table)
+    steps = render.explanation(report._replace(rows=tuple(collect.rows)), collect.rows) if collect else []
+    if fmt is Format.markdown:
+        sys.stdout.write(render.to_markdown(report, table))
+        write_lines(steps)
+        return
+    out = console()
+    out.print(render.network_table(report, table))
+    deepest = max(by_depth)
+    if depth is not None and depth < deepest:
+        out.print(f"(blocks below depth {depth} collapsed into one row each; --depth {deepest} shows every layer)")
+    out.print(render.totals_table(report))
+    for line in render.warning_lines(report):
+        out.print(line, markup=False, style="yellow", highlight=False)
+    write_lines(steps)
+
+
+def write_lines(lines: list[str]) -> None:
+    if lines:
+        sys.stdout.write("\n".join(lines) + "\n")
 
 
 @app.command()
-def zoo(fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format (table or json).")):
+def zoo(fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format.")):
     """List the bundled networks: name, input, parameters, FLOPs at the default input, source.
 
     Example: convcalc zoo
     """
+    from . import render
     from .network import analyze
     from .spec import load
     from .zoo import bundled
 
     entries = []
-    for path in bundled():
-        network = load(path)
-        entries.append((path.stem, network.name, analyze(network), network.source))
-    from . import render
-
+    try:
+        for path in bundled():
+            network = load(path)
+            entries.append((path.stem, network.name, analyze(network), network.source))
+    except ConvcalcError as error:
+        fail(str(error))
     if fmt is Format.json:
         import json
 
         typer.echo(json.dumps([{"name": stem, "title": title, "input_shape": list(r.input_shape), "params": r.params,
-                                "macs": r.macs, "flops": r.flops, "source": source} for stem, title, r, source in entries], indent=2))
-        return
-    console().print(render.zoo_table(entries))
+                                "macs": r.macs, "flops": r.flops, "source": source} for stem, title, r, source in entries],
+                              indent=2, ensure_ascii=not can_print("×")))
+    elif fmt is Format.csv:
+        sys.stdout.write(render.zoo_csv(entries))
+    elif fmt is Format.markdown:
+        sys.stdout.write(render.zoo_markdown(entries))
+    else:
+        console().print(render.zoo_table(entries))
 
 
-def emit(report, fmt: "Format", show_steps: bool, single: bool, depth: int | None = None) -> None:
+def emit_layer(report, fmt: "Format", show_steps: bool) -> None:
+    import json
+
     from . import render
 
-    rows = render.visible_rows(report, depth)
+    steps = render.explanation(report, report.leaves) if show_steps else []
     if fmt is Format.json:
+        data = render.single_dict(report)
         if show_steps:
-            import json
-
-            data = json.loads(render.to_json(report, single))
-            data["explanation"] = render.explanation(report, report.leaves)
-            typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
-        else:
-            typer.echo(render.to_json(report, single))
+            data["explanation"] = steps
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=not can_print("×")))
         return
     if fmt is Format.csv:
-        typer.echo(render.to_csv(report, rows), nl=False)
+        writer = render.CsvWriter(sys.stdout.write, report.settings, None)
+        for row in report.rows:
+            writer.leaf(row)
         return
-    steps = render.explanation(report, report.leaves) if show_steps else []
     if fmt is Format.markdown:
-        typer.echo(render.to_markdown(report, rows), nl=False)
-        for line in steps:
-            typer.echo(line)
+        table = render.TableRows(None)
+        for row in report.rows:
+            table.leaf(row)
+        sys.stdout.write(render.to_markdown(report, table))
+        write_lines(steps)
         return
-    out = console()
-    out.print(render.layer_table(report) if single else render.network_table(report, rows))
-    if not single and len(rows) < len(report.rows):
-        out.print(f"(blocks below depth {depth} collapsed into one row each; --depth {max(r.depth for r in report.rows)} shows every layer)")
-    if not single:
-        out.print(render.totals_table(report))
-        for line in render.warning_lines(report):
-            out.print(line, markup=False, style="yellow")
-    for line in steps:
-        out.print(line, markup=False)
+    console().print(render.layer_table(report))
+    write_lines(steps)
+
+
+# what a terminal that cannot show a character prints instead
+ASCII = {"×": "x", "—": "-", "–": "-", "…": "...", "≤": "<=", "≥": ">=", "→": "->", "←": "<-", "✓": "y", "·": "*",
+         "⌊": "floor(", "⌋": ")", "⌈": "ceil(", "⌉": ")", "Σ": "sum", "∏": "prod", "²": "^2", "̂": "^", "−": "-",
+         "█": "#", "▉": "#", "▊": "#", "▋": "#", "▌": "#", "▍": "#", "▎": "#", "▏": "#", "½": "1/2", "≈": "~"}
+
+
+def ascii_fallback(error: UnicodeEncodeError):
+    text = error.object[error.start:error.end]
+    return "".join(ASCII.get(c, "?") for c in text), error.end
+
+
+def can_print(text: str) -> bool:
+    encoding = getattr(sys.stdout, "encoding", None) or "ascii"
+    try:
+        text.encode(encoding)
+        return True
+    except (UnicodeEncodeError, LookupError):
+        return False
+
+
+def prepare_streams() -> None:
+    """A terminal or pipe that cannot encode ×, box characters or bars gets ASCII stand-ins."""
+    import codecs
+
+    codecs.register_error("convcalc-ascii", ascii_fallback)
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None and hasattr(stream, "reconfigure"):
+            try:
+                "×█─".encode(stream.encoding or "ascii")
+            except (UnicodeEncodeError, LookupError):
+                stream.reconfigure(errors="convcalc-ascii")
 
 
 def main() -> None:
@@ -298,4 +459,37 @@ def main() -> None:
     import gc
 
     gc.disable()
-    app()
+    if sys.stdout is None:  # started with standard output closed
+        print("Error: output: standard output is closed, got no file descriptor 1", file=sys.stderr)
+        sys.exit(1)
+    prepare_streams()
+    code = 0
+    try:
+        app()
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    except OSError as error:
+        code = output_failed(error)
+    try:
+        sys.stdout.flush()
+    except OSError as error:
+        code = output_failed(error)
+    sys.exit(code)
+
+
+def output_failed(error: OSError) -> int:
+    """Standard output broke (a closed pipe, a full disk): say so once, and keep Python from
+    saying it again when it flushes at exit."""
+    import errno
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    if error.errno == errno.EPIPE:  # the reader has gone (`| head`): nothing more to say
+        return 1
+    from .errors import quote
+
+    print(f"Error: output: cannot write the results: {error.strerror or error}, got {quote(getattr(sys.stdout, 'name', 'stdout'))}", file=sys.stderr)
+    return 1

@@ -1,4 +1,10 @@
-"""The one exception family: every message names the place and the offending value."""
+"""The one exception family, and how a value is quoted in its messages.
+
+Every message names the place and quotes the offending value the way the user wrote it (YAML's
+own notation), shortened with `…` so that one line stays one short line whatever the input.
+"""
+
+from __future__ import annotations
 
 
 class ConvcalcError(ValueError):
@@ -7,3 +13,70 @@ class ConvcalcError(ValueError):
 
 class SpecError(ConvcalcError):
     """A mistake in a network description; `where` is `file:line: path` when it is known."""
+
+
+QUOTE_CHARS = 60  # a quoted value longer than this is cut with …
+
+
+def _string(text: str) -> str:
+    if text.isprintable():
+        return "'" + text.replace("'", "''") + "'"  # YAML's single-quoted form
+    import json
+
+    return json.dumps(text, ensure_ascii=False)  # YAML's double-quoted form escapes control characters
+
+
+def quote(value, limit: int = QUOTE_CHARS) -> str:
+    """`value` in YAML notation (true, null, 'text', [1, 2], {k: 3}), at most about `limit` characters.
+
+    It stops walking a container as soon as the text is long enough, so a value built from a
+    million aliases costs no more to quote than a short one."""
+    parts: list[str] = []
+    size = 0
+
+    def put(text: str) -> bool:
+        nonlocal size
+        parts.append(text)
+        size += len(text)
+        return size <= limit
+
+    def walk(item, depth: int) -> bool:
+        if isinstance(item, bool):
+            return put("true" if item else "false")
+        if item is None:
+            return put("null")
+        if isinstance(item, int):
+            digits = len(str(item)) if item.bit_length() < 10_000 else limit + 1
+            return put(str(item) if digits <= limit else f"an integer of about {item.bit_length() * 3 // 10:,} digits")
+        if isinstance(item, str):
+            return put(_string(item[: limit + 1]))
+        if isinstance(item, float):
+            return put(repr(item).replace("inf", ".inf").replace("nan", ".nan"))
+        if depth > 8:
+            return put("…")
+        if isinstance(item, dict):
+            put("{")
+            for index, (key, child) in enumerate(item.items()):
+                plain_key = isinstance(key, str) and key.isidentifier()
+                if ((index and not put(", ")) or not (put(key) if plain_key else walk(key, depth + 1))
+                        or not put(": ") or not walk(child, depth + 1)):
+                    return False
+            return put("}")
+        if isinstance(item, (list, tuple)):
+            put("[")
+            for index, child in enumerate(item):
+                if (index and not put(", ")) or not walk(child, depth + 1):
+                    return False
+            return put("]")
+        return put(_string(str(item)))
+
+    walk(value, 0)
+    text = "".join(parts)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def shorten(text: str, limit: int = QUOTE_CHARS) -> str:
+    """A name or path for a message: control characters escaped, cut with … past `limit`."""
+    if not text.isprintable():
+        text = _string(text)[1:-1]
+    return text if len(text) <= limit else text[: limit - 1] + "…"

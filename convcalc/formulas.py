@@ -17,7 +17,8 @@ from math import prod
 from typing import Callable, NamedTuple
 
 from . import geometry as geo
-from .errors import ConvcalcError
+from .errors import ConvcalcError, quote
+from .limits import MAX_INT
 from .layers import LRN, AdaptivePool, Conv, ConvTranspose, Elementwise, Flatten, Layer, Linear, Norm, Pool, Scale, Subsample, Upsample
 from .receptive import Window, conv_window, transposed_window, upsample_window
 
@@ -51,14 +52,54 @@ def is_int(value) -> bool:
 
 def positive(value, option: str) -> int:
     if not is_int(value) or value < 1:
-        raise ConvcalcError(f"{option}: must be a positive integer, got {value!r}")
-    return value
+        raise ConvcalcError(f"{option}: must be a positive integer, got {quote(value)}")
+    return at_most_limit(value, option)
 
 
 def non_negative(value, option: str) -> int:
     if not is_int(value) or value < 0:
-        raise ConvcalcError(f"{option}: must be a non-negative integer, got {value!r}")
+        raise ConvcalcError(f"{option}: must be a non-negative integer, got {quote(value)}")
+    return at_most_limit(value, option)
+
+
+def at_most_limit(value: int, option: str) -> int:
+    if value > MAX_INT:
+        raise ConvcalcError(f"{option}: must be at most 2^53 = {MAX_INT:,}, got {quote(value)}")
     return value
+
+
+BOOL_FIELDS = ("bias", "ceil_mode", "affine")
+TEXT_FIELDS = ("padding", "mode")  # the formulas check which words
+
+
+def check_layer(layer) -> None:
+    """Exact types for every field of a layer record, before any formula reads it: a boolean is
+    never a number, a float never an integer, and an unknown record is refused by name."""
+    kind = getattr(layer, "kind", None)
+    if not isinstance(kind, str) or kind not in KINDS or type(layer) is not KINDS[kind].layer:
+        known = ", ".join(sorted(KINDS))
+        raise ConvcalcError(f"layer: must be a convcalc layer record whose kind is one of {known}, got {quote(layer)}")
+    names = {field: key for key, field in layer.keys.items()}
+    for field, value in zip(layer._fields, layer):
+        option = names.get(field, field)
+        if field == "kind":
+            continue
+        if field in BOOL_FIELDS:
+            if type(value) is not bool:
+                raise ConvcalcError(f"{option}: must be true or false, got {quote(value)}")
+        elif field in TEXT_FIELDS and isinstance(value, str):
+            continue
+        elif field == "table" and value is not None:
+            if not isinstance(value, tuple):
+                raise ConvcalcError(f"table: must be a tuple with one tuple of input channels per output channel, got {quote(value)}")
+            for o, row in enumerate(value):
+                if not isinstance(row, tuple) or not all(is_int(i) for i in row):
+                    raise ConvcalcError(f"table[{o}]: must list input channels (integers), got {quote(row)}")
+        elif value is None:
+            if layer._field_defaults.get(field, 0) is not None:
+                raise ConvcalcError(f"{option}: must be an integer or one per axis, got null")
+        elif not (is_int(value) or (type(value) is tuple and all(is_int(v) for v in value))):
+            raise ConvcalcError(f"{option}: must be an integer or a tuple of integers (one per axis), got {quote(value)}")
 
 
 def per_axis(value, n: int, option: str, check=positive) -> tuple[int, ...]:
@@ -66,14 +107,14 @@ def per_axis(value, n: int, option: str, check=positive) -> tuple[int, ...]:
     if isinstance(value, (tuple, list)):
         if len(value) != n:
             needs = "one value for 1 spatial axis" if n == 1 else f"1 or {n} values for {n} spatial axes"
-            raise ConvcalcError(f"{option}: needs {needs}, got {len(value)}: {list(value)!r}")
+            raise ConvcalcError(f"{option}: needs {needs}, got {quote(list(value))}")
         return tuple(check(v, option) for v in value)
     return (check(value, option),) * n
 
 
 def split_input(shape: Shape, kind: str) -> tuple[int, Shape]:
-    if len(shape) < 2:
-        raise ConvcalcError(f"{kind}: needs channels and at least one spatial axis, got input of shape {fmt_shape(shape)}")
+    if not 2 <= len(shape) <= 4:
+        raise ConvcalcError(f"{kind}: needs channels and 1 to 3 spatial axes, got input of shape {fmt_shape(shape)}")
     return shape[0], shape[1:]
 
 
@@ -119,7 +160,7 @@ def conv_table(table, c_in: int, c_out: int, groups: int) -> tuple[tuple[int, ..
         raise ConvcalcError(f"table: needs one row per output channel ({c_out}), got {len(table)} rows")
     for o, row in enumerate(table):
         if not row or any(not is_int(i) or not 0 <= i < c_in for i in row) or len(set(row)) != len(row):
-            raise ConvcalcError(f"table[{o}]: must list distinct input channels from 0 to {c_in - 1}, got {list(row)!r}")
+            raise ConvcalcError(f"table[{o}]: must list distinct input channels from 0 to {c_in - 1}, got {quote(list(row))}")
     return table
 
 
@@ -180,7 +221,7 @@ def pool_geometry(kind: str, shape: Shape, kernel, stride, padding, dilation, ce
     p = per_axis(padding, n, "p", non_negative)
     d = per_axis(dilation, n, "d")
     if not isinstance(ceil_mode, bool):
-        raise ConvcalcError(f"ceil: must be true or false, got {ceil_mode!r}")
+        raise ConvcalcError(f"ceil: must be true or false, got {quote(ceil_mode)}")
     names = axis_names(n)
     axes = tuple(geo.pool_axis(m, ki, si, pi, di, ceil_mode, f"axis {ax}") for m, ki, si, pi, di, ax in zip(spatial, k, s, p, d, names))
     return channels, axes, unreached_warnings(names, axes)
@@ -189,7 +230,7 @@ def pool_geometry(kind: str, shape: Shape, kernel, stride, padding, dilation, ce
 def pool(layer: Pool, shape: Shape) -> LayerCost:
     """out = ⌊(M + 2P − K̂)/S⌋ + 1 (⌈·⌉ with ceil_mode, as PyTorch); channels unchanged; no parameters, 0 MACs."""
     if layer.kind == "avgpool" and layer.dilation != 1:
-        raise ConvcalcError(f"d: average pooling has no dilation, got {layer.dilation!r}")
+        raise ConvcalcError(f"d: average pooling has no dilation, got {quote(layer.dilation)}")
     channels, axes, warnings = pool_geometry(layer.kind, shape, layer.kernel, layer.stride, layer.padding, layer.dilation, layer.ceil_mode)
     if layer.kind == "avgpool" and len(axes) == 3:  # PyTorch's avg_pool3d also checks the unpadded input
         for name, g in zip(axis_names(3), axes):
@@ -270,7 +311,7 @@ def upsample(layer: Upsample, shape: Shape) -> LayerCost:
     channels, spatial = split_input(shape, "upsample")
     f = per_axis(layer.scale, len(spatial), "scale")
     if layer.mode not in ("nearest", "bilinear"):
-        raise ConvcalcError(f"mode: must be nearest or bilinear, got {layer.mode!r}")
+        raise ConvcalcError(f"mode: must be nearest or bilinear, got {quote(layer.mode)}")
     windows = tuple(upsample_window(fi, layer.mode) for fi in f)
     return LayerCost((channels, *(m * fi for m, fi in zip(spatial, f))), 0, 0, 0, windows, False)
 
@@ -316,6 +357,7 @@ KINDS: dict[str, Kind] = {
 
 def analyze_layer(layer: Layer, shape: Shape) -> LayerCost:
     """The output shape, parameters, MACs and receptive-field step of one layer on `shape`."""
-    if not shape or any(not is_int(v) or v < 1 for v in shape):
-        raise ConvcalcError(f"input: every size must be a positive integer, got {fmt_shape(shape) or 'an empty shape'}")
+    if not isinstance(shape, tuple) or not 1 <= len(shape) <= 4 or any(not is_int(v) or not 1 <= v <= MAX_INT for v in shape):
+        raise ConvcalcError(f"input: must be a tuple of 1 to 4 positive integers up to 2^53, got {quote(shape)}")
+    check_layer(layer)
     return KINDS[layer.kind].cost(layer, shape)

@@ -1,7 +1,14 @@
-"""A network as a tree of layers, named blocks and merging paths, analysed in execution order.
+"""A network as a tree of layers, named blocks, repeats and merging paths, analysed in
+execution order.
 
 The walk applies the layer formulas (formulas.py) to every leaf, carries the receptive field
-(receptive.py) along every path and unites it where paths merge. It builds no text.
+(receptive.py) along every path and unites it where paths merge. It builds no text: it hands each
+row to a sink, which keeps them all (`analyze`) or writes each as it comes (the CLI's JSON and
+CSV), so that a network of a million layers needs no more memory than a small one.
+
+Names are relative: a node's row is named `<enclosing block or merge>.<name>`. Subtrees may be
+shared (a block used twice with the same arguments is built once), and `Repeat` stands for many
+copies, so the tree stays as small as the description that built it.
 """
 
 from __future__ import annotations
@@ -9,9 +16,10 @@ from __future__ import annotations
 from math import prod
 from typing import NamedTuple
 
-from .errors import ConvcalcError, SpecError
-from .formulas import KINDS, LayerCost, Shape, fmt_shape
+from .errors import ConvcalcError, SpecError, quote, shorten
+from .formulas import KINDS, LayerCost, Shape, check_layer, fmt_shape
 from .layers import Conv, Layer, Norm
+from .limits import MAX_INT, MAX_ROWS
 from .receptive import ReceptiveField, union
 
 DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
@@ -60,7 +68,22 @@ class Merge(NamedTuple):
     kind: str = ""  # how the description named it ('residual', 'concat', …); defaults to op
 
 
-Node = LayerNode | Group | Merge
+class Repeat(NamedTuple):
+    """`count` copies of `nodes` one after another. Copy i (from 0) is named f"{stem}{first + i}",
+    or f"{stem}.{i}" when `dotted`; each node's own name is appended to it ("" for a layer,
+    ".relu" for the activation that follows it)."""
+
+    nodes: tuple["Node", ...]
+    count: int
+    stem: str
+    first: int = 1
+    dotted: bool = False
+
+    def name(self, copy: int) -> str:
+        return f"{self.stem}.{copy}" if self.dotted else f"{self.stem}{self.first + copy}"
+
+
+Node = LayerNode | Group | Merge | Repeat
 
 
 class Network(NamedTuple):
@@ -72,8 +95,16 @@ class Network(NamedTuple):
 
 class Settings(NamedTuple):
     batch: int = 1
-    flops_per_mac: int = 1
+    flops_per_mac: int = 1  # 1 or 2
     dtype: str = "fp32"
+
+    def check(self) -> None:
+        if self.dtype not in DTYPE_BYTES:
+            raise ConvcalcError(f"dtype: must be one of {', '.join(DTYPE_BYTES)}, got {quote(self.dtype)}")
+        if not isinstance(self.batch, int) or isinstance(self.batch, bool) or not 1 <= self.batch <= MAX_INT:
+            raise ConvcalcError(f"batch: must be a positive integer up to 2^53, got {quote(self.batch)}")
+        if type(self.flops_per_mac) is not int or self.flops_per_mac not in (1, 2):
+            raise ConvcalcError(f"flops-per-mac: must be 1 or 2, got {quote(self.flops_per_mac)}")
 
 
 class Row(NamedTuple):
@@ -102,7 +133,7 @@ class Report(NamedTuple):
     name: str
     input_shape: Shape
     output_shape: Shape
-    rows: tuple[Row, ...]  # execution order; a block's row comes before its leaves
+    rows: tuple[Row, ...]  # execution order; a block's row comes before its leaves (empty when streamed)
     settings: Settings
     params: int
     buffers: int
@@ -110,6 +141,8 @@ class Report(NamedTuple):
     param_bytes: int
     activation_bytes: int
     field: ReceptiveField
+    warnings: tuple[str, ...] = ()  # "layer name: warning", in execution order
+    layer_count: int = 0  # leaf rows
 
     @property
     def flops(self) -> int:
@@ -119,78 +152,184 @@ class Report(NamedTuple):
     def leaves(self) -> tuple[Row, ...]:
         return tuple(r for r in self.rows if r.leaf)
 
-    @property
-    def warnings(self) -> tuple[str, ...]:
-        return tuple(f"{r.name}: {w}" for r in self.rows if r.leaf for w in r.warnings)
+
+class Sink:
+    """Receives the rows of a walk. A block's row is known only once its layers are: `open`
+    reserves its place (returning a token), `close` fills it."""
+
+    def open(self, depth: int):
+        return None
+
+    def close(self, token, row: Row) -> None:
+        pass
+
+    def leaf(self, row: Row) -> None:
+        pass
+
+
+class Collect(Sink):
+    """Keeps every row, in execution order."""
+
+    def __init__(self):
+        self.rows: list[Row | None] = []
+
+    def open(self, depth: int) -> int:
+        self.rows.append(None)
+        return len(self.rows) - 1
+
+    def close(self, token: int, row: Row) -> None:
+        self.rows[token] = row
+
+    def leaf(self, row: Row) -> None:
+        self.rows.append(row)
 
 
 class _Walk:
-    def __init__(self, input_shape: Shape, settings: Settings):
+    def __init__(self, input_shape: Shape, settings: Settings, sink: Sink):
         self.input_spatial = input_shape[1:]
         self.settings = settings
+        self.sink = sink
         self.element_bytes = DTYPE_BYTES[settings.dtype] * settings.batch
-        self.rows: list[Row | None] = []
+        self.batch = settings.batch
+        self.covered: tuple = (None, None, False)  # the last field and output shape checked, and the answer
         self.ids: dict[str, tuple[Shape, ReceptiveField]] = {}
+        self.costs: dict[tuple, tuple[LayerCost, int]] = {}  # (id of layer, shape) → cost, memory bytes
+        self.checked: dict[int, Layer] = {}  # id → layer, for layers whose field types are checked
+        # running totals: a block's figures are the difference between its close and its open
+        self.params = self.buffers = self.macs = self.memory = self.leaves = 0
+        self.warnings: list[str] = []
 
     def lookup(self, name: str, where: str) -> tuple[Shape, ReceptiveField]:
         if name not in self.ids:
-            known = ", ".join(sorted(self.ids)) or "none yet"
-            raise SpecError(f"{where}: unknown id (ids defined before this point: {known}), got {name!r}")
+            import difflib
+
+            close = difflib.get_close_matches(name, list(self.ids), n=3)
+            known = f"did you mean {', '.join(map(quote, close))}? " if close else ""
+            count = f"{len(self.ids)} ids defined before this point" if self.ids else "no id defined before this point"
+            raise SpecError(f"{where}: unknown id ({known}{count}), got {quote(name)}")
         return self.ids[name]
 
-    def sequence(self, nodes, shape: Shape, field: ReceptiveField, depth: int) -> tuple[Shape, ReceptiveField]:
+    def sequence(self, nodes, prefix: str, shape: Shape, field: ReceptiveField, depth: int) -> tuple[Shape, ReceptiveField]:
+        if not isinstance(nodes, tuple):
+            raise ConvcalcError(f"{prefix or 'network'}: a sequence of layers must be a tuple of nodes, got {quote(nodes)}")
         for node in nodes:
-            if node.source is not None:
-                shape, field = self.lookup(node.source, node.where)
-            if isinstance(node, LayerNode):
-                shape, field = self.leaf(node, shape, field, depth)
-            elif isinstance(node, Group):
-                shape, field = self.group(node, shape, field, depth)
+            kind = type(node)
+            if kind is Repeat:
+                if type(node.count) is not int or node.count < 0:
+                    raise ConvcalcError(f"{prefix or 'network'}: Repeat.count must be a non-negative integer, got {quote(node.count)}")
+                if not isinstance(node.nodes, tuple):
+                    raise ConvcalcError(f"{prefix or 'network'}: Repeat.nodes must be a tuple of nodes, got {quote(node.nodes)}")
+                for copy in range(node.count):
+                    name = node.name(copy)
+                    for unit in node.nodes:
+                        if type(unit) not in (LayerNode, Group, Merge):
+                            raise ConvcalcError(f"{name}: a repeated node must be a LayerNode, Group or Merge, got {quote(unit)}")
+                        shape, field = self.node(unit, name + unit.name, prefix, shape, field, depth)
+            elif kind in (LayerNode, Group, Merge):
+                shape, field = self.node(node, node.name, prefix, shape, field, depth)
             else:
-                shape, field = self.merge(node, shape, field, depth)
-            if node.id is not None:
-                self.ids[node.id] = (shape, field)
+                raise ConvcalcError(f"{prefix or 'network'}: not a LayerNode, Group, Merge or Repeat, got {quote(node)}")
         return shape, field
 
-    def leaf(self, node: LayerNode, shape: Shape, field: ReceptiveField, depth: int) -> tuple[Shape, ReceptiveField]:
+    def node(self, node, name: str, prefix: str, shape: Shape, field: ReceptiveField, depth: int):
+        if type(name) is not str or (node.id is not None and type(node.id) is not str) or (node.source is not None and type(node.source) is not str):
+            raise ConvcalcError(f"{prefix or 'network'}: a node's name, id and source must be strings, got {quote(node)}")
+        full = f"{prefix}.{name}" if prefix else name
+        if node.source is not None:
+            shape, field = self.lookup(node.source, node.where)
+        kind = type(node)
+        if kind is LayerNode:
+            shape, field = self.leaf(node, full, shape, field, depth)
+        elif kind is Group:
+            shape, field = self.group(node, full, shape, field, depth)
+        else:
+            shape, field = self.merge(node, full, shape, field, depth)
+        if node.id is not None:
+            self.ids[node.id] = (shape, field)
+        return shape, field
+
+    def cost(self, node: LayerNode, name: str, shape: Shape) -> tuple[LayerCost, int]:
+        """The layer's cost on `shape`, computed once per layer and shape (a repeated layer is
+        computed once). Its field types are checked first: a cached 2 must not answer for 2.0."""
+        layer = node.layer
+        key = (id(layer), shape)  # `checked` keeps the layer alive, so its id stays its own
+        found = self.costs.get(key)
+        if found is not None:
+            return found
+        if id(layer) not in self.checked:
+            check_layer(layer)
+            self.checked[id(layer)] = layer
         try:
-            cost = KINDS[node.layer.kind].cost(node.layer, shape)  # shapes here are already checked
+            cost = KINDS[layer.kind].cost(layer, shape)
         except SpecError:
             raise
         except ConvcalcError as error:
             if not node.where:  # a single layer: the message already names the option
                 raise
             head = str(error).partition(": ")[0]
-            joint = "." if head.isidentifier() and head != node.layer.kind else ": "
-            raise SpecError(f"{node.where}{joint}{error} (layer {node.name}, input {fmt_shape(shape)})") from None
-        before, field = field, field.advance(cost.windows, cost.full)
+            joint = "." if head.isidentifier() and head != layer.kind else ": "
+            raise SpecError(f"{node.where}{joint}{error} (layer {shorten(name)}, input {fmt_shape(shape)})") from None
         out = cost.output_shape
-        self.rows.append(Row(
-            node.name, node.layer.kind, depth, shape, out, cost.params, cost.buffers,
-            cost.macs * self.settings.batch, prod(out) * self.element_bytes,
-            field, before, field.covers(out[1:], self.input_spatial), True, cost.warnings, node.layer, cost,
-        ))
+        if max(out) > MAX_INT:
+            where = node.where or layer.kind
+            raise SpecError(f"{where}: the output would be {fmt_shape(out)}, beyond the limit of 2^53 per axis, "
+                            f"got input {fmt_shape(shape)} (layer {shorten(name)})")
+        found = self.costs[key] = (cost, prod(out) * self.element_bytes)
+        return found
+
+    def leaf(self, node: LayerNode, name: str, shape: Shape, field: ReceptiveField, depth: int) -> tuple[Shape, ReceptiveField]:
+        cost, memory = self.cost(node, name, shape)
+        windows = cost.windows
+        before = field
+        if windows is not None:
+            field = field.advance(windows, cost.full)
+            for size, jump, twice_start in field.axes:  # strides multiply the jump: stop before the figures run away
+                if not (size <= MAX_INT and jump <= MAX_INT and -MAX_INT <= twice_start <= MAX_INT) or (
+                        type(jump) is not int and max(jump.denominator, size.denominator, twice_start.denominator) > MAX_INT):
+                    raise SpecError(f"{node.where or node.layer.kind}: receptive field: its figures would pass 2^53 "
+                                    f"(jump {quote(str(jump))}), got layer {shorten(name)}")
+        elif cost.full and not field.full:
+            field = field.advance(None, True)
+        out = cost.output_shape
+        macs = cost.macs * self.batch
+        if field is not self.covered[0] or out is not self.covered[1]:  # an activation keeps the field and shape
+            self.covered = (field, out, field.covers(out[1:], self.input_spatial))
+        row = Row(name, node.layer.kind, depth, shape, out, cost.params, cost.buffers, macs, memory,
+                  field, before, self.covered[2], True, cost.warnings, node.layer, cost)
+        self.params += cost.params
+        self.buffers += cost.buffers
+        self.macs += macs
+        self.memory += memory
+        self.leaves += 1
+        if cost.warnings:
+            self.warnings += [f"{name}: {w}" for w in cost.warnings]
+        self.sink.leaf(row)
         return out, field
 
-    def group(self, node: Group, shape: Shape, field: ReceptiveField, depth: int) -> tuple[Shape, ReceptiveField]:
-        start = len(self.rows)
-        self.rows.append(None)  # the block's row, filled in once its leaves are known
-        out, out_field = self.sequence(node.children, shape, field, depth + 1)
-        self.close(start, node.name, node.kind, depth, shape, out, field, out_field)
+    def opened(self, depth: int) -> tuple:
+        return self.sink.open(depth), self.params, self.buffers, self.macs, self.memory
+
+    def close(self, opened: tuple, name: str, kind: str, depth: int, shape: Shape, out: Shape,
+              before: ReceptiveField, field: ReceptiveField) -> None:
+        token, params, buffers, macs, memory = opened
+        self.sink.close(token, Row(
+            name, kind, depth, shape, out, self.params - params, self.buffers - buffers, self.macs - macs,
+            self.memory - memory, field, before, field.covers(out[1:], self.input_spatial), False,
+        ))
+
+    def group(self, node: Group, name: str, shape: Shape, field: ReceptiveField, depth: int) -> tuple[Shape, ReceptiveField]:
+        opened = self.opened(depth)
+        out, out_field = self.sequence(node.children, name, shape, field, depth + 1)
+        self.close(opened, name, node.kind, depth, shape, out, field, out_field)
         return out, out_field
 
-    def close(self, start: int, name: str, kind: str, depth: int, shape: Shape, out: Shape,
-              before: ReceptiveField, field: ReceptiveField) -> None:
-        leaves = [r for r in self.rows[start + 1:] if r is not None and r.leaf]
-        self.rows[start] = Row(
-            name, kind, depth, shape, out, sum(r.params for r in leaves), sum(r.buffers for r in leaves),
-            sum(r.macs for r in leaves), sum(r.memory_bytes for r in leaves), field, before,
-            field.covers(out[1:], self.input_spatial), False,
-        )
-
-    def merge(self, node: Merge, shape: Shape, field: ReceptiveField, depth: int) -> tuple[Shape, ReceptiveField]:
-        start = len(self.rows)
-        self.rows.append(None)
+    def merge(self, node: Merge, name: str, shape: Shape, field: ReceptiveField, depth: int) -> tuple[Shape, ReceptiveField]:
+        if node.op not in ("add", "concat", "multiply") or node.shortcut not in ("identity", "auto", "if_same"):
+            raise ConvcalcError(f"{name}: a merge's op is add, concat or multiply and its shortcut identity, auto or if_same, "
+                                f"got {quote(node.op)} and {quote(node.shortcut)}")
+        if not isinstance(node.paths, tuple) or len(node.paths) < 2 or not isinstance(node.path_names, tuple):
+            raise ConvcalcError(f"{name}: a merge needs a tuple of at least two paths and a tuple of their names, got {quote(node.paths)}")
+        opened = self.opened(depth)
         results = []
         for path in node.paths:
             reshaped = bool(results) and results[0][0] != shape
@@ -198,19 +337,23 @@ class _Walk:
                 results.append(self.lookup(path.id, path.where))
             elif not path and reshaped and node.shortcut == "if_same":
                 out, out_field = results[0]
-                self.close(start, node.name, node.kind or node.op, depth, shape, out, field, out_field)
+                self.close(opened, name, node.kind or node.op, depth, shape, out, field, out_field)
                 return out, out_field
             elif not path and reshaped and node.shortcut == "auto":
-                results.append(self.sequence(self.projection(node, shape, field, *results[0]), shape, field, depth + 1))
+                results.append(self.sequence(self.projection(node, shape, field, *results[0]), f"{name}.shortcut", shape, field, depth + 1))
             else:
-                results.append(self.sequence(path, shape, field, depth + 1))
+                results.append(self.sequence(path, name, shape, field, depth + 1))
         out = merged_shape(node, [s for s, _ in results])
         out_field, notes = union([f for _, f in results])
-        self.rows.append(Row(
-            f"{node.name}.{node.op}", node.op, depth + 1, shape, out, 0, 0, 0, prod(out) * self.element_bytes,
-            out_field, field, out_field.covers(out[1:], self.input_spatial), True, tuple(notes),
-        ))
-        self.close(start, node.name, node.kind or node.op, depth, shape, out, field, out_field)
+        memory = prod(out) * self.element_bytes
+        op_name = f"{name}.{node.op}"
+        self.memory += memory
+        self.leaves += 1
+        if notes:
+            self.warnings += [f"{op_name}: {w}" for w in notes]
+        self.sink.leaf(Row(op_name, node.op, depth + 1, shape, out, 0, 0, 0, memory,
+                           out_field, field, out_field.covers(out[1:], self.input_spatial), True, tuple(notes)))
+        self.close(opened, name, node.kind or node.op, depth, shape, out, field, out_field)
         return out, out_field
 
     def projection(self, node: Merge, shape: Shape, field: ReceptiveField, target: Shape, target_field: ReceptiveField) -> tuple[LayerNode, ...]:
@@ -224,18 +367,20 @@ class _Walk:
                 raise SpecError(f"{node.where}: shortcut: the main path's stride is not a whole number, got {ratio}")
             strides.append(ratio.numerator)
         conv = Conv(out_channels=target[0], kernel=1, stride=tuple(strides) or 1, bias=False)
-        prefix = f"{node.name}.shortcut"
-        return (LayerNode(f"{prefix}.conv", conv, f"{node.where}.shortcut"), LayerNode(f"{prefix}.bn", Norm(), f"{node.where}.shortcut"))
+        return (LayerNode("conv", conv, f"{node.where}.shortcut"), LayerNode("bn", Norm(), f"{node.where}.shortcut"))
 
 
 def merged_shape(node: Merge, shapes: list[Shape]) -> Shape:
-    described = ", ".join(f"{name} {fmt_shape(s)}" for name, s in zip(node.path_names, shapes))
+    described = ", ".join(f"{shorten(str(name))} {fmt_shape(s)}" for name, s in zip(node.path_names, shapes))
     if len({len(s) for s in shapes}) > 1:
         raise SpecError(f"{node.where}: {node.op}: paths have different numbers of axes, got {described}")
     if node.op == "concat":
         if len({s[1:] for s in shapes}) > 1:
             raise SpecError(f"{node.where}: concat: spatial sizes differ between paths, got {described}")
-        return (sum(s[0] for s in shapes), *shapes[0][1:])
+        channels = sum(s[0] for s in shapes)
+        if channels > MAX_INT:
+            raise SpecError(f"{node.where}: concat: {channels:,} channels, beyond the limit of 2^53, got {described}")
+        return (channels, *shapes[0][1:])
     if node.op == "add":
         if len(set(shapes)) > 1:
             what = "channels" if len({s[1:] for s in shapes}) == 1 else "shapes"
@@ -248,28 +393,90 @@ def merged_shape(node: Merge, shapes: list[Shape]) -> Shape:
     return out
 
 
+def count_rows(nodes, memo: dict | None = None) -> int:
+    """How many rows the walk will produce: every layer, block and merge (with its result row and
+    a possible projection), repeats multiplied out. Shared subtrees are counted once each."""
+    memo = {} if memo is None else memo
+    if not isinstance(nodes, tuple):
+        return 1  # not a sequence: the walk says so
+    total = 0
+    for node in nodes:
+        key = id(node)
+        if key not in memo:
+            kind = type(node)
+            if kind is Repeat:
+                memo[key] = (node.count if type(node.count) is int else 0) * count_rows(node.nodes, memo)
+            elif kind is Group:
+                memo[key] = 1 + count_rows(node.children, memo)
+            elif kind is Merge:
+                paths = [p for p in node.paths if not isinstance(p, Ref)] if isinstance(node.paths, tuple) else []
+                memo[key] = 4 + sum(count_rows(p, memo) for p in paths)
+            else:
+                memo[key] = 1
+        total += memo[key]
+        if total > MAX_ROWS:
+            return total
+    return total
+
+
+def rows_by_depth(nodes, memo: dict | None = None) -> dict[int, int]:
+    """Rows at each depth (0 = top level): how deep a readable table can go."""
+    memo = {} if memo is None else memo
+    counts: dict[int, int] = {}
+    for node in nodes if isinstance(nodes, tuple) else ():
+        key = id(node)
+        if key not in memo:
+            kind = type(node)
+            own: dict[int, int] = {0: 1}
+            if kind is Repeat:
+                inner = rows_by_depth(node.nodes, memo)
+                own = {d: n * node.count for d, n in inner.items()} if type(node.count) is int else {}
+            elif kind is Group or kind is Merge:
+                children = [node.children] if kind is Group else [p for p in node.paths if not isinstance(p, Ref)]
+                for path in children:
+                    for d, n in rows_by_depth(path, memo).items():
+                        own[d + 1] = own.get(d + 1, 0) + n
+                if kind is Merge:
+                    own[1] = own.get(1, 0) + 1  # the merge's own result row
+            memo[key] = own
+        for d, n in memo[key].items():
+            counts[d] = counts.get(d, 0) + n
+    return counts
+
+
+def walk(network: Network, settings: Settings, sink: Sink) -> Report:
+    """Hand every row of `network` to `sink`; the totals and the final field come back in a Report
+    whose `rows` are empty. Raises ConvcalcError for anything that cannot be computed."""
+    if not isinstance(network, Network):
+        raise ConvcalcError(f"network: must be a convcalc Network, got {quote(network)}")
+    if not isinstance(settings, Settings):
+        raise ConvcalcError(f"settings: must be a convcalc Settings, got {quote(settings)}")
+    settings.check()
+    shape = network.input_shape
+    if (not isinstance(shape, tuple) or not 1 <= len(shape) <= 4
+            or any(type(v) is not int or not 1 <= v <= MAX_INT for v in shape)):
+        raise ConvcalcError(f"input: must be C, C×L, C×H×W or C×D×H×W with positive integers up to 2^53, got {quote(shape)}")
+    rows = count_rows(network.body) if isinstance(network.body, tuple) else 0
+    if rows > MAX_ROWS:
+        raise ConvcalcError(f"layers: the network has more than {MAX_ROWS:,} rows (layers, blocks and merges, repeats multiplied out), got more")
+    state = _Walk(shape, settings, sink)
+    out, field = state.sequence(network.body, "", shape, ReceptiveField.of_input(len(shape) - 1), 0)
+    if state.leaves == 0:
+        raise ConvcalcError("layers: the network has no layers, got none")
+    return Report(
+        network.name, shape, out, (), settings, state.params, state.buffers, state.macs,
+        state.params * DTYPE_BYTES[settings.dtype], state.memory, field, tuple(state.warnings), state.leaves,
+    )
+
+
 def analyze(network: Network, settings: Settings = Settings()) -> Report:
     """Every layer's shapes, cost and receptive field, with totals."""
-    if settings.dtype not in DTYPE_BYTES:
-        raise ConvcalcError(f"dtype: must be one of {', '.join(DTYPE_BYTES)}, got {settings.dtype!r}")
-    for option, value in (("batch", settings.batch), ("flops-per-mac", settings.flops_per_mac)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConvcalcError(f"{option}: must be a positive integer, got {value!r}")
-    shape = network.input_shape
-    if not shape or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in shape):
-        raise ConvcalcError(f"input: every size must be a positive integer, got {list(shape)!r}")
-    walk = _Walk(shape, settings)
-    out, field = walk.sequence(network.body, shape, ReceptiveField.of_input(len(shape) - 1), 0)
-    rows = tuple(walk.rows)
-    leaves = [r for r in rows if r.leaf]
-    params = sum(r.params for r in leaves)
-    return Report(
-        network.name, shape, out, rows, settings, params, sum(r.buffers for r in leaves),
-        sum(r.macs for r in leaves), params * DTYPE_BYTES[settings.dtype],
-        sum(r.memory_bytes for r in leaves), field,
-    )
+    sink = Collect()
+    report = walk(network, settings, sink)
+    return report._replace(rows=tuple(sink.rows))
 
 
 def single_layer(layer: Layer, input_shape: Shape, settings: Settings = Settings()) -> Report:
     """A one-layer network, as `convcalc layer` analyses it."""
-    return analyze(Network(layer.kind, input_shape, (LayerNode(layer.kind, layer),)), settings)
+    kind = getattr(layer, "kind", None)
+    return analyze(Network(kind if isinstance(kind, str) else "layer", input_shape, (LayerNode(kind if isinstance(kind, str) else "layer", layer),)), settings)

@@ -125,9 +125,9 @@ class ReceptiveField(NamedTuple):
             return True
         if len(out_sizes) != len(self.axes):
             return False
-        for a, n, m in zip(self.axes, out_sizes, in_sizes):
+        for (size, jump, twice_start), n, m in zip(self.axes, out_sizes, in_sizes):
             # the first unit's field reaches the input's end, and the last unit's its start
-            if a.twice_high < 2 * m or a.twice_low + 2 * (n - 1) * a.jump > 0:
+            if twice_start + size < 2 * m or twice_start - size + 2 * (n - 1) * jump > 0:
                 return False
         return True
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from .explain import explain, field_chain, num
 from .formulas import KINDS, elementwise, fmt_shape
-from .network import Report, Row
+from .network import Report, Row, Sink
 
 if TYPE_CHECKING:
     from fractions import Fraction
@@ -48,15 +48,6 @@ def field_dict(row_or_report) -> dict:
     }
 
 
-def layer_dict(row: Row, fpm: int) -> dict:
-    return {
-        "name": row.name, "type": row.kind, "input_shape": list(row.input_shape), "output_shape": list(row.output_shape),
-        "params": row.params, "buffers": row.buffers, "macs": row.macs, "flops": row.macs * fpm,
-        "memory_bytes": row.memory_bytes, "receptive_field": {**field_dict(row), "covers_input": row.covers},
-        "warnings": list(row.warnings),
-    }
-
-
 def single_dict(report: Report) -> dict:
     """The `convcalc layer` JSON contract."""
     row = report.leaves[0]
@@ -68,77 +59,187 @@ def single_dict(report: Report) -> dict:
     }
 
 
-def network_dict(report: Report) -> dict:
-    """The `convcalc net` JSON contract."""
-    fpm = report.settings.flops_per_mac
-    return {
-        "name": report.name, "input_shape": list(report.input_shape), "output_shape": list(report.output_shape),
-        "conventions": {"flops_per_mac": fpm, "batch": report.settings.batch, "dtype": report.settings.dtype},
-        "layers": [layer_dict(r, fpm) for r in report.leaves],
-        "total": {
-            "params": report.params, "buffers": report.buffers, "macs": report.macs, "flops": report.flops,
-            "param_bytes": report.param_bytes, "activation_bytes": report.activation_bytes,
-        },
-        "receptive_field": field_dict(report),
-        "warnings": list(report.warnings),
-    }
-
-
-def to_json(report: Report, single: bool) -> str:
-    """Indented JSON, each layer on one line: readable, and written by the C encoder, which
-    indentation would otherwise turn off (100,000 layers in a fraction of a second)."""
+def to_json(report: Report) -> str:
     import json
 
-    if single:
-        return json.dumps(single_dict(report), indent=2, ensure_ascii=False)
-    data = network_dict(report)
-    layers = data.pop("layers")
-    head = json.dumps(data, indent=2, ensure_ascii=False)
-    rows = ",\n".join("    " + json.dumps(layer, ensure_ascii=False) for layer in layers)
-    return f'{head[:-2]},\n  "layers": [\n{rows}\n  ]\n}}'
+    return json.dumps(single_dict(report), indent=2, ensure_ascii=False)
 
 
+INT_ONLY = {int}
+JSON_BOOL = {True: "true", False: "false"}
 
-def field_text(row: Row) -> str:
-    if row.field.full:
+
+class JsonWriter(Sink):
+    """`convcalc net --format json`, written row by row: the head, one line per leaf layer, then
+    the output shape, the totals and the warnings, which are known only at the end.
+
+    Every row of a repeated layer shares its figures, so the part of its line that holds them is
+    encoded once per layer and input shape."""
+
+    def __init__(self, write, network_name: str, input_shape, settings, ascii_only: bool = False):
+        import json
+
+        self.write, self.fpm, self.ascii_only = write, settings.flops_per_mac, ascii_only
+        self.dumps = lambda value: json.dumps(value, ensure_ascii=ascii_only)
+        self.fragments: dict[int, tuple[str, str]] = {}
+        self.comma = ""
+        self.last_field = (None, None, "")
+        self.extra: dict = {}  # more top-level keys, written last (the explanation)
+        conventions = {"flops_per_mac": settings.flops_per_mac, "batch": settings.batch, "dtype": settings.dtype}
+        write(f'{{\n  "name": {self.dumps(network_name)},\n  "input_shape": {self.dumps(list(input_shape))},\n'
+              f'  "conventions": {self.dumps(conventions)},\n  "layers": [')
+
+    def figures(self, row: Row) -> tuple[str, str]:
+        # a layer's figures are keyed by its cost record; a merge's by what they are made of
+        key = id(row.cost) if row.cost is not None else (row.kind, row.input_shape, row.output_shape, row.memory_bytes, row.warnings)
+        found = self.fragments.get(key)
+        if found is None:
+            d = self.dumps
+            found = (
+                f'"type": {d(row.kind)}, "input_shape": {d(list(row.input_shape))}, "output_shape": {d(list(row.output_shape))}, '
+                f'"params": {row.params}, "buffers": {row.buffers}, "macs": {row.macs}, "flops": {row.macs * self.fpm}, '
+                f'"memory_bytes": {row.memory_bytes}',
+                d(list(row.warnings)),
+            )
+            self.fragments[key] = found
+        return found
+
+    def leaf(self, row: Row) -> None:
+        cost = row.cost
+        found = self.fragments.get(id(cost)) if cost is not None else None
+        figures, warnings = found if found is not None else self.figures(row)  # the fast path, then the full one
+        field = row.field
+        last = self.last_field
+        if last[0] is field and last[1] is row.covers:  # activations share the field of the layer before them
+            rf = last[2]
+        else:
+            flat = [v for axis in field.axes for v in axis]  # size, jump, twice the start, per axis
+            if set(map(type, flat)) <= INT_ONLY:
+                sizes, jumps = flat[0::3], flat[1::3]
+                starts = [v >> 1 if not v & 1 else v / 2 for v in flat[2::3]]
+            else:
+                sizes, jumps = [plain(v) for v in flat[0::3]], [plain(v) for v in flat[1::3]]
+                starts = [plain_half(v) for v in flat[2::3]]
+            rf = (f'{{"size": {sizes}, "jump": {jumps}, "start": {starts}, "full": {JSON_BOOL[field.full]}, '
+                  f'"exact": {JSON_BOOL[field.exact]}, "covers_input": {JSON_BOOL[row.covers]}}}')
+            self.last_field = (field, row.covers, rf)
+        name = row.name
+        if not (name.isascii() and name.isprintable()) or '"' in name or "\\" in name:
+            name = self.dumps(name)[1:-1]
+        self.write(f'{self.comma}\n    {{"name": "{name}", "depth": {row.depth}, {figures}, "receptive_field": {rf}, "warnings": {warnings}}}')
+        self.comma = ","
+
+    def finish(self, report: Report) -> None:
+        d = self.dumps
+        total = {"params": report.params, "buffers": report.buffers, "macs": report.macs, "flops": report.flops,
+                 "param_bytes": report.param_bytes, "activation_bytes": report.activation_bytes}
+        self.write(f'\n  ],\n  "output_shape": {d(list(report.output_shape))},\n  "total": {d(total)},\n'
+                   f'  "receptive_field": {d(field_dict(report))},\n  "warnings": {d(list(report.warnings))}')
+        for key, value in self.extra.items():
+            self.write(f',\n  {d(key)}: {d(value)}')
+        self.write("\n}\n")
+
+
+def field_text(field) -> str:
+    if field.full:
         return "full"
-    if not row.field.axes:
+    if not field.axes:
         return "—"
-    text = "×".join(num(a.size) for a in row.field.axes)
-    return text if row.field.exact else f"≤{text}"
+    text = "×".join(num(a.size) for a in field.axes)
+    return text if field.exact else f"≤{text}"
 
 
-CSV_HEADER = ["name", "type", "input_shape", "output_shape", "params", "buffers", "macs", "flops", "memory_bytes", "rf_size", "rf_jump", "rf_start", "rf_full", "covers_input"]
+CSV_HEADER = ["name", "depth", "leaf", "type", "input_shape", "output_shape", "params", "buffers", "macs", "flops",
+              "memory_bytes", "rf_size", "rf_jump", "rf_start", "rf_full", "covers_input"]
 
 
-def to_csv(report: Report, rows: list[Row]) -> str:
-    import csv
-    import io
+class CsvWriter(Sink):
+    """`--format csv`, written row by row. A block's row follows its layers (its figures are their
+    sums, known once they are): sum the rows whose `leaf` is true for the network's totals.
+    Quoting follows Python's csv module (only a field with a comma, quote or line break is quoted)."""
 
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_HEADER)
-    fpm = report.settings.flops_per_mac
-    for r in rows:
-        writer.writerow([
-            r.name, r.kind, fmt_shape(r.input_shape), fmt_shape(r.output_shape), r.params, r.buffers, r.macs,
-            r.macs * fpm, r.memory_bytes, "×".join(num(a.size) for a in r.field.axes),
-            "×".join(num(a.jump) for a in r.field.axes), "×".join(num(a.start) for a in r.field.axes),
-            str(r.field.full).lower(), str(r.covers).lower(),
-        ])
-    return out.getvalue()
+    def __init__(self, write, settings, depth: int | None):
+        self.write, self.fpm, self.depth = write, settings.flops_per_mac, depth
+        self.fragments: dict[int, str] = {}
+        self.last_field = (None, None, "")
+        write(",".join(CSV_HEADER) + "\n")
+
+    def row(self, r: Row) -> None:
+        if self.depth is not None and r.depth > self.depth:
+            return
+        cost = r.cost
+        figures = self.fragments.get(id(cost)) if cost is not None else None
+        if figures is None:
+            figures = (f"{'true' if r.leaf else 'false'},{csv_field(r.kind)},{fmt_shape(r.input_shape)},{fmt_shape(r.output_shape)},"
+                       f"{r.params},{r.buffers},{r.macs},{r.macs * self.fpm},{r.memory_bytes}")
+            if cost is not None:
+                self.fragments[id(cost)] = figures
+        field = r.field
+        last = self.last_field
+        if last[0] is field and last[1] is r.covers:
+            rf = last[2]
+        else:
+            axes = field.axes
+            rf = (f"{'×'.join([csv_number(a.size) for a in axes])},{'×'.join([csv_number(a.jump) for a in axes])},"
+                  f"{'×'.join([csv_number(plain_half(a.twice_start)) for a in axes])},{JSON_BOOL[field.full]},{JSON_BOOL[r.covers]}")
+            self.last_field = (field, r.covers, rf)
+        self.write(f"{csv_field(r.name)},{r.depth},{figures},{rf}\n")
+
+    def leaf(self, row: Row) -> None:
+        self.row(row)
+
+    def close(self, token, row: Row) -> None:
+        self.row(row)
 
 
-def to_markdown(report: Report, rows: list[Row]) -> str:
+def csv_field(text: str) -> str:
+    if "," in text or '"' in text or "\n" in text or "\r" in text:
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def csv_number(value) -> str:
+    """1234, 1.5 or 1/3: digits without separators, which a spreadsheet reads as a number."""
+    if type(value) is int:
+        return str(value)
+    if type(value) is float:
+        return repr(value)
+    if value.denominator == 1:
+        return str(value.numerator)
+    return repr(float(value)) if (value * 2**20).denominator == 1 else str(value)
+
+
+def markdown_text(text: str) -> str:
+    """A name as literal text in a Markdown table cell."""
+    for char in "\\`*_[]<>|#":
+        text = text.replace(char, "\\" + char)
+    return text.replace("\r\n", "<br>").replace("\n", "<br>").replace("\r", "<br>")
+
+
+def to_markdown(report: Report, entries: "TableRows") -> str:
     fpm = report.settings.flops_per_mac
     lines = ["| layer | type | output | params | FLOPs | receptive field |", "|---|---|---|---:|---:|---|"]
-    for r in rows:
-        lines.append(f"| {'  ' * r.depth}{r.name} | {r.kind} | {fmt_shape(r.output_shape)} | {r.params:,} | {r.macs * fpm:,} | {field_text(r)} |")
-    lines.append(f"| **total** | | {fmt_shape(report.output_shape)} | {report.params:,} | {report.flops:,} | |")
+    for e in entries.display():
+        if e is None:
+            lines.append(f"| … {entries.hidden:,} rows not shown | | | | | |")
+            continue
+        lines.append(f"| {'&nbsp;&nbsp;' * e.row.depth}{markdown_text(e.name)} | {markdown_text(e.label)} | {fmt_shape(e.row.output_shape)} | "
+                     f"{figure(e.params)} | {figure(e.macs * fpm)} | {field_text(e.row.field)} |")
+    lines.append(f"| **total** | | {fmt_shape(report.output_shape)} | {figure(report.params)} | {figure(report.flops)} | |")
     return "\n".join(lines) + "\n\n" + convention(report) + "\n"
 
 
+def figure(value: int) -> str:
+    """1,234,567 — or 3.2e19 once a figure is too long to read digit by digit."""
+    if abs(value) < 10**18:
+        return f"{value:,}"
+    mantissa, exponent = f"{value:.2e}".split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+
+
 def human(value: int, unit: str = "") -> str:
+    if value >= 10**15:
+        return f"{figure(value)} {unit}".rstrip()
     for factor, prefix in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k")):
         if value >= factor:
             return f"{value / factor:.2f} {prefix}{unit}"
@@ -146,6 +247,8 @@ def human(value: int, unit: str = "") -> str:
 
 
 def human_bytes(value: int) -> str:
+    if value >= 2**50:
+        return f"{figure(value)} B"
     for factor, prefix in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
         if value >= factor:
             return f"{value / factor:.2f} {prefix}"
@@ -160,53 +263,166 @@ def bar(share: float, width: int = 8) -> str:
     return ("█" * (eighths // 8) + (BLOCKS[eighths % 8] if eighths % 8 else "")).ljust(width)
 
 
-def visible_rows(report: Report, depth: int | None) -> list[Row]:
-    """Rows down to `depth`; a block at that depth stands for its hidden layers."""
-    return [r for r in report.rows if depth is None or r.depth <= depth]
+class Entry:
+    """One line of a table: a row, the activations folded into it, and how many identical rows
+    it stands for (figures summed)."""
+
+    __slots__ = ("row", "first", "last_first", "parts", "count", "params", "macs", "open")
+
+    def __init__(self, row: Row | None, open_: bool = False):
+        self.row, self.first, self.last_first, self.open, self.count = row, row, row, open_, 1
+        self.parts = [[row.kind, 1]] if row is not None else []
+        self.params = row.params if row is not None else 0
+        self.macs = row.macs if row is not None else 0
+
+    @property
+    def label(self) -> str:
+        text = " + ".join(kind if n == 1 else f"{kind} ×{n}" for kind, n in self.parts)
+        return text if self.count == 1 else f"{text} (×{self.count:,})"
+
+    @property
+    def name(self) -> str:
+        return self.first.name if self.count == 1 else f"{self.first.name} … {self.last_first.name}"
+
+    def signature(self) -> tuple:
+        first = self.last_first
+        return (first.depth, first.leaf, tuple(map(tuple, self.parts)), first.input_shape, self.row.output_shape, self.params, self.macs)
 
 
-def folded(rows: list[Row]) -> list[tuple[Row, str, str]]:
-    """Rows with a short name (relative to the enclosing block, which the indent shows) and a
-    type label; an activation, dropout or identity that follows a layer joins its row
-    ("conv + relu"): it changes no figure the table shows."""
-    out: list[tuple[Row, str, str]] = []
-    parents: dict[int, str] = {}
-    for row in rows:
-        if row.leaf and row.kind in ELEMENTWISE and out and out[-1][0].leaf and out[-1][0].output_shape == row.output_shape:
-            out[-1] = (out[-1][0], out[-1][1], f"{out[-1][2]} + {row.kind}")
-            continue
-        parent = parents.get(row.depth - 1, "")
-        short = row.name[len(parent) + 1:] if parent and row.name.startswith(parent + ".") else row.name
-        if not row.leaf:
-            parents[row.depth] = row.name
-        out.append((row, short, row.kind))
-    return out
+class TableRows(Sink):
+    """The rows a person reads, down to `depth`: an activation, dropout or identity that follows a
+    layer joins its line ("conv + relu"); with `collapse`, runs of identical lines become one
+    (× N) and only the first `head` and last `tail` lines are kept, so that a table of a million
+    layers prints as fast as one of ten."""
+
+    def __init__(self, depth: int | None, collapse: bool = False, head: int = 100, tail: int = 40):
+        from collections import deque
+
+        self.depth, self.collapse, self.head = depth, collapse, head
+        self.entries: list[Entry] = []
+        self.tail: deque = deque(maxlen=tail)
+        self.hidden = 0  # lines left out between head and tail
+        self.pending: Entry | None = None
+        self.last: Entry | None = None
+        self.collapsed = False
+
+    def visible(self, depth: int) -> bool:
+        return self.depth is None or depth <= self.depth
+
+    def settle(self) -> None:
+        """The pending line is complete: join it to an identical previous line, or keep it."""
+        entry, self.pending = self.pending, None
+        if entry is None:
+            return
+        last = self.last
+        if self.collapse and last is not None and not last.open and last.signature() == entry.signature():
+            last.count += 1
+            last.params += entry.params
+            last.macs += entry.macs
+            last.row, last.last_first = entry.row, entry.first
+            self.collapsed = True
+            return
+        self.keep(entry)
+
+    def keep(self, entry: Entry) -> None:
+        self.last = entry
+        if not self.collapse or len(self.entries) < self.head:
+            self.entries.append(entry)
+            return
+        if len(self.tail) == self.tail.maxlen:
+            self.hidden += 1
+        self.tail.append(entry)
+
+    def open(self, depth: int):
+        if not self.visible(depth):
+            return None
+        if self.depth is not None and depth == self.depth:
+            return "hidden-children"  # a block whose layers are not shown: its line comes at close
+        self.settle()
+        entry = Entry(None, open_=True)
+        self.keep(entry)
+        return entry
+
+    def close(self, token, row: Row) -> None:
+        if token is None:
+            return
+        if token == "hidden-children":
+            self.settle()
+            self.pending = Entry(row)
+            return
+        token.row = token.first = token.last_first = row
+        token.parts = [[row.kind, 1]]
+        token.params, token.macs = row.params, row.macs
+        token.open = False
+
+    def leaf(self, row: Row) -> None:
+        if not self.visible(row.depth):
+            return
+        pending = self.pending
+        if (pending is not None and row.kind in ELEMENTWISE and pending.row.leaf and pending.count == 1
+                and pending.row.output_shape == row.output_shape):
+            if pending.parts[-1][0] == row.kind and len(pending.parts) > 1:
+                pending.parts[-1][1] += 1
+            else:
+                pending.parts.append([row.kind, 1])
+            pending.row = row  # the folded line shows the last row's field
+            return
+        self.settle()
+        self.pending = Entry(row)
+
+    def display(self) -> list[Entry | None]:
+        """The lines in order; None where lines were left out."""
+        self.settle()
+        return self.entries + ([None] if self.hidden else []) + list(self.tail)
 
 
-def network_table(report: Report, rows: list[Row]):
+def short_name(entry: Entry, parents: dict[int, str]) -> str:
+    """The name relative to the enclosing block's line, which the indent shows."""
+    row = entry.row
+    parent = parents.get(row.depth - 1, "")
+    name = entry.name
+    return name[len(parent) + 1:] if parent and name.startswith(parent + ".") else name
+
+
+def network_table(report: Report, entries: TableRows):
+    from rich import box
     from rich.table import Table
+    from rich.text import Text
 
     fpm = report.settings.flops_per_mac
     total = report.macs or 1
-    from rich import box
-
-    table = Table(title=f"{report.name} — input {fmt_shape(report.input_shape)}", caption=convention(report),
+    caption = convention(report)
+    if entries.collapsed:
+        caption += " A line marked (×N) stands for N identical consecutive rows; its figures are their sums."
+    table = Table(title=Text(f"{report.name} — input {fmt_shape(report.input_shape)}"), caption=Text(caption),
                   caption_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("layer", no_wrap=True)
-    table.add_column("type", no_wrap=True)
-    table.add_column("output", justify="right", no_wrap=True)
-    table.add_column("params", justify="right", no_wrap=True)
-    table.add_column("FLOPs", justify="right", no_wrap=True)
-    table.add_column("RF", justify="right", no_wrap=True)
-    table.add_column("all", justify="center", min_width=3)
-    table.add_column("FLOPs share", no_wrap=True)
-    for r, short, label in folded(rows):
-        share = r.macs / total
-        style = None if r.leaf else "bold"
-        table.add_row(
-            "  " * r.depth + short, label, fmt_shape(r.output_shape), f"{r.params:,}", f"{r.macs * fpm:,}",
-            field_text(r), "✓" if r.covers else "", f"{bar(share)}{share:6.1%}" if r.macs else "", style=style,
-        )
+    lines = entries.display()
+    columns = [[], [], [], [], [], [], [], []]
+    parents: dict[int, str] = {}
+    for e in lines:
+        if e is None:
+            cells = [f"… {entries.hidden:,} lines not shown (--format csv or json lists every row)", "", "", "", "", "", "", ""]
+        else:
+            r = e.row
+            share = e.macs / total
+            short = short_name(e, parents)
+            if not r.leaf:
+                parents[r.depth] = e.first.name
+            cells = ["  " * r.depth + short, e.label, fmt_shape(r.output_shape), figure(e.params), figure(e.macs * fpm),
+                     field_text(r.field), "✓" if r.covers else "", f"{bar(share)}{share:6.1%}" if e.macs else ""]
+        for column, cell in zip(columns, cells):
+            column.append(cell)
+    # figures never shrink: their columns are as wide as their widest cell; names fold instead
+    widths = [max([len(c) for c in column] + [len(h)]) for column, h in zip(columns, ("layer", "type", "output", "params", "FLOPs", "RF", "all", "FLOPs share"))]
+    table.add_column("layer", overflow="fold", ratio=1)
+    table.add_column("type", overflow="fold", max_width=40)
+    for header, width in zip(("output", "params", "FLOPs", "RF"), widths[2:6]):
+        table.add_column(header, justify="right", no_wrap=True, min_width=width)
+    table.add_column("all", justify="center", min_width=3, no_wrap=True)
+    table.add_column("FLOPs share", no_wrap=True, min_width=widths[7])
+    for index, e in enumerate(lines):
+        style = "bold" if e is not None and not e.row.leaf else ("dim" if e is None else None)
+        table.add_row(*(Text(column[index]) for column in columns), style=style)
     return table
 
 
@@ -214,18 +430,17 @@ def totals_table(report: Report):
     from rich.table import Table
 
     table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_column(style="bold")
-    table.add_column(justify="right")
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(justify="right", no_wrap=True)
     table.add_column()
-    table.add_row("parameters", f"{report.params:,}", human(report.params))
-    table.add_row("buffers", f"{report.buffers:,}", "running statistics, not learned")
-    table.add_row("MACs", f"{report.macs:,}", human(report.macs))
-    table.add_row("FLOPs", f"{report.flops:,}", human(report.flops, "FLOP"))
-    table.add_row("parameter memory", f"{report.param_bytes:,} B", f"{human_bytes(report.param_bytes)} ({report.settings.dtype})")
-    table.add_row("activation memory", f"{report.activation_bytes:,} B", f"{human_bytes(report.activation_bytes)} (every layer's output kept)")
-    rf = report.field
-    if rf.axes:
-        table.add_row("receptive field", "full" if rf.full else field_text(report.rows[-1]), "of the last layer")
+    table.add_row("parameters", figure(report.params), human(report.params))
+    table.add_row("buffers", figure(report.buffers), "running statistics, not learned")
+    table.add_row("MACs", figure(report.macs), human(report.macs))
+    table.add_row("FLOPs", figure(report.flops), human(report.flops, "FLOP"))
+    table.add_row("parameter memory", f"{figure(report.param_bytes)} B", f"{human_bytes(report.param_bytes)} ({report.settings.dtype})")
+    table.add_row("activation memory", f"{figure(report.activation_bytes)} B", f"{human_bytes(report.activation_bytes)} (every layer's output kept)")
+    if report.field.axes:
+        table.add_row("receptive field", field_text(report.field), "of the last layer")
     return table
 
 
@@ -242,6 +457,7 @@ def warning_lines(report: Report, most: int = 8) -> list[str]:
 
 def layer_table(report: Report):
     from rich.table import Table
+    from rich.text import Text
 
     row = report.leaves[0]
     fpm = report.settings.flops_per_mac
@@ -251,16 +467,16 @@ def layer_table(report: Report):
     field = row.field
     table.add_row("input shape", fmt_shape(row.input_shape))
     table.add_row("output shape", fmt_shape(row.output_shape))
-    table.add_row("parameters", f"{row.params:,}" + (f" (+ {row.buffers:,} buffers)" if row.buffers else ""))
-    table.add_row("MACs", f"{row.macs:,}")
-    table.add_row("FLOPs", f"{row.macs * fpm:,}")
+    table.add_row("parameters", figure(row.params) + (f" (+ {figure(row.buffers)} buffers)" if row.buffers else ""))
+    table.add_row("MACs", figure(row.macs))
+    table.add_row("FLOPs", figure(row.macs * fpm))
     if field.full:
         table.add_row("receptive field", "the whole input")
     elif field.axes:
         table.add_row("receptive field", f"size {'×'.join(num(a.size) for a in field.axes)}, jump {'×'.join(num(a.jump) for a in field.axes)}, "
                       f"start {'×'.join(num(a.start) for a in field.axes)}" + ("" if field.exact else " (a bound)"))
     for warning in row.warnings:
-        table.add_row("warning", warning, style="yellow")
+        table.add_row("warning", Text(warning), style="yellow")
     return table
 
 
@@ -276,16 +492,39 @@ def explanation(report: Report, rows: list[Row]) -> list[str]:
 
 
 
+ZOO_COLUMNS = ("name", "network", "input", "params", "FLOPs", "source")
+
+
+def zoo_rows(entries) -> list[tuple[str, ...]]:
+    return [(stem, title, fmt_shape(report.input_shape), human(report.params), human(report.flops), source)
+            for stem, title, report, source in entries]
+
+
 def zoo_table(entries):
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title="bundled networks (convcalc net NAME)")
-    table.add_column("name", no_wrap=True)
-    table.add_column("network")
-    table.add_column("input", justify="right")
-    table.add_column("params", justify="right")
-    table.add_column("FLOPs", justify="right")
-    table.add_column("source")
-    for stem, title, report, source in entries:
-        table.add_row(stem, title, fmt_shape(report.input_shape), human(report.params), human(report.flops), source)
+    for column in ZOO_COLUMNS:
+        table.add_column(column, no_wrap=column == "name", justify="right" if column in ("input", "params", "FLOPs") else "left")
+    for cells in zoo_rows(entries):
+        table.add_row(*map(Text, cells))
     return table
+
+
+def zoo_csv(entries) -> str:
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["name", "network", "input_shape", "params", "flops", "source"])
+    for stem, title, report, source in entries:
+        writer.writerow([stem, title, fmt_shape(report.input_shape), report.params, report.flops, source])
+    return out.getvalue()
+
+
+def zoo_markdown(entries) -> str:
+    lines = ["| " + " | ".join(ZOO_COLUMNS) + " |", "|---|---|---:|---:|---:|---|"]
+    lines += ["| " + " | ".join(markdown_text(c) for c in cells) + " |" for cells in zoo_rows(entries)]
+    return "\n".join(lines) + "\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import SpecError
+from .errors import SpecError, quote, shorten
 
 _HERE = Path(__file__).parent
 # installed: convcalc/specs; a source checkout or an editable install: ../specs
@@ -18,14 +18,20 @@ def bundled() -> list[Path]:
 def find(name: str) -> Path:
     """A path to a description: the file itself, or a bundled network by name (.yaml optional)."""
     path = Path(name)
-    if path.is_file():
-        return path
-    for candidate in (SPECS / name, SPECS / f"{name}.yaml"):
-        if candidate.is_file() and candidate.parent == SPECS:
-            return candidate
+    try:
+        if path.is_file():
+            return path
+        if path.is_dir():
+            raise SpecError(f"{shorten(name)}: is a directory, not a description file, got {quote(name)}")
+        for candidate in (SPECS / name, SPECS / f"{name}.yaml"):
+            if candidate.is_file() and candidate.parent == SPECS:
+                return candidate
+    except (OSError, ValueError) as error:  # a name too long for the file system, or with a NUL
+        what = error.strerror if isinstance(error, OSError) and error.strerror else "not a usable file name"
+        raise SpecError(f"{shorten(name)}: cannot open: {what}, got {quote(name)}") from None
     names = [p.stem for p in bundled()]
     import difflib
 
-    close = difflib.get_close_matches(path.stem, names, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else f" (bundled: {', '.join(names)})"
-    raise SpecError(f"{name}: no such file, nor a bundled network of that name, got {name!r}{hint}")
+    close = difflib.get_close_matches(path.stem[:100], names, n=1)
+    hint = f"; did you mean {quote(close[0])}?" if close else " (convcalc zoo lists the bundled networks)"
+    raise SpecError(f"{shorten(name)}: no such file, nor a bundled network of that name, got {quote(name)}{hint}")

@@ -129,7 +129,7 @@ def test_version():
     assert result.exit_code == 0 and result.stdout.startswith("convcalc ")
 
 
-@pytest.mark.parametrize("fmt, first", [("csv", "name,type,input_shape"), ("markdown", "| layer | type |")])
+@pytest.mark.parametrize("fmt, first", [("csv", "name,depth,leaf,type,input_shape"), ("markdown", "| layer | type |")])
 def test_other_formats(fmt, first):
     result = run("--in", "10", "--k", "5", "--format", fmt)
     assert result.exit_code == 0 and result.stdout.startswith(first)

@@ -84,7 +84,7 @@ def test_explain_per_layer():
 
 
 @pytest.mark.parametrize("args, message", [
-    (["nonexistent.yaml"], "Error: nonexistent.yaml: no such file, nor a bundled network of that name, got 'nonexistent.yaml' (bundled: "),
+    (["nonexistent.yaml"], "Error: nonexistent.yaml: no such file, nor a bundled network of that name, got 'nonexistent.yaml' (convcalc zoo lists the bundled networks)"),
     (["resnet5"], "Error: resnet5: no such file, nor a bundled network of that name, got 'resnet5'; did you mean 'resnet50'?"),
     (["vgg16", "--input", "3x0x224"], "Error: --input: must be C×H×W (or C×L, C×D×H×W) with positive sizes, got '3x0x224'"),
     (["vgg16", "--input", "224"], "Error: --input: must be C×H×W (or C×L, C×D×H×W) with positive sizes, got '224'"),

@@ -1,0 +1,13 @@
+"""The budgets that keep every input — however hostile — to a result or one clear error within
+about two seconds and 200 MB. Each is checked before the work it guards; specs/README.md lists
+them for users.
+"""
+
+MAX_FILE_BYTES = 1 << 20  # a description: 1 MiB (long networks are written with blocks and repeat)
+MAX_NESTING = 64  # YAML collections inside collections; also blocks inside blocks, expression brackets
+MAX_NODES = 1_000_000  # YAML values after expanding every alias
+MAX_ROWS = 2_000_000  # rows of the analysis: layers, blocks and merges, repeats multiplied out
+MAX_INT = 2**53  # any size, channel count, option or intermediate figure: 9,007,199,254,740,992
+MAX_INT_DIGITS = 16  # decimal digits of MAX_INT: a longer integer is refused before it is converted
+MAX_EXPLAINED = 10_000  # layers that --explain writes out
+MAX_MESSAGE = 300  # characters of one error line
