@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .errors import ConvcalcError
+from .errors import ConvcalcError, quote
 
 
 class ConvAxis(NamedTuple):
@@ -73,7 +73,7 @@ def resolve_padding(preset: str, size: int, kernel: int, dilation: int, stride: 
         out = -(-size // stride)
         total = max((out - 1) * stride + k_eff - size, 0)
         return total // 2, total - total // 2
-    raise ConvcalcError(f"padding: must be a number or one of valid, same, full, got {preset!r}")
+    raise ConvcalcError(f"padding: must be a number or one of valid, same, full, got {quote(preset)}")
 
 
 def conv_axis(size: int, kernel: int, stride: int, pad_before: int, pad_after: int, dilation: int, where: str) -> ConvAxis:

@@ -195,6 +195,7 @@ class _Walk:
         self.ids: dict[str, tuple[Shape, ReceptiveField]] = {}
         self.costs: dict[tuple, tuple[LayerCost, int]] = {}  # (id of layer, shape) → cost, memory bytes
         self.checked: dict[int, Layer] = {}  # id → layer, for layers whose field types are checked
+        self.seen: set[int] = set()  # nodes whose names are checked (the network keeps them alive)
         # running totals: a block's figures are the difference between its close and its open
         self.params = self.buffers = self.macs = self.memory = self.leaves = 0
         self.warnings: list[str] = []
@@ -217,13 +218,15 @@ class _Walk:
             if kind is Repeat:
                 if type(node.count) is not int or node.count < 0:
                     raise ConvcalcError(f"{prefix or 'network'}: Repeat.count must be a non-negative integer, got {quote(node.count)}")
-                if not isinstance(node.nodes, tuple):
-                    raise ConvcalcError(f"{prefix or 'network'}: Repeat.nodes must be a tuple of nodes, got {quote(node.nodes)}")
+                if id(node) not in self.seen:
+                    if (not isinstance(node.nodes, tuple) or type(node.stem) is not str or type(node.first) is not int
+                            or not all(type(u) in (LayerNode, Group, Merge) and type(u.name) is str for u in node.nodes)):
+                        raise ConvcalcError(f"{prefix or 'network'}: a Repeat needs a tuple of nodes with string names, a string "
+                                            f"stem and an integer first number, got {quote(node)}")
+                    self.seen.add(id(node))
                 for copy in range(node.count):
                     name = node.name(copy)
                     for unit in node.nodes:
-                        if type(unit) not in (LayerNode, Group, Merge):
-                            raise ConvcalcError(f"{name}: a repeated node must be a LayerNode, Group or Merge, got {quote(unit)}")
                         shape, field = self.node(unit, name + unit.name, prefix, shape, field, depth)
             elif kind in (LayerNode, Group, Merge):
                 shape, field = self.node(node, node.name, prefix, shape, field, depth)
@@ -232,11 +235,13 @@ class _Walk:
         return shape, field
 
     def node(self, node, name: str, prefix: str, shape: Shape, field: ReceptiveField, depth: int):
-        if type(name) is not str or (node.id is not None and type(node.id) is not str) or (node.source is not None and type(node.source) is not str):
-            raise ConvcalcError(f"{prefix or 'network'}: a node's name, id and source must be strings, got {quote(node)}")
-        full = f"{prefix}.{name}" if prefix else name
+        if id(node) not in self.seen:  # a shared or repeated node is checked once
+            if type(name) is not str or (node.id is not None and type(node.id) is not str) or (node.source is not None and type(node.source) is not str):
+                raise ConvcalcError(f"{prefix or 'network'}: a node's name, id and source must be strings, got {quote(node)}")
+            self.seen.add(id(node))
+        full = prefix + "." + name if prefix else name
         if node.source is not None:
-            shape, field = self.lookup(node.source, node.where)
+            shape, field = self.lookup(node.source, node.where or full)
         kind = type(node)
         if kind is LayerNode:
             shape, field = self.leaf(node, full, shape, field, depth)
@@ -278,7 +283,7 @@ class _Walk:
         return found
 
     def leaf(self, node: LayerNode, name: str, shape: Shape, field: ReceptiveField, depth: int) -> tuple[Shape, ReceptiveField]:
-        cost, memory = self.cost(node, name, shape)
+        cost, memory = self.costs.get((id(node.layer), shape)) or self.cost(node, name, shape)
         windows = cost.windows
         before = field
         if windows is not None:
@@ -334,7 +339,9 @@ class _Walk:
         for path in node.paths:
             reshaped = bool(results) and results[0][0] != shape
             if isinstance(path, Ref):
-                results.append(self.lookup(path.id, path.where))
+                if type(path.id) is not str:
+                    raise ConvcalcError(f"{name}: a Ref names an id (a string), got {quote(path.id)}")
+                results.append(self.lookup(path.id, path.where or name))
             elif not path and reshaped and node.shortcut == "if_same":
                 out, out_field = results[0]
                 self.close(opened, name, node.kind or node.op, depth, shape, out, field, out_field)
@@ -458,7 +465,8 @@ def walk(network: Network, settings: Settings, sink: Sink) -> Report:
         raise ConvcalcError(f"input: must be C, C×L, C×H×W or C×D×H×W with positive integers up to 2^53, got {quote(shape)}")
     rows = count_rows(network.body) if isinstance(network.body, tuple) else 0
     if rows > MAX_ROWS:
-        raise ConvcalcError(f"layers: the network has more than {MAX_ROWS:,} rows (layers, blocks and merges, repeats multiplied out), got more")
+        raise ConvcalcError(f"layers: the network has more than {MAX_ROWS:,} rows (layers, blocks and merges, repeats "
+                            f"multiplied out), got at least {rows:,}")
     state = _Walk(shape, settings, sink)
     out, field = state.sequence(network.body, "", shape, ReceptiveField.of_input(len(shape) - 1), 0)
     if state.leaves == 0:

@@ -377,11 +377,17 @@ class TableRows(Sink):
 
 
 def short_name(entry: Entry, parents: dict[int, str]) -> str:
-    """The name relative to the enclosing block's line, which the indent shows."""
+    """The name relative to the enclosing block's line, which the indent shows; a line break or
+    other control character in it is shown escaped, as in JSON."""
     row = entry.row
     parent = parents.get(row.depth - 1, "")
     name = entry.name
-    return name[len(parent) + 1:] if parent and name.startswith(parent + ".") else name
+    name = name[len(parent) + 1:] if parent and name.startswith(parent + ".") else name
+    if not name.isprintable():
+        import json
+
+        name = json.dumps(name, ensure_ascii=False)[1:-1]
+    return name
 
 
 def network_table(report: Report, entries: TableRows):

@@ -154,7 +154,7 @@ def _build(parser, filename: str):
         elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
             line = event.start_mark.line + 1
             if len(stack) >= MAX_NESTING:
-                raise SpecError(f"{where(line)}the YAML nests deeper than {MAX_NESTING} levels, got more")
+                raise SpecError(f"{where(line)}the YAML nests deeper than {MAX_NESTING} levels, got level {len(stack) + 1}")
             wanted = "map" if kind is yaml.MappingStartEvent else "seq"
             if event.tag is not None and event.tag not in ("!", TAG + wanted):
                 raise SpecError(f"{where(line)}unsupported tag (a description uses plain values), got {quote(event.tag)}")
@@ -199,7 +199,7 @@ _MERGES = object()  # where a mapping collects its `<<` values until it is compl
 
 def _check_total(total: int, where: str) -> None:
     if total > MAX_NODES:
-        raise SpecError(f"{where}the YAML holds more than {MAX_NODES:,} values once its aliases are expanded, got more")
+        raise SpecError(f"{where}the YAML holds more than {MAX_NODES:,} values once its aliases are expanded, got at least {total:,}")
 
 
 def _merge(container: Map, where) -> int:

@@ -26,6 +26,8 @@ def find(name: str) -> Path:
         for candidate in (SPECS / name, SPECS / f"{name}.yaml"):
             if candidate.is_file() and candidate.parent == SPECS:
                 return candidate
+    except SpecError:
+        raise
     except (OSError, ValueError) as error:  # a name too long for the file system, or with a NUL
         what = error.strerror if isinstance(error, OSError) and error.strerror else "not a usable file name"
         raise SpecError(f"{shorten(name)}: cannot open: {what}, got {quote(name)}") from None
