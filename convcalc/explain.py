@@ -200,6 +200,13 @@ def explain(row: Row, settings: Settings) -> list[str]:
     return lines + field_lines(row)
 
 
+def elided(terms: list[str], most: int = 12) -> list[str]:
+    """A long sum or product shortened to its first and last terms, saying how many are left out."""
+    if len(terms) <= most:
+        return terms
+    return terms[: most - 2] + [f"… ({len(terms) - most + 1:,} more terms) …"] + terms[-1:]
+
+
 def field_chain(rows: list[Row]) -> list[str]:
     """The receptive field of a chain of layers in closed form (Araujo et al., 2019):
     r = 1 + Σ_l (K̂_l − 1)·j_(l−1), j = ∏ S_l — with each layer's numbers, as a student writes it."""
@@ -230,7 +237,7 @@ def field_chain(rows: list[Row]) -> list[str]:
     names = axis_names(len(terms))
     shown = set()
     for t, s, a in zip(terms, steps, last.field.axes):
-        text = f"r = 1 + {' + '.join(t) or '0'} = {num(a.size)}; j = {'·'.join(s) or '1'} = {num(a.jump)}"
+        text = f"r = 1 + {' + '.join(elided(t)) or '0'} = {num(a.size)}; j = {'·'.join(elided(s)) or '1'} = {num(a.jump)}"
         if text in shown:
             continue
         shown.add(text)

@@ -267,13 +267,14 @@ class Entry:
     """One line of a table: a row, the activations folded into it, and how many identical rows
     it stands for (figures summed)."""
 
-    __slots__ = ("row", "first", "last_first", "parts", "count", "params", "macs", "open")
+    __slots__ = ("row", "first", "last_first", "parts", "count", "params", "macs", "unit", "open")
 
     def __init__(self, row: Row | None, open_: bool = False):
         self.row, self.first, self.last_first, self.open, self.count = row, row, row, open_, 1
         self.parts = [[row.kind, 1]] if row is not None else []
         self.params = row.params if row is not None else 0
         self.macs = row.macs if row is not None else 0
+        self.unit: tuple = ()  # what makes two lines identical, fixed once the line is complete
 
     @property
     def label(self) -> str:
@@ -285,7 +286,7 @@ class Entry:
         return self.first.name if self.count == 1 else f"{self.first.name} … {self.last_first.name}"
 
     def signature(self) -> tuple:
-        first = self.last_first
+        first = self.first
         return (first.depth, first.leaf, tuple(map(tuple, self.parts)), first.input_shape, self.row.output_shape, self.params, self.macs)
 
 
@@ -314,8 +315,9 @@ class TableRows(Sink):
         entry, self.pending = self.pending, None
         if entry is None:
             return
+        entry.unit = entry.signature()
         last = self.last
-        if self.collapse and last is not None and not last.open and last.signature() == entry.signature():
+        if self.collapse and last is not None and not last.open and last.unit == entry.unit:
             last.count += 1
             last.params += entry.params
             last.macs += entry.macs
