@@ -75,8 +75,16 @@ def quote(value, limit: int = QUOTE_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def printable(text: str) -> str:
+    """`text` with each control character (a line break, a tab, an escape) written as JSON writes it."""
+    if text.isprintable():
+        return text
+    import json
+
+    return "".join(c if c.isprintable() else json.dumps(c)[1:-1] for c in text)
+
+
 def shorten(text: str, limit: int = QUOTE_CHARS) -> str:
     """A name or path for a message: control characters escaped, cut with … past `limit`."""
-    if not text.isprintable():
-        text = _string(text)[1:-1]
+    text = printable(text[: limit * 2])
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -3,10 +3,12 @@ about two seconds and 200 MB. Each is checked before the work it guards; specs/R
 them for users.
 """
 
-MAX_FILE_BYTES = 1 << 20  # a description: 1 MiB (long networks are written with blocks and repeat)
+MAX_FILE_BYTES = 512 << 10  # a description: 512 KiB (long networks are written with blocks and repeat)
 MAX_NESTING = 64  # YAML collections inside collections; also blocks inside blocks, expression brackets
 MAX_NODES = 1_000_000  # YAML values after expanding every alias
 MAX_ROWS = 2_000_000  # rows of the analysis: layers, blocks and merges, repeats multiplied out
+MAX_BUILT = 100_000  # items a description builds (a block used with the same arguments is built once)
+MAX_INSTANCES = 10_000  # distinct (block, arguments) pairs a description uses
 MAX_INT = 2**53  # any size, channel count, option or intermediate figure: 9,007,199,254,740,992
 MAX_INT_DIGITS = 16  # decimal digits of MAX_INT: a longer integer is refused before it is converted
 MAX_EXPLAINED = 10_000  # layers that --explain writes out

@@ -261,10 +261,10 @@ class _Walk:
         found = self.costs.get(key)
         if found is not None:
             return found
-        if id(layer) not in self.checked:
-            check_layer(layer)
-            self.checked[id(layer)] = layer
         try:
+            if id(layer) not in self.checked:
+                check_layer(layer)
+                self.checked[id(layer)] = layer
             cost = KINDS[layer.kind].cost(layer, shape)
         except SpecError:
             raise
@@ -292,7 +292,7 @@ class _Walk:
                 if not (size <= MAX_INT and jump <= MAX_INT and -MAX_INT <= twice_start <= MAX_INT) or (
                         type(jump) is not int and max(jump.denominator, size.denominator, twice_start.denominator) > MAX_INT):
                     raise SpecError(f"{node.where or node.layer.kind}: receptive field: its figures would pass 2^53 "
-                                    f"(jump {quote(str(jump))}), got layer {shorten(name)}")
+                                    f"(jump {jump}), got layer {shorten(name)}")
         elif cost.full and not field.full:
             field = field.advance(None, True)
         out = cost.output_shape

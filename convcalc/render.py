@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .errors import printable
 from .explain import explain, field_chain, num
 from .formulas import KINDS, elementwise, fmt_shape
 from .network import Report, Row, Sink
@@ -385,11 +386,7 @@ def short_name(entry: Entry, parents: dict[int, str]) -> str:
     parent = parents.get(row.depth - 1, "")
     name = entry.name
     name = name[len(parent) + 1:] if parent and name.startswith(parent + ".") else name
-    if not name.isprintable():
-        import json
-
-        name = json.dumps(name, ensure_ascii=False)[1:-1]
-    return name
+    return printable(name)
 
 
 def network_table(report: Report, entries: TableRows):
@@ -402,7 +399,7 @@ def network_table(report: Report, entries: TableRows):
     caption = convention(report)
     if entries.collapsed:
         caption += " A line marked (×N) stands for N identical consecutive rows; its figures are their sums."
-    table = Table(title=Text(f"{report.name} — input {fmt_shape(report.input_shape)}"), caption=Text(caption),
+    table = Table(title=Text(f"{printable(report.name)} — input {fmt_shape(report.input_shape)}"), caption=Text(caption),
                   caption_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     lines = entries.display()
     columns = [[], [], [], [], [], [], [], []]
@@ -457,7 +454,7 @@ def warning_lines(report: Report, most: int = 8) -> list[str]:
     warnings = report.warnings
     if not warnings:
         return []
-    lines = [f"warnings ({len(warnings)}):"] + [f"  {w}" for w in warnings[:most]]
+    lines = [f"warnings ({len(warnings)}):"] + [f"  {printable(w)}" for w in warnings[:most]]
     if len(warnings) > most:
         lines.append(f"  … and {len(warnings) - most} more (--format json lists them all)")
     return lines

@@ -25,7 +25,7 @@ from .errors import SpecError, quote, shorten
 from .expr import evaluate
 from .formulas import ACTIVATIONS, KINDS
 from .layers import Elementwise, Norm
-from .limits import MAX_FILE_BYTES, MAX_NESTING, MAX_ROWS
+from .limits import MAX_BUILT, MAX_FILE_BYTES, MAX_INSTANCES, MAX_NESTING, MAX_NODES, MAX_ROWS
 from .network import Group, LayerNode, Merge, Network, Ref, Repeat
 from .yamlread import Map, Seq, read
 
@@ -40,16 +40,21 @@ OPTION_ALIASES = {"kernel": "k", "kernel_size": "k", "stride": "s", "padding": "
 KIND_ALIASES = {"conv2d": "conv", "conv1d": "conv", "conv3d": "conv", "deconv": "convT", "conv_transpose": "convT",
                 "fc": "linear", "dense": "linear", "bn": "batchnorm", "ln": "layernorm", "gn": "groupnorm",
                 "gap": "global_avgpool", "avg_pool": "avgpool", "max_pool": "maxpool", "swish": "silu"}
-MAX_BUILT = 200_000  # distinct nodes built (shared blocks and repeats are built once)
 
 
 def typed(value):
-    """A hashable key that tells `true` from 1 and 2.0 from 2: block arguments are memoised by it."""
+    """A hashable key that tells `true` from 1 and 2.0 from 2."""
     if isinstance(value, dict):
         return ("map", tuple((typed(k), typed(v)) for k, v in value.items()))
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return ("seq", tuple(typed(v) for v in value))
     return (type(value).__name__, value)
+
+
+def argument_key(env: dict) -> tuple:
+    """Block arguments as a memo key: scalars by type and value, lists and mappings by identity
+    (an argument passed down as `$x` is the same object all the way, and is never hashed whole)."""
+    return tuple((name, ("object", id(v)) if isinstance(v, (list, dict)) else typed(v)) for name, v in env.items())
 
 
 def line_of(container, key, default: int) -> int:
@@ -84,19 +89,23 @@ class _Builder:
         self.built = 0  # nodes actually built
         self.instances: dict[tuple, tuple] = {}  # (block, typed arguments) → its built layers
         self.ids: dict[str, tuple[int, str]] = {}  # id → (line, path) of the item that gives it
+        self.records: dict[tuple, object] = {}  # identical layers share one record, computed once
+        self.work = 0  # values read while building
+        self.arguments: list[dict] = []
 
     def fail(self, line: int, path: str, message: str):
         raise SpecError(f"{self.filename}:{line}: {path}: {message}")
 
-    def counted(self, node, rows: int, line: int, path: str):
+    def counted(self, node, rows: int, line: int, path: str, item: bool = True):
         """Record how many rows `node` stands for, refusing a network past the budget before
         anything more is built."""
-        self.built += 1
+        self.built += item
         if rows > MAX_ROWS:
             self.fail(line, path, f"the network would have more than {MAX_ROWS:,} rows (layers, blocks and merges, "
                       f"repeats multiplied out), got {rows:,}")
         if self.built > MAX_BUILT:
-            self.fail(line, path, f"the description builds more than {MAX_BUILT:,} distinct layers, got more")
+            self.fail(line, path, f"the description builds more than {MAX_BUILT:,} items (a block used with new arguments "
+                      f"is built anew), got more")
         self.rows[id(node)] = rows
         return node
 
@@ -106,6 +115,10 @@ class _Builder:
     # values -----------------------------------------------------------------------------
     def substitute(self, value, env: dict, line: int, path: str):
         """Replace $arguments: `$c` by its value, `4*$c` by the integer it computes to."""
+        self.work += 1
+        if self.work > MAX_NODES:  # every value of every item built counts, aliases expanded
+            self.fail(line, path, f"building the description reads more than {MAX_NODES:,} values (aliases expanded, "
+                      f"blocks counted once per set of arguments), got more")
         if isinstance(value, str) and "$" in value:
             name = value.strip()[1:]
             if value.strip().startswith("$") and name.isidentifier():
@@ -118,6 +131,7 @@ class _Builder:
                 self.fail(line, path, str(error))
         if isinstance(value, list):
             if not any(isinstance(v, (str, list, dict)) for v in value):
+                self.work += len(value)
                 return value
             result = Seq(self.substitute(v, env, line_of(value, i, line), path) for i, v in enumerate(value))
             result.line, result.item_lines = getattr(value, "line", line), getattr(value, "item_lines", [])
@@ -199,11 +213,12 @@ class _Builder:
             known = sorted(KINDS) + list(MERGES) + sorted(self.blocks)
             self.fail(line, path, f"unknown layer kind (known: {listing(known, 60)}), got {quote(kind)}{suggest(kind, known)}")
         layer, sugar = self.layer(kind, self.substitute(options, env, line, path), path, line)
+        layer = self.records.setdefault((type(layer), typed(list(layer))), layer)  # one record for identical layers
         nodes = [self.counted(LayerNode(name, layer, where, None, source), 1, line, path)]
         for sugar_kind, sugar_layer in sugar:
-            nodes.append(self.counted(LayerNode(f"{name}.{sugar_kind}", sugar_layer, where), 1, line, path))
+            nodes.append(self.counted(LayerNode(f"{name}.{sugar_kind}", sugar_layer, where), 1, line, path, False))
         last = nodes[-1]
-        nodes[-1] = self.counted(LayerNode(last.name, last.layer, last.where, node_id, last.source), 1, line, path)
+        nodes[-1] = self.counted(LayerNode(last.name, last.layer, last.where, node_id, last.source), 1, line, path, False)
         return nodes
 
     def layer(self, kind: str, options, path: str, line: int):
@@ -300,12 +315,16 @@ class _Builder:
                 self.fail(line, path, f"missing argument {arg} (block {kind} needs it), got none")
             else:
                 block_env[arg] = default
-        key = (kind, typed(block_env))
+        key = (kind, argument_key(block_env))
         children = self.instances.get(key)
+        if children is None and len(self.instances) >= MAX_INSTANCES:
+            self.fail(line, path, f"the description uses blocks with more than {MAX_INSTANCES:,} different sets of arguments, "
+                      f"got {quote(dict(block_env))}")
         if children is None:  # the same block with the same arguments builds the same layers
             body_line = line_of(definition, "layers", line)
             children = self.sequence(definition.get("layers"), f"blocks.{kind}.layers", body_line, block_env, (*stack, kind), "")
             self.instances[key] = children
+            self.arguments.append(block_env)  # keeps the objects whose ids are in the key alive
         group = Group(name, kind, children, f"{self.filename}:{line}: {path}", node_id, source)
         return self.counted(group, 1 + self.size(children), line, path)
 

@@ -68,7 +68,7 @@ def resolve(value: str, plain: bool, tag: str | None, where: str):
             if not isinstance(result, wanted) or (name == "int" and isinstance(result, bool)):
                 raise SpecError(f"{where}the value does not read as !!{name}, got {quote(value)}")
             return float(result) if name == "float" else result
-        raise SpecError(f"{where}unsupported tag (a description uses plain values), got {quote(tag)}")
+        raise SpecError(f"{where}unsupported tag (a description uses plain values), got {quote(tag.replace(TAG, '!!'))}")
     if not plain:
         return value
     if value in WORDS:
@@ -87,8 +87,11 @@ def _problem(error: yaml.YAMLError, text: str, filename: str) -> SpecError:
     if mark is None:
         return SpecError(f"{filename}: YAML syntax: {problem}")
     lines = text.splitlines()
-    line_text = lines[mark.line].strip() if mark.line < len(lines) else ""
-    return SpecError(f"{filename}:{mark.line + 1}: YAML syntax: {problem}, got {quote(line_text)}")
+    line = min(mark.line, len(lines) - 1)
+    while line > 0 and not lines[line].strip():  # the end of the file: quote the last line written
+        line -= 1
+    line_text = lines[line].strip() if lines else ""
+    return SpecError(f"{filename}:{line + 1}: YAML syntax: {problem}, got {quote(line_text)}")
 
 
 def read(text: str, filename: str):
@@ -157,7 +160,7 @@ def _build(parser, filename: str):
                 raise SpecError(f"{where(line)}the YAML nests deeper than {MAX_NESTING} levels, got level {len(stack) + 1}")
             wanted = "map" if kind is yaml.MappingStartEvent else "seq"
             if event.tag is not None and event.tag not in ("!", TAG + wanted):
-                raise SpecError(f"{where(line)}unsupported tag (a description uses plain values), got {quote(event.tag)}")
+                raise SpecError(f"{where(line)}unsupported tag (a description uses plain values), got {quote(event.tag.replace(TAG, '!!'))}")
             if kind is yaml.MappingStartEvent:
                 container = Map()
                 container.key_lines = {}

@@ -1,0 +1,223 @@
+"""Hostile input, replayed as a user would run it: every description in tests/hostile/ (and the
+large ones made by the fixture below), hostile flags and a hostile environment, each in its own
+process with a memory limit and a time-out. The outcome is a result, or exactly one
+`Error: <where>: <what>, got <value>` line of at most 300 characters with empty stdout — and the
+inputs that used to be accepted wrongly are refused.
+
+Time is not asserted here (these machines are noisy): benchmarks/hostile.py prints the slowest
+case against the two-second budget. The time-out only turns a hang into a failure."""
+
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+HOSTILE = Path(__file__).parent / "hostile"
+MEMORY = 200 << 20  # address space of one run, bytes
+PEAK = 200 << 20  # resident memory one run may reach, bytes
+TIMEOUT = 30  # seconds: a hang guard, not a speed test
+CONVCALC = [sys.executable, "-c", "from convcalc.cli import main; main()"]
+
+
+def run(args, stdin=None, env=None, stdout=subprocess.PIPE):
+    """Exit code, stdout, stderr, peak resident bytes and seconds of one convcalc process."""
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+
+    start = time.perf_counter()
+    process = subprocess.Popen([*CONVCALC, *args], stdin=stdin, stdout=stdout, stderr=subprocess.PIPE,
+                               preexec_fn=limit, env={**os.environ, "COLUMNS": "120", **(env or {})})
+    try:
+        out, err = process.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        pytest.fail(f"convcalc {' '.join(args)[:100]} did not end within {TIMEOUT} s")
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # the largest child so far
+    return process.returncode, (out or b"").decode("utf-8", "replace"), err.decode("utf-8", "replace"), peak, seconds
+
+
+def one_clean_line(code, out, err):
+    assert code != 0, out[:300]
+    assert out == "", out[:300]
+    assert err.endswith("\n") and err.count("\n") == 1, err[:600]
+    assert err.startswith("Error: ") and "Traceback" not in err, err[:600]
+    assert ", got " in err or ": got " in err, err
+    assert len(err.rstrip("\n")) <= 300, err
+
+
+# file in tests/hostile/ → a piece of the one error line it must end in (None: a result)
+REFUSED = {
+    "alias_bomb.yaml": "alias_bomb.yaml:8: the YAML holds more than 1,000,000 values once its aliases are expanded",
+    "alias_bomb_in_field.yaml": "layers[0].conv.k: must be a positive integer or a list of them (one per axis), got [[[[[[1, 1",
+    "alias_fanout_in_field.yaml": "layers[0].conv.k: must be a positive integer or a list of them (one per axis), got [[[[[[1, 1, 1",
+    "recursive_alias.yaml": "unknown anchor (an alias must follow its anchor's whole value), got '*l'",
+    "empty_repeat.yaml": "layers[0].add.repeat: the network would have more than 2,000,000 rows",
+    "empty_block_repeat.yaml": "layers[0].nothing.repeat: the network would have more than 2,000,000 rows",
+    "nested_repeat.yaml": "layers[0].b.repeat: the network would have more than 2,000,000 rows",
+    "block_tree.yaml": "the network would have more than 2,000,000 rows",
+    "square_chain.yaml": "the value passes the limit of 2^53 = 9,007,199,254,740,992, got '$x * $x'",
+    "distinct_arguments.yaml": "the description uses blocks with more than 10,000 different sets of arguments",
+    "big_argument_passed_down.yaml": "the network would have more than 2,000,000 rows",
+    "deep_blocks.yaml": "blocks nest deeper than 64 levels, got 65",
+    "self_use.yaml": "block uses itself: a → b → a, got 'a'",
+    "big_int.yaml": "big_int.yaml:3: integer too large (the limit is 2^53 = 9,007,199,254,740,992), got '99999",
+    "big_int_in_expression.yaml": "integer too large (the limit is 2^53 = 9,007,199,254,740,992), got '$c * 9999",
+    "big_input.yaml": "big_input.yaml:1: integer too large",
+    "size_overflow.yaml": "beyond the limit of 2^53 per axis, got input 3×8×8 (layer convT1)",
+    "jump_overflow.yaml": "receptive field: its figures would pass 2^53 (jump 1208925819614629174706176), got layer conv2",
+    "concat_overflow.yaml": "concat: 13,510,798,882,111,488 channels, beyond the limit of 2^53",
+    "empty_layers.yaml": "empty_layers.yaml:2: layers: must list at least one layer, got []",
+    # validation never depends on order or on a cache: the second use is refused as if alone
+    "order_true_after_one.yaml": "blocks.b.layers[0].conv.c: must be a positive integer or a list of them (one per axis), got true",
+    "order_float_after_int.yaml": "blocks.b.layers[0].conv.k: must be a positive integer or a list of them (one per axis), got 2.0",
+    "written_out_true_after_one.yaml": "layers[1].conv: table[0]: must list input channels (integers), got [true]",
+    # conflicting or meaningless options say which one to drop
+    "global_pool_size.yaml": "layers[0].global_avgpool: unknown option (global_avgpool takes no options), got 'out'",
+    "kernel_twice.yaml": "layers[0].conv: k and kernel both set k; keep one, got 'kernel'",
+    "duplicate_id.yaml": "layers[1].conv.id: duplicate id: line 3 (layers[0].conv) already gives it, got 'a'",
+    # YAML 1.2: a time, `yes` and a date are strings, not 90, true and a date object
+    "sexagesimal.yaml": "layers[0].conv.c: must be a positive integer or a list of them (one per axis), got '1:30'",
+    "yes_is_not_true.yaml": "layers[0].conv.bias: must be true or false, got 'yes'",
+    "date.yaml": "layers[0].conv.c: must be a positive integer or a list of them (one per axis), got '2024-01-01'",
+    "python_tag.yaml": "unsupported tag (a description uses plain values), got '!!python/object:os.system'",
+    "two_documents.yaml": "a description is one YAML document, got a second one",
+    "syntax.yaml": "syntax.yaml:3: YAML syntax: did not find expected ',' or '}', got '- conv: {c: 8, k: 3'",
+    "ten_axes.yaml": "input: must be [C, L], [C, H, W] or [C, D, H, W] with positive integers, got [3, 3, 3",
+    "deep_expression.yaml": "brackets nest deeper than 64 levels, got '((((",
+    "markup_names.yaml": None,
+    "merge_key.yaml": None,
+    "control_characters.yaml": None,
+}
+
+
+def test_every_corpus_file_has_an_expectation():
+    assert sorted(p.name for p in HOSTILE.glob("*.yaml")) == sorted(REFUSED)
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED))
+@pytest.mark.parametrize("fmt", ["table", "json"])
+def test_corpus(name, fmt):
+    code, out, err, peak, _ = run(["net", str(HOSTILE / name), "--format", fmt])
+    if REFUSED[name] is None:
+        assert code == 0 and err == "", err
+    else:
+        one_clean_line(code, out, err)
+        assert REFUSED[name] in err
+    assert peak <= PEAK
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    """The large hostile files, made here rather than committed."""
+    folder = tmp_path_factory.mktemp("hostile")
+    files = {
+        "deep_flow.yaml": "input: [3, 8, 8]\nlayers: " + "[" * 100_000 + "]" * 100_000 + "\n",
+        "deep_block.yaml": "input: [3, 8, 8]\nlayers:\n" + "".join(" " * i + "- \n" for i in range(1, 1000)),
+        "ten_megabytes.yaml": "input: [3, 8, 8]\nlayers:\n" + "  - relu\n" * 1_250_000,
+        "many_ids.yaml": "input: [3, 8, 8]\nlayers:\n" + "".join(f"  - {{relu: null, id: a{i}}}\n" for i in range(18_000))
+                         + "  - add: [[], a17999x]\n",
+        "long_name.yaml": "input: [3, 8, 8]\nlayers:\n  - {relu: null, name: '" + "n" * 400_000 + "'}\n  - conv: {c: 8, k: 99}\n",
+    }
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    return folder
+
+
+GENERATED = {
+    "deep_flow.yaml": "deep_flow.yaml:2: the YAML nests deeper than 64 levels, got level 65",
+    "deep_block.yaml": "the YAML nests deeper than 64 levels",
+    "ten_megabytes.yaml": "a description is at most 524,288 characters (write long networks with blocks and repeat), got a file of",
+    "many_ids.yaml": "unknown id (did you mean 'a17999', 'a7999', 'a1999'? 18000 ids defined before this point), got 'a17999x'",
+    "long_name.yaml": "kernel larger than the padded input",
+}
+
+
+@pytest.mark.parametrize("name", sorted(GENERATED))
+def test_generated(generated, name):
+    code, out, err, peak, _ = run(["net", str(generated / name)])
+    one_clean_line(code, out, err)
+    assert GENERATED[name] in err
+    assert peak <= PEAK
+
+
+FLAGS = [
+    # a flag that means nothing for the operation is refused, naming it
+    (["layer", "--in", "3x3x3x3x3x3x3x3x3x3", "--k", "1"], "--in: at most 3 values (one per spatial axis: D×H×W), got '3x3x3x3x3x3x3x3x3x3'"),
+    (["layer", "--op", "flatten", "--in", "10", "--k", "3x3x3"], "--k: --op flatten has no such option; drop --k, got '3x3x3'"),
+    (["layer", "--op", "linear", "--k", "3", "--s", "0x1"], "--k: --op linear has no such option; drop --k, got '3'"),
+    (["layer", "--op", "maxpool", "--in", "8", "--k", "2", "--groups", "5"], "--groups: --op maxpool has no such option; drop --groups, got '5'"),
+    (["layer", "--op", "global_avgpool", "--in", "8", "--out", "7"], "--out: --op global_avgpool has no such option; drop --out, got '7'"),
+    (["layer", "--in", "1" + "0" * 400, "--k", "3", "--format", "json"], "--in: every value must be at most 2^53 = 9,007,199,254,740,992, got '1000"),
+    (["layer", "--in", "1" + "0" * 5000, "--k", "3"], "--in: every value must be at most 2^53"),
+    (["layer", "--in", "8", "--k", "3", "--cin", "1" + "0" * 400], "--cin: must be at most 2^53 = 9,007,199,254,740,992, got an integer of about"),
+    (["layer", "--in", "8", "--k", "3", "--batch", "1" + "0" * 400], "batch: must be a positive integer up to 2^53"),
+    (["net", "x" * 300], "cannot open: File name too long, got 'xxxx"),
+    (["net", "/"], "/: is a directory, not a description file, got '/'"),
+    (["net", "vgg16", "--input", "3x" + "9" * 30 + "x8"], "--input: every value must be at most 2^53"),
+]
+
+
+@pytest.mark.parametrize("args, message", FLAGS, ids=[" ".join(a)[:40] for a, _ in FLAGS])
+def test_hostile_flags(args, message):
+    code, out, err, _, _ = run(args)
+    one_clean_line(code, out, err)
+    assert message in err
+
+
+def test_closed_stdout():
+    code, _, err, _, _ = run(["net", "vgg16"], stdout=subprocess.DEVNULL, env={})
+    assert code == 0  # a sink that accepts everything is not an error
+    process = subprocess.run([*CONVCALC, "net", "vgg16"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             pass_fds=(), preexec_fn=lambda: os.close(1), timeout=TIMEOUT)
+    err = process.stderr.decode()
+    assert process.returncode == 1
+    assert err == "Error: output: standard output is closed, got no file descriptor 1\n"
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "csv"])
+def test_full_disk(fmt):
+    with open("/dev/full", "w") as full:
+        code, _, err, _, _ = run(["net", "resnet50", "--format", fmt], stdout=full)
+    assert code == 1
+    assert err == "Error: output: cannot write the results: No space left on device, got '<stdout>'\n"
+
+
+def test_reader_gone_ends_quietly():
+    process = subprocess.Popen([*CONVCALC, "net", "resnet152", "--depth", "9"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.readline()
+    process.stdout.close()  # what `| head -1` does
+    err = process.stderr.read().decode()
+    assert process.wait(timeout=TIMEOUT) == 1
+    assert err == ""
+
+
+@pytest.mark.parametrize("args", [["net", "resnet18"], ["net", "resnet18", "-f", "json"], ["net", "lenet5", "--explain"],
+                                  ["layer", "--in", "8", "--k", "3", "--explain"], ["zoo"], ["net", "nope"]])
+def test_ascii_terminal(args):
+    code, out, err, _, _ = run(args, env={"PYTHONIOENCODING": "ascii"})
+    assert "Traceback" not in err
+    assert out.isascii() and err.isascii()
+    if args == ["net", "nope"]:
+        one_clean_line(code, out, err)
+    else:
+        assert code == 0 and out
+
+
+def test_names_are_shown_literally():
+    path = str(HOSTILE / "markup_names.yaml")
+    table = run(["net", path])[1]
+    assert "[/x]" in table and "[red]x[/red]" in table and "a|b\\nc,d\"e\\u0007" in table
+    markdown = run(["net", path, "--format", "markdown"])[1]
+    assert "| \\[/x\\] |" in markdown and "a\\|b<br>c,d\"e\x07" in markdown
+    import csv
+    import io
+    import json
+
+    rows = list(csv.DictReader(io.StringIO(run(["net", path, "--format", "csv"])[1])))
+    assert [r["name"] for r in rows] == ["[/x]", "[red]x[/red]", "a|b\nc,d\"e\x07"]
+    assert [x["name"] for x in json.loads(run(["net", path, "--format", "json"])[1])["layers"]] == ["[/x]", "[red]x[/red]", "a|b\nc,d\"e\x07"]
