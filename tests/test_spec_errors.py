@@ -22,7 +22,7 @@ def error_of(text: str) -> str:
 HEAD = "input: [3, 32, 32]\nlayers:\n"
 
 CASES = [
-    ("syntax", HEAD + "  - conv: {c: 8, k: 3\n", "net.yaml:4: YAML syntax: did not find expected ',' or '}'"),
+    ("syntax", HEAD + "  - conv: {c: 8, k: 3\n", "net.yaml:3: YAML syntax: did not find expected ',' or '}', got '- conv: {c: 8, k: 3'"),
     ("k zero", HEAD + "  - conv: {c: 8, k: 3}\n  - conv: {c: 8, k: 0}\n",
      "net.yaml:4: layers[1].conv.k: must be a positive integer, got 0 (layer conv2, input 8×30×30)"),
     ("boolean is not an integer", HEAD + "  - conv: {c: 8, k: true}\n",
