@@ -29,7 +29,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 SCRIPT = shutil.which("convcalc", path=str(Path(sys.executable).parent))
 CONVCALC = [SCRIPT] if SCRIPT else [sys.executable, "-m", "convcalc"]
-sys.path.insert(0, str(HERE))
+sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
 from net import GENERATED  # noqa: E402  the same generated network as the scale benchmark
 
 
@@ -48,12 +48,10 @@ def measure(command: list[str], runs: int) -> tuple[float, int, int]:
 
 def generated_corpus(folder: Path) -> list[Path]:
     """The large hostile files, and the largest descriptions still accepted."""
+    from hostile.generated import FILES
+
     files = {
-        "deep_flow.yaml": "input: [3, 8, 8]\nlayers: " + "[" * 100_000 + "]" * 100_000 + "\n",
-        "deep_block.yaml": "input: [3, 8, 8]\nlayers:\n" + "".join(" " * i + "- \n" for i in range(1, 1000)),
-        "ten_megabytes.yaml": "input: [3, 8, 8]\nlayers:\n" + "  - relu\n" * 1_250_000,
-        "many_ids.yaml": "input: [3, 8, 8]\nlayers:\n" + "".join(f"  - {{relu: null, id: a{i}}}\n" for i in range(18_000))
-                         + "  - add: [[], a17999x]\n",
+        **FILES,
         # accepted: the longest file of written-out layers the size budget lets through
         "written_out_512k.yaml": "input: [8, 16, 16]\nlayers:\n" + "  - conv: {c: 8, k: 3, p: 1}\n" * 18_000,
         # the most rows a description may expand to: only --explain is refused, and at once

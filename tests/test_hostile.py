@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).parent))
 HOSTILE = Path(__file__).parent / "hostile"
 MEMORY = 200 << 20  # address space of one run, bytes
 PEAK = 200 << 20  # resident memory one run may reach, bytes
@@ -114,15 +115,10 @@ def test_corpus(name, fmt):
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     """The large hostile files, made here rather than committed."""
+    from hostile.generated import FILES
+
     folder = tmp_path_factory.mktemp("hostile")
-    files = {
-        "deep_flow.yaml": "input: [3, 8, 8]\nlayers: " + "[" * 100_000 + "]" * 100_000 + "\n",
-        "deep_block.yaml": "input: [3, 8, 8]\nlayers:\n" + "".join(" " * i + "- \n" for i in range(1, 1000)),
-        "ten_megabytes.yaml": "input: [3, 8, 8]\nlayers:\n" + "  - relu\n" * 1_250_000,
-        "many_ids.yaml": "input: [3, 8, 8]\nlayers:\n" + "".join(f"  - {{relu: null, id: a{i}}}\n" for i in range(18_000))
-                         + "  - add: [[], a17999x]\n",
-        "long_name.yaml": "input: [3, 8, 8]\nlayers:\n  - {relu: null, name: '" + "n" * 400_000 + "'}\n  - conv: {c: 8, k: 99}\n",
-    }
+    files = FILES
     for name, text in files.items():
         (folder / name).write_text(text)
     return folder
