@@ -420,6 +420,275 @@ def emit_layer(report, fmt: "Format", show_steps: bool) -> None:
     write_lines(steps)
 
 
+def read_values(text: str | None, flag: str):
+    """A tensor given inline (`[[0, 1], [2, 3]]`, JSON or YAML) or from a file (`@x.yaml`),
+    decimals kept exact."""
+    from pathlib import Path
+
+    from .errors import SpecError, quote
+    from .limits import MAX_FILE_BYTES
+    from .yamlread import read
+
+    if text is None:
+        return None
+    where = flag
+    if text.startswith("@"):
+        path = Path(text[1:])
+        try:
+            if path.stat().st_size > MAX_FILE_BYTES:
+                fail(f"{flag}: a file of values is at most {MAX_FILE_BYTES:,} bytes, got {path.stat().st_size:,}", 2)
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            what = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+            fail(f"{flag}: cannot read the file: {what}, got {quote(str(path))}", 2)
+        where = path.name
+    if len(text) > MAX_FILE_BYTES:
+        fail(f"{flag}: at most {MAX_FILE_BYTES:,} characters of values, got {len(text):,}", 2)
+    try:
+        return read(text, where, exact=True)
+    except SpecError as error:
+        fail(f"{flag}: {error}" if where == flag else str(error), 2)
+
+
+COMPUTE_FLAGS = {
+    "conv": {"--w", "--s", "--p", "--d", "--groups", "--bias"},
+    "convT": {"--w", "--s", "--p", "--d", "--groups", "--bias", "--output-padding"},
+    "maxpool": {"--k", "--s", "--p", "--d", "--ceil"},
+    "avgpool": {"--k", "--s", "--p", "--ceil", "--no-count-pad"},
+}
+
+
+class TeachOp(str, Enum):
+    conv = "conv"
+    convT = "convT"
+    maxpool = "maxpool"
+    avgpool = "avgpool"
+
+
+@app.command(epilog="Values are exact: integers stay integers, 0.1 is 1/10, averages are fractions.")
+def compute(
+    op: TeachOp = typer.Option(TeachOp.conv, "--op", help="Operation: conv (cross-correlation), convT, maxpool, avgpool."),
+    x: str = typer.Option(None, "--x", help="Input values: '[[0,1,2],[3,4,5],[6,7,8]]' (H×W or C×H×W), or @file.yaml."),
+    w: str = typer.Option(None, "--w", help="Kernel: kh×kw, C×kh×kw (one output channel), C_out×C_in/g×kh×kw; convT: C_in×C_out/g×kh×kw."),
+    bias: str = typer.Option(None, "--bias", help="One value per output channel: '[1, 2]'."),
+    k: str = typer.Option(None, "--k", "--kernel", help="Pooling window: 2 or 2x3."),
+    s: str = typer.Option(None, "--s", "--stride", help="Stride [conv: 1; pooling: the window]."),
+    p: str = typer.Option(None, "--p", "--padding", help="Padding [0]."),
+    d: str = typer.Option(None, "--d", "--dilation", help="Dilation [1]."),
+    groups: int = typer.Option(None, "--groups", help="Groups [1]."),
+    output_padding: str = typer.Option(None, "--output-padding", help="Transposed convolution's output padding [0]."),
+    ceil: bool = typer.Option(False, "--ceil", help="Pooling rounds the output size up (PyTorch's ceil_mode)."),
+    no_count_pad: bool = typer.Option(False, "--no-count-pad", help="Average pooling leaves padded zeros out of the divisor."),
+    dims: int = typer.Option(2, "--dims", min=1, max=3, help="Spatial axes of x: 1 (L or C×L), 2 (H×W or C×H×W), 3."),
+    size: str = typer.Option(None, "--in", "--input", help="With --symbolic and no --x: the input size, such as 4x4."),
+    symbolic: bool = typer.Option(False, "--symbolic", help="Write each output as a sum of named terms: a11k11 + a12k12 + …"),
+    draw: bool = typer.Option(False, "--draw", help="Draw the padded input, the first window and the rows no window reaches."),
+    show_steps: bool = typer.Option(False, "--explain", help="Write every output element's sum, as the notes do."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
+):
+    """The output of a layer on given numbers, exactly, with the worked sums.
+
+    Example: convcalc compute --x '[[0,1,2],[3,4,5],[6,7,8]]' --w '[[0,1],[2,3]]'   (→ [[19, 25], [37, 43]])
+
+    Example: convcalc compute --op maxpool --x '[[0,1,2],[3,4,5],[6,7,8]]' --k 2 --s 1 --explain
+    """
+    from .errors import quote
+    from .teach import compute as teach
+
+    kind = op.value
+    given = {"--w": w, "--k": k, "--s": s, "--p": p, "--d": d, "--groups": groups, "--bias": bias,
+             "--output-padding": output_padding, "--ceil": ceil or None, "--no-count-pad": no_count_pad or None}
+    for flag, value in given.items():
+        if value is not None and flag not in COMPUTE_FLAGS[kind]:
+            fail(f"{flag}: --op {kind} has no such option; drop {flag}" + ("" if value is True else f", got {quote(str(value))}"), 2)
+    if kind in ("conv", "convT") and w is None:
+        fail(f"--w: --op {kind} needs the kernel's values, got none", 2)
+    if kind in ("maxpool", "avgpool") and k is None:
+        fail(f"--k: --op {kind} needs the window size, got none", 2)
+    try:
+        if x is None:
+            if not symbolic or size is None:
+                fail("--x: the input values are required (or --symbolic with --in for names instead of numbers), got none", 2)
+            spatial = parse_sizes(size, "--in")
+            spatial = spatial if isinstance(spatial, tuple) else (spatial,) * dims
+            from math import prod
+
+            if len(spatial) != dims or min(spatial) < 1 or prod(spatial) > 4096:
+                fail(f"--in: {dims} positive sizes of at most 4,096 values in all, got {quote(size)}", 2)
+            values = teach.Tensor(spatial, tuple(range(1, prod(spatial) + 1)))
+        else:
+            values = teach.tensor(read_values(x, "--x"), "x")
+        x_t = teach.as_input(values, dims)
+        strides = parse_sizes(s, "--s")
+        padding = parse_sizes(p or "0", "--p")
+        dilation = parse_sizes(d or "1", "--d")
+        bias_t = teach.tensor(read_values(bias, "--bias"), "bias") if bias is not None else None
+        if kind in ("conv", "convT"):
+            raw = read_values(w, "--w")
+            if symbolic and raw is None:
+                fail("--w: give the kernel, got none", 2)
+            w_t = teach.as_kernel(teach.tensor(raw, "w"), dims, kind, x_t.shape[0], groups or 1)
+            if kind == "conv":
+                result = teach.conv(x_t, w_t, 1 if strides is None else strides, padding, dilation, groups or 1, bias_t)
+            else:
+                result = teach.conv_transpose(x_t, w_t, 1 if strides is None else strides, padding,
+                                              parse_sizes(output_padding or "0", "--output-padding"), dilation, groups or 1, bias_t)
+        else:
+            result = teach.pool(x_t, kind, parse_sizes(k, "--k"), strides, padding, dilation, ceil, not no_count_pad)
+    except ConvcalcError as error:
+        fail(str(error))
+    emit_compute(result, fmt, show_steps, symbolic, draw, numbers=x is not None)
+
+
+def emit_compute(result, fmt: "Format", show_steps: bool, symbolic: bool, draw: bool, numbers: bool = True) -> None:
+    import json
+
+    from . import teach_render as show
+
+    extra_lines = []
+    if symbolic:
+        if result.input.shape[0] != 1 or (result.kernel is not None and result.kernel.shape[:2] != (1, 1)):
+            fail("--symbolic: names one channel in and one out (a11, k11), got "
+                 f"input {'×'.join(map(str, result.input.shape))}", 2)
+        extra_lines += show.symbolic_lines(result)
+    if draw:
+        if len(result.input.shape) > 3 or max(result.input.shape[1:]) > 64 or result.op == "convT":
+            fail("--draw: draws 1-D and 2-D inputs of at most 64 per side for conv and pooling, "
+                 f"got input {'×'.join(map(str, result.input.shape))} for {result.op}", 2)
+        extra_lines += show.draw_lines(result.input.shape[1:], result.axes)
+    steps = show.explanation_lines(result) if show_steps and numbers else []
+    if fmt is Format.json:
+        extra = {"explanation": steps} if show_steps else {}
+        if symbolic:
+            extra["symbolic"] = extra_lines
+        data = show.compute_json(result, extra) if numbers else {"op": result.op, "symbolic": extra_lines}
+        ascii_only = not can_print("×")
+        # one key a line, each value compact: a matrix stays readable
+        typer.echo("{\n" + ",\n".join(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=ascii_only)}" for key, value in data.items()) + "\n}")
+    elif fmt is Format.csv:
+        sys.stdout.write(show.compute_csv(result))
+    elif fmt is Format.markdown:
+        sys.stdout.write(show.compute_markdown(result))
+        write_lines(steps + extra_lines)
+    else:
+        write_lines(show.output_lines(result, numbers) + steps + extra_lines)
+
+
+def parse_unknowns(text: str | None, flag: str) -> tuple | None:
+    """'?' → (None,), '224' → (224,), '32x64' → (32, 64), '?x64' → (None, 64)."""
+    from .errors import quote
+
+    if text is None:
+        return None
+    parts = re.split(r"[x×,*]", text.strip())
+    if len(parts) > 3:
+        fail(f"{flag}: at most 3 values (one per spatial axis), got {quote(text)}", 2)
+    values = []
+    for part in parts:
+        if part.strip() == "?":
+            values.append(None)
+        else:
+            parsed = parse_sizes(part, flag)
+            values.append(parsed)
+    return tuple(values)
+
+
+@app.command(epilog="Every solution is checked by the same output-size formulas that `layer` uses.")
+def solve(
+    op: TeachOp = typer.Option(TeachOp.conv, "--op", help="Layer kind: conv, convT, maxpool, avgpool."),
+    size: str = typer.Option(None, "--in", "--input", help="Input size (? for unknown): 224, 32x64, ?."),
+    out: str = typer.Option(None, "--out", help="Output size (? for unknown), or the target for --layers ?."),
+    k: str = typer.Option(None, "--k", "--kernel", help="Kernel size, or ?."),
+    s: str = typer.Option(None, "--s", "--stride", help="Stride, or ? [conv: 1; pooling: the kernel]."),
+    p: str = typer.Option(None, "--p", "--padding", help="Padding, or ? [0]."),
+    d: str = typer.Option(None, "--d", "--dilation", help="Dilation, or ? [1]."),
+    output_padding: str = typer.Option(None, "--output-padding", help="Transposed convolution's output padding, or ? [0]."),
+    layers: str = typer.Option(None, "--layers", help="? : how many copies of the layer reach --out or --rf."),
+    rf: int = typer.Option(None, "--rf", help="With --layers ?: the receptive-field size to reach (≥)."),
+    ceil: bool = typer.Option(False, "--ceil", help="Pooling rounds the output size up (PyTorch's ceil_mode)."),
+    max_p: int = typer.Option(None, "--max-p", min=0, help="Search padding up to this [K − 1]."),
+    show_steps: bool = typer.Option(False, "--explain", help="Show the algebra: the inequality the floor gives, solved."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
+):
+    """Inverse questions: mark the unknown with ?.
+
+    Example: convcalc solve --in 224 --out 224 --k 3 --p ?     (→ p = 1)
+
+    Example: convcalc solve --in 224 --k 5 --out 4 --layers ?   (→ layers = 55)
+    """
+    from .errors import quote
+    from .formulas import axis_names
+    from .teach.solve import count_layers, solve_axis
+
+    kind = op.value
+    if output_padding is not None and kind != "convT":
+        fail(f"--output-padding: --op {kind} has no such option; drop --output-padding, got {quote(output_padding)}", 2)
+    if layers is not None and layers.strip() != "?":
+        fail(f"--layers: only ? (the count to find), got {quote(layers)}", 2)
+    if rf is not None and layers is None:
+        fail(f"--rf: a receptive-field target goes with --layers ?, got {rf}", 2)
+    fields = {"in": parse_unknowns(size, "--in"), "out": parse_unknowns(out, "--out"), "k": parse_unknowns(k, "--k"),
+              "s": parse_unknowns(s, "--s"), "p": parse_unknowns(p, "--p"), "d": parse_unknowns(d, "--d"),
+              "output_padding": parse_unknowns(output_padding, "--output-padding")}
+    n = max((len(v) for v in fields.values() if v), default=1)
+    for name, value in fields.items():
+        if value is not None and len(value) not in (1, n):
+            fail(f"--{name.replace('_', '-')}: needs 1 or {n} values, got {quote('x'.join('?' if v is None else str(v) for v in value))}", 2)
+    try:
+        questions = []
+        for axis in range(n):
+            given = {name: value[axis if len(value) > 1 else 0] for name, value in fields.items() if value is not None}
+            if layers is not None:
+                target = given.pop("out", None)
+                questions.append(("layers", given, target))
+            else:
+                questions.append(("size", given, None))
+        answers = []
+        seen: dict = {}
+        for axis, (what, given, target) in enumerate(questions):
+            key = (what, tuple(sorted(given.items())), target)
+            if key not in seen:
+                seen[key] = count_layers(kind, given, target, rf, ceil) if what == "layers" else solve_axis(kind, given, ceil, max_p)
+            answers.append((axis_names(n)[axis] if len(seen) > 1 or n == 1 and False else "", seen[key]))
+    except ConvcalcError as error:
+        fail(str(error))
+    distinct = len(seen) > 1
+    labelled = [(axis_names(n)[i] if distinct else "", a) for i, (_, a) in enumerate(answers)]
+    if not distinct:
+        labelled = labelled[:1]
+    emit_solve(labelled, fmt, show_steps)
+
+
+def emit_solve(answers, fmt: "Format", show_steps: bool) -> None:
+    import json
+
+    from . import teach_render as show
+
+    if fmt is Format.json:
+        first = answers[0][1]
+        data = {"unknowns": list(first.unknowns)}
+        if len(answers) == 1:
+            data.update({"solutions": list(first.solutions), "more": first.more, "note": first.note})
+            if show_steps:
+                data["explanation"] = list(first.steps)
+        else:
+            data["axes"] = [{"axis": label, "solutions": list(a.solutions), "more": a.more, "note": a.note,
+                             **({"explanation": list(a.steps)} if show_steps else {})} for label, a in answers]
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=not can_print("×")))
+        return
+    if fmt is Format.csv:
+        names = list(answers[0][1].unknowns)
+        lines = [",".join((["axis"] if len(answers) > 1 else []) + names)]
+        for label, a in answers:
+            lines += [",".join(([label] if len(answers) > 1 else []) + [str(x[n]) for n in names]) for x in a.solutions]
+        sys.stdout.write("\n".join(lines) + "\n")
+        return
+    lines = show.solve_lines(answers, show_steps)
+    if fmt is Format.markdown:
+        lines = [f"- {line}" for line in lines]
+    write_lines(lines)
+
+
 # what a terminal that cannot show a character prints instead
 ASCII = {"×": "x", "—": "-", "–": "-", "…": "...", "≤": "<=", "≥": ">=", "→": "->", "←": "<-", "✓": "y", "·": "*",
          "⌊": "floor(", "⌋": ")", "⌈": "ceil(", "⌉": ")", "Σ": "sum", "∏": "prod", "²": "^2", "̂": "^", "−": "-",

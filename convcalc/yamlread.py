@@ -56,8 +56,9 @@ def integer(text: str, where: str) -> int:
     return value
 
 
-def resolve(value: str, plain: bool, tag: str | None, where: str):
-    """A scalar's value by YAML 1.2's core schema; quoted scalars are strings."""
+def resolve(value: str, plain: bool, tag: str | None, where: str, exact: bool = False):
+    """A scalar's value by YAML 1.2's core schema; quoted scalars are strings. With `exact`, a
+    decimal is the Fraction it writes (0.1 is 1/10), not the nearest float."""
     if tag is not None and tag != "!":
         name = tag[len(TAG):] if tag.startswith(TAG) else None
         if name == "str":
@@ -77,6 +78,12 @@ def resolve(value: str, plain: bool, tag: str | None, where: str):
         if INT.match(value):
             return integer(value, where)
         if FLOAT.match(value):
+            if exact:
+                from fractions import Fraction
+
+                if len(value) > 40:
+                    raise SpecError(f"{where}a number of more than 40 characters, got {quote(value)}")
+                return Fraction(value)
             return float(value)
     return value
 
@@ -94,18 +101,19 @@ def _problem(error: yaml.YAMLError, text: str, filename: str) -> SpecError:
     return SpecError(f"{filename}:{line + 1}: YAML syntax: {problem}, got {quote(line_text)}")
 
 
-def read(text: str, filename: str):
-    """The one document in `text` as dicts (Map), lists (Seq) and scalars; None when empty."""
+def read(text: str, filename: str, exact: bool = False):
+    """The one document in `text` as dicts (Map), lists (Seq) and scalars; None when empty.
+    With `exact`, decimals are read as Fractions."""
     parser = yaml.CSafeLoader(text) if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader(text)
     try:
-        return _build(parser, filename)
+        return _build(parser, filename, exact)
     except yaml.YAMLError as error:
         raise _problem(error, text, filename) from None
     finally:
         parser.dispose()
 
 
-def _build(parser, filename: str):
+def _build(parser, filename: str, exact: bool = False):
     get = parser.get_event
     anchors: dict[str, tuple[object, int]] = {}
     # a frame: [container, nodes inside it, pending key or _NO_KEY, key line, anchor]
@@ -149,7 +157,7 @@ def _build(parser, filename: str):
         kind = type(event)
         if kind is yaml.ScalarEvent:
             line = event.start_mark.line + 1
-            value = resolve(event.value, event.implicit[0], event.tag, where(line))
+            value = resolve(event.value, event.implicit[0], event.tag, where(line), exact)
             total += 1
             if event.anchor is not None:
                 anchors[event.anchor] = (value, 1)

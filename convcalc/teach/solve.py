@@ -1,0 +1,239 @@
+"""Inverse questions: which padding keeps 224 at 224, which input sizes give 7, how many layers
+until the receptive field spans the image.
+
+Every candidate is checked with the core's own output-size functions (geometry.py) and the
+receptive-field recurrence (receptive.py), so a solution is one that `layer` would confirm. The
+floor makes some answers ranges: the algebra that bounds them is kept for the worked solution.
+
+    conv, pooling:  out = ⌊(M + 2P − K̂)/S⌋ + 1, K̂ = D·(K − 1) + 1
+                    ⇔ (out − 1)·S ≤ M + 2P − K̂ ≤ (out − 1)·S + S − 1
+    transposed:     out = (M − 1)·S − 2P + D·(K − 1) + output_padding + 1
+"""
+
+from __future__ import annotations
+
+from itertools import product
+from typing import NamedTuple
+
+from ..errors import ConvcalcError, quote
+from .. import geometry as geo
+from ..receptive import ReceptiveField, conv_window
+
+NAMES = ("in", "out", "k", "s", "p", "d", "output_padding")
+MAX_CANDIDATES = 2_000_000  # combinations of unknowns one question may try
+MAX_LISTED = 1000  # solutions listed; past this the rest are counted
+MAX_LAYERS = 1_000_000  # layers a `layers ?` question may stack
+
+
+class Solution(NamedTuple):
+    """One axis's answer: every solution (a dict of the unknowns' values), the algebra, and a
+    note when there is none (why, and the nearest reachable)."""
+
+    unknowns: tuple[str, ...]
+    solutions: tuple[dict, ...]
+    more: int  # solutions found beyond MAX_LISTED
+    steps: tuple[str, ...]
+    note: str = ""
+
+
+def output_size(op: str, values: dict, ceil: bool) -> int | None:
+    """The output size by the core's formula, or None where the layer is invalid."""
+    try:
+        if op == "convT":
+            return geo.transposed_axis(values["in"], values["k"], values["s"], values["p"], values["output_padding"], values["d"], "axis").out
+        if op == "conv":
+            return geo.conv_axis(values["in"], values["k"], values["s"], values["p"], values["p"], values["d"], "axis").out
+        return geo.pool_axis(values["in"], values["k"], values["s"], values["p"], values["d"], ceil, "axis").out
+    except ConvcalcError:
+        return None
+
+
+def ranges(op: str, known: dict, unknowns: list[str], max_p: int | None, max_value: int) -> dict[str, range]:
+    """Where each unknown is searched. P ≤ K − 1 unless max_p says otherwise (more padding only
+    adds rows that see nothing but zeros)."""
+    size = max(known.get("in") or 0, known.get("out") or 0) or max_value
+    out = {}
+    k_max = known.get("k") or max(size, 1) * 2 + 1
+    for name in unknowns:
+        if name == "p":
+            out[name] = range(0, (max_p if max_p is not None else k_max - 1) + 1)
+        elif name == "k":  # a kernel spans at most the padded input
+            out[name] = range(1, 2 * size + 2 + 2 * (known.get("p") or 0))
+        elif name in ("s", "d"):
+            out[name] = range(1, 2 * size + 2)
+        elif name == "output_padding":
+            out[name] = range(0, max(known.get("s") or 2 * size + 1, known.get("d") or 1))
+        elif name == "in":
+            out[name] = range(1, 4 * max_value + 1)  # narrowed by the algebra below when it can be
+    return out
+
+
+def in_range(op: str, v: dict) -> range | None:
+    """The input sizes that can give `out`, from the inequality the floor gives (widened by one
+    stride for ceil mode, whose exact rule the check settles)."""
+    k_eff = v["d"] * (v["k"] - 1) + 1
+    if op == "convT":
+        top = v["out"] - k_eff - v["output_padding"] + 2 * v["p"]
+        return range(top // v["s"] + 1, top // v["s"] + 2) if top >= 0 and top % v["s"] == 0 else range(0)
+    low = (v["out"] - 1) * v["s"] + k_eff - 2 * v["p"]
+    return range(max(low - v["s"], 1), max(low + 2 * v["s"], 1))
+
+
+def algebra(op: str, known: dict, unknowns: list[str]) -> list[str]:
+    """The relation with the known numbers substituted, and the bound it gives a single unknown."""
+    def val(name: str, symbol: str) -> str:
+        return str(known[name]) if name in known else symbol
+
+    if op == "convT":
+        lines = [f"out = (M − 1)·S − 2P + D·(K − 1) + output_padding + 1: {val('out', 'out')} = ({val('in', 'M')} − 1)·{val('s', 'S')} − "
+                 f"2·{val('p', 'P')} + {val('d', 'D')}·({val('k', 'K')} − 1) + {val('output_padding', 'output_padding')} + 1"]
+        if unknowns == ["output_padding"] and all(n in known for n in ("in", "out", "k", "s", "p", "d")):
+            rest = (known["in"] - 1) * known["s"] - 2 * known["p"] + known["d"] * (known["k"] - 1) + 1
+            lines.append(f"⇔ output_padding = {known['out']} − {rest} = {known['out'] - rest} (it must be smaller than the stride or the dilation)")
+        return lines
+    lines = ["out = ⌈(M + 2P − K̂)/S⌉ + 1 (ceil mode; one less if the last window would start past the input), K̂ = D·(K − 1) + 1"
+             if known.get("ceil") else "out = ⌊(M + 2P − K̂)/S⌋ + 1, K̂ = D·(K − 1) + 1"]
+    if "s" in known and "out" in known:
+        s, out = known["s"], known["out"]
+        lines.append(f"⇔ (out − 1)·S ≤ M + 2P − K̂ ≤ (out − 1)·S + S − 1: {(out - 1) * s} ≤ "
+                     f"{val('in', 'M')} + 2·{val('p', 'P')} − K̂ ≤ {(out - 1) * s + s - 1}")
+        if len(unknowns) == 1 and all(n in known for n in ("k", "d")):
+            k_eff = known["d"] * (known["k"] - 1) + 1
+            lines.append(f"K̂ = {known['d']}·({known['k']} − 1) + 1 = {k_eff}")
+            name = unknowns[0]
+            if name == "p" and "in" in known:
+                m = known["in"]
+                lo, hi = (out - 1) * s + k_eff - m, (out - 1) * s + s - 1 + k_eff - m
+                lines.append(f"⇔ {lo} ≤ 2P ≤ {hi} ⇔ {ceil_half(lo)} ≤ P ≤ {hi // 2}")
+            elif name == "in" and "p" in known:
+                p = known["p"]
+                lo, hi = (out - 1) * s + k_eff - 2 * p, (out - 1) * s + s - 1 + k_eff - 2 * p
+                lines.append(f"⇔ {lo} ≤ M ≤ {hi}")
+    return lines
+
+
+def ceil_half(value: int) -> int:
+    return -(-value // 2)
+
+
+def solve_axis(op: str, given: dict, ceil: bool = False, max_p: int | None = None) -> Solution:
+    """Every assignment of the unknowns (the names whose value is None) that makes the layer give
+    `out` from `in`, or a note saying why there is none."""
+    known = {n: v for n, v in given.items() if v is not None}
+    unknowns = [n for n in NAMES if n in given and given[n] is None]
+    if op != "convT":
+        unknowns = [n for n in unknowns if n != "output_padding"]
+    known.setdefault("d", 1)
+    known.setdefault("s", 1 if op in ("conv", "convT") else known.get("k"))
+    if op == "convT" and "output_padding" not in unknowns:
+        known.setdefault("output_padding", 0)
+    if "p" not in unknowns:
+        known.setdefault("p", 0)
+    if not unknowns:
+        raise ConvcalcError("solve: mark the unknown with ?, such as --p ?, got no ?")
+    for name in ("in", "out", "k"):
+        if name not in given:
+            raise ConvcalcError(f"--{name}: needed (a size, or ? to find it), got none")
+    if "out" in unknowns and len(unknowns) > 1:
+        raise ConvcalcError(f"solve: the output size is found from the rest; give --out when other values are unknown, got {', '.join(unknowns)} unknown")
+    steps = algebra(op, {**known, "ceil": ceil}, unknowns)
+    search_in = "in" in unknowns
+    others = [n for n in unknowns if n not in ("in", "out")]
+    bounds = ranges(op, known, others, max_p, known.get("out") or known.get("in") or 1)
+    if known.get("s") is None and "s" not in unknowns:  # pooling's stride follows its kernel
+        pass
+    count = 1
+    for r in bounds.values():
+        count *= len(r)
+    if count > MAX_CANDIDATES:
+        raise ConvcalcError(f"solve: {count:,} combinations of {', '.join(others)} to try, more than {MAX_CANDIDATES:,}; "
+                            f"give one of them, got {len(unknowns)} unknowns")
+    if others:
+        steps.append("searched " + ", ".join(f"{name.replace('output_padding', 'output padding')} = {r.start}…{r.stop - 1}"
+                                            for name, r in bounds.items()) + "; every candidate checked by the formula")
+    found: list[dict] = []
+    reachable: set[int] = set()
+    more = 0
+    for combo in product(*bounds.values()):
+        values = {**known, **dict(zip(bounds, combo))}
+        if values.get("s") is None:
+            values["s"] = values["k"]
+        if op == "convT" and values["output_padding"] >= max(values["s"], values["d"]):
+            continue
+        candidates = in_range(op, values) if search_in else [values["in"]]
+        for m in candidates:
+            values["in"] = m
+            got = output_size(op, values, ceil)
+            if got is None:
+                continue
+            if "out" in unknowns or got == values["out"]:
+                solution = {n: (got if n == "out" else values[n]) for n in unknowns}
+                if len(found) < MAX_LISTED:
+                    found.append(solution)
+                else:
+                    more += 1
+            else:
+                reachable.add(got)
+    note = ""
+    if not found:
+        target = known.get("out")
+        near = sorted(reachable, key=lambda v: (abs(v - target), v))[:2] if target is not None else []
+        note = f"no solution: with these values the output is never {target}" + (
+            f"; the nearest reachable {'sizes are' if len(near) > 1 else 'size is'} {' and '.join(map(str, sorted(near)))}" if near else "")
+    return Solution(tuple(unknowns), tuple(found), more, tuple(steps), note)
+
+
+def count_layers(op: str, given: dict, target_out: int | None, target_rf: int | None, ceil: bool = False) -> Solution:
+    """The smallest number of copies of one layer after which the size is `target_out`, or the
+    receptive field's size is at least `target_rf`."""
+    v = {"d": 1, "p": 0, "output_padding": 0, **{n: x for n, x in given.items() if x is not None}}
+    v.setdefault("s", 1 if op in ("conv", "convT") else v.get("k"))
+    for name in ("k",):
+        if name not in v:
+            raise ConvcalcError(f"--{name}: the layer to repeat needs its kernel size, got none")
+    if (target_out is None) == (target_rf is None):
+        raise ConvcalcError(f"--layers ?: give the target as --out (a size) or --rf (a receptive-field size), got {'both' if target_out else 'neither'}")
+    size = v.get("in")
+    if target_out is not None and size is None:
+        raise ConvcalcError("--layers ?: counting layers to an output size needs --in, got none")
+    field = ReceptiveField.of_input(1)
+    k_eff = v["d"] * (v["k"] - 1) + 1
+    window = conv_window(k_eff, v["s"], v["p"])
+    sizes = [size]
+    steps = []
+    for layers in range(1, MAX_LAYERS + 1):
+        if size is not None:
+            nxt = output_size(op, {**v, "in": size}, ceil)
+            if nxt is None:
+                return Solution(("layers",), (), 0, tuple(trail(sizes)), f"no solution: after {layers - 1} layers the size is {size}, "
+                                f"too small for the next layer ({quote(target_out if target_out is not None else target_rf)} not reached)")
+            if target_out is not None and size != target_out and (
+                    (nxt - target_out) * (size - target_out) < 0 or abs(nxt - target_out) >= abs(size - target_out)):
+                how = (f"keeps the size at {size}" if nxt == size else
+                       f"takes the size from {size} to {nxt}, past {target_out}" if (nxt - target_out) * (size - target_out) < 0 else
+                       f"takes the size from {size} to {nxt}, away from {target_out}")
+                return Solution(("layers",), (), 0, tuple(trail(sizes + [nxt])), f"no solution: this layer {how}")
+            size = nxt
+            sizes.append(size)
+        previous_r = field.axes[0].size
+        field = field.advance((window,))
+        r = field.axes[0].size
+        if target_out is not None and size == target_out:
+            steps = trail(sizes) + [f"{layers} layers"]
+            return Solution(("layers",), ({"layers": layers},), 0, tuple(steps))
+        if target_rf is not None and r >= target_rf:
+            j = window.step
+            steps = [f"r = 1 + L·(K̂ − 1)·j per layer with K̂ = {k_eff}" + (f", j multiplied by {j} each layer" if j != 1 else ", j = 1"),
+                     f"after {layers - 1} layers r = {previous_r} < {target_rf}; after {layers}: r = {r} ≥ {target_rf}"]
+            if j == 1:
+                steps = [f"r = 1 + L·(K̂ − 1) = 1 + L·{k_eff - 1} ≥ {target_rf} ⇔ L ≥ ({target_rf} − 1)/{k_eff - 1} "
+                         f"= {target_rf - 1}/{k_eff - 1} ⇒ L = {layers}" if k_eff > 1 else "r stays 1"]
+            return Solution(("layers",), ({"layers": layers},), 0, tuple(steps))
+        if target_rf is not None and k_eff == 1 and window.step == 1:
+            return Solution(("layers",), (), 0, (), "no solution: a 1×1 layer with stride 1 never widens the receptive field")
+    return Solution(("layers",), (), 0, (), f"no solution within {MAX_LAYERS:,} layers")
+
+
+def trail(sizes: list) -> list[str]:
+    shown = sizes if len(sizes) <= 12 else sizes[:6] + ["…"] + sizes[-3:]
+    return ["size after each layer: " + " → ".join(map(str, shown))]

@@ -1,0 +1,242 @@
+"""What a user reads of `compute` and `solve`: matrices, worked sums, the picture of a window on
+the padded input, and the JSON, CSV and Markdown forms. It formats; it computes nothing."""
+
+from __future__ import annotations
+
+from .formulas import axis_names
+from .teach.compute import Element, Result, exact_text, json_number
+
+SHOWN = 6  # output elements written out in full before "…" (and the last one after it)
+
+
+def index_text(index: tuple[int, ...]) -> str:
+    return "[" + ", ".join(map(str, index)) + "]"
+
+
+def factor(value) -> str:
+    """A number inside a product: negative numbers and fractions in brackets."""
+    text = exact_text(value)
+    return f"({text})" if text.startswith("-") or "/" in text else text
+
+
+def matrix_lines(values: list, indent: str = "  ") -> list[str]:
+    """A vector or matrix of exact values, right-aligned; deeper tensors as slices."""
+    if not isinstance(values[0], list):
+        return [indent + "  ".join(exact_text(v) for v in values)]
+    if not isinstance(values[0][0], list):
+        cells = [[exact_text(v) for v in row] for row in values]
+        width = max(len(c) for row in cells for c in row)
+        return [indent + "  ".join(c.rjust(width) for c in row) for row in cells]
+    lines = []
+    for i, inner in enumerate(values):
+        lines.append(f"{indent}[{i}]")
+        lines += matrix_lines(inner, indent + "  ")
+    return lines
+
+
+def describe(result: Result) -> str:
+    shape = "×".join(map(str, result.input.shape))
+    out = "×".join(map(str, result.output.shape))
+    def shown(v) -> str:
+        return "×".join(map(str, v)) if isinstance(v, tuple) else ("on" if v else "off") if isinstance(v, bool) else str(v)
+
+    settings = ", ".join(f"{k.replace('_', ' ')} {shown(v)}" for k, v in result.settings.items() if k != "count_pad")
+    kernel = f", kernel {'×'.join(map(str, result.kernel.shape))}" if result.kernel is not None else ""
+    return f"{result.op}: input {shape}{kernel}, {settings} → output {out}"
+
+
+def output_lines(result: Result, numbers: bool = True) -> list[str]:
+    lines = [describe(result)]
+    if not numbers:
+        return lines
+    nested = result.output.nested()
+    for c, channel in enumerate(nested):
+        lines.append(f"Y[{c}] =" if len(nested) > 1 else "Y =")
+        lines += matrix_lines(channel if isinstance(channel, list) else [channel])
+    if result.op == "avgpool":
+        rule = "padded zeros count in the divisor (PyTorch's default, count_include_pad=True)" if result.settings["count_pad"] \
+            else "padded zeros are left out of the divisor (count_include_pad=False)"
+        lines.append(f"average pooling: {rule}")
+    return lines
+
+
+def element_line(result: Result, e: Element) -> str:
+    name = f"Y{index_text(e.index)}"
+    if result.op == "maxpool":
+        return f"{name} = max({', '.join(exact_text(t.x) for t in e.terms)}) = {exact_text(e.value)}"
+    if result.op == "avgpool":
+        return f"{name} = ({' + '.join(exact_text(t.x) for t in e.terms) or '0'})/{e.divisor} = {exact_text(e.value)}"
+    groups: dict[int, list[str]] = {}
+    for t in e.terms:
+        groups.setdefault(t.channel, []).append(f"{factor(t.x)}×{factor(t.w)}")
+    if not groups:
+        sums = "0 (no input reaches this output)"
+    elif len(groups) == 1:
+        sums = " + ".join(next(iter(groups.values())))
+    else:
+        sums = " + ".join(f"({' + '.join(parts)})" for parts in groups.values())
+    bias = f" + {factor(e.bias)}" if e.bias is not None else ""
+    return f"{name} = {sums}{bias} = {exact_text(e.value)}"
+
+
+def elided(items: list) -> list:
+    """The first SHOWN items, then None for the ones left out, then the last."""
+    return items if len(items) <= SHOWN + 1 else items[:SHOWN] + [None] + items[-1:]
+
+
+def explanation_lines(result: Result) -> list[str]:
+    lines = []
+    if result.op == "convT":
+        lines.append("each input value scatters a copy of its kernel, scaled by the value, placed at i·S − P:")
+        kernel = result.kernel
+        n = len(result.input.shape) - 1
+        spatial = result.input.shape[1:]
+        from .teach.compute import offsets
+
+        copies = [(c, i) for c in range(result.input.shape[0]) for i in offsets(spatial)]
+        for item in elided(copies):
+            if item is None:
+                lines.append(f"  … ({len(copies) - SHOWN - 1} more copies) …")
+                continue
+            c, i = item
+            x = result.input.values[c * _size(spatial) + _flat(spatial, i)]
+            at = [ii * s - p for ii, s, p in zip(i, result.settings["stride"], result.settings["padding"])]
+            where = ", ".join(f"{axis} from {a}" for axis, a in zip(axis_names(n), at))
+            lines.append(f"  X{index_text((c, *i))} = {exact_text(x)}: {factor(x)}·W[{c}] at {where}")
+        lines.append("and the copies that land on each output are summed:")
+    elements = list(result.elements)
+    for e in elided(elements):
+        lines.append(f"  … ({len(elements) - SHOWN - 1} more elements) …" if e is None else element_line(result, e))
+    return lines
+
+
+def _size(shape) -> int:
+    total = 1
+    for s in shape:
+        total *= s
+    return total
+
+
+def _flat(shape, index) -> int:
+    flat = 0
+    for size, i in zip(shape, index):
+        flat = flat * size + i
+    return flat
+
+
+def symbolic_lines(result: Result) -> list[str]:
+    """The same sums with names: a11 for the input (1-based, as the notes write), k11 for the kernel."""
+    def name(letter: str, index) -> str:
+        return letter + "".join(str(i + 1) for i in index)
+
+    lines = []
+    for e in elided(list(result.elements)):
+        if e is None:
+            lines.append(f"  … ({len(result.elements) - SHOWN - 1} more elements) …")
+            continue
+        out = name("y", e.index[1:])
+        terms = [t for t in e.terms if t.x_index is not None]
+        if result.op == "maxpool":
+            lines.append(f"{out} = max({', '.join(name('a', t.x_index) for t in terms)})")
+        elif result.op == "avgpool":
+            lines.append(f"{out} = ({' + '.join(name('a', t.x_index) for t in terms)})/{e.divisor}")
+        else:
+            lines.append(f"{out} = {' + '.join(name('a', t.x_index) + name('k', t.w_index[2:]) for t in terms) or '0'}")
+    return lines
+
+
+def draw_lines(spatial: tuple[int, ...], axes: tuple, window_of: tuple[int, ...] | None = None) -> list[str]:
+    """The padded input as a grid of characters that reads without colour:
+    · padding, □ input, ■ the window of the first output, × a row or column no window reaches."""
+    if len(spatial) == 1:
+        spatial, axes = (1, *spatial), (None, *axes)
+    rows_axis, cols_axis = axes[-2], axes[-1]
+
+    def extent(g, m):
+        if g is None:
+            return 0, 0, m, 0, 1, 0
+        return g.pad_before, g.pad_after, m, g.unreached, g.stride, g.effective_kernel
+
+    pb_r, pa_r, m_r, un_r, _, k_r = extent(rows_axis, spatial[-2])
+    pb_c, pa_c, m_c, un_c, _, k_c = extent(cols_axis, spatial[-1])
+    total_r, total_c = pb_r + m_r + pa_r, pb_c + m_c + pa_c
+    lines = [f"padded input {total_r}×{total_c}: · padding, □ input, ■ the window of the first output"
+             + (", × never reached by any window (the floor drops them)" if un_r or un_c else "")]
+    dil_r = rows_axis.dilation if rows_axis is not None else 1
+    dil_c = cols_axis.dilation if cols_axis is not None else 1
+    window_r = {i * dil_r for i in range(rows_axis.kernel)} if rows_axis is not None else {0}
+    window_c = {j * dil_c for j in range(cols_axis.kernel)}
+    for r in range(total_r):
+        cells = []
+        for c in range(total_c):
+            padding = not (pb_r <= r < pb_r + m_r and pb_c <= c < pb_c + m_c)
+            lost = r >= total_r - un_r or c >= total_c - un_c
+            if r in window_r and c in window_c:
+                cells.append("■")
+            elif lost:
+                cells.append("×")
+            else:
+                cells.append("·" if padding else "□")
+        lines.append("  " + " ".join(cells))
+    return lines
+
+
+def compute_json(result: Result, extra: dict) -> dict:
+    def exact(values):
+        return [exact(v) for v in values] if isinstance(values, list) else exact_text(values)
+
+    def number(values):
+        return [number(v) for v in values] if isinstance(values, list) else json_number(values)
+
+    nested = result.output.nested()
+    return {"op": result.op, "input_shape": list(result.input.shape),
+            "kernel_shape": list(result.kernel.shape) if result.kernel is not None else None,
+            "output_shape": list(result.output.shape), "output": number(nested), "output_exact": exact(nested),
+            "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in result.settings.items()}, **extra}
+
+
+def compute_csv(result: Result) -> str:
+    names = ["c", *[a.lower() for a in axis_names(len(result.output.shape) - 1)]]
+    lines = [",".join(names + ["value"])]
+    lines += [",".join(map(str, e.index)) + "," + exact_text(e.value) for e in result.elements]
+    return "\n".join(lines) + "\n"
+
+
+def compute_markdown(result: Result) -> str:
+    lines = [f"**{describe(result)}**", ""]
+    for c, channel in enumerate(result.output.nested()):
+        rows = channel if isinstance(channel, list) and isinstance(channel[0], list) else [channel if isinstance(channel, list) else [channel]]
+        if rows and isinstance(rows[0][0], list):  # 3-D: one table per depth slice
+            rows = [r for plane in rows for r in plane]
+        lines.append(f"Y[{c}]")
+        lines.append("")
+        lines.append("| " + " | ".join(f"{j}" for j in range(len(rows[0]))) + " |")
+        lines.append("|" + "---:|" * len(rows[0]))
+        lines += ["| " + " | ".join(exact_text(v) for v in row) + " |" for row in rows]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def solution_text(solution: dict) -> str:
+    return ", ".join(f"{name.replace('_', ' ')} = {value}" for name, value in solution.items())
+
+
+def solve_lines(axes: list[tuple[str, object]], explain: bool) -> list[str]:
+    """One block per distinct axis question (a square question answers once)."""
+    lines = []
+    for label, s in axes:
+        head = f"{label}: " if label else ""
+        if explain:
+            lines += [f"{head}{step}" for step in s.steps]
+        if not s.solutions:
+            lines.append(f"{head}{s.note}")
+            continue
+        values = [next(iter(x.values())) for x in s.solutions] if len(s.unknowns) == 1 else None
+        if values and len(values) > 1 and values == list(range(values[0], values[0] + len(values))):
+            lines.append(f"{head}{s.unknowns[0].replace('_', ' ')} = {values[0]} … {values[-1]} ({len(values)} values: {', '.join(map(str, values))})"
+                         if len(values) <= 20 else f"{head}{s.unknowns[0]} = {values[0]} … {values[-1]} ({len(values)} values)")
+        else:
+            lines += [f"{head}{solution_text(x)}" for x in s.solutions]
+        if s.more:
+            lines.append(f"{head}… and {s.more:,} more solutions")
+    return lines
