@@ -1,7 +1,8 @@
 """Whole-process time of `convcalc layer` against the import floor of its libraries.
 
-Target: within 1.25× of `python -c "import typer, rich.console, rich.table"`. Both commands run
-interleaved, many times, in one run; the medians are compared.
+Target: `convcalc layer`, `convcalc compute` and `convcalc solve` each within 1.25× of
+`python -c "import typer, rich.console, rich.table"`. Each command and the floor run interleaved,
+many times, in one run; the medians are compared.
 
     python benchmarks/startup.py [--runs 30]
 """
@@ -21,6 +22,8 @@ FLOOR = [sys.executable, "-c", "import typer, rich.console, rich.table"]
 SCRIPT = shutil.which("convcalc", path=str(Path(sys.executable).parent))
 CONVCALC = [SCRIPT] if SCRIPT else [sys.executable, "-m", "convcalc"]
 LAYER = [*CONVCALC, "layer", "--in", "10", "--k", "5", "--p", "1", "--s", "2"]
+COMPUTE = [*CONVCALC, "compute", "--x", "[[0,1,2],[3,4,5],[6,7,8]]", "--w", "[[0,1],[2,3]]", "--explain"]
+SOLVE = [*CONVCALC, "solve", "--in", "224", "--out", "112", "--k", "3", "--s", "?", "--p", "?", "--explain"]
 
 
 def timed(command: list[str]) -> float:
@@ -47,6 +50,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
     ok = compare("convcalc layer", LAYER, FLOOR, args.runs, 1.25)
+    ok &= compare("convcalc compute (the notes' corr2d, explained)", COMPUTE, FLOOR, args.runs, 1.25)
+    ok &= compare("convcalc solve (halve 224: every stride and padding)", SOLVE, FLOOR, args.runs, 1.25)
     return 0 if ok else 1
 
 
