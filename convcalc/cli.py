@@ -393,12 +393,12 @@ def zoo(fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output 
 
 
 def emit_layer(report, fmt: "Format", show_steps: bool) -> None:
-    import json
-
     from . import render
 
     steps = render.explanation(report, report.leaves) if show_steps else []
     if fmt is Format.json:
+        import json
+
         data = render.single_dict(report)
         if show_steps:
             data["explanation"] = steps

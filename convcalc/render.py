@@ -466,7 +466,7 @@ def layer_table(report: Report):
 
     row = report.leaves[0]
     fpm = report.settings.flops_per_mac
-    table = Table(title=f"{row.kind} layer", caption=convention(report), caption_justify="left", show_header=False)
+    table = Table(title=Text(f"{row.kind} layer"), caption=Text(convention(report)), caption_justify="left", show_header=False)
     table.add_column(style="bold")
     table.add_column()
     field = row.field
