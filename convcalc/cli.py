@@ -158,6 +158,7 @@ def layer(
     flops_per_mac: int = typer.Option(1, "--flops-per-mac", min=1, max=2, help="1: a multiply-add is one FLOP; 2: two."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
     show_steps: bool = typer.Option(False, "--explain", help="Show the worked solution, formula by formula."),
+    draw: bool = typer.Option(False, "--draw", help="Draw the padded input, the first window and the rows no window reaches."),
 ):
     """Output shape, parameters, FLOPs and receptive field of one layer.
 
@@ -213,7 +214,20 @@ def layer(
         report = single_layer(built, shape, Settings(batch=batch, flops_per_mac=flops_per_mac))
     except ConvcalcError as error:
         fail(flag_message(error, kind))
-    emit_layer(report, fmt, show_steps)
+    drawing = []
+    if draw:
+        from . import teach_render
+        from .geometry import ConvAxis
+
+        axes = report.leaves[0].cost.axes
+        spatial = report.leaves[0].input_shape[1:]
+        if not axes or not isinstance(axes[0], ConvAxis) or len(spatial) > 2 or max(spatial) > 64:
+            fail(f"--draw: draws 1-D and 2-D convolutions and pooling of inputs up to 64 per side, got --op {kind} "
+                 f"on {'×'.join(map(str, spatial)) or 'no spatial axes'}", 2)
+        drawing = teach_render.draw_lines(spatial, axes)
+        if fmt is Format.csv:
+            fail("--draw: a picture has no place in CSV; use --format table, markdown or json, got --format csv", 2)
+    emit_layer(report, fmt, show_steps, drawing)
 
 
 class Dtype(str, Enum):
@@ -392,7 +406,7 @@ def zoo(fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output 
         console().print(render.zoo_table(entries))
 
 
-def emit_layer(report, fmt: "Format", show_steps: bool) -> None:
+def emit_layer(report, fmt: "Format", show_steps: bool, drawing: list[str] = ()) -> None:
     from . import render
 
     steps = render.explanation(report, report.leaves) if show_steps else []
@@ -402,6 +416,8 @@ def emit_layer(report, fmt: "Format", show_steps: bool) -> None:
         data = render.single_dict(report)
         if show_steps:
             data["explanation"] = steps
+        if drawing:
+            data["drawing"] = list(drawing)
         typer.echo(json.dumps(data, indent=2, ensure_ascii=not can_print("×")))
         return
     if fmt is Format.csv:
@@ -414,10 +430,10 @@ def emit_layer(report, fmt: "Format", show_steps: bool) -> None:
         for row in report.rows:
             table.leaf(row)
         sys.stdout.write(render.to_markdown(report, table))
-        write_lines(steps)
+        write_lines(steps + list(drawing))
         return
     console().print(render.layer_table(report))
-    write_lines(steps)
+    write_lines(steps + list(drawing))
 
 
 def read_values(text: str | None, flag: str):
@@ -545,7 +561,9 @@ def emit_compute(result, fmt: "Format", show_steps: bool, symbolic: bool, draw: 
 
     from . import teach_render as show
 
-    extra_lines = []
+    extra_lines, drawing = [], []
+    if (symbolic or draw) and fmt is Format.csv:
+        fail(f"--{'symbolic' if symbolic else 'draw'}: has no place in CSV; use --format table, markdown or json, got --format csv", 2)
     if symbolic:
         if result.input.shape[0] != 1 or (result.kernel is not None and result.kernel.shape[:2] != (1, 1)):
             fail("--symbolic: names one channel in and one out (a11, k11), got "
@@ -555,13 +573,15 @@ def emit_compute(result, fmt: "Format", show_steps: bool, symbolic: bool, draw: 
         if len(result.input.shape) > 3 or max(result.input.shape[1:]) > 64 or result.op == "convT":
             fail("--draw: draws 1-D and 2-D inputs of at most 64 per side for conv and pooling, "
                  f"got input {'×'.join(map(str, result.input.shape))} for {result.op}", 2)
-        extra_lines += show.draw_lines(result.input.shape[1:], result.axes)
+        drawing = show.draw_lines(result.input.shape[1:], result.axes)
     steps = show.explanation_lines(result) if show_steps and numbers else []
     if fmt is Format.json:
         extra = {"explanation": steps} if show_steps else {}
         if symbolic:
             extra["symbolic"] = extra_lines
-        data = show.compute_json(result, extra) if numbers else {"op": result.op, "symbolic": extra_lines}
+        if draw:
+            extra["drawing"] = drawing
+        data = show.compute_json(result, extra) if numbers else {"op": result.op, **extra}
         ascii_only = not can_print("×")
         # one key a line, each value compact: a matrix stays readable
         typer.echo("{\n" + ",\n".join(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=ascii_only)}" for key, value in data.items()) + "\n}")
@@ -569,9 +589,9 @@ def emit_compute(result, fmt: "Format", show_steps: bool, symbolic: bool, draw: 
         sys.stdout.write(show.compute_csv(result))
     elif fmt is Format.markdown:
         sys.stdout.write(show.compute_markdown(result))
-        write_lines(steps + extra_lines)
+        write_lines(steps + extra_lines + drawing)
     else:
-        write_lines(show.output_lines(result, numbers) + steps + extra_lines)
+        write_lines(show.output_lines(result, numbers) + steps + extra_lines + drawing)
 
 
 def parse_unknowns(text: str | None, flag: str) -> tuple | None:

@@ -204,3 +204,12 @@ def test_errors(args, message):
 def test_library_refuses_ragged_values():
     with pytest.raises(ConvcalcError, match=r"--x: an empty list has no values, got \[\]"):
         c.tensor([], "x")
+
+
+def test_layer_draws_the_same_picture_for_shapes_alone():
+    result = runner.invoke(app, ["layer", "--in", "8", "--k", "3", "--s", "2", "--draw"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-8:] == ["  ■ ■ ■ □ □ □ □ ×"] * 3 + ["  □ □ □ □ □ □ □ ×"] * 4 + ["  × × × × × × × ×"]
+    result = runner.invoke(app, ["layer", "--in", "224", "--k", "3", "--draw"])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == "Error: --draw: draws 1-D and 2-D convolutions and pooling of inputs up to 64 per side, got --op conv on 224×224\n"

@@ -36,11 +36,11 @@ def draw(rng, dims):
     s = tuple(rng.randint(1, 3) for _ in range(dims))
     d = tuple(rng.randint(1, 2) for _ in range(dims))
     p = tuple(rng.randint(0, 2) for _ in range(dims))
-    size = tuple(rng.randint(1, 7) for _ in range(dims))
+    size = tuple(rng.randint(1, 7 if dims < 3 else 4) for _ in range(dims))
     return k, s, d, p, size
 
 
-@pytest.mark.parametrize("dims", [1, 2])
+@pytest.mark.parametrize("dims", [1, 2, 3])
 def test_conv(dims):
     rng, checked = random.Random(dims), 0
     for _ in range(CASES):
@@ -49,7 +49,7 @@ def test_conv(dims):
         c_in, c_out = groups * rng.randint(1, 2), groups * rng.randint(1, 2)
         x, w, b = random_values(rng, (1, c_in, *size)), random_values(rng, (c_out, c_in // groups, *k)), random_values(rng, (c_out,))
         try:
-            expected = (F.conv1d, F.conv2d)[dims - 1](x, w, b, s, p, d, groups)
+            expected = (F.conv1d, F.conv2d, F.conv3d)[dims - 1](x, w, b, s, p, d, groups)
         except RuntimeError:
             with pytest.raises(ConvcalcError):
                 c.conv(ours(x[0]), ours(w), s, p, d, groups, ours(b))
@@ -59,7 +59,7 @@ def test_conv(dims):
     assert checked > CASES // 2
 
 
-@pytest.mark.parametrize("dims", [1, 2])
+@pytest.mark.parametrize("dims", [1, 2, 3])
 def test_conv_transpose(dims):
     rng, checked = random.Random(10 + dims), 0
     for _ in range(CASES):
@@ -69,7 +69,7 @@ def test_conv_transpose(dims):
         c_in, c_out = groups * rng.randint(1, 2), groups * rng.randint(1, 2)
         x, w, b = random_values(rng, (1, c_in, *size)), random_values(rng, (c_in, c_out // groups, *k)), random_values(rng, (c_out,))
         try:
-            expected = (F.conv_transpose1d, F.conv_transpose2d)[dims - 1](x, w, b, s, p, op, groups, d)
+            expected = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[dims - 1](x, w, b, s, p, op, groups, d)
         except RuntimeError:
             with pytest.raises(ConvcalcError):
                 c.conv_transpose(ours(x[0]), ours(w), s, p, op, d, groups, ours(b))
@@ -79,7 +79,7 @@ def test_conv_transpose(dims):
     assert checked > CASES // 2
 
 
-@pytest.mark.parametrize("dims", [1, 2])
+@pytest.mark.parametrize("dims", [1, 2, 3])
 @pytest.mark.parametrize("op", ["maxpool", "avgpool-with-padding", "avgpool-without-padding"])
 def test_pooling(dims, op):
     rng, checked = random.Random(f"{dims} {op}"), 0
@@ -90,11 +90,11 @@ def test_pooling(dims, op):
         channels = rng.randint(1, 2)
         x = random_values(rng, (1, channels, *size))
         if op == "maxpool":
-            call = lambda: (F.max_pool1d, F.max_pool2d)[dims - 1](x, k, s, p, d, ceil_mode=ceil)  # noqa: E731
+            call = lambda: (F.max_pool1d, F.max_pool2d, F.max_pool3d)[dims - 1](x, k, s, p, d, ceil_mode=ceil)  # noqa: E731
             mine = lambda: c.pool(ours(x[0]), "maxpool", k, s, p, d, ceil)  # noqa: E731
         else:
             count = op == "avgpool-with-padding"
-            call = lambda: (F.avg_pool1d, F.avg_pool2d)[dims - 1](x, k, s, p, ceil_mode=ceil, count_include_pad=count)  # noqa: E731
+            call = lambda: (F.avg_pool1d, F.avg_pool2d, F.avg_pool3d)[dims - 1](x, k, s, p, ceil_mode=ceil, count_include_pad=count)  # noqa: E731
             mine = lambda: c.pool(ours(x[0]), "avgpool", k, s, p, 1, ceil, count)  # noqa: E731
         try:
             expected = call()

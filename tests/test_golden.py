@@ -21,8 +21,12 @@ CASES = {
     "layer_design_call": ["layer", "--in", "10", "--k", "5", "--p", "1", "--s", "2"],
     "layer_homework_explain": ["layer", "--in", "32", "--k", "3", "--p", "1", "--s", "2", "--no-bias", "--explain"],
     "layer_json": ["layer", "--in", "32", "--cin", "3", "--cout", "10", "--k", "5", "--p", "2", "--format", "json"],
+    "compute_two_channels": ["compute", "--x", "[[[0,1,2],[3,4,5],[6,7,8]],[[1,2,3],[4,5,6],[7,8,9]]]",
+                             "--w", "[[[0,1],[2,3]],[[1,2],[3,4]]]", "--explain"],
+    "solve_input_range": ["solve", "--in", "?", "--out", "7", "--k", "3", "--s", "2", "--p", "1", "--explain"],
+    "layer_draw": ["layer", "--in", "7", "--k", "3", "--s", "2", "--draw", "--format", "markdown"],
 }
-IN_README = ["net_vgg16", "layer_design_call"]
+IN_README = ["net_vgg16", "layer_design_call", "compute_two_channels", "solve_input_range"]
 
 
 def output(args):

@@ -130,3 +130,45 @@ def test_hostile_flags(op, flags, fmt):
         assert result.stderr.count("\n") == 1 and len(result.stderr) <= 301, result.stderr
     else:  # typer's own usage errors keep their form
         assert result.stderr.startswith("Usage:"), result.stderr
+
+
+TEACH_VALUES = st.sampled_from(["[[0,1,2],[3,4,5],[6,7,8]]", "[[1,2],[3]]", "[[0.1, 0.2]]", "[[[1]]]", "[]", "[[true]]", "&a [*a]",
+                                "[[" + ",".join(["1"] * 400) + "]]", "'x'", "[[1e400]]", "[[" + "9" * 30 + "]]", "@/nonexistent",
+                                "[[1, -1]]", "[[[[[[[[1]]]]]]]]", "[" * 100 + "]" * 100, "[[.nan]]", "[[1/3]]"])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.sampled_from(["conv", "convT", "maxpool", "avgpool", "bad"]), TEACH_VALUES, TEACH_VALUES,
+       st.lists(st.tuples(st.sampled_from(["--s", "--p", "--d", "--k", "--groups", "--output-padding", "--dims", "--bias", "--in"]),
+                          st.one_of(HUGE, st.sampled_from(["1", "2", "0", "3x3", "[1]"]))), max_size=3),
+       st.sampled_from([[], ["--explain"], ["--symbolic"], ["--draw"], ["--no-count-pad"], ["--ceil"]]),
+       st.sampled_from(["table", "json", "csv", "markdown"]))
+def test_hostile_compute(op, x, w, flags, switches, fmt):
+    args = ["compute", "--op", op, "--x", x, "--w", w, "--format", fmt, *switches]
+    for flag, value in flags:
+        args += [flag, value]
+    clean_cli(runner.invoke(app, args))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.sampled_from(["conv", "convT", "maxpool", "avgpool"]),
+       st.lists(st.tuples(st.sampled_from(["--in", "--out", "--k", "--s", "--p", "--d", "--output-padding", "--layers", "--rf", "--max-p"]),
+                          st.one_of(HUGE, st.sampled_from(["?", "1", "2", "3", "224", "7", "?x3", "32x64", "0"]))), max_size=6),
+       st.sampled_from(["table", "json", "csv", "markdown"]), st.booleans())
+def test_hostile_solve(op, flags, fmt, explain):
+    args = ["solve", "--op", op, "--format", fmt] + ["--explain"] * explain
+    for flag, value in flags:
+        args += [flag, value]
+    clean_cli(runner.invoke(app, args))
+
+
+def clean_cli(result) -> None:
+    if result.exit_code == 0:
+        assert result.stdout
+        return
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.stdout == "" and "Traceback" not in result.stderr
+    if result.stderr.startswith("Error: "):
+        assert result.stderr.count("\n") == 1 and len(result.stderr) <= 301, result.stderr
+    else:
+        assert result.stderr.startswith("Usage:"), result.stderr

@@ -65,7 +65,7 @@ def test_per_axis_values_solve_each_axis():
 
 def test_explain_shows_the_inequality():
     result = runner.invoke(app, ["solve", "--in", "?", "--out", "7", "--k", "3", "--s", "2", "--p", "1", "--explain"])
-    assert "⇔ (out − 1)·S ≤ M + 2P − K̂ ≤ (out − 1)·S + S − 1: 12 ≤ M + 2·1 − K̂ ≤ 13" in result.stdout
+    assert "⇔ (out − 1)·S ≤ M + 2P − K̂ ≤ (out − 1)·S + S − 1: 12 ≤ M + 2·1 − 3 ≤ 13" in result.stdout
     assert "⇔ 13 ≤ M ≤ 14" in result.stdout
     assert result.stdout.splitlines()[-1] == "in = 13 … 14 (2 values: 13, 14)"
 

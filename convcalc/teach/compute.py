@@ -254,7 +254,11 @@ def pool(x: Tensor, op: str, kernel, stride, padding, dilation, ceil_mode: bool,
     p, d = per_axis(padding, n, "p", 0), per_axis(dilation, n, "d", 1)
     if op == "avgpool" and any(di != 1 for di in d):
         raise ConvcalcError(f"--d: average pooling has no dilation, got {quote(list(d))}")
-    axes = tuple(geo.pool_axis(m, ki, si, pi, di, ceil_mode, f"axis {a}") for a, (m, ki, si, pi, di) in enumerate(zip(spatial, k, s, p, d)))
+    # the core's pooling formula: its geometry, and every check PyTorch makes (3-D average pooling's too)
+    from ..formulas import pool as pool_formula
+    from ..layers import Pool
+
+    axes = pool_formula(Pool(k, s, p, 1 if op == "avgpool" else d, ceil_mode, op), x.shape).axes
     out = tuple(g.out for g in axes)
     check_work(channels * prod(out) * prod(k))
     elements, values = [], []

@@ -95,11 +95,13 @@ def algebra(op: str, known: dict, unknowns: list[str]) -> list[str]:
              if known.get("ceil") else "out = ⌊(M + 2P − K̂)/S⌋ + 1, K̂ = D·(K − 1) + 1"]
     if "s" in known and "out" in known:
         s, out = known["s"], known["out"]
+        k_hat = str(known["d"] * (known["k"] - 1) + 1) if all(n in known for n in ("k", "d")) else "K̂"
+        if k_hat != "K̂":
+            lines.append(f"K̂ = {known['d']}·({known['k']} − 1) + 1 = {k_hat}")
         lines.append(f"⇔ (out − 1)·S ≤ M + 2P − K̂ ≤ (out − 1)·S + S − 1: {(out - 1) * s} ≤ "
-                     f"{val('in', 'M')} + 2·{val('p', 'P')} − K̂ ≤ {(out - 1) * s + s - 1}")
-        if len(unknowns) == 1 and all(n in known for n in ("k", "d")):
-            k_eff = known["d"] * (known["k"] - 1) + 1
-            lines.append(f"K̂ = {known['d']}·({known['k']} − 1) + 1 = {k_eff}")
+                     f"{val('in', 'M')} + 2·{val('p', 'P')} − {k_hat} ≤ {(out - 1) * s + s - 1}")
+        if len(unknowns) == 1 and k_hat != "K̂":
+            k_eff = int(k_hat)
             name = unknowns[0]
             if name == "p" and "in" in known:
                 m = known["in"]
