@@ -359,7 +359,7 @@ def emit_network(network, settings, fmt: "Format", show_steps: bool, depth: int 
         write_lines(steps)
         return
     out = console()
-    out.print(render.network_table(report, table))
+    print_wide(out, render.network_table(report, table))
     deepest = max(by_depth)
     if depth is not None and depth < deepest:
         out.print(f"(blocks below depth {depth} collapsed into one row each; --depth {deepest} shows every layer)")
@@ -367,6 +367,17 @@ def emit_network(network, settings, fmt: "Format", show_steps: bool, depth: int 
     for line in render.warning_lines(report):
         out.print(line, markup=False, style="yellow", highlight=False)
     write_lines(steps)
+
+
+def print_wide(out, table) -> None:
+    """A table on a terminal too narrow for its figures is printed as wide as they need (the
+    terminal wraps it) rather than with figures cut or columns dropped."""
+    from rich.measure import Measurement
+
+    needed = Measurement.get(out, out.options.update_width(10_000), table).minimum
+    if needed > out.width:
+        out.width = needed
+    out.print(table)
 
 
 def write_lines(lines: list[str]) -> None:

@@ -419,8 +419,8 @@ def network_table(report: Report, entries: TableRows):
             column.append(cell)
     # figures never shrink: their columns are as wide as their widest cell; names fold instead
     widths = [max([len(c) for c in column] + [len(h)]) for column, h in zip(columns, ("layer", "type", "output", "params", "FLOPs", "RF", "all", "FLOPs share"))]
-    table.add_column("layer", overflow="fold", ratio=1)
-    table.add_column("type", overflow="fold", max_width=40)
+    table.add_column("layer", overflow="fold", ratio=1, min_width=min(16, widths[0]))
+    table.add_column("type", overflow="fold", max_width=40, min_width=min(12, widths[1]))
     for header, width in zip(("output", "params", "FLOPs", "RF"), widths[2:6]):
         table.add_column(header, justify="right", no_wrap=True, min_width=width)
     table.add_column("all", justify="center", min_width=3, no_wrap=True)
