@@ -675,19 +675,18 @@ def solve(
             else:
                 questions.append(("size", given, None))
         answers = []
-        seen: dict = {}
-        for axis, (what, given, target) in enumerate(questions):
+        seen: dict = {}  # a square question is asked once
+        for what, given, target in questions:
             key = (what, tuple(sorted(given.items())), target)
             if key not in seen:
                 seen[key] = count_layers(kind, given, target, rf, ceil) if what == "layers" else solve_axis(kind, given, ceil, max_p)
-            answers.append((axis_names(n)[axis] if len(seen) > 1 or n == 1 and False else "", seen[key]))
+            answers.append(seen[key])
     except ConvcalcError as error:
         fail(str(error))
-    distinct = len(seen) > 1
-    labelled = [(axis_names(n)[i] if distinct else "", a) for i, (_, a) in enumerate(answers)]
-    if not distinct:
-        labelled = labelled[:1]
-    emit_solve(labelled, fmt, show_steps)
+    if len(seen) == 1:
+        emit_solve([("", answers[0])], fmt, show_steps)
+    else:
+        emit_solve([(axis_names(n)[i], a) for i, a in enumerate(answers)], fmt, show_steps)
 
 
 def emit_solve(answers, fmt: "Format", show_steps: bool) -> None:

@@ -142,8 +142,6 @@ def solve_axis(op: str, given: dict, ceil: bool = False, max_p: int | None = Non
     search_in = "in" in unknowns
     others = [n for n in unknowns if n not in ("in", "out")]
     bounds = ranges(op, known, others, max_p, known.get("out") or known.get("in") or 1)
-    if known.get("s") is None and "s" not in unknowns:  # pooling's stride follows its kernel
-        pass
     count = 1
     for r in bounds.values():
         count *= len(r)
