@@ -29,7 +29,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 SCRIPT = shutil.which("convcalc", path=str(Path(sys.executable).parent))
 CONVCALC = [SCRIPT] if SCRIPT else [sys.executable, "-m", "convcalc"]
-sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
+sys.path.insert(0, str(HERE))
 from net import GENERATED  # noqa: E402  the same generated network as the scale benchmark
 
 
@@ -48,10 +48,13 @@ def measure(command: list[str], runs: int) -> tuple[float, int, int]:
 
 def generated_corpus(folder: Path) -> list[Path]:
     """The large hostile files, and the largest descriptions still accepted."""
-    from hostile.generated import FILES
+    import importlib.util
 
+    spec = importlib.util.spec_from_file_location("generated", HERE.parent / "tests" / "hostile" / "generated.py")
+    generated = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generated)
     files = {
-        **FILES,
+        **generated.FILES,
         # accepted: the longest file of written-out layers the size budget lets through
         "written_out_512k.yaml": "input: [8, 16, 16]\nlayers:\n" + "  - conv: {c: 8, k: 3, p: 1}\n" * 18_000,
         # the most rows a description may expand to: only --explain is refused, and at once
