@@ -88,10 +88,9 @@ def explanation_lines(result: Result) -> list[str]:
     lines = []
     if result.op == "convT":
         lines.append("each input value scatters a copy of its kernel, scaled by the value, placed at i·S − P:")
-        kernel = result.kernel
         n = len(result.input.shape) - 1
         spatial = result.input.shape[1:]
-        from .teach.compute import offsets
+        from .teach.compute import flat_index, offsets
 
         copies = [(c, i) for c in range(result.input.shape[0]) for i in offsets(spatial)]
         for item in elided(copies):
@@ -99,7 +98,7 @@ def explanation_lines(result: Result) -> list[str]:
                 lines.append(f"  … ({len(copies) - SHOWN - 1} more copies) …")
                 continue
             c, i = item
-            x = result.input.values[c * _size(spatial) + _flat(spatial, i)]
+            x = result.input.values[flat_index(result.input.shape, (c, *i))]
             at = [ii * s - p for ii, s, p in zip(i, result.settings["stride"], result.settings["padding"])]
             where = ", ".join(f"{axis} from {a}" for axis, a in zip(axis_names(n), at))
             lines.append(f"  X{index_text((c, *i))} = {exact_text(x)}: {factor(x)}·W[{c}] at {where}")
@@ -108,20 +107,6 @@ def explanation_lines(result: Result) -> list[str]:
     for e in elided(elements):
         lines.append(f"  … ({len(elements) - SHOWN - 1} more elements) …" if e is None else element_line(result, e))
     return lines
-
-
-def _size(shape) -> int:
-    total = 1
-    for s in shape:
-        total *= s
-    return total
-
-
-def _flat(shape, index) -> int:
-    flat = 0
-    for size, i in zip(shape, index):
-        flat = flat * size + i
-    return flat
 
 
 def symbolic_lines(result: Result) -> list[str]:
