@@ -7,13 +7,15 @@ computed from their description alone.
 
 __version__ = "0.1.0"
 
-from .errors import ConvcalcError, SpecError
-from .formulas import KINDS, LayerCost, analyze_layer
-from .layers import LRN, AdaptivePool, Conv, ConvTranspose, Elementwise, Flatten, Linear, Norm, Pool, Scale, Subsample, Upsample
-from .network import Group, LayerNode, Merge, Network, Ref, Repeat, Report, Settings, analyze, single_layer
+from .core.errors import ConvcalcError, SpecError
+from .core.formulas import KINDS, LayerCost, analyze_layer
+from .core.layers import LRN, AdaptivePool, Conv, ConvTranspose, Elementwise, Flatten, Linear, Norm, Pool, Scale, Subsample, Upsample
+from .core.network import Group, LayerNode, Merge, Network, Ref, Repeat, Report, Settings, analyze, single_layer
+from .formats.spec import load, loads
 
 __all__ = [
     "ConvcalcError", "SpecError", "KINDS", "LayerCost", "analyze_layer", "LRN", "AdaptivePool", "Conv",
     "ConvTranspose", "Elementwise", "Flatten", "Linear", "Norm", "Pool", "Scale", "Subsample", "Upsample",
     "Group", "LayerNode", "Merge", "Network", "Ref", "Repeat", "Report", "Settings", "analyze", "single_layer",
+    "load", "loads",
 ]

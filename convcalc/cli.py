@@ -10,7 +10,7 @@ from enum import Enum
 import typer
 
 from . import __version__
-from .errors import ConvcalcError
+from .core.errors import ConvcalcError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Shape, parameter, FLOP and receptive-field calculator for convolutional networks.")
@@ -43,7 +43,7 @@ class Format(str, Enum):
 
 def fail(message: str, code: int = 1):
     """One line on stderr, `Error: <where>: <what>, got <value>`, at most MAX_MESSAGE characters."""
-    from .limits import MAX_MESSAGE
+    from .core.limits import MAX_MESSAGE
 
     text = "Error: " + " ".join(str(message).split())
     if len(text) > MAX_MESSAGE:
@@ -68,8 +68,8 @@ SIZE = re.compile(r"^\s*-?\d+(\s*[x×,*]\s*-?\d+)*\s*$")
 
 def parse_sizes(text: str | None, flag: str, presets: tuple[str, ...] = ()) -> int | tuple[int, ...] | str | None:
     """'10' → 10, '32x64' → (32, 64), 'same' → 'same' where presets allow it."""
-    from .errors import quote
-    from .limits import MAX_INT, MAX_INT_DIGITS
+    from .core.errors import quote
+    from .core.limits import MAX_INT, MAX_INT_DIGITS
 
     if text is None:
         return None
@@ -92,7 +92,7 @@ def axes_of(*values) -> int:
 
 
 def expand(value, n: int, flag: str) -> tuple[int, ...]:
-    from .errors import quote
+    from .core.errors import quote
 
     if isinstance(value, tuple):
         if len(value) != n:
@@ -166,10 +166,10 @@ def layer(
 
     Example: convcalc layer --in 32 --k 3 --p 1 --s 2 --no-bias --explain
     """
-    from .errors import quote
-    from .layers import AdaptivePool, Conv, ConvTranspose, Flatten, Linear, Pool
-    from .limits import MAX_INT
-    from .network import Settings, single_layer
+    from .core.errors import quote
+    from .core.layers import AdaptivePool, Conv, ConvTranspose, Flatten, Linear, Pool
+    from .core.limits import MAX_INT
+    from .core.network import Settings, single_layer
 
     kind = op.value
     given = {"--in": size, "--k": k, "--s": s, "--p": p, "--d": d, "--groups": groups, "--cout": cout,
@@ -216,8 +216,8 @@ def layer(
         fail(flag_message(error, kind))
     drawing = []
     if draw:
-        from . import teach_render
-        from .geometry import ConvAxis
+        from .render import teach as teach_render
+        from .core.geometry import ConvAxis
 
         axes = report.leaves[0].cost.axes
         spatial = report.leaves[0].input_shape[1:]
@@ -258,11 +258,11 @@ def net(
 
     Example: convcalc net resnet50 --input 3x160x160 --depth 1
     """
-    from .errors import quote
-    from .limits import MAX_EXPLAINED
-    from .network import Settings, count_rows
-    from .spec import load
-    from .zoo import find
+    from .core.errors import quote
+    from .core.limits import MAX_EXPLAINED
+    from .core.network import Settings, count_rows
+    from .formats.spec import load
+    from .formats.zoo import find
 
     shape = None
     if size is not None:
@@ -318,8 +318,8 @@ def emit_network(network, settings, fmt: "Format", show_steps: bool, depth: int 
     network is known to be valid (an error leaves stdout empty)."""
     import tempfile
 
-    from . import render
-    from .network import Collect, rows_by_depth, walk
+    from .render import report as render
+    from .core.network import Collect, rows_by_depth, walk
 
     collect = Collect() if show_steps else None
     if fmt in (Format.json, Format.csv):
@@ -391,10 +391,10 @@ def zoo(fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output 
 
     Example: convcalc zoo
     """
-    from . import render
-    from .network import analyze
-    from .spec import load
-    from .zoo import bundled
+    from .render import report as render
+    from .core.network import analyze
+    from .formats.spec import load
+    from .formats.zoo import bundled
 
     entries = []
     try:
@@ -418,7 +418,7 @@ def zoo(fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output 
 
 
 def emit_layer(report, fmt: "Format", show_steps: bool, drawing: list[str] = ()) -> None:
-    from . import render
+    from .render import report as render
 
     steps = render.explanation(report, report.leaves) if show_steps else []
     if fmt is Format.json:
@@ -452,9 +452,9 @@ def read_values(text: str | None, flag: str):
     decimals kept exact."""
     from pathlib import Path
 
-    from .errors import SpecError, quote
-    from .limits import MAX_FILE_BYTES
-    from .yamlread import read
+    from .core.errors import SpecError, quote
+    from .core.limits import MAX_FILE_BYTES
+    from .formats.yamlread import read
 
     if text is None:
         return None
@@ -519,7 +519,7 @@ def compute(
 
     Example: convcalc compute --op maxpool --x '[[0,1,2],[3,4,5],[6,7,8]]' --k 2 --s 1 --explain
     """
-    from .errors import quote
+    from .core.errors import quote
     from .teach import compute as teach
 
     kind = op.value
@@ -570,7 +570,7 @@ def compute(
 def emit_compute(result, fmt: "Format", show_steps: bool, symbolic: bool, draw: bool, numbers: bool = True) -> None:
     import json
 
-    from . import teach_render as show
+    from .render import teach as show
 
     extra_lines, drawing = [], []
     if (symbolic or draw) and fmt is Format.csv:
@@ -607,7 +607,7 @@ def emit_compute(result, fmt: "Format", show_steps: bool, symbolic: bool, draw: 
 
 def parse_unknowns(text: str | None, flag: str) -> tuple | None:
     """'?' → (None,), '224' → (224,), '32x64' → (32, 64), '?x64' → (None, 64)."""
-    from .errors import quote
+    from .core.errors import quote
 
     if text is None:
         return None
@@ -647,8 +647,8 @@ def solve(
 
     Example: convcalc solve --in 224 --k 5 --out 4 --layers ?   (→ layers = 55)
     """
-    from .errors import quote
-    from .formulas import axis_names
+    from .core.errors import quote
+    from .core.formulas import axis_names
     from .teach.solve import count_layers, solve_axis
 
     kind = op.value
@@ -692,7 +692,7 @@ def solve(
 def emit_solve(answers, fmt: "Format", show_steps: bool) -> None:
     import json
 
-    from . import teach_render as show
+    from .render import teach as show
 
     if fmt is Format.json:
         first = answers[0][1]
@@ -788,7 +788,7 @@ def output_failed(error: OSError) -> int:
         pass
     if error.errno == errno.EPIPE:  # the reader has gone (`| head`): nothing more to say
         return 1
-    from .errors import quote
+    from .core.errors import quote
 
     print(f"Error: output: cannot write the results: {error.strerror or error}, got {quote(getattr(sys.stdout, 'name', 'stdout'))}", file=sys.stderr)
     return 1

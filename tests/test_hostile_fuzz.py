@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 from convcalc import ConvcalcError
 from convcalc.cli import app
-from convcalc.network import Settings, walk
-from convcalc.render import CsvWriter, JsonWriter, TableRows, network_table, to_markdown
-from convcalc.spec import loads
+from convcalc.core.network import Settings, walk
+from convcalc.render.report import CsvWriter, JsonWriter, TableRows, network_table, to_markdown
+from convcalc.formats.spec import loads
 
 NAMES = st.lists(st.sampled_from(list("ab[]/|\\\n\r\t\x1b\"':#&*!%@`{},") + ["red", "[/", "×", "中"]), max_size=12).map("".join)
 WORDS = st.sampled_from(["conv", "convT", "maxpool", "avgpool", "linear", "flatten", "relu", "batchnorm", "global_avgpool",

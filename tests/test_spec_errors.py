@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from convcalc import ConvcalcError, SpecError, analyze
-from convcalc.spec import loads
-from convcalc.zoo import bundled
+from convcalc.formats.spec import loads
+from convcalc.formats.zoo import bundled
 
 
 def error_of(text: str) -> str:

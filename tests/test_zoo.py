@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from convcalc import analyze
-from convcalc.spec import load
-from convcalc.zoo import SPECS, bundled
+from convcalc.formats.spec import load
+from convcalc.formats.zoo import SPECS, bundled
 
 REFERENCE = json.loads((Path(__file__).parent / "golden" / "zoo_reference.json").read_text())["networks"]
 POOL_KINDS = {"maxpool", "avgpool", "adaptive_avgpool", "adaptive_maxpool", "global_avgpool", "global_maxpool"}
@@ -100,7 +100,7 @@ def test_lenet5_layer_by_layer(name, shape, params):
 
 
 def test_lenet5_c1_connections_in_explanation():
-    from convcalc.explain import explain
+    from convcalc.teach.explain import explain
 
     row = next(r for r in report("lenet5").leaves if r.name == "C1")
     assert "= 156·28·28 = 122,304" in "\n".join(explain(row, report("lenet5").settings))

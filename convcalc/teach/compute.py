@@ -21,8 +21,8 @@ from itertools import product
 from math import prod
 from typing import NamedTuple
 
-from ..errors import ConvcalcError, quote
-from .. import geometry as geo
+from ..core.errors import ConvcalcError, quote
+from ..core import geometry as geo
 
 MAX_WORK = 1_000_000  # multiply-adds (or window reads) one computation may take
 OPS = ("conv", "convT", "maxpool", "avgpool")
@@ -255,8 +255,8 @@ def pool(x: Tensor, op: str, kernel, stride, padding, dilation, ceil_mode: bool,
     if op == "avgpool" and any(di != 1 for di in d):
         raise ConvcalcError(f"--d: average pooling has no dilation, got {quote(list(d))}")
     # the core's pooling formula: its geometry, and every check PyTorch makes (3-D average pooling's too)
-    from ..formulas import pool as pool_formula
-    from ..layers import Pool
+    from ..core.formulas import pool as pool_formula
+    from ..core.layers import Pool
 
     axes = pool_formula(Pool(k, s, p, 1 if op == "avgpool" else d, ceil_mode, op), x.shape).axes
     out = tuple(g.out for g in axes)

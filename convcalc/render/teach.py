@@ -3,8 +3,8 @@ the padded input, and the JSON, CSV and Markdown forms. It formats; it computes 
 
 from __future__ import annotations
 
-from .formulas import axis_names
-from .teach.compute import Element, Result, exact_text, json_number
+from ..core.formulas import axis_names
+from ..teach.compute import Element, Result, exact_text, json_number
 
 SHOWN = 6  # output elements written out in full before "…" (and the last one after it)
 
@@ -90,7 +90,7 @@ def explanation_lines(result: Result) -> list[str]:
         lines.append("each input value scatters a copy of its kernel, scaled by the value, placed at i·S − P:")
         n = len(result.input.shape) - 1
         spatial = result.input.shape[1:]
-        from .teach.compute import flat_index, offsets
+        from ..teach.compute import flat_index, offsets
 
         copies = [(c, i) for c in range(result.input.shape[0]) for i in offsets(spatial)]
         for item in elided(copies):

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import SpecError, quote, shorten
-from .expr import evaluate
-from .formulas import ACTIVATIONS, KINDS
-from .layers import Elementwise, Norm
-from .limits import MAX_BUILT, MAX_FILE_BYTES, MAX_INSTANCES, MAX_NESTING, MAX_NODES, MAX_ROWS
-from .network import Group, LayerNode, Merge, Network, Ref, Repeat
+from ..core.errors import SpecError, quote, shorten
+from ..core.expr import evaluate
+from ..core.formulas import ACTIVATIONS, KINDS
+from ..core.layers import Elementwise, Norm
+from ..core.limits import MAX_BUILT, MAX_FILE_BYTES, MAX_INSTANCES, MAX_NESTING, MAX_NODES, MAX_ROWS
+from ..core.network import Group, LayerNode, Merge, Network, Ref, Repeat
 from .yamlread import Map, Seq, read
 
 MERGES = ("residual", "add", "concat", "multiply")

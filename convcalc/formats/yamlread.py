@@ -20,8 +20,8 @@ import re
 
 import yaml
 
-from .errors import SpecError, quote
-from .limits import MAX_INT, MAX_INT_DIGITS, MAX_NESTING, MAX_NODES
+from ..core.errors import SpecError, quote
+from ..core.limits import MAX_INT, MAX_INT_DIGITS, MAX_NESTING, MAX_NODES
 
 
 class Map(dict):

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from math import prod
 
-from .formulas import axis_names, fmt_shape
-from .geometry import ConvAxis, TransposedAxis
-from .network import Row, Settings
-from .receptive import half
+from ..core.formulas import axis_names, fmt_shape
+from ..core.geometry import ConvAxis, TransposedAxis
+from ..core.network import Row, Settings
+from ..core.receptive import half
 
 
 def num(value) -> str:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .errors import printable
-from .explain import explain, field_chain, num
-from .formulas import KINDS, elementwise, fmt_shape
-from .network import Report, Row, Sink
+from ..core.errors import printable
+from ..teach.explain import explain, field_chain, num
+from ..core.formulas import KINDS, elementwise, fmt_shape
+from ..core.network import Report, Row, Sink
 
 if TYPE_CHECKING:
     from fractions import Fraction

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import SpecError, quote, shorten
+from ..core.errors import SpecError, quote, shorten
 
-_HERE = Path(__file__).parent
-# installed: convcalc/specs; a source checkout or an editable install: ../specs
-SPECS = next((p for p in (_HERE / "specs", _HERE.parent / "specs") if p.is_dir()), _HERE / "specs")
+_PACKAGE = Path(__file__).parent.parent
+# installed: convcalc/specs; a source checkout or an editable install: the repository's specs/
+SPECS = next((p for p in (_PACKAGE / "specs", _PACKAGE.parent / "specs") if p.is_dir()), _PACKAGE / "specs")
 
 
 def bundled() -> list[Path]:
