@@ -15,9 +15,9 @@ from __future__ import annotations
 from itertools import product
 from typing import NamedTuple
 
-from ..errors import ConvcalcError, quote
-from .. import geometry as geo
-from ..receptive import ReceptiveField, conv_window
+from ..core.errors import ConvcalcError, quote
+from ..core import geometry as geo
+from ..core.receptive import ReceptiveField, conv_window
 
 NAMES = ("in", "out", "k", "s", "p", "d", "output_padding")
 MAX_CANDIDATES = 2_000_000  # combinations of unknowns one question may try
@@ -118,9 +118,24 @@ def ceil_half(value: int) -> int:
     return -(-value // 2)
 
 
+LOWEST = {"in": 1, "out": 1, "k": 1, "s": 1, "d": 1, "p": 0, "output_padding": 0}
+
+
+def check_known(given: dict) -> None:
+    """Every value that is given is an integer in its range (sizes up to 2^24: these are questions
+    about one layer, and every search stays bounded)."""
+    for name, value in given.items():
+        if value is None:
+            continue
+        if type(value) is not int or not LOWEST[name] <= value <= 1 << 24:
+            flag = "--" + name.replace("_", "-")
+            raise ConvcalcError(f"{flag}: must be an integer from {LOWEST[name]} to {1 << 24:,} (or ?), got {quote(value)}")
+
+
 def solve_axis(op: str, given: dict, ceil: bool = False, max_p: int | None = None) -> Solution:
     """Every assignment of the unknowns (the names whose value is None) that makes the layer give
     `out` from `in`, or a note saying why there is none."""
+    check_known(given)
     known = {n: v for n, v in given.items() if v is not None}
     unknowns = [n for n in NAMES if n in given and given[n] is None]
     if op != "convT":
@@ -186,6 +201,12 @@ def solve_axis(op: str, given: dict, ceil: bool = False, max_p: int | None = Non
 def count_layers(op: str, given: dict, target_out: int | None, target_rf: int | None, ceil: bool = False) -> Solution:
     """The smallest number of copies of one layer after which the size is `target_out`, or the
     receptive field's size is at least `target_rf`."""
+    check_known({**given, "out": target_out})
+    if target_rf is not None and (type(target_rf) is not int or not 1 <= target_rf <= 1 << 40):
+        raise ConvcalcError(f"--rf: must be an integer from 1 to {1 << 40:,}, got {quote(target_rf)}")
+    unknown = [n for n, x in given.items() if x is None]
+    if unknown:
+        raise ConvcalcError(f"--layers ?: the count is the one unknown; give --{unknown[0].replace('_', '-')}, got ?")
     v = {"d": 1, "p": 0, "output_padding": 0, **{n: x for n, x in given.items() if x is not None}}
     v.setdefault("s", 1 if op in ("conv", "convT") else v.get("k"))
     for name in ("k",):
