@@ -611,6 +611,9 @@ def parse_unknowns(text: str | None, flag: str) -> tuple | None:
 
     if text is None:
         return None
+    if len(text.strip()) == 1 and not text.strip().isdigit() and text.strip() != "?":
+        fail(f"{flag}: must be a size or ? (the shell replaces an unquoted ? by a one-letter file name: write '?'), "
+             f"got {quote(text)}", 2)
     parts = re.split(r"[x×,*]", text.strip())
     if len(parts) > 3:
         fail(f"{flag}: at most 3 values (one per spatial axis), got {quote(text)}", 2)
