@@ -145,7 +145,7 @@ def layer(
     cout: int = typer.Option(None, "--cout", help="Output channels (output features for --op linear) [1]."),
     k: str = typer.Option(None, "--k", "--kernel", help="Kernel size: 5 or 3x5."),
     s: str = typer.Option(None, "--s", "--stride", help="Stride [conv: 1; pooling: the kernel size]."),
-    p: str = typer.Option(None, "--p", "--padding", help="Padding: a number, AxB, or valid / same / full [0]."),
+    p: str = typer.Option(None, "--p", "--padding", help="Padding: a number, AxB, or valid / same / full (nndl: narrow / equal / wide) [0]."),
     d: str = typer.Option(None, "--d", "--dilation", help="Dilation [1]."),
     groups: int = typer.Option(None, "--groups", help="Groups (= --cin for depthwise) [1]."),
     no_bias: bool = typer.Option(False, "--no-bias", help="The layer has no bias."),
@@ -181,7 +181,9 @@ def layer(
     spatial = parse_sizes(size, "--in")
     kernel = parse_sizes(k, "--k")
     stride = parse_sizes(s, "--s")
-    padding = parse_sizes(p or "0", "--p", ("valid", "same", "full"))
+    from .core.geometry import PRESETS
+
+    padding = parse_sizes(p or "0", "--p", PRESETS)
     dilation = parse_sizes(d or "1", "--d")
     out_pad = parse_sizes(output_padding or "0", "--output-padding")
     out_size = parse_sizes(out, "--out")
@@ -243,8 +245,8 @@ COLLAPSE_ROWS = 200  # past this (at the depth shown), identical rows collapse a
 
 @app.command(epilog=CONVENTION_HELP)
 def net(
-    spec: str = typer.Argument(..., help="A description file (YAML), or a bundled network's name: vgg16, resnet50, … (see convcalc zoo)."),
-    size: str = typer.Option(None, "--input", "--in", help="Override the description's input: 3x160x160 (C×H×W)."),
+    spec: str = typer.Argument(..., help="A description file (YAML), - for standard input, or a bundled network's name: vgg16, resnet50, … (see convcalc zoo)."),
+    size: str = typer.Option(None, "--input", "--in", help="Override the description's input: 3x160x160 (C×H×W), or 10 (features, for an MLP)."),
     batch: int = typer.Option(1, "--batch", min=1, help="Batch size: multiplies MACs, FLOPs and activation memory."),
     dtype: Dtype = typer.Option(Dtype.fp32, "--dtype", help="Element type for the memory figures."),
     depth: int = typer.Option(None, "--depth", min=0, help="Collapse blocks nested deeper than N into one row each [as deep as fits 80 rows]."),
@@ -267,11 +269,12 @@ def net(
     shape = None
     if size is not None:
         parsed = parse_sizes(size, "--input")
-        if not isinstance(parsed, tuple) or not 2 <= len(parsed) <= 4 or min(parsed) < 1:
-            fail(f"--input: must be C×H×W (or C×L, C×D×H×W) with positive sizes, got {quote(size)}", 2)
+        parsed = parsed if isinstance(parsed, tuple) else (parsed,)
+        if not 1 <= len(parsed) <= 4 or min(parsed) < 1:
+            fail(f"--input: must be C×H×W (or C, C×L, C×D×H×W) with positive sizes, got {quote(size)}", 2)
         shape = parsed
     try:
-        network = load(find(spec), shape)
+        network = load_stdin(shape) if spec == "-" else load(find(spec), shape)
         settings = Settings(batch=batch, flops_per_mac=flops_per_mac, dtype=dtype.value)
         settings.check()
         if show_steps and count_rows(network.body) > MAX_EXPLAINED:
@@ -280,6 +283,20 @@ def net(
         emit_network(network, settings, fmt, show_steps, depth)
     except ConvcalcError as error:
         fail(str(error))
+
+
+def load_stdin(shape):
+    """`convcalc net -`: a description piped in or typed (several layers without a file)."""
+    from .core.limits import MAX_FILE_BYTES
+    from .formats.spec import loads
+
+    if sys.stdin is None:
+        fail("-: standard input is closed, got no description", 2)
+    try:
+        text = sys.stdin.read(MAX_FILE_BYTES + 1)
+    except (OSError, UnicodeDecodeError) as error:
+        fail(f"-: cannot read standard input: {getattr(error, 'strerror', None) or 'not UTF-8 text'}, got stdin", 2)
+    return loads(text, "<stdin>", shape)
 
 
 def readable_depth(by_depth: dict[int, int]) -> int | None:

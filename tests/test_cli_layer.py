@@ -95,7 +95,7 @@ def test_table_states_the_counting_rule():
     (["--in", "10", "--k", "3", "--s", "0"], "Error: --s: must be a positive integer, got 0\n"),
     (["--in", "10", "--k", "3", "--p", "-1"], "Error: --p: must be a non-negative integer, got -1\n"),
     (["--in", "10x", "--k", "3"], "Error: --in: must be an integer or sizes such as 32x64, got '10x'\n"),
-    (["--in", "10", "--k", "3", "--p", "wide"], "Error: --p: must be an integer or sizes such as 32x64, or one of valid, same, full, got 'wide'\n"),
+    (["--in", "10", "--k", "3", "--p", "wider"], "Error: --p: must be an integer or sizes such as 32x64, or one of valid, same, full, narrow, equal, wide, got 'wider'\n"),
     (["--in", "4", "--k", "7"], "Error: axis H: kernel larger than the padded input: effective kernel 7 > input 4 + padding 0, got size 4\n"),
     (["--in", "8", "--k", "3", "--cin", "6", "--cout", "4", "--groups", "4"], "Error: --groups: must divide the input channels (6) and the output channels (4), got 4\n"),
     (["--in", "8", "--k", "3", "--cin", "0"], "Error: --cin: must be a positive integer, got 0\n"),

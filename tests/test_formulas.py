@@ -173,7 +173,7 @@ REFUSED = [
     (conv(k=0), (1, 8, 8), r"k: must be a positive integer, got 0"),
     (conv(k=3, stride=0), (1, 8, 8), r"s: must be a positive integer, got 0"),
     (conv(k=3, padding=-1), (1, 8, 8), r"p: must be a non-negative integer, got -1"),
-    (conv(k=3, padding="wide"), (1, 8, 8), r"padding: must be a number or one of valid, same, full, got 'wide'"),
+    (conv(k=3, padding="wider"), (1, 8, 8), r"padding: must be a number or one of valid, same, full, narrow, equal, wide, got 'wider'"),
     (conv(k=True), (1, 8, 8), r"k: must be an integer or a tuple of integers \(one per axis\), got true"),
     (conv(k=2.0), (1, 8, 8), r"k: must be an integer or a tuple of integers \(one per axis\), got 2.0"),
     (conv(k=2**53 + 1), (1, 8, 8), r"k: must be at most 2\^53 = 9,007,199,254,740,992, got 9007199254740993"),

@@ -86,7 +86,7 @@ REFUSED = {
     "python_tag.yaml": "unsupported tag (a description uses plain values), got '!!python/object:os.system'",
     "two_documents.yaml": "a description is one YAML document, got a second one",
     "syntax.yaml": "syntax.yaml:3: YAML syntax: did not find expected ',' or '}', got '- conv: {c: 8, k: 3'",
-    "ten_axes.yaml": "input: must be [C, L], [C, H, W] or [C, D, H, W] with positive integers, got [3, 3, 3",
+    "ten_axes.yaml": "input: must be [C, H, W], [C, L], [C, D, H, W] or [F] (features) with positive integers, got [3, 3, 3",
     "deep_expression.yaml": "brackets nest deeper than 64 levels, got '((((",
     "markup_names.yaml": None,
     "merge_key.yaml": None,

@@ -62,7 +62,7 @@ CASES = [
      "net.yaml:5: blocks.s.layers[0].conv.c: 3/2 is not a whole number (use // to round down), got '$c/2'"),
     ("missing input", "layers: [relu]\n", "net.yaml:1: missing `input:`, got keys layers"),
     ("bad input", "input: [3, 0, 8]\nlayers: [relu]\n",
-     "net.yaml:1: input: must be [C, L], [C, H, W] or [C, D, H, W] with positive integers, got [3, 0, 8]"),
+     "net.yaml:1: input: must be [C, H, W], [C, L], [C, D, H, W] or [F] (features) with positive integers, got [3, 0, 8]"),
     ("unknown top-level key", "input: [3, 8, 8]\nlayer: [relu]\n", "net.yaml:2: unknown key (known: name, input, blocks, layers, source, description), got 'layer'; did you mean 'layers'?"),
     ("not a mapping", "- 1\n- 2\n", "net.yaml:1: must be a mapping with input: and layers:, got [1, 2]"),
     ("layers not a list", "input: [3, 8, 8]\nlayers: 5\n", "net.yaml:2: layers: must be a list of layers, got 5"),

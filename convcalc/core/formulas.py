@@ -144,7 +144,7 @@ def conv_padding(layer: Conv, spatial: Shape, k, d, s) -> tuple[list[tuple[int, 
     if isinstance(layer.padding, str):
         pads = [geo.resolve_padding(layer.padding, m, ki, di, si) for m, ki, di, si in zip(spatial, k, d, s)]
         notes = []
-        if layer.padding == "same" and any(si > 1 for si in s):
+        if geo.PRESET_NAMES.get(layer.padding, layer.padding) == "same" and any(si > 1 for si in s):
             notes.append(
                 "p='same' with stride > 1 follows TensorFlow: output ⌈M/S⌉, padding (before, after) = "
                 f"{', '.join(f'({b}, {a})' for b, a in pads)}; PyTorch refuses padding='same' for strided convolutions"

@@ -57,13 +57,20 @@ def effective_kernel(kernel: int, dilation: int) -> int:
     return dilation * (kernel - 1) + 1
 
 
+# nndl's names for the presets: narrow (窄卷积), wide (宽卷积), equal-width (等宽卷积)
+PRESET_NAMES = {"narrow": "valid", "equal": "same", "wide": "full"}
+PRESETS = ("valid", "same", "full", *PRESET_NAMES)
+
+
 def resolve_padding(preset: str, size: int, kernel: int, dilation: int, stride: int) -> tuple[int, int]:
-    """Turn 'valid', 'same' or 'full' into (before, after) padding for one axis.
+    """Turn 'valid', 'same' or 'full' (nndl: 'narrow', 'equal', 'wide') into (before, after)
+    padding for one axis.
 
     'same' keeps the size at stride 1 and follows TensorFlow's rule ⌈M/S⌉ for larger strides;
     an odd total goes at the end, as both PyTorch and TensorFlow place it.
-    'full' is the course notes' wide convolution: P = K̂ − 1 on both sides.
+    'full' is the course notes' wide convolution: P = K̂ − 1 on both sides, out = M + K̂ − 1.
     """
+    preset = PRESET_NAMES.get(preset, preset)
     k_eff = effective_kernel(kernel, dilation)
     if preset == "valid":
         return 0, 0
@@ -73,7 +80,7 @@ def resolve_padding(preset: str, size: int, kernel: int, dilation: int, stride: 
         out = -(-size // stride)
         total = max((out - 1) * stride + k_eff - size, 0)
         return total // 2, total - total // 2
-    raise ConvcalcError(f"padding: must be a number or one of valid, same, full, got {quote(preset)}")
+    raise ConvcalcError(f"padding: must be a number or one of valid, same, full, narrow, equal, wide, got {quote(preset)}")
 
 
 def conv_axis(size: int, kernel: int, stride: int, pad_before: int, pad_after: int, dilation: int, where: str) -> ConvAxis:

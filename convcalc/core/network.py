@@ -127,6 +127,7 @@ class Row(NamedTuple):
     warnings: tuple[str, ...] = ()
     layer: Layer | None = None
     cost: LayerCost | None = None
+    parts: tuple[Shape, ...] = ()  # a merge's row: the shapes of the paths it combines
 
 
 class Report(NamedTuple):
@@ -359,7 +360,8 @@ class _Walk:
         if notes:
             self.warnings += [f"{op_name}: {w}" for w in notes]
         self.sink.leaf(Row(op_name, node.op, depth + 1, shape, out, 0, 0, 0, memory,
-                           out_field, field, out_field.covers(out[1:], self.input_spatial), True, tuple(notes)))
+                           out_field, field, out_field.covers(out[1:], self.input_spatial), True, tuple(notes),
+                           None, None, tuple(s for s, _ in results)))
         self.close(opened, name, node.kind or node.op, depth, shape, out, field, out_field)
         return out, out_field
 

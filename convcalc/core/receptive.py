@@ -119,6 +119,11 @@ class ReceptiveField(NamedTuple):
             exact = exact and w.exact
         return ReceptiveField(tuple(axes), full, exact)
 
+    def spans(self, in_sizes: tuple[int, ...]) -> bool:
+        """The course's question, "does one unit see the whole image?": the field's size is at
+        least the input's along every axis (covers() asks it of every unit, corners included)."""
+        return self.full or (len(self.axes) == len(in_sizes) and all(a.size >= m for a, m in zip(self.axes, in_sizes)))
+
     def covers(self, out_sizes: tuple[int, ...], in_sizes: tuple[int, ...]) -> bool:
         """True when the field of every unit of the layer contains the whole input."""
         if self.full:

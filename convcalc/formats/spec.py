@@ -392,8 +392,10 @@ def check_blocks(raw, filename: str, line: int) -> dict:
 
 
 def check_input(value, filename: str, line: int) -> tuple[int, ...]:
-    if not isinstance(value, list) or not 2 <= len(value) <= 4 or any(type(v) is not int or v < 1 for v in value):
-        raise SpecError(f"{filename}:{line}: input: must be [C, L], [C, H, W] or [C, D, H, W] with positive integers, got {quote(value)}")
+    """[C, H, W] (or [C, L], [C, D, H, W]), or [F] for a network of linear layers (an MLP)."""
+    if not isinstance(value, list) or not 1 <= len(value) <= 4 or any(type(v) is not int or v < 1 for v in value):
+        raise SpecError(f"{filename}:{line}: input: must be [C, H, W], [C, L], [C, D, H, W] or [F] (features) with positive "
+                        f"integers, got {quote(value)}")
     return tuple(value)
 
 

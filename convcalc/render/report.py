@@ -56,7 +56,8 @@ def single_dict(report: Report) -> dict:
     return {
         "op": row.kind, "input_shape": list(row.input_shape), "output_shape": list(row.output_shape),
         "params": row.params, "buffers": row.buffers, "macs": row.macs, "flops": row.macs * fpm,
-        "receptive_field": field_dict(row), "warnings": list(row.warnings),
+        "receptive_field": {**field_dict(row), "covers_input": row.covers, "spans_input": row.field.spans(report.input_shape[1:])},
+        "warnings": list(row.warnings),
     }
 
 
@@ -81,6 +82,7 @@ class JsonWriter(Sink):
         import json
 
         self.write, self.fpm, self.ascii_only = write, settings.flops_per_mac, ascii_only
+        self.input_spatial = tuple(input_shape[1:])
         self.dumps = lambda value: json.dumps(value, ensure_ascii=ascii_only)
         self.fragments: dict[int, tuple[str, str]] = {}
         self.comma = ""
@@ -122,7 +124,8 @@ class JsonWriter(Sink):
                 sizes, jumps = [plain(v) for v in flat[0::3]], [plain(v) for v in flat[1::3]]
                 starts = [plain_half(v) for v in flat[2::3]]
             rf = (f'{{"size": {sizes}, "jump": {jumps}, "start": {starts}, "full": {JSON_BOOL[field.full]}, '
-                  f'"exact": {JSON_BOOL[field.exact]}, "covers_input": {JSON_BOOL[row.covers]}}}')
+                  f'"exact": {JSON_BOOL[field.exact]}, "covers_input": {JSON_BOOL[row.covers]}, '
+                  f'"spans_input": {JSON_BOOL[field.spans(self.input_spatial)]}}}')
             self.last_field = (field, row.covers, rf)
         name = row.name
         if not (name.isascii() and name.isprintable()) or '"' in name or "\\" in name:

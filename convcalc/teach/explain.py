@@ -71,12 +71,31 @@ def out_symbols(n: int, letter: str = "L") -> str:
     return "·".join(f"{letter}_{a.lower()}" for a in axis_names(n)) if n > 1 else letter
 
 
+PRESET_MEANING = {
+    "valid": "narrow convolution (窄卷积): no padding, out = M − K̂ + 1 at stride 1",
+    "same": "equal-width convolution (等宽卷积): padding so that out = ⌈M/S⌉ (= M at stride 1)",
+    "full": "wide convolution (宽卷积): P = K̂ − 1 on each side, out = M + K̂ − 1 at stride 1",
+}
+
+
+def preset_lines(padding, axes) -> list[str]:
+    """A padding given by name: which convention it is, and the padding it comes to per axis."""
+    from ..core.geometry import PRESET_NAMES
+
+    if not isinstance(padding, str):
+        return []
+    preset = PRESET_NAMES.get(padding, padding)
+    pads = ", ".join(f"{name} ({g.pad_before}, {g.pad_after})" for name, g in zip(axis_names(len(axes)), axes))
+    named = padding if padding == preset else f"{padding} (= {preset})"
+    return [f"padding {named}: the {PRESET_MEANING[preset]}; (before, after) per axis: {pads}"]
+
+
 def conv_lines(row: Row) -> list[str]:
     layer, cost = row.layer, row.cost
     c_in, c_out, n = row.input_shape[0], row.output_shape[0], len(row.input_shape) - 1
     k = [g.kernel for g in cost.axes]
     bias = "1" if layer.bias else "0"
-    lines = sizes(row)
+    lines = preset_lines(layer.padding, cost.axes) + sizes(row)
     if layer.table is not None:
         fan_in = sum(len(r) for r in layer.table)
         lines.append(f"params = Σ_o inputs(o)·{kernel_symbols(n)} + C_o·bias = {fan_in}·{product(k)} + {c_out}·{bias} = {num(cost.params)}")
@@ -155,6 +174,18 @@ def upsample_lines(row: Row) -> list[str]:
     return [f"{fmt_shape(row.input_shape[1:])} × {row.layer.scale} = {fmt_shape(row.output_shape[1:])}; no parameters; 0 MACs"]
 
 
+def merge_lines(row: Row) -> list[str]:
+    """What a merge does with the shapes of its paths: concatenation sums the channels."""
+    shapes = [fmt_shape(s) for s in row.parts]
+    if row.kind == "concat":
+        channels = [str(s[0]) for s in row.parts]
+        return [f"channels {' + '.join(channels)} = {row.output_shape[0]:,}; every path is {fmt_shape(row.output_shape[1:])} "
+                f"(the sizes must agree); no parameters, 0 MACs"]
+    if row.kind == "add":
+        return [f"{' + '.join(shapes)}: the paths' shapes agree, element by element; no parameters, 0 MACs"]
+    return [f"{' × '.join(shapes)} = {fmt_shape(row.output_shape)} (axes of size 1 are broadcast); no parameters, 0 MACs"]
+
+
 LINES = {
     "conv": conv_lines, "convT": conv_transpose_lines, "maxpool": pool_lines, "avgpool": pool_lines,
     "subsample": subsample_lines, "linear": linear_lines, "flatten": flatten_lines,
@@ -162,6 +193,7 @@ LINES = {
     "adaptive_avgpool": adaptive_lines, "adaptive_maxpool": adaptive_lines,
     "global_avgpool": adaptive_lines, "global_maxpool": adaptive_lines,
     "scale": scale_lines, "upsample": upsample_lines,
+    "add": merge_lines, "concat": merge_lines, "multiply": merge_lines,
 }
 
 

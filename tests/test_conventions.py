@@ -1,0 +1,62 @@
+"""The course's own ways of asking: several layers without a file, an MLP with no spatial axes,
+nndl's names for the padding presets, "does one unit see the whole image?", and the channel sum
+of a concatenation."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from convcalc.cli import app
+
+runner = CliRunner()
+
+
+def test_a_network_from_standard_input_with_no_spatial_axes():
+    # the notes' MLP: Linear(10, 128) → ReLU → Linear(128, 5)
+    text = "input: [10]\nlayers:\n  - linear: {out: 128, act: relu}\n  - linear: {out: 5}\n"
+    result = runner.invoke(app, ["net", "-", "--format", "json"], input=text)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [x["params"] for x in data["layers"] if x["type"] == "linear"] == [10 * 128 + 128, 128 * 5 + 5]
+    assert data["output_shape"] == [5]
+
+
+def test_the_input_flag_takes_features_alone():
+    text = "input: [3, 8, 8]\nlayers:\n  - linear: {out: 4}\n"
+    data = json.loads(runner.invoke(app, ["net", "-", "--input", "20", "--format", "json"], input=text).stdout)
+    assert data["total"]["params"] == 20 * 4 + 4
+
+
+def test_standard_input_errors_are_one_line():
+    result = runner.invoke(app, ["net", "-"], input="input: [3]\n")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr == "Error: <stdin>:1: missing `layers:`, got keys input\n"
+
+
+@pytest.mark.parametrize("preset, size", [("narrow", 12 - 5 + 1), ("equal", 12), ("wide", 12 + 5 - 1)])
+def test_nndl_padding_names(preset, size):
+    data = json.loads(runner.invoke(app, ["layer", "--in", "12", "--k", "5", "--p", preset, "--format", "json"]).stdout)
+    assert data["output_shape"] == [1, size, size]
+
+
+def test_the_explanation_names_the_convention():
+    out = runner.invoke(app, ["layer", "--in", "12", "--k", "5", "--p", "wide", "--explain"]).stdout
+    assert "padding wide (= full): the wide convolution (宽卷积): P = K̂ − 1 on each side" in out
+
+
+def test_spans_input_is_the_courses_answer_and_covers_input_the_strict_one():
+    # 3×3 convolutions with padding 1 on 224: one unit's field reaches 224 after 112 layers
+    # (1 + 2·112 = 225 ≥ 224), while every unit, corners included, sees the whole image only
+    # once 1 + 2L ≥ 2·224 − 1, after 223 layers
+    text = "input: [1, 224, 224]\nlayers:\n  - {conv: {c: 1, k: 3, p: 1}, repeat: 223}\n"
+    layers = json.loads(runner.invoke(app, ["net", "-", "--format", "json"], input=text).stdout)["layers"]
+    spans = [x["receptive_field"]["spans_input"] for x in layers]
+    covers = [x["receptive_field"]["covers_input"] for x in layers]
+    assert spans.index(True) + 1 == 112 and all(spans[111:])
+    assert covers.index(True) + 1 == 223
+
+
+def test_concatenation_explains_its_channel_sum():
+    out = runner.invoke(app, ["net", "googlenet", "--explain"]).stdout
+    assert "channels 64 + 128 + 32 + 32 = 256; every path is 28×28 (the sizes must agree); no parameters, 0 MACs" in out
