@@ -253,6 +253,7 @@ def net(
     flops_per_mac: int = typer.Option(1, "--flops-per-mac", min=1, max=2, help="1: a multiply-add is one FLOP; 2: two."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
     show_steps: bool = typer.Option(False, "--explain", help="Show every layer's worked arithmetic."),
+    connections: bool = typer.Option(False, "--connections", help="Add a column of LeCun's connections (LeNet-5's figure)."),
 ):
     """Shapes, parameters, FLOPs, memory and receptive field of every layer of a network.
 
@@ -280,7 +281,7 @@ def net(
         if show_steps and count_rows(network.body) > MAX_EXPLAINED:
             fail(f"--explain: writes out at most {MAX_EXPLAINED:,} layers; drop --explain or describe a smaller network, "
                  f"got {count_rows(network.body):,} rows")
-        emit_network(network, settings, fmt, show_steps, depth)
+        emit_network(network, settings, fmt, show_steps, depth, connections)
     except ConvcalcError as error:
         fail(str(error))
 
@@ -329,7 +330,7 @@ class Tee:
             s.leaf(row)
 
 
-def emit_network(network, settings, fmt: "Format", show_steps: bool, depth: int | None) -> None:
+def emit_network(network, settings, fmt: "Format", show_steps: bool, depth: int | None, connections: bool = False) -> None:
     """Walk the network once, handing its rows to the writer of the chosen format. JSON and CSV
     are written as the rows come, into a spooled file that reaches stdout only once the whole
     network is known to be valid (an error leaves stdout empty)."""
@@ -376,7 +377,7 @@ def emit_network(network, settings, fmt: "Format", show_steps: bool, depth: int 
         write_lines(steps)
         return
     out = console()
-    print_wide(out, render.network_table(report, table))
+    print_wide(out, render.network_table(report, table, connections))
     deepest = max(by_depth)
     if depth is not None and depth < deepest:
         out.print(f"(blocks below depth {depth} collapsed into one row each; --depth {deepest} shows every layer)")

@@ -99,6 +99,30 @@ def test_lenet5_layer_by_layer(name, shape, params):
     assert (row.output_shape, row.params) == (shape, params)
 
 
+# LeCun's connections as the notes count them: C1 28·28·(5·5 + 1)·6, S2 14·14·(2·2 + 1)·6, C3 151,600,
+# S4 5·5·(2·2 + 1)·16
+LENET_CONNECTIONS = [("C1", 28 * 28 * (5 * 5 + 1) * 6), ("S2", 14 * 14 * (2 * 2 + 1) * 6), ("C3", 151_600), ("S4", 5 * 5 * (2 * 2 + 1) * 16)]
+
+
+@pytest.mark.parametrize("name, connections", LENET_CONNECTIONS)
+def test_lenet5_connections_as_the_notes_count_them(name, connections):
+    row = next(r for r in report("lenet5").leaves if r.name == name)
+    assert row.connections == connections
+
+
+def test_connections_in_json_and_as_a_column():
+    import json
+
+    from typer.testing import CliRunner
+
+    from convcalc.cli import app
+
+    data = json.loads(CliRunner().invoke(app, ["net", "lenet5", "--format", "json"]).stdout)
+    assert [x["connections"] for x in data["layers"] if x["name"] in ("C1", "S2")] == [122_304, 5_880]
+    table = CliRunner().invoke(app, ["net", "lenet5", "--connections"], env={"COLUMNS": "120"}).stdout
+    assert "connections" in table.splitlines()[2] and "122,304" in table
+
+
 def test_lenet5_c1_connections_in_explanation():
     from convcalc.teach.explain import explain
 

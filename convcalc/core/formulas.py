@@ -9,6 +9,10 @@ Counting rules (stated once; the CLI, the README and every table footer repeat t
 - Parameters are learnable weights and biases. Buffers (BatchNorm's running mean and variance,
   and its batch counter) are counted apart.
 - Figures are for one sample; --batch multiplies MACs, FLOPs and activation memory.
+- Connections (LeCun's count, LeNet-5's "connections"): every link from an input (or a bias) to
+  an output that carries a trainable weight, shared weights counted once per use: for a
+  convolution or a linear layer MACs + bias × outputs (= params × output positions without groups
+  or tables); for LeNet's subsampling (∏K + 1)·C·∏L_out; 0 for layers with nothing to train.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ class LayerCost(NamedTuple):
     full: bool  # the output sees its whole input (global pooling, flatten, linear on flat input)
     warnings: tuple[str, ...] = ()
     axes: tuple = ()  # per-axis geometry records, quoted by the explanation
+    connections: int = 0  # LeCun's count: links that carry a trainable weight or bias (see module docstring)
 
 
 def axis_names(n: int) -> tuple[str, ...]:
@@ -189,7 +194,9 @@ def conv(layer: Conv, shape: Shape) -> LayerCost:
     weights = fan_in * prod(k)
     out = tuple(g.out for g in axes)
     windows = tuple(conv_window(g.effective_kernel, g.stride, g.pad_before) for g in axes)
-    return LayerCost((c_out, *out), weights + (c_out if layer.bias else 0), 0, weights * prod(out), windows, False, tuple(warnings), axes)
+    bias = c_out if layer.bias else 0
+    return LayerCost((c_out, *out), weights + bias, 0, weights * prod(out), windows, False, tuple(warnings), axes,
+                     (weights + bias) * prod(out))
 
 
 def conv_transpose(layer: ConvTranspose, shape: Shape) -> LayerCost:
@@ -210,7 +217,10 @@ def conv_transpose(layer: ConvTranspose, shape: Shape) -> LayerCost:
     )
     weights = c_in * (c_out // groups) * prod(k)
     windows = tuple(transposed_window(geo.effective_kernel(g.kernel, g.dilation), g.stride, g.padding) for g in axes)
-    return LayerCost((c_out, *(g.out for g in axes)), weights + (c_out if layer.bias else 0), 0, weights * prod(spatial), windows, False, (), axes)
+    out = tuple(g.out for g in axes)
+    bias = c_out if layer.bias else 0
+    return LayerCost((c_out, *out), weights + bias, 0, weights * prod(spatial), windows, False, (), axes,
+                     weights * prod(spatial) + bias * prod(out))
 
 
 def pool_geometry(kind: str, shape: Shape, kernel, stride, padding, dilation, ceil_mode) -> tuple[int, tuple[geo.ConvAxis, ...], list[str]]:
@@ -244,7 +254,9 @@ def subsample(layer: Subsample, shape: Shape) -> LayerCost:
     """LeNet-5's S-layers: pooling geometry; params = 2·C (one coefficient and one bias per map); 0 MACs."""
     channels, axes, warnings = pool_geometry("subsample", shape, layer.kernel, layer.stride, 0, 1, False)
     windows = tuple(conv_window(g.effective_kernel, g.stride, 0) for g in axes)
-    return LayerCost((channels, *(g.out for g in axes)), 2 * channels, 0, 0, windows, False, tuple(warnings), axes)
+    out = tuple(g.out for g in axes)
+    return LayerCost((channels, *out), 2 * channels, 0, 0, windows, False, tuple(warnings), axes,
+                     (prod(g.kernel for g in axes) + 1) * channels * prod(out))
 
 
 def full_windows(spatial: Shape) -> tuple[Window, ...]:
@@ -274,7 +286,8 @@ def linear(layer: Linear, shape: Shape) -> LayerCost:
     out = positive(layer.out_features, "out")
     features, spatial = shape[0], shape[1:]
     weights = features * out
-    return LayerCost((out, *spatial), weights + (out if layer.bias else 0), 0, weights * prod(spatial), None, not spatial)
+    bias = out if layer.bias else 0
+    return LayerCost((out, *spatial), weights + bias, 0, weights * prod(spatial), None, not spatial, (), (), (weights + bias) * prod(spatial))
 
 
 def flatten(layer: Flatten, shape: Shape) -> LayerCost:

@@ -128,6 +128,7 @@ class Row(NamedTuple):
     layer: Layer | None = None
     cost: LayerCost | None = None
     parts: tuple[Shape, ...] = ()  # a merge's row: the shapes of the paths it combines
+    connections: int = 0  # LeCun's count, per sample (formulas.py)
 
 
 class Report(NamedTuple):
@@ -198,7 +199,7 @@ class _Walk:
         self.checked: dict[int, Layer] = {}  # id → layer, for layers whose field types are checked
         self.seen: set[int] = set()  # nodes whose names are checked (the network keeps them alive)
         # running totals: a block's figures are the difference between its close and its open
-        self.params = self.buffers = self.macs = self.memory = self.leaves = 0
+        self.params = self.buffers = self.macs = self.memory = self.leaves = self.connections = 0
         self.warnings: list[str] = []
 
     def lookup(self, name: str, where: str) -> tuple[Shape, ReceptiveField]:
@@ -301,7 +302,8 @@ class _Walk:
         if field is not self.covered[0] or out is not self.covered[1]:  # an activation keeps the field and shape
             self.covered = (field, out, field.covers(out[1:], self.input_spatial))
         row = Row(name, node.layer.kind, depth, shape, out, cost.params, cost.buffers, macs, memory,
-                  field, before, self.covered[2], True, cost.warnings, node.layer, cost)
+                  field, before, self.covered[2], True, cost.warnings, node.layer, cost, (), cost.connections)
+        self.connections += cost.connections
         self.params += cost.params
         self.buffers += cost.buffers
         self.macs += macs
@@ -313,14 +315,15 @@ class _Walk:
         return out, field
 
     def opened(self, depth: int) -> tuple:
-        return self.sink.open(depth), self.params, self.buffers, self.macs, self.memory
+        return self.sink.open(depth), self.params, self.buffers, self.macs, self.memory, self.connections
 
     def close(self, opened: tuple, name: str, kind: str, depth: int, shape: Shape, out: Shape,
               before: ReceptiveField, field: ReceptiveField) -> None:
-        token, params, buffers, macs, memory = opened
+        token, params, buffers, macs, memory, connections = opened
         self.sink.close(token, Row(
             name, kind, depth, shape, out, self.params - params, self.buffers - buffers, self.macs - macs,
             self.memory - memory, field, before, field.covers(out[1:], self.input_spatial), False,
+            connections=self.connections - connections,
         ))
 
     def group(self, node: Group, name: str, shape: Shape, field: ReceptiveField, depth: int) -> tuple[Shape, ReceptiveField]:

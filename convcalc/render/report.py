@@ -55,7 +55,7 @@ def single_dict(report: Report) -> dict:
     fpm = report.settings.flops_per_mac
     return {
         "op": row.kind, "input_shape": list(row.input_shape), "output_shape": list(row.output_shape),
-        "params": row.params, "buffers": row.buffers, "macs": row.macs, "flops": row.macs * fpm,
+        "params": row.params, "buffers": row.buffers, "macs": row.macs, "flops": row.macs * fpm, "connections": row.connections,
         "receptive_field": {**field_dict(row), "covers_input": row.covers, "spans_input": row.field.spans(report.input_shape[1:])},
         "warnings": list(row.warnings),
     }
@@ -101,7 +101,7 @@ class JsonWriter(Sink):
             found = (
                 f'"type": {d(row.kind)}, "input_shape": {d(list(row.input_shape))}, "output_shape": {d(list(row.output_shape))}, '
                 f'"params": {row.params}, "buffers": {row.buffers}, "macs": {row.macs}, "flops": {row.macs * self.fpm}, '
-                f'"memory_bytes": {row.memory_bytes}',
+                f'"memory_bytes": {row.memory_bytes}, "connections": {row.connections}',
                 d(list(row.warnings)),
             )
             self.fragments[key] = found
@@ -271,13 +271,14 @@ class Entry:
     """One line of a table: a row, the activations folded into it, and how many identical rows
     it stands for (figures summed)."""
 
-    __slots__ = ("row", "first", "last_first", "parts", "count", "params", "macs", "unit", "open")
+    __slots__ = ("row", "first", "last_first", "parts", "count", "params", "macs", "connections", "unit", "open")
 
     def __init__(self, row: Row | None, open_: bool = False):
         self.row, self.first, self.last_first, self.open, self.count = row, row, row, open_, 1
         self.parts = [[row.kind, 1]] if row is not None else []
         self.params = row.params if row is not None else 0
         self.macs = row.macs if row is not None else 0
+        self.connections = row.connections if row is not None else 0
         self.unit: tuple = ()  # what makes two lines identical, fixed once the line is complete
 
     @property
@@ -325,6 +326,7 @@ class TableRows(Sink):
             last.count += 1
             last.params += entry.params
             last.macs += entry.macs
+            last.connections += entry.connections
             last.row, last.last_first = entry.row, entry.first
             self.collapsed = True
             return
@@ -358,7 +360,7 @@ class TableRows(Sink):
             return
         token.row = token.first = token.last_first = row
         token.parts = [[row.kind, 1]]
-        token.params, token.macs = row.params, row.macs
+        token.params, token.macs, token.connections = row.params, row.macs, row.connections
         token.open = False
 
     def leaf(self, row: Row) -> None:
@@ -392,7 +394,7 @@ def short_name(entry: Entry, parents: dict[int, str]) -> str:
     return printable(name)
 
 
-def network_table(report: Report, entries: TableRows):
+def network_table(report: Report, entries: TableRows, connections: bool = False):
     from rich import box
     from rich.table import Table
     from rich.text import Text
@@ -405,11 +407,13 @@ def network_table(report: Report, entries: TableRows):
     table = Table(title=Text(f"{printable(report.name)} — input {fmt_shape(report.input_shape)}"), caption=Text(caption),
                   caption_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     lines = entries.display()
-    columns = [[], [], [], [], [], [], [], []]
+    figures = ["output", "params", "FLOPs"] + (["connections"] if connections else []) + ["RF"]
+    headers = ["layer", "type", *figures, "all", "FLOPs share"]
+    columns: list[list[str]] = [[] for _ in headers]
     parents: dict[int, str] = {}
     for e in lines:
         if e is None:
-            cells = [f"… {entries.hidden:,} lines not shown (--format csv or json lists every row)", "", "", "", "", "", "", ""]
+            cells = [f"… {entries.hidden:,} lines not shown (--format csv or json lists every row)"] + [""] * (len(headers) - 1)
         else:
             r = e.row
             share = e.macs / total
@@ -417,17 +421,18 @@ def network_table(report: Report, entries: TableRows):
             if not r.leaf:
                 parents[r.depth] = e.first.name
             cells = ["  " * r.depth + short, e.label, fmt_shape(r.output_shape), figure(e.params), figure(e.macs * fpm),
+                     *([figure(e.connections)] if connections else []),
                      field_text(r.field), "✓" if r.covers else "", f"{bar(share)}{share:6.1%}" if e.macs else ""]
         for column, cell in zip(columns, cells):
             column.append(cell)
     # figures never shrink: their columns are as wide as their widest cell; names fold instead
-    widths = [max([len(c) for c in column] + [len(h)]) for column, h in zip(columns, ("layer", "type", "output", "params", "FLOPs", "RF", "all", "FLOPs share"))]
+    widths = [max([len(c) for c in column] + [len(h)]) for column, h in zip(columns, headers)]
     table.add_column("layer", overflow="fold", ratio=1, min_width=min(16, widths[0]))
     table.add_column("type", overflow="fold", max_width=40, min_width=min(12, widths[1]))
-    for header, width in zip(("output", "params", "FLOPs", "RF"), widths[2:6]):
+    for header, width in zip(figures, widths[2:]):
         table.add_column(header, justify="right", no_wrap=True, min_width=width)
     table.add_column("all", justify="center", min_width=3, no_wrap=True)
-    table.add_column("FLOPs share", no_wrap=True, min_width=widths[7])
+    table.add_column("FLOPs share", no_wrap=True, min_width=widths[-1])
     for index, e in enumerate(lines):
         style = "bold" if e is not None and not e.row.leaf else ("dim" if e is None else None)
         table.add_row(*(Text(column[index]) for column in columns), style=style)

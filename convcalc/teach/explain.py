@@ -106,7 +106,11 @@ def conv_lines(row: Row) -> list[str]:
         cin_sym = "C_i/g" if g > 1 else "C_i"
         lines.append(f"params = C_o·({cin_sym}·{kernel_symbols(n)} + {bias}) = {c_out}·({fan}·{product(k)} + {bias}) = {num(cost.params)}")
         lines.append(f"MACs = {'(C_i/g)' if g > 1 else 'C_i'}·C_o·{kernel_symbols(n)}·{out_symbols(n)} = {fan}·{c_out}·{product(k)}·{product(row.output_shape[1:])} = {num(cost.macs)}")
-    lines.append(f"connections (LeCun's count, weights are shared) = params·{out_symbols(n)} = {num(cost.params)}·{product(row.output_shape[1:])} = {num(cost.params * prod(row.output_shape[1:]))}")
+    if layer.groups == 1 and layer.table is None:
+        lines.append(f"connections (LeCun's count, weights are shared) = params·{out_symbols(n)} = {num(cost.params)}·"
+                     f"{product(row.output_shape[1:])} = {num(cost.connections)}")
+    else:
+        lines.append(f"connections (LeCun's count) = MACs + bias·{out_symbols(n)} = {num(cost.connections)}")
     return lines
 
 
@@ -130,10 +134,9 @@ def pool_lines(row: Row) -> list[str]:
 def subsample_lines(row: Row) -> list[str]:
     c, n = row.input_shape[0], len(row.input_shape) - 1
     k = [g.kernel for g in row.cost.axes]
-    units = prod(row.output_shape[1:])
     return sizes(row) + [
         f"params = 2·C (one coefficient and one bias per map) = 2·{c} = {num(row.params)}; 0 MACs",
-        f"connections (LeCun's count) = ({kernel_symbols(n)} + 1)·C·{out_symbols(n)} = ({product(k)} + 1)·{c}·{product(row.output_shape[1:])} = {num((prod(k) + 1) * c * units)}",
+        f"connections (LeCun's count) = ({kernel_symbols(n)} + 1)·C·{out_symbols(n)} = ({product(k)} + 1)·{c}·{product(row.output_shape[1:])} = {num(row.cost.connections)}",
     ]
 
 
@@ -146,7 +149,7 @@ def linear_lines(row: Row) -> list[str]:
         lines.append(f"MACs = in·out·positions = {f_in}·{f_out}·{product(positions)} = {num(row.cost.macs)}")
     else:
         lines.append(f"MACs = in·out = {f_in}·{f_out} = {num(row.cost.macs)}")
-        lines.append(f"connections (LeCun's count) = params = {num(row.params)}")
+        lines.append(f"connections (LeCun's count) = params = {num(row.cost.connections)}")
     return lines
 
 
