@@ -60,3 +60,12 @@ def test_spans_input_is_the_courses_answer_and_covers_input_the_strict_one():
 def test_concatenation_explains_its_channel_sum():
     out = runner.invoke(app, ["net", "googlenet", "--explain"]).stdout
     assert "channels 64 + 128 + 32 + 32 = 256; every path is 28×28 (the sizes must agree); no parameters, 0 MACs" in out
+
+
+def test_local_receptive_fields_as_the_notes_give_them():
+    # the notes: "S2 2×2 感受野", "C5 感受野 5×5" — the window on the previous layer
+    layers = {x["name"]: x for x in json.loads(runner.invoke(app, ["net", "lenet5", "--format", "json"]).stdout)["layers"]}
+    assert layers["S2"]["local_window"] == [2, 2] and layers["C5"]["local_window"] == [5, 5]
+    assert layers["F6"]["local_window"] == "full" and layers["C1.tanh"]["local_window"] == [1, 1]
+    out = runner.invoke(app, ["net", "lenet5", "--explain"]).stdout
+    assert "local receptive field (on this layer's input): 5×5; on the network's input: 32×32" in out  # C5

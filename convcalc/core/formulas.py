@@ -43,6 +43,20 @@ class LayerCost(NamedTuple):
     connections: int = 0  # LeCun's count: links that carry a trainable weight or bias (see module docstring)
 
 
+def local_window(cost: "LayerCost") -> tuple[int, ...] | str | None:
+    """The notes' local receptive field: the window one output reads on the layer's own input,
+    per axis ("S2 2×2 感受野", "C5 5×5"): K̂ for a convolution or pooling, 1 for a layer that reads
+    one position, "full" when every output reads all of it; None where the window is only a bound
+    (transposed convolution, upsampling, uneven adaptive pooling)."""
+    if cost.full:
+        return "full"
+    if cost.windows is None:
+        return (1,) * (len(cost.output_shape) - 1)
+    if not all(w.exact and type(w.width) is int for w in cost.windows):
+        return None
+    return tuple(w.width + 1 for w in cost.windows)
+
+
 def axis_names(n: int) -> tuple[str, ...]:
     return {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}.get(n, tuple(f"axis{i}" for i in range(n)))
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from ..core.errors import printable
 from ..teach.explain import explain, field_chain, num
-from ..core.formulas import KINDS, elementwise, fmt_shape
+from ..core.formulas import KINDS, elementwise, fmt_shape, local_window
 from ..core.network import Report, Row, Sink
 
 if TYPE_CHECKING:
@@ -56,9 +56,16 @@ def single_dict(report: Report) -> dict:
     return {
         "op": row.kind, "input_shape": list(row.input_shape), "output_shape": list(row.output_shape),
         "params": row.params, "buffers": row.buffers, "macs": row.macs, "flops": row.macs * fpm, "connections": row.connections,
+        "local_window": local(row),
         "receptive_field": {**field_dict(row), "covers_input": row.covers, "spans_input": row.field.spans(report.input_shape[1:])},
         "warnings": list(row.warnings),
     }
+
+
+def local(row: Row):
+    """A layer's local window for JSON: a list per axis, "full", or null (a bound, or a merge)."""
+    window = local_window(row.cost) if row.cost is not None else None
+    return list(window) if isinstance(window, tuple) else window
 
 
 def to_json(report: Report) -> str:
@@ -101,7 +108,8 @@ class JsonWriter(Sink):
             found = (
                 f'"type": {d(row.kind)}, "input_shape": {d(list(row.input_shape))}, "output_shape": {d(list(row.output_shape))}, '
                 f'"params": {row.params}, "buffers": {row.buffers}, "macs": {row.macs}, "flops": {row.macs * self.fpm}, '
-                f'"memory_bytes": {row.memory_bytes}, "connections": {row.connections}',
+                f'"memory_bytes": {row.memory_bytes}, "connections": {row.connections}, '
+                f'"local_window": {d(local(row))}',
                 d(list(row.warnings)),
             )
             self.fragments[key] = found

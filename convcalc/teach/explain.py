@@ -201,7 +201,26 @@ LINES = {
 
 
 def field_lines(row: Row) -> list[str]:
-    """The receptive-field recurrence with this layer's numbers, one line per axis."""
+    """The local receptive field (on the layer's input), then the recurrence for the field on the
+    network's input with this layer's numbers, one line per axis."""
+    return local_lines(row) + input_field_lines(row)
+
+
+def local_lines(row: Row) -> list[str]:
+    from ..core.formulas import local_window
+
+    if row.cost is None:
+        return []
+    local = local_window(row.cost)
+    if local is None:
+        return ["local receptive field (on this layer's input): a bound, see the RF lines"]
+    if local == "full":
+        return ["local receptive field (on this layer's input): all of it"]
+    on_input = "the whole input" if row.field.full else fmt_shape(tuple(num(a.size) for a in row.field.axes))
+    return [f"local receptive field (on this layer's input): {fmt_shape(local)}; on the network's input: {on_input}"] if local else []
+
+
+def input_field_lines(row: Row) -> list[str]:
     cost, before, after = row.cost, row.input_field, row.field
     if after.full:
         return ["receptive field: the whole input (every output depends on every input position)"]
