@@ -9,13 +9,13 @@ __version__ = "0.1.0"
 
 from .core.errors import ConvcalcError, SpecError
 from .core.formulas import KINDS, LayerCost, analyze_layer
-from .core.layers import LRN, AdaptivePool, Conv, ConvTranspose, Elementwise, Flatten, Linear, Norm, Pool, Scale, Subsample, Upsample
+from .core.layers import LRN, AdaptivePool, Conv, ConvTranspose, Elementwise, Flatten, InstanceNorm, Linear, Norm, Pool, Scale, Subsample, Upsample
 from .core.network import Group, LayerNode, Merge, Network, Ref, Repeat, Report, Settings, analyze, single_layer
 from .formats.spec import load, loads
 
 __all__ = [
     "ConvcalcError", "SpecError", "KINDS", "LayerCost", "analyze_layer", "LRN", "AdaptivePool", "Conv",
-    "ConvTranspose", "Elementwise", "Flatten", "Linear", "Norm", "Pool", "Scale", "Subsample", "Upsample",
+    "ConvTranspose", "Elementwise", "Flatten", "InstanceNorm", "Linear", "Norm", "Pool", "Scale", "Subsample", "Upsample",
     "Group", "LayerNode", "Merge", "Network", "Ref", "Repeat", "Report", "Settings", "analyze", "single_layer",
     "load", "loads",
 ]

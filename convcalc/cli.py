@@ -32,6 +32,9 @@ class Op(str, Enum):
     global_avgpool = "global_avgpool"
     linear = "linear"
     flatten = "flatten"
+    batchnorm = "batchnorm"
+    layernorm = "layernorm"
+    instancenorm = "instancenorm"
 
 
 class Format(str, Enum):
@@ -135,6 +138,9 @@ OP_FLAGS = {
     "global_avgpool": {"--in"},
     "linear": {"--in", "--cout", "--no-bias"},
     "flatten": {"--in"},
+    "batchnorm": {"--in"},
+    "layernorm": {"--in"},
+    "instancenorm": {"--in"},
 }
 
 
@@ -167,7 +173,7 @@ def layer(
     Example: convcalc layer --in 32 --k 3 --p 1 --s 2 --no-bias --explain
     """
     from .core.errors import quote
-    from .core.layers import AdaptivePool, Conv, ConvTranspose, Flatten, Linear, Pool
+    from .core.layers import AdaptivePool, Conv, ConvTranspose, Flatten, InstanceNorm, Linear, Norm, Pool
     from .core.limits import MAX_INT
     from .core.network import Settings, single_layer
 
@@ -210,6 +216,10 @@ def layer(
         built = AdaptivePool(1 if out_size is None else out_size, kind)
     elif kind == "linear":
         built = Linear(cout, bias)
+    elif kind in ("batchnorm", "layernorm"):
+        built = Norm(kind=kind)
+    elif kind == "instancenorm":
+        built = InstanceNorm()
     else:
         built = Flatten()
     try:

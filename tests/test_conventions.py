@@ -69,3 +69,36 @@ def test_local_receptive_fields_as_the_notes_give_them():
     assert layers["F6"]["local_window"] == "full" and layers["C1.tanh"]["local_window"] == [1, 1]
     out = runner.invoke(app, ["net", "lenet5", "--explain"]).stdout
     assert "local receptive field (on this layer's input): 5×5; on the network's input: 32×32" in out  # C5
+
+
+NORMS = "input: [64, 8, 8]\nlayers:\n  - layernorm: {shape: [64, 8, 8]}\n  - layernorm: {shape: [8, 8]}\n  - layernorm\n" \
+        "  - instancenorm\n  - instancenorm: {affine: true}\n  - batchnorm\n"
+# nn.LayerNorm([64, 8, 8]) learns γ and β for every element; InstanceNorm2d learns nothing by default
+NORM_PARAMS = [2 * 64 * 8 * 8, 2 * 8 * 8, 2 * 64, 0, 2 * 64, 2 * 64]
+
+
+def test_normalisation_as_the_course_asks_it():
+    layers = json.loads(runner.invoke(app, ["net", "-", "--format", "json"], input=NORMS).stdout)["layers"]
+    assert [x["params"] for x in layers] == NORM_PARAMS
+    assert [x["buffers"] for x in layers] == [0, 0, 0, 0, 0, 2 * 64 + 1]
+
+
+def test_normalisation_against_pytorch():
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+    modules = [nn.LayerNorm([64, 8, 8]), nn.LayerNorm([8, 8]), None, nn.InstanceNorm2d(64), nn.InstanceNorm2d(64, affine=True),
+               nn.BatchNorm2d(64)]
+    for module, params in zip(modules, NORM_PARAMS):
+        if module is not None:  # the channel-wise layernorm is ConvNeXt's LayerNorm2d: 2·C, checked with the zoo
+            assert sum(p.numel() for p in module.parameters()) == params
+
+
+def test_batchnorm_in_layer():
+    data = json.loads(runner.invoke(app, ["layer", "--op", "batchnorm", "--in", "8", "--cin", "16", "--format", "json"]).stdout)
+    assert (data["params"], data["buffers"], data["output_shape"]) == (2 * 16, 2 * 16 + 1, [16, 8, 8])
+
+
+def test_layernorm_shape_must_be_the_last_axes():
+    result = runner.invoke(app, ["net", "-"], input="input: [64, 8, 8]\nlayers:\n  - layernorm: {shape: [8, 7]}\n")
+    assert result.stderr == ("Error: <stdin>:3: layers[0].layernorm.shape: must be the input's last axes (of 64×8×8), as "
+                             "nn.LayerNorm's normalized_shape, got [8, 7] (layer layernorm1, input 64×8×8)\n")

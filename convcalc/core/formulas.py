@@ -23,7 +23,7 @@ from typing import Callable, NamedTuple
 from . import geometry as geo
 from .errors import ConvcalcError, quote
 from .limits import MAX_INT
-from .layers import LRN, AdaptivePool, Conv, ConvTranspose, Elementwise, Flatten, Layer, Linear, Norm, Pool, Scale, Subsample, Upsample
+from .layers import LRN, AdaptivePool, Conv, ConvTranspose, Elementwise, Flatten, InstanceNorm, Layer, Linear, Norm, Pool, Scale, Subsample, Upsample
 from .receptive import Window, conv_window, transposed_window, upsample_window
 
 Shape = tuple[int, ...]  # channel-first, no batch axis: (C,), (C, L), (C, H, W), (C, D, H, W)
@@ -309,10 +309,20 @@ def flatten(layer: Flatten, shape: Shape) -> LayerCost:
     return LayerCost((prod(shape),), 0, 0, 0, full_windows(shape[1:]), True)
 
 
-def norm(layer: Norm, shape: Shape) -> LayerCost:
+def norm(layer: Norm | InstanceNorm, shape: Shape) -> LayerCost:
     """batchnorm: params 2·C (γ, β), buffers 2·C + 1 (running mean and variance, batch counter);
-    layernorm, groupnorm: params 2·C. 0 MACs."""
+    layernorm, groupnorm, instancenorm (affine): params 2·C; layernorm over `shape` (its last
+    axes): params 2·∏shape. 0 MACs."""
     channels = shape[0]
+    normalized = getattr(layer, "shape", None)
+    if normalized is not None:
+        if layer.kind != "layernorm":
+            raise ConvcalcError(f"shape: only layernorm normalises over given axes, got {quote(list(normalized))} for {layer.kind}")
+        normalized = per_axis(normalized, len(normalized), "shape") if normalized else ()
+        if not normalized or tuple(shape[-len(normalized):]) != normalized or len(normalized) > len(shape):
+            raise ConvcalcError(f"shape: must be the input's last axes (of {fmt_shape(shape)}), as nn.LayerNorm's "
+                                f"normalized_shape, got {quote(list(normalized))}")
+        return LayerCost(shape, 2 * prod(normalized) if layer.affine else 0, 0, 0, None, False)
     affine = 2 * channels if layer.affine else 0
     if layer.kind == "groupnorm":
         groups = positive(layer.groups, "groups")
@@ -373,6 +383,7 @@ KINDS: dict[str, Kind] = {
     "batchnorm": Kind(Norm, norm),
     "layernorm": Kind(Norm, norm),
     "groupnorm": Kind(Norm, norm),
+    "instancenorm": Kind(InstanceNorm, norm),
     "lrn": Kind(LRN, lrn),
     "upsample": Kind(Upsample, upsample),
     "scale": Kind(Scale, scale),

@@ -102,12 +102,23 @@ class Flatten(NamedTuple):
 
 class Norm(NamedTuple):
     """batchnorm (per channel, with running statistics), layernorm (over the channels at each
-    position, as ConvNeXt's LayerNorm2d), groupnorm (`groups` groups of channels)."""
+    position, as ConvNeXt's LayerNorm2d; or over the last axes given by `shape`, as
+    nn.LayerNorm([64, 8, 8])), groupnorm (`groups` groups of channels)."""
 
     affine: bool = True
     groups: int = 1
     kind: str = "batchnorm"
-    keys = {"affine": "affine", "groups": "groups"}
+    shape: tuple[int, ...] | None = None  # layernorm's normalized_shape: the input's last axes
+    keys = {"affine": "affine", "groups": "groups", "shape": "shape"}
+
+
+class InstanceNorm(NamedTuple):
+    """Instance normalisation (per sample and channel), as nn.InstanceNorm1d/2d/3d: by default
+    nothing learned and no running statistics, as in PyTorch."""
+
+    affine: bool = False
+    kind: str = "instancenorm"
+    keys = {"affine": "affine"}
 
 
 class LRN(NamedTuple):
@@ -142,4 +153,4 @@ class Scale(NamedTuple):
     keys = {}  # no options
 
 
-Layer = Conv | ConvTranspose | Pool | Subsample | AdaptivePool | Linear | Flatten | Norm | LRN | Elementwise | Upsample | Scale
+Layer = Conv | ConvTranspose | Pool | Subsample | AdaptivePool | Linear | Flatten | Norm | InstanceNorm | LRN | Elementwise | Upsample | Scale

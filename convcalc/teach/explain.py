@@ -159,7 +159,11 @@ def flatten_lines(row: Row) -> list[str]:
 
 def norm_lines(row: Row) -> list[str]:
     c = row.input_shape[0]
-    lines = [f"params = 2·C (γ and β) = 2·{c} = {num(row.params)}" if row.layer.affine else "params = 0 (affine: false)"]
+    normalized = getattr(row.layer, "shape", None)
+    if normalized is not None and row.layer.affine:
+        lines = [f"params = 2·∏shape (γ and β for every normalised element) = 2·{product(normalized)} = {num(row.params)}"]
+    else:
+        lines = [f"params = 2·C (γ and β) = 2·{c} = {num(row.params)}" if row.layer.affine else "params = 0 (affine: false)"]
     if row.layer.kind == "batchnorm":
         lines.append(f"buffers = 2·C + 1 (running mean and variance, batch counter) = 2·{c} + 1 = {num(row.buffers)}")
     return lines + ["0 MACs (normalisation is not counted)"]
@@ -192,7 +196,7 @@ def merge_lines(row: Row) -> list[str]:
 LINES = {
     "conv": conv_lines, "convT": conv_transpose_lines, "maxpool": pool_lines, "avgpool": pool_lines,
     "subsample": subsample_lines, "linear": linear_lines, "flatten": flatten_lines,
-    "batchnorm": norm_lines, "layernorm": norm_lines, "groupnorm": norm_lines,
+    "batchnorm": norm_lines, "layernorm": norm_lines, "groupnorm": norm_lines, "instancenorm": norm_lines,
     "adaptive_avgpool": adaptive_lines, "adaptive_maxpool": adaptive_lines,
     "global_avgpool": adaptive_lines, "global_maxpool": adaptive_lines,
     "scale": scale_lines, "upsample": upsample_lines,
