@@ -67,6 +67,21 @@ def root(version: bool = typer.Option(False, "--version", callback=version_callb
 
 
 SIZE = re.compile(r"^\s*-?\d+(\s*[x×,*]\s*-?\d+)*\s*$")
+PADDING = re.compile(r"^\s*\d+\s*:\s*\d+(\s*[x×,*]\s*\d+\s*:\s*\d+)*\s*$")
+
+
+def parse_padding(text: str | None, presets: tuple[str, ...]):
+    """--p: '1', '1x2', a preset, or (before, after) pairs '1:2' (every axis) and '1:2x0:1' (per axis)."""
+    if text is None or ":" not in text:
+        return parse_sizes(text, "--p", presets)
+    from .core.errors import quote
+
+    if not PADDING.match(text) or len(text) > 100:
+        fail(f"--p: (before, after) pairs are written 1:2 (every axis) or 1:2x0:1 (per axis), got {quote(text)}", 2)
+    pairs = tuple(tuple(int(v) for v in part.split(":")) for part in re.split(r"[x×,*]", text))
+    if len(pairs) > 3:
+        fail(f"--p: at most 3 pairs (one per spatial axis), got {quote(text)}", 2)
+    return pairs
 
 
 def parse_sizes(text: str | None, flag: str, presets: tuple[str, ...] = ()) -> int | tuple[int, ...] | str | None:
@@ -129,7 +144,7 @@ def console():
 
 # which flags mean something for each --op; any other flag given is refused, not ignored
 OP_FLAGS = {
-    "conv": {"--in", "--k", "--s", "--p", "--d", "--groups", "--cout", "--no-bias"},
+    "conv": {"--in", "--k", "--s", "--p", "--d", "--groups", "--cout", "--no-bias", "--p-total"},
     "convT": {"--in", "--k", "--s", "--p", "--d", "--groups", "--cout", "--no-bias", "--output-padding"},
     "maxpool": {"--in", "--k", "--s", "--p", "--d", "--ceil"},
     "avgpool": {"--in", "--k", "--s", "--p", "--ceil"},
@@ -151,7 +166,8 @@ def layer(
     cout: int = typer.Option(None, "--cout", help="Output channels (output features for --op linear) [1]."),
     k: str = typer.Option(None, "--k", "--kernel", help="Kernel size: 5 or 3x5."),
     s: str = typer.Option(None, "--s", "--stride", help="Stride [conv: 1; pooling: the kernel size]."),
-    p: str = typer.Option(None, "--p", "--padding", help="Padding: a number, AxB, or valid / same / full (nndl: narrow / equal / wide) [0]."),
+    p: str = typer.Option(None, "--p", "--padding", help="Padding: a number, AxB, valid / same / full (nndl: narrow / equal / wide), or (before, after) pairs 1:2, 1:2x0:1 [0]."),
+    p_total: str = typer.Option(None, "--p-total", help="d2l's total padding p_h (top and bottom together; an odd total puts the extra row at the end): 2 or 3x2."),
     d: str = typer.Option(None, "--d", "--dilation", help="Dilation [1]."),
     groups: int = typer.Option(None, "--groups", help="Groups (= --cin for depthwise) [1]."),
     no_bias: bool = typer.Option(False, "--no-bias", help="The layer has no bias."),
@@ -178,7 +194,7 @@ def layer(
     from .core.network import Settings, single_layer
 
     kind = op.value
-    given = {"--in": size, "--k": k, "--s": s, "--p": p, "--d": d, "--groups": groups, "--cout": cout,
+    given = {"--in": size, "--k": k, "--s": s, "--p": p, "--p-total": p_total, "--d": d, "--groups": groups, "--cout": cout,
              "--output-padding": output_padding, "--out": out, "--ceil": ceil or None, "--no-bias": no_bias or None}
     for flag, value in given.items():
         if value is not None and flag not in OP_FLAGS[kind]:
@@ -189,11 +205,15 @@ def layer(
     stride = parse_sizes(s, "--s")
     from .core.geometry import PRESETS
 
-    padding = parse_sizes(p or "0", "--p", PRESETS)
+    padding = parse_padding(p or "0", PRESETS)
+    p_total_value = parse_sizes(p_total, "--p-total")
+    if p_total is not None and p is not None:
+        fail(f"--p-total: gives the padding already; drop --p (or --p-total), got --p {quote(p)} too", 2)
     dilation = parse_sizes(d or "1", "--d")
     out_pad = parse_sizes(output_padding or "0", "--output-padding")
     out_size = parse_sizes(out, "--out")
-    n = dims or axes_of(spatial, kernel, stride, padding, dilation, out_pad, out_size) or 2
+    n = dims or axes_of(spatial, kernel, stride, padding if not (isinstance(padding, tuple) and len(padding) == 1) else None,
+                        dilation, out_pad, out_size, p_total_value) or 2
     for flag, value in (("--cin", cin), ("--cout", cout), ("--groups", groups)):
         if value is not None and value < 1:
             fail(f"{flag}: must be a positive integer, got {quote(value)}")
@@ -207,7 +227,8 @@ def layer(
     bias = not no_bias
     cout, groups = cout or 1, groups or 1
     if kind == "conv":
-        built = Conv(cout, kernel, 1 if stride is None else stride, padding, dilation, groups, bias)
+        built = Conv(cout, kernel, 1 if stride is None else stride, 0 if p_total is not None else padding, dilation, groups, bias,
+                     p_total=p_total_value)
     elif kind == "convT":
         built = ConvTranspose(cout, kernel, 1 if stride is None else stride, padding, out_pad, dilation, groups, bias)
     elif kind in ("maxpool", "avgpool"):

@@ -102,3 +102,74 @@ def test_layernorm_shape_must_be_the_last_axes():
     result = runner.invoke(app, ["net", "-"], input="input: [64, 8, 8]\nlayers:\n  - layernorm: {shape: [8, 7]}\n")
     assert result.stderr == ("Error: <stdin>:3: layers[0].layernorm.shape: must be the input's last axes (of 64×8×8), as "
                              "nn.LayerNorm's normalized_shape, got [8, 7] (layer layernorm1, input 64×8×8)\n")
+
+
+# d2l's comp_conv2d examples, in d2l's own convention: p is the total padding of an axis
+D2L = [
+    (["--in", "8", "--k", "3", "--p-total", "2"], [8, 8]),
+    (["--in", "8", "--k", "5x3", "--p-total", "4x2"], [8, 8]),
+    (["--in", "8", "--k", "3x5", "--p-total", "0x2", "--s", "3x4"], [2, 2]),
+]
+
+
+@pytest.mark.parametrize("args, size", D2L)
+def test_d2l_total_padding(args, size):
+    data = json.loads(runner.invoke(app, ["layer", *args, "--format", "json"]).stdout)
+    assert data["output_shape"][1:] == size
+
+
+def test_d2l_explanation_uses_d2ls_formula():
+    out = runner.invoke(app, ["layer", "--in", "8", "--k", "3", "--p-total", "2", "--explain"]).stdout
+    assert "H: ⌊(n − k + p + s)/s⌋ = ⌊(8 − 3 + 2 + 1)/1⌋ = 8; p = 2: 1 before and 1 after" in out
+
+
+def test_an_odd_total_puts_the_extra_row_at_the_end():
+    # 8 + 3 − 3 + 1 = 9 rows; the field of the first unit starts as with one row of padding before
+    data = json.loads(runner.invoke(app, ["layer", "--in", "8", "--k", "3", "--p-total", "3", "--format", "json"]).stdout)
+    assert data["output_shape"] == [1, 9, 9] and data["receptive_field"]["start"] == [0.5 + (3 - 1) / 2 - 1] * 2
+
+
+@pytest.mark.parametrize("args, shape, start", [
+    (["--p", "1:2"], [1, 8 + 1 + 2 - 3 + 1, 8 + 1 + 2 - 3 + 1], [0.5 + 1 - 1, 0.5 + 1 - 1]),
+    (["--p", "1:2x0:1"], [1, 8 + 1 + 2 - 3 + 1, 8 + 0 + 1 - 3 + 1], [0.5 + 1 - 1, 0.5 + 1 - 0]),
+])
+def test_explicit_asymmetric_padding(args, shape, start):
+    data = json.loads(runner.invoke(app, ["layer", "--in", "8", "--k", "3", *args, "--format", "json"]).stdout)
+    assert data["output_shape"] == shape and data["receptive_field"]["start"] == start
+
+
+def test_padding_pairs_and_totals_in_a_description():
+    text = ("input: [1, 8, 8]\nlayers:\n  - conv: {c: 1, k: 3, p: [[1, 2], [0, 1]]}\n  - conv: {c: 1, k: 3, p: [[1, 1]]}\n"
+            "  - conv: {c: 1, k: [5, 3], p_total: [4, 2]}\n")
+    layers = json.loads(runner.invoke(app, ["net", "-", "--format", "json"], input=text).stdout)["layers"]
+    assert [x["output_shape"] for x in layers] == [[1, 9, 7], [1, 9, 7], [1, 9, 7]]
+
+
+def test_the_unreached_rows_follow_the_real_padding():
+    # 8 + 0 + 1 − 3 = 6 is not divisible by 4: the windows never reach the last 2 rows, 1 of them padding
+    data = json.loads(runner.invoke(app, ["layer", "--in", "8", "--k", "3", "--s", "4", "--p", "0:1", "--format", "json"]).stdout)
+    assert any("never reach the last 2 rows and columns of the padded input (1 of input, 1 of padding)" in w for w in data["warnings"])
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--p", "1", "--p-total", "2"], "Error: --p-total: gives the padding already; drop --p (or --p-total), got --p '1' too\n"),
+    (["--p", "1:x"], "Error: --p: (before, after) pairs are written 1:2 (every axis) or 1:2x0:1 (per axis), got '1:x'\n"),
+])
+def test_padding_conflicts(args, message):
+    result = runner.invoke(app, ["layer", "--in", "8", "--k", "3", *args])
+    assert result.exit_code == 2 and result.stderr == message
+
+
+def test_asymmetric_padding_against_pytorch():
+    torch = pytest.importorskip("torch")
+    import random
+
+    from convcalc import Conv, analyze_layer
+
+    rng = random.Random("asymmetric padding")
+    for _ in range(200):
+        size, k, s = (rng.randint(3, 12), rng.randint(3, 12)), (rng.randint(1, 3), rng.randint(1, 3)), (rng.randint(1, 3), rng.randint(1, 3))
+        pads = tuple((rng.randint(0, 3), rng.randint(0, 3)) for _ in range(2))
+        x = torch.nn.functional.pad(torch.zeros(1, 1, *size), (*pads[1], *pads[0]))  # F.pad: last axis first
+        expected = torch.nn.functional.conv2d(x, torch.zeros(1, 1, *k), stride=s).shape[2:]
+        assert analyze_layer(Conv(1, k, s, pads), (1, *size)).output_shape[1:] == tuple(expected)

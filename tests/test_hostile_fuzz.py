@@ -111,9 +111,11 @@ HUGE = st.sampled_from(["1" + "0" * 400, "9" * 17, "9007199254740993", "3x3x3x3x
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
-@given(st.sampled_from(["conv", "convT", "maxpool", "avgpool", "linear", "flatten", "global_avgpool", "adaptive_avgpool"]),
+@given(st.sampled_from(["conv", "convT", "maxpool", "avgpool", "linear", "flatten", "global_avgpool", "adaptive_avgpool",
+                        "batchnorm", "layernorm", "instancenorm"]),
        st.lists(st.tuples(st.sampled_from(["--in", "--k", "--s", "--p", "--d", "--out", "--output-padding", "--cin", "--cout",
-                                           "--groups", "--batch"]), st.one_of(HUGE, st.sampled_from(["1", "2", "3", "8"]))),
+                                           "--groups", "--batch", "--p-total"]),
+                          st.one_of(HUGE, st.sampled_from(["1", "2", "3", "8", "1:2", "1:2x0:1", "0:9", "1:2x3:4x5:6x7:8", "wide"]))),
                 max_size=5),
        st.sampled_from(["table", "json", "csv", "markdown"]))
 def test_hostile_flags(op, flags, fmt):

@@ -30,7 +30,7 @@ CASES = [
     ("unknown kind", HEAD + "  - convv: {c: 8, k: 3}\n", "got 'convv'; did you mean 'conv'?"),
     ("unknown kind lists the known ones", HEAD + "  - convv: {c: 8, k: 3}\n", "unknown layer kind (known: adaptive_avgpool, "),
     ("unknown option", HEAD + "  - conv: {c: 8, kk: 3}\n",
-     "net.yaml:3: layers[0].conv: unknown option (known: c, k, s, p, d, groups, bias, table, act, bn), got 'kk'; did you mean 'k'?"),
+     "net.yaml:3: layers[0].conv: unknown option (known: c, k, s, p, d, groups, bias, table, p_total, act, bn), got 'kk'; did you mean 'k'?"),
     ("missing option", HEAD + "  - conv: {k: 3}\n", "net.yaml:3: layers[0].conv: missing option c (conv needs c, k), got {k: 3}"),
     ("two kinds in one item", HEAD + "  - {conv: {c: 8, k: 3}, relu: null}\n",
      "net.yaml:3: layers[0]: each item needs exactly one layer kind, got more than one layer kind: conv, relu"),

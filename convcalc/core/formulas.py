@@ -117,6 +117,9 @@ def check_layer(layer) -> None:
         elif value is None:
             if layer._field_defaults.get(field, 0) is not None:
                 raise ConvcalcError(f"{option}: must be an integer or one per axis, got null")
+        elif field == "padding" and type(value) is tuple and all(
+                is_int(v) or (type(v) is tuple and all(is_int(x) for x in v)) for v in value):
+            continue  # per axis a number, or a pair (before, after)
         elif not (is_int(value) or (type(value) is tuple and all(is_int(v) for v in value))):
             raise ConvcalcError(f"{option}: must be an integer or a tuple of integers (one per axis), got {quote(value)}")
 
@@ -169,7 +172,28 @@ def conv_padding(layer: Conv, spatial: Shape, k, d, s) -> tuple[list[tuple[int, 
                 f"{', '.join(f'({b}, {a})' for b, a in pads)}; PyTorch refuses padding='same' for strided convolutions"
             )
         return pads, notes
-    return [(p, p) for p in per_axis(layer.padding, len(spatial), "p", non_negative)], []
+    if layer.p_total is not None:
+        if layer.padding != 0:
+            raise ConvcalcError(f"p_total: gives the padding already; drop p (or p_total), got p {quote(layer.padding)} too")
+        totals = per_axis(layer.p_total, len(spatial), "p_total", non_negative)
+        return [(t // 2, t - t // 2) for t in totals], []
+    padding = layer.padding
+    if isinstance(padding, tuple) and len(padding) == 1 and isinstance(padding[0], tuple):
+        padding = padding * len(spatial)  # one (before, after) pair for every axis
+    return [pad_pair(p) for p in per_axis(padding, len(spatial), "p", padding_value)], []
+
+
+def padding_value(value, option: str):
+    """A padding for one axis: a number for both sides, or a pair (before, after)."""
+    if isinstance(value, tuple):
+        if len(value) != 2:
+            raise ConvcalcError(f"{option}: a pair (before, after) per axis, got {quote(list(value))}")
+        return tuple(non_negative(v, option) for v in value)
+    return non_negative(value, option)
+
+
+def pad_pair(value) -> tuple[int, int]:
+    return value if isinstance(value, tuple) else (value, value)
 
 
 def conv_table(table, c_in: int, c_out: int, groups: int) -> tuple[tuple[int, ...], ...]:

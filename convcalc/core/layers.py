@@ -13,14 +13,16 @@ from __future__ import annotations
 from typing import NamedTuple
 
 IntOrTuple = int | tuple[int, ...]
-Padding = int | tuple[int, ...] | str  # a number per axis, or 'valid' / 'same' / 'full'
+Padding = int | tuple[int | tuple[int, int], ...] | str  # per axis: a number, or (before, after); or a preset
 
 
 class Conv(NamedTuple):
     """N-d convolution (cross-correlation), as torch.nn.Conv1d/2d/3d.
 
     `table`, when given, is a partial connection table (LeNet-5's C3): output map o reads only
-    the input maps listed in table[o].
+    the input maps listed in table[o]. `padding` per axis is a number (both sides) or a pair
+    (before, after); `p_total` is d2l's total padding p_h (rows added top and bottom together; an
+    odd total puts the extra row at the end, as TensorFlow does).
     """
 
     out_channels: int
@@ -32,8 +34,9 @@ class Conv(NamedTuple):
     bias: bool = True
     table: tuple[tuple[int, ...], ...] | None = None
     kind: str = "conv"
+    p_total: IntOrTuple | None = None
     keys = {"c": "out_channels", "k": "kernel", "s": "stride", "p": "padding", "d": "dilation",
-            "groups": "groups", "bias": "bias", "table": "table"}
+            "groups": "groups", "bias": "bias", "table": "table", "p_total": "p_total"}
 
 
 class ConvTranspose(NamedTuple):

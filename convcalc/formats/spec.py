@@ -270,13 +270,16 @@ class _Builder:
             return tuple(tuple(row) for row in value)
         if key == "p" and isinstance(value, str):
             return value
+        if key == "p" and isinstance(value, list) and value and all(
+                type(v) is int or (isinstance(v, list) and len(v) == 2 and all(type(x) is int for x in v)) for v in value):
+            return tuple(tuple(v) if isinstance(v, list) else v for v in value)  # per axis: a number or [before, after]
         if isinstance(value, list) and value and all(type(v) is int for v in value):
             return tuple(value)
         if type(value) is int:
             return value
         if value is None and default is None:  # an option whose absence means something
             return None
-        kind = "a non-negative integer" if key in ("p", "output_padding") else "a positive integer"
+        kind = "a non-negative integer" if key in ("p", "output_padding", "p_total") else "a positive integer"
         self.fail(line, where, f"must be {kind} or a list of them (one per axis), got {quote(value)}")
 
     def sugar(self, kind: str, key: str, value, line: int, where: str) -> list:

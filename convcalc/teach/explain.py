@@ -90,12 +90,25 @@ def preset_lines(padding, axes) -> list[str]:
     return [f"padding {named}: the {PRESET_MEANING[preset]}; (before, after) per axis: {pads}"]
 
 
+def d2l_sizes(row: Row) -> list[str]:
+    """d2l's notation, for a padding given as its total p (both sides together):
+    ⌊(n − k + p + s)/s⌋ per axis, with where the rows go."""
+    lines = []
+    for name, g in zip(axis_names(len(row.input_shape) - 1), row.cost.axes):
+        k = "k" if g.dilation == 1 else "k̂"
+        total = g.pad_before + g.pad_after
+        split = f"{g.pad_before} before and {g.pad_after} after" + (" (an odd total: the extra one at the end)" if total % 2 else "")
+        lines.append(f"{name}: ⌊(n − {k} + p + s)/s⌋ = ⌊({g.size} − {g.effective_kernel} + {total} + {g.stride})/{g.stride}⌋ = "
+                     f"{g.out}; p = {total}: {split}")
+    return lines
+
+
 def conv_lines(row: Row) -> list[str]:
     layer, cost = row.layer, row.cost
     c_in, c_out, n = row.input_shape[0], row.output_shape[0], len(row.input_shape) - 1
     k = [g.kernel for g in cost.axes]
     bias = "1" if layer.bias else "0"
-    lines = preset_lines(layer.padding, cost.axes) + sizes(row)
+    lines = preset_lines(layer.padding, cost.axes) + (d2l_sizes(row) if layer.p_total is not None else sizes(row))
     if layer.table is not None:
         fan_in = sum(len(r) for r in layer.table)
         lines.append(f"params = Σ_o inputs(o)·{kernel_symbols(n)} + C_o·bias = {fan_in}·{product(k)} + {c_out}·{bias} = {num(cost.params)}")
