@@ -173,3 +173,15 @@ def test_asymmetric_padding_against_pytorch():
         x = torch.nn.functional.pad(torch.zeros(1, 1, *size), (*pads[1], *pads[0]))  # F.pad: last axis first
         expected = torch.nn.functional.conv2d(x, torch.zeros(1, 1, *k), stride=s).shape[2:]
         assert analyze_layer(Conv(1, k, s, pads), (1, *size)).output_shape[1:] == tuple(expected)
+
+
+def test_a_squeeze_and_excitation_gate_drawn_as_the_notes_draw_it():
+    # pool → flatten → linear → linear: a gate of C values scales the C channels
+    text = ("input: [16, 8, 8]\nlayers:\n  - multiply:\n      - []\n      - [global_avgpool, flatten, {linear: {out: 4, act: relu}},"
+            " {linear: {out: 16, act: sigmoid}}]\n")
+    data = json.loads(runner.invoke(app, ["net", "-", "--format", "json"], input=text).stdout)
+    assert data["output_shape"] == [16, 8, 8]
+    assert data["total"]["params"] == (16 * 4 + 4) + (4 * 16 + 16)
+    bad = text.replace("out: 16", "out: 15")
+    result = runner.invoke(app, ["net", "-"], input=bad)
+    assert result.exit_code == 1 and "multiply: shapes do not broadcast, got path 0 16×8×8, path 1 15" in result.stderr

@@ -384,6 +384,11 @@ class _Walk:
 
 def merged_shape(node: Merge, shapes: list[Shape]) -> Shape:
     described = ", ".join(f"{shorten(str(name))} {fmt_shape(s)}" for name, s in zip(node.path_names, shapes))
+    if node.op == "multiply" and len({len(s) for s in shapes}) > 1:
+        # the notes' squeeze-and-excitation: a gate of C values (pool → flatten → linear → linear)
+        # scales the C channels of the feature map, as if it were C×1×1
+        rank = max(len(s) for s in shapes)
+        shapes = [s + (1,) * (rank - len(s)) if len(s) == 1 else s for s in shapes]
     if len({len(s) for s in shapes}) > 1:
         raise SpecError(f"{node.where}: {node.op}: paths have different numbers of axes, got {described}")
     if node.op == "concat":
