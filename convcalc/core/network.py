@@ -144,7 +144,6 @@ class Report(NamedTuple):
     activation_bytes: int
     field: ReceptiveField
     warnings: tuple[str, ...] = ()  # "layer name: warning", in execution order
-    layer_count: int = 0  # leaf rows
 
     @property
     def flops(self) -> int:
@@ -483,7 +482,7 @@ def walk(network: Network, settings: Settings, sink: Sink) -> Report:
         raise ConvcalcError("layers: the network has no layers, got none")
     return Report(
         network.name, shape, out, (), settings, state.params, state.buffers, state.macs,
-        state.params * DTYPE_BYTES[settings.dtype], state.memory, field, tuple(state.warnings), state.leaves,
+        state.params * DTYPE_BYTES[settings.dtype], state.memory, field, tuple(state.warnings),
     )
 
 

@@ -68,12 +68,6 @@ def local(row: Row):
     return list(window) if isinstance(window, tuple) else window
 
 
-def to_json(report: Report) -> str:
-    import json
-
-    return json.dumps(single_dict(report), indent=2, ensure_ascii=False)
-
-
 INT_ONLY = {int}
 JSON_BOOL = {True: "true", False: "false"}
 

@@ -140,13 +140,10 @@ def as_kernel(w: Tensor, dims: int, op: str, c_in: int, groups: int) -> Tensor:
 
 
 def per_axis(value, n: int, option: str, low: int) -> tuple[int, ...]:
-    values = value if isinstance(value, tuple) else (value,) * n
-    if len(values) != n:
-        raise ConvcalcError(f"--{option}: needs 1 or {n} values for {n} spatial axes, got {quote(list(values))}")
-    for v in values:
-        if type(v) is not int or not low <= v <= 1 << 20:
-            raise ConvcalcError(f"--{option}: must be an integer from {low} to {1 << 20}, got {quote(v)}")
-    return values
+    """The core's per-axis check, naming the flag: a positive value (low 1) or a non-negative one."""
+    from ..core.formulas import non_negative, per_axis as core_per_axis, positive
+
+    return core_per_axis(value, n, f"--{option}", positive if low else non_negative)
 
 
 def check_work(work: int) -> None:

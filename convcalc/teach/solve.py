@@ -63,8 +63,6 @@ def ranges(op: str, known: dict, unknowns: list[str], max_p: int | None, max_val
             out[name] = range(1, 2 * size + 2)
         elif name == "output_padding":
             out[name] = range(0, max(known.get("s") or 2 * size + 1, known.get("d") or 1))
-        elif name == "in":
-            out[name] = range(1, 4 * max_value + 1)  # narrowed by the algebra below when it can be
     return out
 
 
