@@ -9,6 +9,7 @@ from enum import Enum
 
 import typer
 
+from .core.messages import _
 from . import __version__
 from .core.errors import ConvcalcError
 
@@ -77,10 +78,11 @@ def parse_padding(text: str | None, presets: tuple[str, ...]):
     from .core.errors import quote
 
     if not PADDING.match(text) or len(text) > 100:
-        fail(f"--p: (before, after) pairs are written 1:2 (every axis) or 1:2x0:1 (per axis), got {quote(text)}", 2)
+        fail(_("--p: (before, after) pairs are written 1:2 (every axis) or 1:2x0:1 (per axis), got "
+               "{value}").format(value=quote(text)), 2)
     pairs = tuple(tuple(int(v) for v in part.split(":")) for part in re.split(r"[x×,*]", text))
     if len(pairs) > 3:
-        fail(f"--p: at most 3 pairs (one per spatial axis), got {quote(text)}", 2)
+        fail(_("--p: at most 3 pairs (one per spatial axis), got {value}").format(value=quote(text)), 2)
     return pairs
 
 
@@ -95,12 +97,12 @@ def parse_sizes(text: str | None, flag: str, presets: tuple[str, ...] = ()) -> i
         return text.strip().lower()
     if not SIZE.match(text):
         expected = "an integer or sizes such as 32x64" + (f", or one of {', '.join(presets)}" if presets else "")
-        fail(f"{flag}: must be {expected}, got {quote(text)}", 2)
+        fail(_("{flag}: must be {expected}, got {value}").format(flag=flag, expected=expected, value=quote(text)), 2)
     parts = re.split(r"[x×,*]", text)
     if len(parts) > 3:
-        fail(f"{flag}: at most 3 values (one per spatial axis: D×H×W), got {quote(text)}", 2)
+        fail(_("{flag}: at most 3 values (one per spatial axis: D×H×W), got {value}").format(flag=flag, value=quote(text)), 2)
     if any(len(p.strip().lstrip("-").lstrip("0")) > MAX_INT_DIGITS for p in parts) or any(abs(int(p)) > MAX_INT for p in parts):
-        fail(f"{flag}: every value must be at most 2^53 = {MAX_INT:,}, got {quote(text)}", 2)
+        fail(_("{flag}: every value must be at most 2^53 = {max_int:,}, got {value}").format(flag=flag, max_int=MAX_INT, value=quote(text)), 2)
     values = tuple(int(v) for v in parts)
     return values[0] if len(values) == 1 else values
 
@@ -114,7 +116,7 @@ def expand(value, n: int, flag: str) -> tuple[int, ...]:
 
     if isinstance(value, tuple):
         if len(value) != n:
-            fail(f"{flag}: needs 1 or {n} values for {n} spatial axes, got {quote('x'.join(map(str, value)))}", 2)
+            fail(_("{flag}: needs 1 or {n} values for {n} spatial axes, got {value}").format(flag=flag, n=n, value=quote('x'.join(map(str, value)))), 2)
         return value
     return (value,) * n
 
@@ -199,7 +201,7 @@ def layer(
     for flag, value in given.items():
         if value is not None and flag not in OP_FLAGS[kind]:
             shown = "" if value is True else f", got {quote(str(value))}"
-            fail(f"{flag}: --op {kind} has no such option; drop {flag}{shown}", 2)
+            fail(_("{flag}: --op {kind} has no such option; drop {flag}{shown}").format(flag=flag, kind=kind, shown=shown), 2)
     spatial = parse_sizes(size, "--in")
     kernel = parse_sizes(k, "--k")
     stride = parse_sizes(s, "--s")
@@ -208,7 +210,7 @@ def layer(
     padding = parse_padding(p or "0", PRESETS)
     p_total_value = parse_sizes(p_total, "--p-total")
     if p_total is not None and p is not None:
-        fail(f"--p-total: gives the padding already; drop --p (or --p-total), got --p {quote(p)} too", 2)
+        fail(_("--p-total: gives the padding already; drop --p (or --p-total), got --p {value} too").format(value=quote(p)), 2)
     dilation = parse_sizes(d or "1", "--d")
     out_pad = parse_sizes(output_padding or "0", "--output-padding")
     out_size = parse_sizes(out, "--out")
@@ -216,14 +218,14 @@ def layer(
                         dilation, out_pad, out_size, p_total_value) or 2
     for flag, value in (("--cin", cin), ("--cout", cout), ("--groups", groups)):
         if value is not None and value < 1:
-            fail(f"{flag}: must be a positive integer, got {quote(value)}")
+            fail(_("{flag}: must be a positive integer, got {value}").format(flag=flag, value=quote(value)))
         if value is not None and value > MAX_INT:
-            fail(f"{flag}: must be at most 2^53 = {MAX_INT:,}, got {quote(value)}")
+            fail(_("{flag}: must be at most 2^53 = {max_int:,}, got {value}").format(flag=flag, max_int=MAX_INT, value=quote(value)))
     if spatial is None and kind != "linear":
-        fail(f"--in: the input size is required for --op {kind}, got none")
+        fail(_("--in: the input size is required for --op {kind}, got none").format(kind=kind))
     shape = (cin, *expand(spatial, n, "--in")) if spatial is not None else (cin,)
     if kernel is None and kind in ("conv", "convT", "maxpool", "avgpool"):
-        fail(f"--k: the kernel size is required for --op {kind}, got none")
+        fail(_("--k: the kernel size is required for --op {kind}, got none").format(kind=kind))
     bias = not no_bias
     cout, groups = cout or 1, groups or 1
     if kind == "conv":
@@ -255,11 +257,11 @@ def layer(
         axes = report.leaves[0].cost.axes
         spatial = report.leaves[0].input_shape[1:]
         if not axes or not isinstance(axes[0], ConvAxis) or len(spatial) > 2 or max(spatial) > 64:
-            fail(f"--draw: draws 1-D and 2-D convolutions and pooling of inputs up to 64 per side, got --op {kind} "
-                 f"on {'×'.join(map(str, spatial)) or 'no spatial axes'}", 2)
+            fail(_("--draw: draws 1-D and 2-D convolutions and pooling of inputs up to 64 per side, got "
+                   "--op {kind} on {value}").format(kind=kind, value='×'.join(map(str, spatial)) or 'no spatial axes'), 2)
         drawing = teach_render.draw_lines(spatial, axes)
         if fmt is Format.csv:
-            fail("--draw: a picture has no place in CSV; use --format table, markdown or json, got --format csv", 2)
+            fail(_("--draw: a picture has no place in CSV; use --format table, markdown or json, got --format csv"), 2)
     emit_layer(report, fmt, show_steps, drawing)
 
 
@@ -303,15 +305,15 @@ def net(
         parsed = parse_sizes(size, "--input")
         parsed = parsed if isinstance(parsed, tuple) else (parsed,)
         if not 1 <= len(parsed) <= 4 or min(parsed) < 1:
-            fail(f"--input: must be C×H×W (or C, C×L, C×D×H×W) with positive sizes, got {quote(size)}", 2)
+            fail(_("--input: must be C×H×W (or C, C×L, C×D×H×W) with positive sizes, got {value}").format(value=quote(size)), 2)
         shape = parsed
     try:
         network = load_stdin(shape) if spec == "-" else load(find(spec), shape)
         settings = Settings(batch=batch, flops_per_mac=flops_per_mac, dtype=dtype.value)
         settings.check()
         if show_steps and count_rows(network.body) > MAX_EXPLAINED:
-            fail(f"--explain: writes out at most {MAX_EXPLAINED:,} layers; drop --explain or describe a smaller network, "
-                 f"got {count_rows(network.body):,} rows")
+            fail(_("--explain: writes out at most {max_explained:,} layers; drop --explain or describe a "
+                   "smaller network, got {count_rows:,} rows").format(max_explained=MAX_EXPLAINED, count_rows=count_rows(network.body)))
         emit_network(network, settings, fmt, show_steps, depth, connections)
     except ConvcalcError as error:
         fail(str(error))
@@ -323,11 +325,11 @@ def load_stdin(shape):
     from .formats.spec import loads
 
     if sys.stdin is None:
-        fail("-: standard input is closed, got no description", 2)
+        fail(_("-: standard input is closed, got no description"), 2)
     try:
         text = sys.stdin.read(MAX_FILE_BYTES + 1)
     except (OSError, UnicodeDecodeError) as error:
-        fail(f"-: cannot read standard input: {getattr(error, 'strerror', None) or 'not UTF-8 text'}, got stdin", 2)
+        fail(_("-: cannot read standard input: {value}, got stdin").format(value=getattr(error, 'strerror', None) or 'not UTF-8 text'), 2)
     return loads(text, "<stdin>", shape)
 
 
@@ -512,14 +514,14 @@ def read_values(text: str | None, flag: str):
         path = Path(text[1:])
         try:
             if path.stat().st_size > MAX_FILE_BYTES:
-                fail(f"{flag}: a file of values is at most {MAX_FILE_BYTES:,} bytes, got {path.stat().st_size:,}", 2)
+                fail(_("{flag}: a file of values is at most {max_file_bytes:,} bytes, got {st_size:,}").format(flag=flag, max_file_bytes=MAX_FILE_BYTES, st_size=path.stat().st_size), 2)
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
             what = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
-            fail(f"{flag}: cannot read the file: {what}, got {quote(str(path))}", 2)
+            fail(_("{flag}: cannot read the file: {what}, got {value}").format(flag=flag, what=what, value=quote(str(path))), 2)
         where = path.name
     if len(text) > MAX_FILE_BYTES:
-        fail(f"{flag}: at most {MAX_FILE_BYTES:,} characters of values, got {len(text):,}", 2)
+        fail(_("{flag}: at most {max_file_bytes:,} characters of values, got {count:,}").format(flag=flag, max_file_bytes=MAX_FILE_BYTES, count=len(text)), 2)
     try:
         return read(text, where, exact=True)
     except SpecError as error:
@@ -578,19 +580,20 @@ def compute(
         if value is not None and flag not in COMPUTE_FLAGS[kind]:
             fail(f"{flag}: --op {kind} has no such option; drop {flag}" + ("" if value is True else f", got {quote(str(value))}"), 2)
     if kind in ("conv", "convT") and w is None:
-        fail(f"--w: --op {kind} needs the kernel's values, got none", 2)
+        fail(_("--w: --op {kind} needs the kernel's values, got none").format(kind=kind), 2)
     if kind in ("maxpool", "avgpool") and k is None:
-        fail(f"--k: --op {kind} needs the window size, got none", 2)
+        fail(_("--k: --op {kind} needs the window size, got none").format(kind=kind), 2)
     try:
         if x is None:
             if not symbolic or size is None:
-                fail("--x: the input values are required (or --symbolic with --in for names instead of numbers), got none", 2)
+                fail(_("--x: the input values are required (or --symbolic with --in for names instead of "
+                       "numbers), got none"), 2)
             spatial = parse_sizes(size, "--in")
             spatial = spatial if isinstance(spatial, tuple) else (spatial,) * dims
             from math import prod
 
             if len(spatial) != dims or min(spatial) < 1 or prod(spatial) > 4096:
-                fail(f"--in: {dims} positive sizes of at most 4,096 values in all, got {quote(size)}", 2)
+                fail(_("--in: {dims} positive sizes of at most 4,096 values in all, got {value}").format(dims=dims, value=quote(size)), 2)
             values = teach.Tensor(spatial, tuple(range(1, prod(spatial) + 1)))
         else:
             values = teach.tensor(read_values(x, "--x"), "x")
@@ -602,7 +605,7 @@ def compute(
         if kind in ("conv", "convT"):
             raw = read_values(w, "--w")
             if symbolic and raw is None:
-                fail("--w: give the kernel, got none", 2)
+                fail(_("--w: give the kernel, got none"), 2)
             w_t = teach.as_kernel(teach.tensor(raw, "w"), dims, kind, x_t.shape[0], groups or 1)
             if kind == "conv":
                 result = teach.conv(x_t, w_t, 1 if strides is None else strides, padding, dilation, groups or 1, bias_t)
@@ -623,16 +626,15 @@ def emit_compute(result, fmt: "Format", show_steps: bool, symbolic: bool, draw: 
 
     extra_lines, drawing = [], []
     if (symbolic or draw) and fmt is Format.csv:
-        fail(f"--{'symbolic' if symbolic else 'draw'}: has no place in CSV; use --format table, markdown or json, got --format csv", 2)
+        fail(_("--{value}: has no place in CSV; use --format table, markdown or json, got --format csv").format(value='symbolic' if symbolic else 'draw'), 2)
     if symbolic:
         if result.input.shape[0] != 1 or (result.kernel is not None and result.kernel.shape[:2] != (1, 1)):
-            fail("--symbolic: names one channel in and one out (a11, k11), got "
-                 f"input {'×'.join(map(str, result.input.shape))}", 2)
+            fail(_("--symbolic: names one channel in and one out (a11, k11), got input {items}").format(items='×'.join(map(str, result.input.shape))), 2)
         extra_lines += show.symbolic_lines(result)
     if draw:
         if len(result.input.shape) > 3 or max(result.input.shape[1:]) > 64 or result.op == "convT":
-            fail("--draw: draws 1-D and 2-D inputs of at most 64 per side for conv and pooling, "
-                 f"got input {'×'.join(map(str, result.input.shape))} for {result.op}", 2)
+            fail(_("--draw: draws 1-D and 2-D inputs of at most 64 per side for conv and pooling, got input "
+                   "{items} for {op}").format(items='×'.join(map(str, result.input.shape)), op=result.op), 2)
         drawing = show.draw_lines(result.input.shape[1:], result.axes)
     steps = show.explanation_lines(result) if show_steps and numbers else []
     if fmt is Format.json:
@@ -661,11 +663,11 @@ def parse_unknowns(text: str | None, flag: str) -> tuple | None:
     if text is None:
         return None
     if len(text.strip()) == 1 and not text.strip().isdigit() and text.strip() != "?":
-        fail(f"{flag}: must be a size or ? (the shell replaces an unquoted ? by a one-letter file name: write '?'), "
-             f"got {quote(text)}", 2)
+        fail(_("{flag}: must be a size or ? (the shell replaces an unquoted ? by a one-letter file "
+               "name: write '?'), got {value}").format(flag=flag, value=quote(text)), 2)
     parts = re.split(r"[x×,*]", text.strip())
     if len(parts) > 3:
-        fail(f"{flag}: at most 3 values (one per spatial axis), got {quote(text)}", 2)
+        fail(_("{flag}: at most 3 values (one per spatial axis), got {value}").format(flag=flag, value=quote(text)), 2)
     values = []
     for part in parts:
         if part.strip() == "?":
@@ -705,18 +707,18 @@ def solve(
 
     kind = op.value
     if output_padding is not None and kind != "convT":
-        fail(f"--output-padding: --op {kind} has no such option; drop --output-padding, got {quote(output_padding)}", 2)
+        fail(_("--output-padding: --op {kind} has no such option; drop --output-padding, got {value}").format(kind=kind, value=quote(output_padding)), 2)
     if layers is not None and layers.strip() != "?":
-        fail(f"--layers: only ? (the count to find), got {quote(layers)}", 2)
+        fail(_("--layers: only ? (the count to find), got {value}").format(value=quote(layers)), 2)
     if rf is not None and layers is None:
-        fail(f"--rf: a receptive-field target goes with --layers ?, got {rf}", 2)
+        fail(_("--rf: a receptive-field target goes with --layers ?, got {rf}").format(rf=rf), 2)
     fields = {"in": parse_unknowns(size, "--in"), "out": parse_unknowns(out, "--out"), "k": parse_unknowns(k, "--k"),
               "s": parse_unknowns(s, "--s"), "p": parse_unknowns(p, "--p"), "d": parse_unknowns(d, "--d"),
               "output_padding": parse_unknowns(output_padding, "--output-padding")}
     n = max((len(v) for v in fields.values() if v), default=1)
     for name, value in fields.items():
         if value is not None and len(value) not in (1, n):
-            fail(f"--{name.replace('_', '-')}: needs 1 or {n} values, got {quote('x'.join('?' if v is None else str(v) for v in value))}", 2)
+            fail(_("--{replace}: needs 1 or {n} values, got {value}").format(replace=name.replace('_', '-'), n=n, value=quote('x'.join('?' if v is None else str(v) for v in value))), 2)
     try:
         questions = []
         for axis in range(n):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from .messages import _
 from .errors import SpecError, quote
 from .limits import MAX_INT, MAX_INT_DIGITS, MAX_NESTING
 
@@ -20,10 +21,10 @@ def tokens(text: str) -> list[tuple[str, object]]:
     while pos < len(text):
         match = TOKEN.match(text, pos)
         if not match:
-            raise SpecError(f"cannot read the expression at {quote(text[pos:].strip())}, got {quote(text)}")
+            raise SpecError(_("cannot read the expression at {value}, got {value2}").format(value=quote(text[pos:].strip()), value2=quote(text)))
         number, name, op = match.groups()
         if number and len(number.lstrip("0")) > MAX_INT_DIGITS:
-            raise SpecError(f"integer too large (the limit is 2^53 = {MAX_INT:,}), got {quote(text)}")
+            raise SpecError(_("integer too large (the limit is 2^53 = {max_int:,}), got {value}").format(max_int=MAX_INT, value=quote(text)))
         out.append(("num", int(number)) if number else ("name", name) if name else ("op", op))
         pos = match.end()
     return out
@@ -38,7 +39,7 @@ def evaluate(text: str, env: dict[str, object]) -> int:
 
     def bounded(value: int) -> int:
         if not -MAX_INT <= value <= MAX_INT:
-            raise SpecError(f"the value passes the limit of 2^53 = {MAX_INT:,}, got {quote(text)}")
+            raise SpecError(_("the value passes the limit of 2^53 = {max_int:,}, got {value}").format(max_int=MAX_INT, value=quote(text)))
         return value
 
     def peek():
@@ -56,41 +57,41 @@ def evaluate(text: str, env: dict[str, object]) -> int:
         if kind == "name":
             if value not in env:
                 known = ", ".join("$" + k for k in list(env)[:12]) or "none"
-                raise SpecError(f"unknown argument ${value} (known: {known}), got {quote(text)}")
+                raise SpecError(_("unknown argument ${value} (known: {known}), got {value2}").format(value=value, known=known, value2=quote(text)))
             got = env[value]
             if type(got) is not int:
-                raise SpecError(f"${value} is used in arithmetic but is not an integer, got {quote(got)}")
+                raise SpecError(_("${value} is used in arithmetic but is not an integer, got {value2}").format(value=value, value2=quote(got)))
             return got
         if (kind, value) == ("op", "("):
             nonlocal depth
             depth += 1
             if depth > MAX_NESTING:
-                raise SpecError(f"brackets nest deeper than {MAX_NESTING} levels, got {quote(text)}")
+                raise SpecError(_("brackets nest deeper than {max_nesting} levels, got {value}").format(max_nesting=MAX_NESTING, value=quote(text)))
             result = sum_()
             if peek() != ("op", ")"):
-                raise SpecError(f"missing ')' in the expression, got {quote(text)}")
+                raise SpecError(_("missing ')' in the expression, got {value}").format(value=quote(text)))
             take()
             depth -= 1
             return result
         if (kind, value) == ("op", "-"):
             if pos < len(items) and items[pos] == ("op", "-"):
-                raise SpecError(f"two minus signs in a row, got {quote(text)}")
+                raise SpecError(_("two minus signs in a row, got {value}").format(value=quote(text)))
             return -atom()
-        raise SpecError(f"incomplete expression, got {quote(text)}")
+        raise SpecError(_("incomplete expression, got {value}").format(value=quote(text)))
 
     def product() -> int:
         result = atom()
         while peek() in (("op", "*"), ("op", "/"), ("op", "//")):
-            _, op = take()
+            __, op = take()
             right = atom()
             if op == "*":
                 result = bounded(result * right)
             elif right == 0:
-                raise SpecError(f"division by zero, got {quote(text)}")
+                raise SpecError(_("division by zero, got {value}").format(value=quote(text)))
             elif op == "//":
                 result //= right
             elif result % right:
-                raise SpecError(f"{result}/{right} is not a whole number (use // to round down), got {quote(text)}")
+                raise SpecError(_("{result}/{right} is not a whole number (use // to round down), got {value}").format(result=result, right=right, value=quote(text)))
             else:
                 result //= right
         return result
@@ -98,11 +99,11 @@ def evaluate(text: str, env: dict[str, object]) -> int:
     def sum_() -> int:
         result = product()
         while peek() in (("op", "+"), ("op", "-")):
-            _, op = take()
+            __, op = take()
             result = bounded(result + product() if op == "+" else result - product())
         return result
 
     value = sum_()
     if pos != len(items):
-        raise SpecError(f"unexpected {quote(str(items[pos][1]))} in the expression, got {quote(text)}")
+        raise SpecError(_("unexpected {value} in the expression, got {value2}").format(value=quote(str(items[pos][1])), value2=quote(text)))
     return value

@@ -20,6 +20,7 @@ from __future__ import annotations
 from math import prod
 from typing import Callable, NamedTuple
 
+from .messages import _
 from . import geometry as geo
 from .errors import ConvcalcError, quote
 from .limits import MAX_INT
@@ -71,19 +72,19 @@ def is_int(value) -> bool:
 
 def positive(value, option: str) -> int:
     if not is_int(value) or value < 1:
-        raise ConvcalcError(f"{option}: must be a positive integer, got {quote(value)}")
+        raise ConvcalcError(_("{option}: must be a positive integer, got {value}").format(option=option, value=quote(value)))
     return at_most_limit(value, option)
 
 
 def non_negative(value, option: str) -> int:
     if not is_int(value) or value < 0:
-        raise ConvcalcError(f"{option}: must be a non-negative integer, got {quote(value)}")
+        raise ConvcalcError(_("{option}: must be a non-negative integer, got {value}").format(option=option, value=quote(value)))
     return at_most_limit(value, option)
 
 
 def at_most_limit(value: int, option: str) -> int:
     if value > MAX_INT:
-        raise ConvcalcError(f"{option}: must be at most 2^53 = {MAX_INT:,}, got {quote(value)}")
+        raise ConvcalcError(_("{option}: must be at most 2^53 = {max_int:,}, got {value}").format(option=option, max_int=MAX_INT, value=quote(value)))
     return value
 
 
@@ -97,7 +98,7 @@ def check_layer(layer) -> None:
     kind = getattr(layer, "kind", None)
     if not isinstance(kind, str) or kind not in KINDS or type(layer) is not KINDS[kind].layer:
         known = ", ".join(sorted(KINDS))
-        raise ConvcalcError(f"layer: must be a convcalc layer record whose kind is one of {known}, got {quote(layer)}")
+        raise ConvcalcError(_("layer: must be a convcalc layer record whose kind is one of {known}, got {value}").format(known=known, value=quote(layer)))
     names = {field: key for key, field in layer.keys.items()}
     for field, value in zip(layer._fields, layer):
         option = names.get(field, field)
@@ -105,23 +106,23 @@ def check_layer(layer) -> None:
             continue
         if field in BOOL_FIELDS:
             if type(value) is not bool:
-                raise ConvcalcError(f"{option}: must be true or false, got {quote(value)}")
+                raise ConvcalcError(_("{option}: must be true or false, got {value}").format(option=option, value=quote(value)))
         elif field in TEXT_FIELDS and isinstance(value, str):
             continue
         elif field == "table" and value is not None:
             if not isinstance(value, tuple):
-                raise ConvcalcError(f"table: must be a tuple with one tuple of input channels per output channel, got {quote(value)}")
+                raise ConvcalcError(_("table: must be a tuple with one tuple of input channels per output channel, got {value}").format(value=quote(value)))
             for o, row in enumerate(value):
                 if not isinstance(row, tuple) or not all(is_int(i) for i in row):
-                    raise ConvcalcError(f"table[{o}]: must list input channels (integers), got {quote(row)}")
+                    raise ConvcalcError(_("table[{o}]: must list input channels (integers), got {value}").format(o=o, value=quote(row)))
         elif value is None:
             if layer._field_defaults.get(field, 0) is not None:
-                raise ConvcalcError(f"{option}: must be an integer or one per axis, got null")
+                raise ConvcalcError(_("{option}: must be an integer or one per axis, got null").format(option=option))
         elif field == "padding" and type(value) is tuple and all(
                 is_int(v) or (type(v) is tuple and all(is_int(x) for x in v)) for v in value):
             continue  # per axis a number, or a pair (before, after)
         elif not (is_int(value) or (type(value) is tuple and all(is_int(v) for v in value))):
-            raise ConvcalcError(f"{option}: must be an integer or a tuple of integers (one per axis), got {quote(value)}")
+            raise ConvcalcError(_("{option}: must be an integer or a tuple of integers (one per axis), got {value}").format(option=option, value=quote(value)))
 
 
 def per_axis(value, n: int, option: str, check=positive) -> tuple[int, ...]:
@@ -129,14 +130,14 @@ def per_axis(value, n: int, option: str, check=positive) -> tuple[int, ...]:
     if isinstance(value, (tuple, list)):
         if len(value) != n:
             needs = "one value for 1 spatial axis" if n == 1 else f"1 or {n} values for {n} spatial axes"
-            raise ConvcalcError(f"{option}: needs {needs}, got {quote(list(value))}")
+            raise ConvcalcError(_("{option}: needs {needs}, got {value}").format(option=option, needs=needs, value=quote(list(value))))
         return tuple(check(v, option) for v in value)
     return (check(value, option),) * n
 
 
 def split_input(shape: Shape, kind: str) -> tuple[int, Shape]:
     if not 2 <= len(shape) <= 4:
-        raise ConvcalcError(f"{kind}: needs channels and 1 to 3 spatial axes, got input of shape {fmt_shape(shape)}")
+        raise ConvcalcError(_("{kind}: needs channels and 1 to 3 spatial axes, got input of shape {shape}").format(kind=kind, shape=fmt_shape(shape)))
     return shape[0], shape[1:]
 
 
@@ -174,7 +175,7 @@ def conv_padding(layer: Conv, spatial: Shape, k, d, s) -> tuple[list[tuple[int, 
         return pads, notes
     if layer.p_total is not None:
         if layer.padding != 0:
-            raise ConvcalcError(f"p_total: gives the padding already; drop p (or p_total), got p {quote(layer.padding)} too")
+            raise ConvcalcError(_("p_total: gives the padding already; drop p (or p_total), got p {value} too").format(value=quote(layer.padding)))
         totals = per_axis(layer.p_total, len(spatial), "p_total", non_negative)
         return [(t // 2, t - t // 2) for t in totals], []
     padding = layer.padding
@@ -187,7 +188,7 @@ def padding_value(value, option: str):
     """A padding for one axis: a number for both sides, or a pair (before, after)."""
     if isinstance(value, tuple):
         if len(value) != 2:
-            raise ConvcalcError(f"{option}: a pair (before, after) per axis, got {quote(list(value))}")
+            raise ConvcalcError(_("{option}: a pair (before, after) per axis, got {value}").format(option=option, value=quote(list(value))))
         return tuple(non_negative(v, option) for v in value)
     return non_negative(value, option)
 
@@ -198,12 +199,12 @@ def pad_pair(value) -> tuple[int, int]:
 
 def conv_table(table, c_in: int, c_out: int, groups: int) -> tuple[tuple[int, ...], ...]:
     if groups != 1:
-        raise ConvcalcError(f"table: a connection table replaces groups, so groups must be 1, got {groups}")
+        raise ConvcalcError(_("table: a connection table replaces groups, so groups must be 1, got {groups}").format(groups=groups))
     if len(table) != c_out:
-        raise ConvcalcError(f"table: needs one row per output channel ({c_out}), got {len(table)} rows")
+        raise ConvcalcError(_("table: needs one row per output channel ({c_out}), got {count} rows").format(c_out=c_out, count=len(table)))
     for o, row in enumerate(table):
         if not row or any(not is_int(i) or not 0 <= i < c_in for i in row) or len(set(row)) != len(row):
-            raise ConvcalcError(f"table[{o}]: must list distinct input channels from 0 to {c_in - 1}, got {quote(list(row))}")
+            raise ConvcalcError(_("table[{o}]: must list distinct input channels from 0 to {value}, got {value2}").format(o=o, value=c_in - 1, value2=quote(list(row))))
     return table
 
 
@@ -216,7 +217,8 @@ def conv(layer: Conv, shape: Shape) -> LayerCost:
     k, s, d = per_axis(layer.kernel, n, "k"), per_axis(layer.stride, n, "s"), per_axis(layer.dilation, n, "d")
     groups = positive(layer.groups, "groups")
     if c_in % groups or c_out % groups:
-        raise ConvcalcError(f"groups: must divide the input channels ({c_in}) and the output channels ({c_out}), got {groups}")
+        raise ConvcalcError(_("groups: must divide the input channels ({c_in}) and the output channels ({c_out}), got "
+                              "{groups}").format(c_in=c_in, c_out=c_out, groups=groups))
     pads, warnings = conv_padding(layer, spatial, k, d, s)
     names = axis_names(n)
     axes = tuple(geo.conv_axis(m, ki, si, b, a, di, f"axis {ax}") for m, ki, si, (b, a), di, ax in zip(spatial, k, s, pads, d, names))
@@ -248,7 +250,8 @@ def conv_transpose(layer: ConvTranspose, shape: Shape) -> LayerCost:
     op = per_axis(layer.output_padding, n, "output_padding", non_negative)
     groups = positive(layer.groups, "groups")
     if c_in % groups or c_out % groups:
-        raise ConvcalcError(f"groups: must divide the input channels ({c_in}) and the output channels ({c_out}), got {groups}")
+        raise ConvcalcError(_("groups: must divide the input channels ({c_in}) and the output channels ({c_out}), got "
+                              "{groups}").format(c_in=c_in, c_out=c_out, groups=groups))
     axes = tuple(
         geo.transposed_axis(m, ki, si, pi, opi, di, f"axis {ax}")
         for m, ki, si, pi, opi, di, ax in zip(spatial, k, s, p, op, d, axis_names(n))
@@ -269,7 +272,7 @@ def pool_geometry(kind: str, shape: Shape, kernel, stride, padding, dilation, ce
     p = per_axis(padding, n, "p", non_negative)
     d = per_axis(dilation, n, "d")
     if not isinstance(ceil_mode, bool):
-        raise ConvcalcError(f"ceil: must be true or false, got {quote(ceil_mode)}")
+        raise ConvcalcError(_("ceil: must be true or false, got {value}").format(value=quote(ceil_mode)))
     names = axis_names(n)
     axes = tuple(geo.pool_axis(m, ki, si, pi, di, ceil_mode, f"axis {ax}") for m, ki, si, pi, di, ax in zip(spatial, k, s, p, d, names))
     return channels, axes, unreached_warnings(names, axes)
@@ -278,12 +281,13 @@ def pool_geometry(kind: str, shape: Shape, kernel, stride, padding, dilation, ce
 def pool(layer: Pool, shape: Shape) -> LayerCost:
     """out = ⌊(M + 2P − K̂)/S⌋ + 1 (⌈·⌉ with ceil_mode, as PyTorch); channels unchanged; no parameters, 0 MACs."""
     if layer.kind == "avgpool" and layer.dilation != 1:
-        raise ConvcalcError(f"d: average pooling has no dilation, got {quote(layer.dilation)}")
+        raise ConvcalcError(_("d: average pooling has no dilation, got {value}").format(value=quote(layer.dilation)))
     channels, axes, warnings = pool_geometry(layer.kind, shape, layer.kernel, layer.stride, layer.padding, layer.dilation, layer.ceil_mode)
     if layer.kind == "avgpool" and len(axes) == 3:  # PyTorch's avg_pool3d also checks the unpadded input
         for name, g in zip(axis_names(3), axes):
             if g.size < g.kernel:
-                raise ConvcalcError(f"axis {name}: 3-D average pooling needs the unpadded input to be at least the kernel ({g.kernel}), as PyTorch checks, got size {g.size}")
+                raise ConvcalcError(_("axis {name}: 3-D average pooling needs the unpadded input to be at least the kernel "
+                                      "({kernel}), as PyTorch checks, got size {size}").format(name=name, kernel=g.kernel, size=g.size))
     windows = tuple(conv_window(g.effective_kernel, g.stride, g.pad_before) for g in axes)
     return LayerCost((channels, *(g.out for g in axes)), 0, 0, 0, windows, False, tuple(warnings), axes)
 
@@ -341,17 +345,17 @@ def norm(layer: Norm | InstanceNorm, shape: Shape) -> LayerCost:
     normalized = getattr(layer, "shape", None)
     if normalized is not None:
         if layer.kind != "layernorm":
-            raise ConvcalcError(f"shape: only layernorm normalises over given axes, got {quote(list(normalized))} for {layer.kind}")
+            raise ConvcalcError(_("shape: only layernorm normalises over given axes, got {value} for {kind}").format(value=quote(list(normalized)), kind=layer.kind))
         normalized = per_axis(normalized, len(normalized), "shape") if normalized else ()
         if not normalized or tuple(shape[-len(normalized):]) != normalized or len(normalized) > len(shape):
-            raise ConvcalcError(f"shape: must be the input's last axes (of {fmt_shape(shape)}), as nn.LayerNorm's "
-                                f"normalized_shape, got {quote(list(normalized))}")
+            raise ConvcalcError(_("shape: must be the input's last axes (of {shape}), as nn.LayerNorm's normalized_shape, "
+                                  "got {value}").format(shape=fmt_shape(shape), value=quote(list(normalized))))
         return LayerCost(shape, 2 * prod(normalized) if layer.affine else 0, 0, 0, None, False)
     affine = 2 * channels if layer.affine else 0
     if layer.kind == "groupnorm":
         groups = positive(layer.groups, "groups")
         if channels % groups:
-            raise ConvcalcError(f"groups: must divide the channels ({channels}), got {groups}")
+            raise ConvcalcError(_("groups: must divide the channels ({channels}), got {groups}").format(channels=channels, groups=groups))
     buffers = 2 * channels + 1 if layer.kind == "batchnorm" else 0
     return LayerCost(shape, affine, buffers, 0, None, False)
 
@@ -372,7 +376,7 @@ def upsample(layer: Upsample, shape: Shape) -> LayerCost:
     channels, spatial = split_input(shape, "upsample")
     f = per_axis(layer.scale, len(spatial), "scale")
     if layer.mode not in ("nearest", "bilinear"):
-        raise ConvcalcError(f"mode: must be nearest or bilinear, got {quote(layer.mode)}")
+        raise ConvcalcError(_("mode: must be nearest or bilinear, got {value}").format(value=quote(layer.mode)))
     windows = tuple(upsample_window(fi, layer.mode) for fi in f)
     return LayerCost((channels, *(m * fi for m, fi in zip(spatial, f))), 0, 0, 0, windows, False)
 
@@ -420,6 +424,6 @@ KINDS: dict[str, Kind] = {
 def analyze_layer(layer: Layer, shape: Shape) -> LayerCost:
     """The output shape, parameters, MACs and receptive-field step of one layer on `shape`."""
     if not isinstance(shape, tuple) or not 1 <= len(shape) <= 4 or any(not is_int(v) or not 1 <= v <= MAX_INT for v in shape):
-        raise ConvcalcError(f"input: must be a tuple of 1 to 4 positive integers up to 2^53, got {quote(shape)}")
+        raise ConvcalcError(_("input: must be a tuple of 1 to 4 positive integers up to 2^53, got {value}").format(value=quote(shape)))
     check_layer(layer)
     return KINDS[layer.kind].cost(layer, shape)

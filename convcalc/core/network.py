@@ -16,6 +16,7 @@ from __future__ import annotations
 from math import prod
 from typing import NamedTuple
 
+from .messages import _
 from .errors import ConvcalcError, SpecError, quote, shorten
 from .formulas import KINDS, LayerCost, Shape, check_layer, fmt_shape
 from .layers import Conv, Layer, Norm
@@ -100,11 +101,11 @@ class Settings(NamedTuple):
 
     def check(self) -> None:
         if self.dtype not in DTYPE_BYTES:
-            raise ConvcalcError(f"dtype: must be one of {', '.join(DTYPE_BYTES)}, got {quote(self.dtype)}")
+            raise ConvcalcError(_("dtype: must be one of {items}, got {value}").format(items=', '.join(DTYPE_BYTES), value=quote(self.dtype)))
         if not isinstance(self.batch, int) or isinstance(self.batch, bool) or not 1 <= self.batch <= MAX_INT:
-            raise ConvcalcError(f"batch: must be a positive integer up to 2^53, got {quote(self.batch)}")
+            raise ConvcalcError(_("batch: must be a positive integer up to 2^53, got {value}").format(value=quote(self.batch)))
         if type(self.flops_per_mac) is not int or self.flops_per_mac not in (1, 2):
-            raise ConvcalcError(f"flops-per-mac: must be 1 or 2, got {quote(self.flops_per_mac)}")
+            raise ConvcalcError(_("flops-per-mac: must be 1 or 2, got {value}").format(value=quote(self.flops_per_mac)))
 
 
 class Row(NamedTuple):
@@ -208,22 +209,22 @@ class _Walk:
             close = difflib.get_close_matches(name, list(self.ids), n=3)
             known = f"did you mean {', '.join(map(quote, close))}? " if close else ""
             count = f"{len(self.ids)} ids defined before this point" if self.ids else "no id defined before this point"
-            raise SpecError(f"{where}: unknown id ({known}{count}), got {quote(name)}")
+            raise SpecError(_("{where}: unknown id ({known}{count}), got {value}").format(where=where, known=known, count=count, value=quote(name)))
         return self.ids[name]
 
     def sequence(self, nodes, prefix: str, shape: Shape, field: ReceptiveField, depth: int) -> tuple[Shape, ReceptiveField]:
         if not isinstance(nodes, tuple):
-            raise ConvcalcError(f"{prefix or 'network'}: a sequence of layers must be a tuple of nodes, got {quote(nodes)}")
+            raise ConvcalcError(_("{value}: a sequence of layers must be a tuple of nodes, got {value2}").format(value=prefix or 'network', value2=quote(nodes)))
         for node in nodes:
             kind = type(node)
             if kind is Repeat:
                 if type(node.count) is not int or node.count < 0:
-                    raise ConvcalcError(f"{prefix or 'network'}: Repeat.count must be a non-negative integer, got {quote(node.count)}")
+                    raise ConvcalcError(_("{value}: Repeat.count must be a non-negative integer, got {value2}").format(value=prefix or 'network', value2=quote(node.count)))
                 if id(node) not in self.seen:
                     if (not isinstance(node.nodes, tuple) or type(node.stem) is not str or type(node.first) is not int
                             or not all(type(u) in (LayerNode, Group, Merge) and type(u.name) is str for u in node.nodes)):
-                        raise ConvcalcError(f"{prefix or 'network'}: a Repeat needs a tuple of nodes with string names, a string "
-                                            f"stem and an integer first number, got {quote(node)}")
+                        raise ConvcalcError(_("{value}: a Repeat needs a tuple of nodes with string names, a string stem and an "
+                                              "integer first number, got {value2}").format(value=prefix or 'network', value2=quote(node)))
                     self.seen.add(id(node))
                 for copy in range(node.count):
                     name = node.name(copy)
@@ -232,13 +233,13 @@ class _Walk:
             elif kind in (LayerNode, Group, Merge):
                 shape, field = self.node(node, node.name, prefix, shape, field, depth)
             else:
-                raise ConvcalcError(f"{prefix or 'network'}: not a LayerNode, Group, Merge or Repeat, got {quote(node)}")
+                raise ConvcalcError(_("{value}: not a LayerNode, Group, Merge or Repeat, got {value2}").format(value=prefix or 'network', value2=quote(node)))
         return shape, field
 
     def node(self, node, name: str, prefix: str, shape: Shape, field: ReceptiveField, depth: int):
         if id(node) not in self.seen:  # a shared or repeated node is checked once
             if type(name) is not str or (node.id is not None and type(node.id) is not str) or (node.source is not None and type(node.source) is not str):
-                raise ConvcalcError(f"{prefix or 'network'}: a node's name, id and source must be strings, got {quote(node)}")
+                raise ConvcalcError(_("{value}: a node's name, id and source must be strings, got {value2}").format(value=prefix or 'network', value2=quote(node)))
             self.seen.add(id(node))
         full = prefix + "." + name if prefix else name
         if node.source is not None:
@@ -274,12 +275,12 @@ class _Walk:
                 raise
             head = str(error).partition(": ")[0]
             joint = "." if head.isidentifier() and head != layer.kind else ": "
-            raise SpecError(f"{node.where}{joint}{error} (layer {shorten(name)}, input {fmt_shape(shape)})") from None
+            raise SpecError(_("{where}{joint}{error} (layer {name}, input {shape})").format(where=node.where, joint=joint, error=error, name=shorten(name), shape=fmt_shape(shape))) from None
         out = cost.output_shape
         if max(out) > MAX_INT:
             where = node.where or layer.kind
-            raise SpecError(f"{where}: the output would be {fmt_shape(out)}, beyond the limit of 2^53 per axis, "
-                            f"got input {fmt_shape(shape)} (layer {shorten(name)})")
+            raise SpecError(_("{where}: the output would be {shape}, beyond the limit of 2^53 per axis, got input "
+                              "{shape2} (layer {name})").format(where=where, shape=fmt_shape(out), shape2=fmt_shape(shape), name=shorten(name)))
         found = self.costs[key] = (cost, prod(out) * self.element_bytes)
         return found
 
@@ -292,8 +293,7 @@ class _Walk:
             for size, jump, twice_start in field.axes:  # strides multiply the jump: stop before the figures run away
                 if not (size <= MAX_INT and jump <= MAX_INT and -MAX_INT <= twice_start <= MAX_INT) or (
                         type(jump) is not int and max(jump.denominator, size.denominator, twice_start.denominator) > MAX_INT):
-                    raise SpecError(f"{node.where or node.layer.kind}: receptive field: its figures would pass 2^53 "
-                                    f"(jump {jump}), got layer {shorten(name)}")
+                    raise SpecError(_("{value}: receptive field: its figures would pass 2^53 (jump {jump}), got layer {name}").format(value=node.where or node.layer.kind, jump=jump, name=shorten(name)))
         elif cost.full and not field.full:
             field = field.advance(None, True)
         out = cost.output_shape
@@ -333,17 +333,18 @@ class _Walk:
 
     def merge(self, node: Merge, name: str, shape: Shape, field: ReceptiveField, depth: int) -> tuple[Shape, ReceptiveField]:
         if node.op not in ("add", "concat", "multiply") or node.shortcut not in ("identity", "auto", "if_same"):
-            raise ConvcalcError(f"{name}: a merge's op is add, concat or multiply and its shortcut identity, auto or if_same, "
-                                f"got {quote(node.op)} and {quote(node.shortcut)}")
+            raise ConvcalcError(_("{name}: a merge's op is add, concat or multiply and its shortcut identity, auto or "
+                                  "if_same, got {value} and {value2}").format(name=name, value=quote(node.op), value2=quote(node.shortcut)))
         if not isinstance(node.paths, tuple) or len(node.paths) < 2 or not isinstance(node.path_names, tuple):
-            raise ConvcalcError(f"{name}: a merge needs a tuple of at least two paths and a tuple of their names, got {quote(node.paths)}")
+            raise ConvcalcError(_("{name}: a merge needs a tuple of at least two paths and a tuple of their names, got "
+                                  "{value}").format(name=name, value=quote(node.paths)))
         opened = self.opened(depth)
         results = []
         for path in node.paths:
             reshaped = bool(results) and results[0][0] != shape
             if isinstance(path, Ref):
                 if type(path.id) is not str:
-                    raise ConvcalcError(f"{name}: a Ref names an id (a string), got {quote(path.id)}")
+                    raise ConvcalcError(_("{name}: a Ref names an id (a string), got {value}").format(name=name, value=quote(path.id)))
                 results.append(self.lookup(path.id, path.where or name))
             elif not path and reshaped and node.shortcut == "if_same":
                 out, out_field = results[0]
@@ -375,7 +376,7 @@ class _Walk:
         for before, after in zip(field.axes, target_field.axes):
             ratio = Fraction(after.jump) / before.jump
             if ratio.denominator != 1:
-                raise SpecError(f"{node.where}: shortcut: the main path's stride is not a whole number, got {ratio}")
+                raise SpecError(_("{where}: shortcut: the main path's stride is not a whole number, got {ratio}").format(where=node.where, ratio=ratio))
             strides.append(ratio.numerator)
         conv = Conv(out_channels=target[0], kernel=1, stride=tuple(strides) or 1, bias=False)
         return (LayerNode("conv", conv, f"{node.where}.shortcut"), LayerNode("bn", Norm(), f"{node.where}.shortcut"))
@@ -389,23 +390,23 @@ def merged_shape(node: Merge, shapes: list[Shape]) -> Shape:
         rank = max(len(s) for s in shapes)
         shapes = [s + (1,) * (rank - len(s)) if len(s) == 1 else s for s in shapes]
     if len({len(s) for s in shapes}) > 1:
-        raise SpecError(f"{node.where}: {node.op}: paths have different numbers of axes, got {described}")
+        raise SpecError(_("{where}: {op}: paths have different numbers of axes, got {described}").format(where=node.where, op=node.op, described=described))
     if node.op == "concat":
         if len({s[1:] for s in shapes}) > 1:
-            raise SpecError(f"{node.where}: concat: spatial sizes differ between paths, got {described}")
+            raise SpecError(_("{where}: concat: spatial sizes differ between paths, got {described}").format(where=node.where, described=described))
         channels = sum(s[0] for s in shapes)
         if channels > MAX_INT:
-            raise SpecError(f"{node.where}: concat: {channels:,} channels, beyond the limit of 2^53, got {described}")
+            raise SpecError(_("{where}: concat: {channels:,} channels, beyond the limit of 2^53, got {described}").format(where=node.where, channels=channels, described=described))
         return (channels, *shapes[0][1:])
     if node.op == "add":
         if len(set(shapes)) > 1:
             what = "channels" if len({s[1:] for s in shapes}) == 1 else "shapes"
-            raise SpecError(f"{node.where}: add: {what} differ between paths, got {described}")
+            raise SpecError(_("{where}: add: {what} differ between paths, got {described}").format(where=node.where, what=what, described=described))
         return shapes[0]
     # multiply broadcasts size-1 axes, as the squeeze-and-excitation gate does
     out = tuple(max(sizes) for sizes in zip(*shapes))
     if any(v not in (1, o) for s in shapes for v, o in zip(s, out)):
-        raise SpecError(f"{node.where}: multiply: shapes do not broadcast, got {described}")
+        raise SpecError(_("{where}: multiply: shapes do not broadcast, got {described}").format(where=node.where, described=described))
     return out
 
 
@@ -464,22 +465,22 @@ def walk(network: Network, settings: Settings, sink: Sink) -> Report:
     """Hand every row of `network` to `sink`; the totals and the final field come back in a Report
     whose `rows` are empty. Raises ConvcalcError for anything that cannot be computed."""
     if not isinstance(network, Network):
-        raise ConvcalcError(f"network: must be a convcalc Network, got {quote(network)}")
+        raise ConvcalcError(_("network: must be a convcalc Network, got {value}").format(value=quote(network)))
     if not isinstance(settings, Settings):
-        raise ConvcalcError(f"settings: must be a convcalc Settings, got {quote(settings)}")
+        raise ConvcalcError(_("settings: must be a convcalc Settings, got {value}").format(value=quote(settings)))
     settings.check()
     shape = network.input_shape
     if (not isinstance(shape, tuple) or not 1 <= len(shape) <= 4
             or any(type(v) is not int or not 1 <= v <= MAX_INT for v in shape)):
-        raise ConvcalcError(f"input: must be C, C×L, C×H×W or C×D×H×W with positive integers up to 2^53, got {quote(shape)}")
+        raise ConvcalcError(_("input: must be C, C×L, C×H×W or C×D×H×W with positive integers up to 2^53, got {value}").format(value=quote(shape)))
     rows = count_rows(network.body) if isinstance(network.body, tuple) else 0
     if rows > MAX_ROWS:
-        raise ConvcalcError(f"layers: the network has more than {MAX_ROWS:,} rows (layers, blocks and merges, repeats "
-                            f"multiplied out), got at least {rows:,}")
+        raise ConvcalcError(_("layers: the network has more than {max_rows:,} rows (layers, blocks and merges, repeats "
+                              "multiplied out), got at least {rows:,}").format(max_rows=MAX_ROWS, rows=rows))
     state = _Walk(shape, settings, sink)
     out, field = state.sequence(network.body, "", shape, ReceptiveField.of_input(len(shape) - 1), 0)
     if state.leaves == 0:
-        raise ConvcalcError("layers: the network has no layers, got none")
+        raise ConvcalcError(_("layers: the network has no layers, got none"))
     return Report(
         network.name, shape, out, (), settings, state.params, state.buffers, state.macs,
         state.params * DTYPE_BYTES[settings.dtype], state.memory, field, tuple(state.warnings),

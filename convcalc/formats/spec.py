@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..core.messages import _
 from ..core.errors import SpecError, quote, shorten
 from ..core.expr import evaluate
 from ..core.formulas import ACTIVATIONS, KINDS
@@ -94,18 +95,18 @@ class _Builder:
         self.arguments: list[dict] = []
 
     def fail(self, line: int, path: str, message: str):
-        raise SpecError(f"{self.filename}:{line}: {path}: {message}")
+        raise SpecError(_("{filename}:{line}: {path}: {message}").format(filename=self.filename, line=line, path=path, message=message))
 
     def counted(self, node, rows: int, line: int, path: str, item: bool = True):
         """Record how many rows `node` stands for, refusing a network past the budget before
         anything more is built."""
         self.built += item
         if rows > MAX_ROWS:
-            self.fail(line, path, f"the network would have more than {MAX_ROWS:,} rows (layers, blocks and merges, "
-                      f"repeats multiplied out), got {rows:,}")
+            self.fail(line, path, _("the network would have more than {max_rows:,} rows (layers, blocks and merges, repeats "
+                                    "multiplied out), got {rows:,}").format(max_rows=MAX_ROWS, rows=rows))
         if self.built > MAX_BUILT:
-            self.fail(line, path, f"the description builds more than {MAX_BUILT:,} items (a block used with new arguments "
-                      f"is built anew), got more")
+            self.fail(line, path, _("the description builds more than {max_built:,} items (a block used with new arguments "
+                                    "is built anew), got more").format(max_built=MAX_BUILT))
         self.rows[id(node)] = rows
         return node
 
@@ -117,13 +118,13 @@ class _Builder:
         """Replace $arguments: `$c` by its value, `4*$c` by the integer it computes to."""
         self.work += 1
         if self.work > MAX_NODES:  # every value of every item built counts, aliases expanded
-            self.fail(line, path, f"building the description reads more than {MAX_NODES:,} values (aliases expanded, "
-                      f"blocks counted once per set of arguments), got more")
+            self.fail(line, path, _("building the description reads more than {max_nodes:,} values (aliases expanded, blocks "
+                                    "counted once per set of arguments), got more").format(max_nodes=MAX_NODES))
         if isinstance(value, str) and "$" in value:
             name = value.strip()[1:]
             if value.strip().startswith("$") and name.isidentifier():
                 if name not in env:
-                    self.fail(line, path, f"unknown argument (known: {listing('$' + k for k in env) or 'none'}), got {quote(value)}")
+                    self.fail(line, path, _("unknown argument (known: {value}), got {value2}").format(value=listing('$' + k for k in env) or 'none', value2=quote(value)))
                 return env[name]
             try:
                 return evaluate(value, env)
@@ -145,7 +146,7 @@ class _Builder:
     # items ------------------------------------------------------------------------------
     def sequence(self, items, path: str, line: int, env: dict, stack: tuple, prefix: str) -> tuple:
         if not isinstance(items, list):
-            self.fail(line, path, f"must be a list of layers, got {quote(items)}")
+            self.fail(line, path, _("must be a list of layers, got {value}").format(value=quote(items)))
         counters: dict[str, int] = {}
         nodes = []
         rows = 0
@@ -164,30 +165,31 @@ class _Builder:
             kinds = [k for k in raw if k not in ITEM_KEYS]
             if len(kinds) != 1:
                 what = f"more than one layer kind: {listing(map(str, kinds))}" if kinds else "no layer kind"
-                self.fail(line, path, f"each item needs exactly one layer kind, got {what}")
+                self.fail(line, path, _("each item needs exactly one layer kind, got {what}").format(what=what))
             kind = kinds[0]
             options, extras = raw[kind], {k: raw[k] for k in ITEM_KEYS if k in raw}
             line = line_of(raw, kind, line)
         else:
-            self.fail(line, path, f"must be a layer kind or a mapping such as {{conv: {{c: 64, k: 3}}}}, got {quote(raw)}")
+            self.fail(line, path, _("must be a layer kind or a mapping such as {{conv: {{c: 64, k: 3}}}}, got {value}").format(value=quote(raw)))
         if not isinstance(kind, str):
-            self.fail(line, path, f"a layer kind must be a word, got {quote(kind)}")
+            self.fail(line, path, _("a layer kind must be a word, got {value}").format(value=quote(kind)))
         kind = KIND_ALIASES.get(kind, kind)
         path = f"{path}.{shorten(kind, 40)}"
         extras = {k: self.substitute(v, env, line, f"{path}.{k}") for k, v in extras.items()}
         repeat = extras.get("repeat", 1)
         if type(repeat) is not int or repeat < 1:
-            self.fail(line, f"{path}.repeat", f"must be a positive integer, got {quote(repeat)}")
+            self.fail(line, f"{path}.repeat", _("must be a positive integer, got {value}").format(value=quote(repeat)))
         for key in ("name", "id", "from"):
             if key in extras and not isinstance(extras[key], str):
-                self.fail(line, f"{path}.{key}", f"must be a name (a string), got {quote(extras[key])}")
+                self.fail(line, f"{path}.{key}", _("must be a name (a string), got {value}").format(value=quote(extras[key])))
         node_id = extras.get("id")
         if node_id is not None:
             if repeat > 1:
-                self.fail(line, f"{path}.id", f"would name the outputs of all {repeat} repeats; give the id to a block around them, got {quote(node_id)}")
+                self.fail(line, f"{path}.id", _("would name the outputs of all {repeat} repeats; give the id to a block around them, got "
+                                                "{value}").format(repeat=repeat, value=quote(node_id)))
             first = self.ids.setdefault(node_id, (line, path))
             if first != (line, path):
-                self.fail(line, f"{path}.id", f"duplicate id: line {first[0]} ({first[1]}) already gives it, got {quote(node_id)}")
+                self.fail(line, f"{path}.id", _("duplicate id: line {first} ({first2}) already gives it, got {value}").format(first=first[0], first2=first[1], value=quote(node_id)))
         first_number = counters.get(kind, 0) + 1
         counters[kind] = first_number + repeat - 1
         if "name" in extras:
@@ -211,7 +213,7 @@ class _Builder:
             return [self.block(kind, options, path, line, env, stack, name, node_id, source)]
         if kind not in KINDS:
             known = sorted(KINDS) + list(MERGES) + sorted(self.blocks)
-            self.fail(line, path, f"unknown layer kind (known: {listing(known, 60)}), got {quote(kind)}{suggest(kind, known)}")
+            self.fail(line, path, _("unknown layer kind (known: {known}), got {value}{suggest}").format(known=listing(known, 60), value=quote(kind), suggest=suggest(kind, known)))
         layer, sugar = self.layer(kind, self.substitute(options, env, line, path), path, line)
         layer = self.records.setdefault((type(layer), typed(list(layer))), layer)  # one record for identical layers
         nodes = [self.counted(LayerNode(name, layer, where, None, source), 1, line, path)]
@@ -228,7 +230,7 @@ class _Builder:
         if options is None:
             options = Map()
         if not isinstance(options, dict):
-            self.fail(line, path, f"options must be a mapping such as {{k: 3}}, got {quote(options)}")
+            self.fail(line, path, _("options must be a mapping such as {{k: 3}}, got {value}").format(value=quote(options)))
         sugar_keys = SUGAR.get(kind, ())
         extra_keys = ("p",) if kind == "dropout" else ()
         values, sugar, given = {}, [], {}
@@ -238,7 +240,7 @@ class _Builder:
             key = OPTION_ALIASES.get(raw_key, raw_key)
             where = f"{path}.{shorten(str(key), 40)}"
             if key in given:
-                self.fail(key_line, path, f"{given[key]} and {raw_key} both set {key}; keep one, got {quote(raw_key)}")
+                self.fail(key_line, path, _("{given} and {raw_key} both set {key}; keep one, got {value}").format(given=given[key], raw_key=raw_key, key=key, value=quote(raw_key)))
             given[key] = raw_key
             if key in fields:
                 values[fields[key]] = self.check(key, cls._field_defaults.get(fields[key], _MISSING), value, key_line, where)
@@ -247,10 +249,10 @@ class _Builder:
             else:
                 known = list(fields) + list(sugar_keys) + list(extra_keys)
                 listed = f"known: {', '.join(known)}" if known else f"{kind} takes no options"
-                self.fail(key_line, path, f"unknown option ({listed}), got {quote(raw_key)}{suggest(raw_key, known)}")
+                self.fail(key_line, path, _("unknown option ({listed}), got {value}{suggest}").format(listed=listed, value=quote(raw_key), suggest=suggest(raw_key, known)))
         missing = [k for k in required if fields[k] not in values]
         if missing:
-            self.fail(line, path, f"missing option{'s' if len(missing) > 1 else ''} {', '.join(missing)} ({kind} needs {', '.join(required)}), got {quote(options) if options else 'no options'}")
+            self.fail(line, path, _("missing option{value} {items} ({kind} needs {items2}), got {value2}").format(value='s' if len(missing) > 1 else '', items=', '.join(missing), kind=kind, items2=', '.join(required), value2=quote(options) if options else 'no options'))
         values["kind"] = kind
         return cls(**values), sugar
 
@@ -258,15 +260,15 @@ class _Builder:
         """YAML types to the layer's types; value ranges are the formulas' to check."""
         if key in ("bias", "ceil", "affine"):
             if not isinstance(value, bool):
-                self.fail(line, where, f"must be true or false, got {quote(value)}")
+                self.fail(line, where, _("must be true or false, got {value}").format(value=quote(value)))
             return value
         if key == "mode":
             if not isinstance(value, str):
-                self.fail(line, where, f"must be nearest or bilinear, got {quote(value)}")
+                self.fail(line, where, _("must be nearest or bilinear, got {value}").format(value=quote(value)))
             return value
         if key == "table":
             if not isinstance(value, list) or not all(isinstance(row, list) for row in value):
-                self.fail(line, where, f"must be a list with one list of input channels per output channel, got {quote(value)}")
+                self.fail(line, where, _("must be a list with one list of input channels per output channel, got {value}").format(value=quote(value)))
             return tuple(tuple(row) for row in value)
         if key == "p" and isinstance(value, str):
             return value
@@ -280,49 +282,49 @@ class _Builder:
         if value is None and default is None:  # an option whose absence means something
             return None
         kind = "a non-negative integer" if key in ("p", "output_padding", "p_total") else "a positive integer"
-        self.fail(line, where, f"must be {kind} or a list of them (one per axis), got {quote(value)}")
+        self.fail(line, where, _("must be {kind} or a list of them (one per axis), got {value}").format(kind=kind, value=quote(value)))
 
     def sugar(self, kind: str, key: str, value, line: int, where: str) -> list:
         if kind == "dropout":  # the probability changes no figure; check it all the same
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-                self.fail(line, where, f"must be a probability from 0 to 1, got {quote(value)}")
+                self.fail(line, where, _("must be a probability from 0 to 1, got {value}").format(value=quote(value)))
             return []
         if key == "bn":
             if not isinstance(value, bool):
-                self.fail(line, where, f"must be true or false, got {quote(value)}")
+                self.fail(line, where, _("must be true or false, got {value}").format(value=quote(value)))
             return [("bn", Norm())] if value else []
         if not isinstance(value, str) or KIND_ALIASES.get(value, value) not in ACTIVATIONS:
-            self.fail(line, where, f"must be an activation ({', '.join(ACTIVATIONS)}), got {quote(value)}{suggest(value, ACTIVATIONS)}")
+            self.fail(line, where, _("must be an activation ({items}), got {value}{suggest}").format(items=', '.join(ACTIVATIONS), value=quote(value), suggest=suggest(value, ACTIVATIONS)))
         act = KIND_ALIASES.get(value, value)
         return [(act, Elementwise(act))]
 
     def block(self, kind, options, path, line, env, stack, name, node_id, source) -> Group:
         if kind in stack:
             chain = " → ".join((*stack[stack.index(kind):], kind))
-            self.fail(line, path, f"block uses itself: {chain}, got {quote(kind)}")
+            self.fail(line, path, _("block uses itself: {chain}, got {value}").format(chain=chain, value=quote(kind)))
         if len(stack) >= MAX_NESTING:
-            self.fail(line, path, f"blocks nest deeper than {MAX_NESTING} levels, got {len(stack) + 1}")
+            self.fail(line, path, _("blocks nest deeper than {max_nesting} levels, got {value}").format(max_nesting=MAX_NESTING, value=len(stack) + 1))
         definition = self.blocks[kind]
         given = self.substitute(options, env, line, path) if options is not None else {}
         if not isinstance(given, dict):
-            self.fail(line, path, f"arguments must be a mapping such as {{c: 64}}, got {quote(given)}")
+            self.fail(line, path, _("arguments must be a mapping such as {{c: 64}}, got {value}").format(value=quote(given)))
         args = definition.get("args") or {}
         unknown = [k for k in given if k not in args]
         if unknown:
-            self.fail(line_of(given, unknown[0], line), path, f"unknown argument (block {kind} takes: {listing(args) or 'none'}), got {quote(unknown[0])}{suggest(unknown[0], args)}")
+            self.fail(line_of(given, unknown[0], line), path, _("unknown argument (block {kind} takes: {value}), got {value2}{suggest}").format(kind=kind, value=listing(args) or 'none', value2=quote(unknown[0]), suggest=suggest(unknown[0], args)))
         block_env = {}
         for arg, default in args.items():
             if arg in given:
                 block_env[arg] = given[arg]
             elif default == "required":
-                self.fail(line, path, f"missing argument {arg} (block {kind} needs it), got none")
+                self.fail(line, path, _("missing argument {arg} (block {kind} needs it), got none").format(arg=arg, kind=kind))
             else:
                 block_env[arg] = default
         key = (kind, argument_key(block_env))
         children = self.instances.get(key)
         if children is None and len(self.instances) >= MAX_INSTANCES:
-            self.fail(line, path, f"the description uses blocks with more than {MAX_INSTANCES:,} different sets of arguments, "
-                      f"got {quote(dict(block_env))}")
+            self.fail(line, path, _("the description uses blocks with more than {max_instances:,} different sets of "
+                                    "arguments, got {value}").format(max_instances=MAX_INSTANCES, value=quote(dict(block_env))))
         if children is None:  # the same block with the same arguments builds the same layers
             body_line = line_of(definition, "layers", line)
             children = self.sequence(definition.get("layers"), f"blocks.{kind}.layers", body_line, block_env, (*stack, kind), "")
@@ -338,7 +340,7 @@ class _Builder:
             if isinstance(options, dict):
                 unknown = [k for k in options if k not in ("layers", "shortcut")]
                 if unknown:
-                    self.fail(line, path, f"unknown option (known: layers, shortcut), got {quote(unknown[0])}{suggest(unknown[0], ('layers', 'shortcut'))}")
+                    self.fail(line, path, _("unknown option (known: layers, shortcut), got {value}{suggest}").format(value=quote(unknown[0]), suggest=suggest(unknown[0], ('layers', 'shortcut'))))
                 shortcut = self.substitute(options.get("shortcut", "auto"), env, line, f"{path}.shortcut")
                 body, body_line = options.get("layers"), line_of(options, "layers", line)
             else:
@@ -349,13 +351,14 @@ class _Builder:
                 merge = Merge(name, "add", (main, other), ("main", "shortcut"), "identity", where, node_id, source, "residual")
                 return self.counted(merge, 2 + self.size(main) + self.size(other), line, path)
             if shortcut not in ("auto", "identity", "if_same", "none"):
-                self.fail(line, f"{path}.shortcut", f"must be auto, identity, if_same, none or a list of layers, got {quote(shortcut)}")
+                self.fail(line, f"{path}.shortcut", _("must be auto, identity, if_same, none or a list of layers, got {value}").format(value=quote(shortcut)))
             if shortcut == "none":
                 return self.counted(Group(name, "residual", main, where, node_id, source), 1 + self.size(main), line, path)
             merge = Merge(name, "add", (main, ()), ("main", "shortcut"), shortcut, where, node_id, source, "residual")
             return self.counted(merge, 4 + self.size(main), line, path)
         if not isinstance(options, list) or len(options) < 2:
-            self.fail(line, path, f"needs a list of at least two paths (a path is a list of layers, [] for the input itself, or an id), got {quote(options)}")
+            self.fail(line, path, _("needs a list of at least two paths (a path is a list of layers, [] for the input "
+                                    "itself, or an id), got {value}").format(value=quote(options)))
         paths, names = [], []
         for index, path_items in enumerate(options):
             path_line = line_of(options, index, line)
@@ -376,69 +379,69 @@ def check_blocks(raw, filename: str, line: int) -> dict:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise SpecError(f"{filename}:{line}: blocks: must be a mapping of block names to definitions, got {quote(raw)}")
+        raise SpecError(_("{filename}:{line}: blocks: must be a mapping of block names to definitions, got {value}").format(filename=filename, line=line, value=quote(raw)))
     for name, definition in raw.items():
         where = f"{filename}:{line_of(raw, name, line)}: blocks.{shorten(str(name), 40)}"
         if not isinstance(name, str) or not name.isidentifier():
-            raise SpecError(f"{where}: a block name must be a word, got {quote(name)}")
+            raise SpecError(_("{where}: a block name must be a word, got {value}").format(where=where, value=quote(name)))
         if name in KINDS or name in MERGES or name in KIND_ALIASES:
-            raise SpecError(f"{where}: a block cannot take the name of a layer kind, got {quote(name)}")
+            raise SpecError(_("{where}: a block cannot take the name of a layer kind, got {value}").format(where=where, value=quote(name)))
         if not isinstance(definition, dict) or "layers" not in definition:
-            raise SpecError(f"{where}: needs `layers:` (and optionally `args:`), got {quote(definition)}")
+            raise SpecError(_("{where}: needs `layers:` (and optionally `args:`), got {value}").format(where=where, value=quote(definition)))
         unknown = [k for k in definition if k not in ("args", "layers", "description")]
         if unknown:
-            raise SpecError(f"{where}: unknown key (known: args, layers, description), got {quote(unknown[0])}")
+            raise SpecError(_("{where}: unknown key (known: args, layers, description), got {value}").format(where=where, value=quote(unknown[0])))
         args = definition.get("args")
         if args is not None and (not isinstance(args, dict) or not all(isinstance(a, str) and a.isidentifier() for a in args)):
-            raise SpecError(f"{where}.args: must map argument names to defaults (or `required`), got {quote(args)}")
+            raise SpecError(_("{where}.args: must map argument names to defaults (or `required`), got {value}").format(where=where, value=quote(args)))
     return raw
 
 
 def check_input(value, filename: str, line: int) -> tuple[int, ...]:
     """[C, H, W] (or [C, L], [C, D, H, W]), or [F] for a network of linear layers (an MLP)."""
     if not isinstance(value, list) or not 1 <= len(value) <= 4 or any(type(v) is not int or v < 1 for v in value):
-        raise SpecError(f"{filename}:{line}: input: must be [C, H, W], [C, L], [C, D, H, W] or [F] (features) with positive "
-                        f"integers, got {quote(value)}")
+        raise SpecError(_("{filename}:{line}: input: must be [C, H, W], [C, L], [C, D, H, W] or [F] (features) "
+                          "with positive integers, got {value}").format(filename=filename, line=line, value=quote(value)))
     return tuple(value)
 
 
 def loads(text: str, filename: str = "<string>", input_shape: tuple[int, ...] | None = None) -> Network:
     """A network from the text of a description; `input_shape` overrides its `input:`."""
     if not isinstance(text, str):
-        raise SpecError(f"{filename}: a description must be text, got {quote(text)}")
+        raise SpecError(_("{filename}: a description must be text, got {value}").format(filename=filename, value=quote(text)))
     if len(text) > MAX_FILE_BYTES:
-        raise SpecError(f"{filename}: a description is at most {MAX_FILE_BYTES:,} characters (write long networks with blocks "
-                        f"and repeat), got {len(text):,}")
+        raise SpecError(_("{filename}: a description is at most {max_file_bytes:,} characters (write long networks "
+                          "with blocks and repeat), got {count:,}").format(filename=filename, max_file_bytes=MAX_FILE_BYTES, count=len(text)))
     raw = read(text, filename)
     if not isinstance(raw, dict):
-        raise SpecError(f"{filename}:1: must be a mapping with input: and layers:, got {quote(raw)}")
+        raise SpecError(_("{filename}:1: must be a mapping with input: and layers:, got {value}").format(filename=filename, value=quote(raw)))
     unknown = [k for k in raw if k not in TOP_KEYS]
     if unknown:
-        raise SpecError(f"{filename}:{line_of(raw, unknown[0], 1)}: unknown key (known: {', '.join(TOP_KEYS)}), got {quote(unknown[0])}{suggest(unknown[0], TOP_KEYS)}")
+        raise SpecError(_("{filename}:{line_of}: unknown key (known: {items}), got {value}{suggest}").format(filename=filename, line_of=line_of(raw, unknown[0], 1), items=', '.join(TOP_KEYS), value=quote(unknown[0]), suggest=suggest(unknown[0], TOP_KEYS)))
     for key in ("input", "layers"):
         if key not in raw and not (key == "input" and input_shape):
-            raise SpecError(f"{filename}:{raw.line}: missing `{key}:`, got keys {listing(map(str, raw)) or 'none'}")
+            raise SpecError(_("{filename}:{line}: missing `{key}:`, got keys {value}").format(filename=filename, line=raw.line, key=key, value=listing(map(str, raw)) or 'none'))
     shape = input_shape or check_input(raw["input"], filename, line_of(raw, "input", 1))
     name = raw.get("name", Path(filename).stem)
     if not isinstance(name, str):
-        raise SpecError(f"{filename}:{line_of(raw, 'name', 1)}: name: must be a string, got {quote(name)}")
+        raise SpecError(_("{filename}:{line_of}: name: must be a string, got {value}").format(filename=filename, line_of=line_of(raw, 'name', 1), value=quote(name)))
     if raw["layers"] == []:
-        raise SpecError(f"{filename}:{line_of(raw, 'layers', 1)}: layers: must list at least one layer, got []")
+        raise SpecError(_("{filename}:{line_of}: layers: must list at least one layer, got []").format(filename=filename, line_of=line_of(raw, 'layers', 1)))
     builder = _Builder(filename, check_blocks(raw.get("blocks"), filename, line_of(raw, "blocks", 1)))
     body = builder.sequence(raw["layers"], "layers", line_of(raw, "layers", 1), {}, (), "")
     source = raw.get("source", "")
     if not isinstance(source, str):
-        raise SpecError(f"{filename}:{line_of(raw, 'source', 1)}: source: must be a string, got {quote(source)}")
+        raise SpecError(_("{filename}:{line_of}: source: must be a string, got {value}").format(filename=filename, line_of=line_of(raw, 'source', 1), value=quote(source)))
     return Network(name, shape, body, source)
 
 
 def load(path: Path, input_shape: tuple[int, ...] | None = None) -> Network:
     try:
         if path.stat().st_size > 4 * MAX_FILE_BYTES:  # a UTF-8 character is at most 4 bytes
-            raise SpecError(f"{shorten(str(path))}: a description is at most {MAX_FILE_BYTES:,} characters (write long "
-                            f"networks with blocks and repeat), got a file of {path.stat().st_size:,} bytes")
+            raise SpecError(_("{path}: a description is at most {max_file_bytes:,} characters (write long networks "
+                              "with blocks and repeat), got a file of {st_size:,} bytes").format(path=shorten(str(path)), max_file_bytes=MAX_FILE_BYTES, st_size=path.stat().st_size))
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         what = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
-        raise SpecError(f"{shorten(str(path))}: cannot read the file: {what}, got {quote(str(path))}") from None
+        raise SpecError(_("{path}: cannot read the file: {what}, got {value}").format(path=shorten(str(path)), what=what, value=quote(str(path)))) from None
     return loads(text, shorten(path.name), input_shape)

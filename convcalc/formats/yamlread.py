@@ -20,6 +20,7 @@ import re
 
 import yaml
 
+from ..core.messages import _
 from ..core.errors import SpecError, quote
 from ..core.limits import MAX_INT, MAX_INT_DIGITS, MAX_NESTING, MAX_NODES
 
@@ -52,7 +53,7 @@ TAG = "tag:yaml.org,2002:"
 def integer(text: str, where: str) -> int:
     digits = text.lstrip("+-").lstrip("0")
     if len(digits) > MAX_INT_DIGITS or abs(value := int(text)) > MAX_INT:
-        raise SpecError(f"{where}integer too large (the limit is 2^53 = {MAX_INT:,}), got {quote(text)}")
+        raise SpecError(_("{where}integer too large (the limit is 2^53 = {max_int:,}), got {value}").format(where=where, max_int=MAX_INT, value=quote(text)))
     return value
 
 
@@ -67,9 +68,9 @@ def resolve(value: str, plain: bool, tag: str | None, where: str, exact: bool = 
             result = resolve(value, True, None, where)
             wanted = {"int": int, "float": (float, int), "bool": bool, "null": type(None)}[name]
             if not isinstance(result, wanted) or (name == "int" and isinstance(result, bool)):
-                raise SpecError(f"{where}the value does not read as !!{name}, got {quote(value)}")
+                raise SpecError(_("{where}the value does not read as !!{name}, got {value}").format(where=where, name=name, value=quote(value)))
             return float(result) if name == "float" else result
-        raise SpecError(f"{where}unsupported tag (a description uses plain values), got {quote(tag.replace(TAG, '!!'))}")
+        raise SpecError(_("{where}unsupported tag (a description uses plain values), got {value}").format(where=where, value=quote(tag.replace(TAG, '!!'))))
     if not plain:
         return value
     if value in WORDS:
@@ -82,7 +83,7 @@ def resolve(value: str, plain: bool, tag: str | None, where: str, exact: bool = 
                 from fractions import Fraction
 
                 if len(value) > 40:
-                    raise SpecError(f"{where}a number of more than 40 characters, got {quote(value)}")
+                    raise SpecError(_("{where}a number of more than 40 characters, got {value}").format(where=where, value=quote(value)))
                 return Fraction(value)
             return float(value)
     return value
@@ -92,13 +93,13 @@ def _problem(error: yaml.YAMLError, text: str, filename: str) -> SpecError:
     mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
     problem = getattr(error, "problem", None) or str(error).splitlines()[0]
     if mark is None:
-        return SpecError(f"{filename}: YAML syntax: {problem}")
+        return SpecError(_("{filename}: YAML syntax: {problem}").format(filename=filename, problem=problem))
     lines = text.splitlines()
     line = min(mark.line, len(lines) - 1)
     while line > 0 and not lines[line].strip():  # the end of the file: quote the last line written
         line -= 1
     line_text = lines[line].strip() if lines else ""
-    return SpecError(f"{filename}:{line + 1}: YAML syntax: {problem}, got {quote(line_text)}")
+    return SpecError(_("{filename}:{value}: YAML syntax: {problem}, got {value2}").format(filename=filename, value=line + 1, problem=problem, value2=quote(line_text)))
 
 
 def read(text: str, filename: str, exact: bool = False):
@@ -139,7 +140,7 @@ def _build(parser, filename: str, exact: bool = False):
             container.item_lines.append(line)
         elif frame[2] is no_key:
             if isinstance(value, (dict, list)):
-                raise SpecError(f"{where(line)}a key must be a plain word, got {quote(value)}")
+                raise SpecError(_("{where}a key must be a plain word, got {value}").format(where=where(line), value=quote(value)))
             frame[2], frame[3] = value, line
         else:
             key = frame[2]
@@ -147,7 +148,7 @@ def _build(parser, filename: str, exact: bool = False):
             if key == "<<" and isinstance(key, str):
                 container.setdefault(_MERGES, []).append((value, frame[3]))
             elif key in container:
-                raise SpecError(f"{where(frame[3])}duplicate key, got {quote(key)} twice")
+                raise SpecError(_("{where}duplicate key, got {value} twice").format(where=where(frame[3]), value=quote(key)))
             else:
                 container[key] = value
                 container.key_lines[key] = frame[3]
@@ -165,10 +166,10 @@ def _build(parser, filename: str, exact: bool = False):
         elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
             line = event.start_mark.line + 1
             if len(stack) >= MAX_NESTING:
-                raise SpecError(f"{where(line)}the YAML nests deeper than {MAX_NESTING} levels, got level {len(stack) + 1}")
+                raise SpecError(_("{where}the YAML nests deeper than {max_nesting} levels, got level {value}").format(where=where(line), max_nesting=MAX_NESTING, value=len(stack) + 1))
             wanted = "map" if kind is yaml.MappingStartEvent else "seq"
             if event.tag is not None and event.tag not in ("!", TAG + wanted):
-                raise SpecError(f"{where(line)}unsupported tag (a description uses plain values), got {quote(event.tag.replace(TAG, '!!'))}")
+                raise SpecError(_("{where}unsupported tag (a description uses plain values), got {value}").format(where=where(line), value=quote(event.tag.replace(TAG, '!!'))))
             if kind is yaml.MappingStartEvent:
                 container = Map()
                 container.key_lines = {}
@@ -179,7 +180,7 @@ def _build(parser, filename: str, exact: bool = False):
             total += 1
             stack.append([container, 1, no_key, line, event.anchor])
         elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
-            container, nodes, _, line, anchor = stack.pop()
+            container, nodes, __, line, anchor = stack.pop()
             if kind is yaml.MappingEndEvent and _MERGES in container:
                 added = _merge(container, where)
                 nodes, total = nodes + added, total + added
@@ -189,7 +190,7 @@ def _build(parser, filename: str, exact: bool = False):
         elif kind is yaml.AliasEvent:
             line = event.start_mark.line + 1
             if event.anchor not in anchors:
-                raise SpecError(f"{where(line)}unknown anchor (an alias must follow its anchor's whole value), got {quote('*' + event.anchor)}")
+                raise SpecError(_("{where}unknown anchor (an alias must follow its anchor's whole value), got {value}").format(where=where(line), value=quote('*' + event.anchor)))
             value, nodes = anchors[event.anchor]
             total += nodes
             _check_total(total, where(line))
@@ -197,7 +198,7 @@ def _build(parser, filename: str, exact: bool = False):
         elif kind is yaml.DocumentStartEvent:
             documents += 1
             if documents > 1:
-                raise SpecError(f"{where(event.start_mark.line + 1)}a description is one YAML document, got a second one")
+                raise SpecError(_("{where}a description is one YAML document, got a second one").format(where=where(event.start_mark.line + 1)))
         elif kind is yaml.StreamEndEvent:
             return result
         if total > MAX_NODES:
@@ -210,7 +211,8 @@ _MERGES = object()  # where a mapping collects its `<<` values until it is compl
 
 def _check_total(total: int, where: str) -> None:
     if total > MAX_NODES:
-        raise SpecError(f"{where}the YAML holds more than {MAX_NODES:,} values once its aliases are expanded, got at least {total:,}")
+        raise SpecError(_("{where}the YAML holds more than {max_nodes:,} values once its aliases are expanded, got "
+                          "at least {total:,}").format(where=where, max_nodes=MAX_NODES, total=total))
 
 
 def _merge(container: Map, where) -> int:
@@ -220,7 +222,7 @@ def _merge(container: Map, where) -> int:
         sources = value if isinstance(value, list) else [value]
         for source in sources:
             if not isinstance(source, dict):
-                raise SpecError(f"{where(line)}<<: merges mappings only, got {quote(source)}")
+                raise SpecError(_("{where}<<: merges mappings only, got {value}").format(where=where(line), value=quote(source)))
             for key, item in source.items():
                 if key not in container:
                     container[key] = item

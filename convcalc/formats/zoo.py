@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..core.messages import _
 from ..core.errors import SpecError, quote, shorten
 
 _PACKAGE = Path(__file__).parent.parent
@@ -22,7 +23,7 @@ def find(name: str) -> Path:
         if path.is_file():
             return path
         if path.is_dir():
-            raise SpecError(f"{shorten(name)}: is a directory, not a description file, got {quote(name)}")
+            raise SpecError(_("{name}: is a directory, not a description file, got {value}").format(name=shorten(name), value=quote(name)))
         for candidate in (SPECS / name, SPECS / f"{name}.yaml"):
             if candidate.is_file() and candidate.parent == SPECS:
                 return candidate
@@ -30,10 +31,10 @@ def find(name: str) -> Path:
         raise
     except (OSError, ValueError) as error:  # a name too long for the file system, or with a NUL
         what = error.strerror if isinstance(error, OSError) and error.strerror else "not a usable file name"
-        raise SpecError(f"{shorten(name)}: cannot open: {what}, got {quote(name)}") from None
+        raise SpecError(_("{name}: cannot open: {what}, got {value}").format(name=shorten(name), what=what, value=quote(name))) from None
     names = [p.stem for p in bundled()]
     import difflib
 
     close = difflib.get_close_matches(path.stem[:100], names, n=1)
     hint = f"; did you mean {quote(close[0])}?" if close else " (convcalc zoo lists the bundled networks)"
-    raise SpecError(f"{shorten(name)}: no such file, nor a bundled network of that name, got {quote(name)}{hint}")
+    raise SpecError(_("{name}: no such file, nor a bundled network of that name, got {value}{hint}").format(name=shorten(name), value=quote(name), hint=hint))

@@ -142,8 +142,8 @@ def draw_lines(spatial: tuple[int, ...], axes: tuple, window_of: tuple[int, ...]
             return 0, 0, m, 0, 1, 0
         return g.pad_before, g.pad_after, m, g.unreached, g.stride, g.effective_kernel
 
-    pb_r, pa_r, m_r, un_r, _, k_r = extent(rows_axis, spatial[-2])
-    pb_c, pa_c, m_c, un_c, _, k_c = extent(cols_axis, spatial[-1])
+    pb_r, pa_r, m_r, un_r, __, k_r = extent(rows_axis, spatial[-2])
+    pb_c, pa_c, m_c, un_c, __, k_c = extent(cols_axis, spatial[-1])
     total_r, total_c = pb_r + m_r + pa_r, pb_c + m_c + pa_c
     lines = [f"padded input {total_r}×{total_c}: · padding, □ input, ■ the window of the first output"
              + (", × never reached by any window (the floor drops them)" if un_r or un_c else "")]

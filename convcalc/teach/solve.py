@@ -15,6 +15,7 @@ from __future__ import annotations
 from itertools import product
 from typing import NamedTuple
 
+from ..core.messages import _
 from ..core.errors import ConvcalcError, quote
 from ..core import geometry as geo
 from ..core.receptive import ReceptiveField, conv_window
@@ -127,7 +128,7 @@ def check_known(given: dict) -> None:
             continue
         if type(value) is not int or not LOWEST[name] <= value <= 1 << 24:
             flag = "--" + name.replace("_", "-")
-            raise ConvcalcError(f"{flag}: must be an integer from {LOWEST[name]} to {1 << 24:,} (or ?), got {quote(value)}")
+            raise ConvcalcError(_("{flag}: must be an integer from {lowest} to {value:,} (or ?), got {value2}").format(flag=flag, lowest=LOWEST[name], value=1 << 24, value2=quote(value)))
 
 
 def solve_axis(op: str, given: dict, ceil: bool = False, max_p: int | None = None) -> Solution:
@@ -145,12 +146,13 @@ def solve_axis(op: str, given: dict, ceil: bool = False, max_p: int | None = Non
     if "p" not in unknowns:
         known.setdefault("p", 0)
     if not unknowns:
-        raise ConvcalcError("solve: mark the unknown with ?, such as --p ?, got no ?")
+        raise ConvcalcError(_("solve: mark the unknown with ?, such as --p ?, got no ?"))
     for name in ("in", "out", "k"):
         if name not in given:
-            raise ConvcalcError(f"--{name}: needed (a size, or ? to find it), got none")
+            raise ConvcalcError(_("--{name}: needed (a size, or ? to find it), got none").format(name=name))
     if "out" in unknowns and len(unknowns) > 1:
-        raise ConvcalcError(f"solve: the output size is found from the rest; give --out when other values are unknown, got {', '.join(unknowns)} unknown")
+        raise ConvcalcError(_("solve: the output size is found from the rest; give --out when other values are "
+                              "unknown, got {items} unknown").format(items=', '.join(unknowns)))
     steps = algebra(op, {**known, "ceil": ceil}, unknowns)
     search_in = "in" in unknowns
     others = [n for n in unknowns if n not in ("in", "out")]
@@ -159,8 +161,8 @@ def solve_axis(op: str, given: dict, ceil: bool = False, max_p: int | None = Non
     for r in bounds.values():
         count *= len(r)
     if count > MAX_CANDIDATES:
-        raise ConvcalcError(f"solve: {count:,} combinations of {', '.join(others)} to try, more than {MAX_CANDIDATES:,}; "
-                            f"give one of them, got {len(unknowns)} unknowns")
+        raise ConvcalcError(_("solve: {count:,} combinations of {items} to try, more than {max_candidates:,}; give one "
+                              "of them, got {count2} unknowns").format(count=count, items=', '.join(others), max_candidates=MAX_CANDIDATES, count2=len(unknowns)))
     if others:
         steps.append("searched " + ", ".join(f"{name.replace('output_padding', 'output padding')} = {r.start}…{r.stop - 1}"
                                             for name, r in bounds.items()) + "; every candidate checked by the formula")
@@ -201,20 +203,21 @@ def count_layers(op: str, given: dict, target_out: int | None, target_rf: int | 
     receptive field's size is at least `target_rf`."""
     check_known({**given, "out": target_out})
     if target_rf is not None and (type(target_rf) is not int or not 1 <= target_rf <= 1 << 40):
-        raise ConvcalcError(f"--rf: must be an integer from 1 to {1 << 40:,}, got {quote(target_rf)}")
+        raise ConvcalcError(_("--rf: must be an integer from 1 to {value:,}, got {value2}").format(value=1 << 40, value2=quote(target_rf)))
     unknown = [n for n, x in given.items() if x is None]
     if unknown:
-        raise ConvcalcError(f"--layers ?: the count is the one unknown; give --{unknown[0].replace('_', '-')}, got ?")
+        raise ConvcalcError(_("--layers ?: the count is the one unknown; give --{replace}, got ?").format(replace=unknown[0].replace('_', '-')))
     v = {"d": 1, "p": 0, "output_padding": 0, **{n: x for n, x in given.items() if x is not None}}
     v.setdefault("s", 1 if op in ("conv", "convT") else v.get("k"))
     for name in ("k",):
         if name not in v:
-            raise ConvcalcError(f"--{name}: the layer to repeat needs its kernel size, got none")
+            raise ConvcalcError(_("--{name}: the layer to repeat needs its kernel size, got none").format(name=name))
     if (target_out is None) == (target_rf is None):
-        raise ConvcalcError(f"--layers ?: give the target as --out (a size) or --rf (a receptive-field size), got {'both' if target_out else 'neither'}")
+        raise ConvcalcError(_("--layers ?: give the target as --out (a size) or --rf (a receptive-field size), got "
+                              "{value}").format(value='both' if target_out else 'neither'))
     size = v.get("in")
     if target_out is not None and size is None:
-        raise ConvcalcError("--layers ?: counting layers to an output size needs --in, got none")
+        raise ConvcalcError(_("--layers ?: counting layers to an output size needs --in, got none"))
     field = ReceptiveField.of_input(1)
     k_eff = v["d"] * (v["k"] - 1) + 1
     window = conv_window(k_eff, v["s"], v["p"])
