@@ -11,9 +11,97 @@ import typer
 
 from .core.messages import _
 from . import __version__
-from .core.errors import ConvcalcError
+from .core.errors import ConvcalcError, reason
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+class Commands(typer.core.TyperGroup):
+    """The command group, whose usage errors (an unknown option, a value of the wrong type, a
+    missing argument) are one `Error: <where>: <what>, got <value>` line like every other error."""
+
+    def main(self, args=None, prog_name=None, standalone_mode=True, **extra):
+        argv = list(sys.argv[1:] if args is None else args)
+        try:
+            code = super().main(args=argv, prog_name=prog_name, standalone_mode=False, **extra)
+        except ClickUsageError as error:
+            if isinstance(error, NoArgsIsHelpError):
+                typer.echo(error.ctx.get_help())
+                code = 2
+            else:
+                fail_line(usage_message(error, argv))
+                code = 2
+        except ClickAbort:
+            typer.echo(_("Aborted!"), err=True)
+            code = 1
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+try:  # typer ≥ 0.25 carries its own copy of click
+    from typer._click.exceptions import BadOptionUsage, BadParameter, MissingParameter, NoArgsIsHelpError, NoSuchOption
+    from typer._click.exceptions import UsageError as ClickUsageError
+    from typer.exceptions import Abort as ClickAbort
+except ImportError:
+    from click.exceptions import Abort as ClickAbort, BadOptionUsage, BadParameter, MissingParameter, NoArgsIsHelpError, \
+        NoSuchOption, UsageError as ClickUsageError
+
+
+def typed_value(argv: list[str], names) -> str | None:
+    """What the user wrote after one of `names` (--batch 0, --batch=0), the last time."""
+    found = None
+    for index, arg in enumerate(argv):
+        if arg == "--":
+            break
+        for name in names:
+            if arg == name and index + 1 < len(argv):
+                found = argv[index + 1]
+            elif arg.startswith(name + "="):
+                found = arg[len(name) + 1:]
+    return found
+
+
+def usage_message(error, argv: list[str]) -> str:
+    """The parser's complaint in convcalc's words: where, what, and the value given."""
+    from .core.errors import quote
+
+    param = getattr(error, "param", None)
+    if isinstance(error, NoSuchOption):
+        close = sorted(error.possibilities or ())
+        hint = _(" (did you mean {names}?)").format(names=", ".join(close)) if close else ""
+        return _("{option}: no such option{hint}; --help lists the options, got {value}").format(
+            option=error.option_name, hint=hint, value=quote(error.option_name))
+    if isinstance(error, BadOptionUsage):
+        return _("{option}: needs a value, got none").format(option=error.option_name)
+    if isinstance(error, MissingParameter) and param is not None:
+        return _("{name}: required, got none").format(name=(param.opts or [param.name])[-1].upper()
+                                                       if param.param_type_name == "argument" else param.opts[0])
+    if isinstance(error, BadParameter) and param is not None:
+        kind = param.type
+        if getattr(kind, "choices", None):
+            what = _("must be one of {choices}").format(choices=", ".join(map(str, kind.choices)))
+        elif getattr(kind, "min", None) is not None and getattr(kind, "max", None) is not None:
+            what = _("must be an integer from {low} to {high}").format(low=kind.min, high=kind.max)
+        elif getattr(kind, "min", None) is not None:
+            what = _("must be an integer of at least {low}").format(low=kind.min)
+        elif getattr(kind, "name", "") in ("integer", "int"):
+            what = _("must be an integer")
+        else:
+            what = error.format_message()
+        value = typed_value(argv, param.opts)
+        return _("{option}: {what}, got {value}").format(option=param.opts[0], what=what,
+                                                         value=quote(value) if value is not None else _("none"))
+    group = error.ctx.command if error.ctx is not None else None
+    commands = getattr(group, "commands", None)
+    words = [a for a in argv if not a.startswith("-")]
+    if commands and words and words[0] not in commands:
+        return _("{name}: no such command (commands: {commands}), got {value}").format(
+            name=words[0], commands=", ".join(commands), value=quote(words[0]))
+    if "unexpected extra argument" in error.message:
+        extra = error.message.rpartition("(")[2].rstrip(")")
+        return _("{command}: takes no more arguments, got {value}").format(command=error.ctx.command_path, value=quote(extra))
+    return _("{command}: {message}").format(command=error.ctx.command_path if error.ctx else "convcalc", message=error.format_message())
+
+
+app = typer.Typer(cls=Commands, add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Shape, parameter, FLOP and receptive-field calculator for convolutional networks.")
 
 CONVENTION_HELP = (
@@ -38,6 +126,15 @@ class Op(str, Enum):
     instancenorm = "instancenorm"
 
 
+class Lang(str, Enum):
+    en = "en"
+    zh = "zh"
+
+
+# every command takes --lang; main() reads it before the help texts are built, so it is only declared here
+LANG_OPTION = typer.Option(None, "--lang", help="Language of everything printed: en or zh [from CONVCALC_LANG, else the locale: LANGUAGE, LC_ALL, LC_MESSAGES, LANG]; JSON and CSV keys stay English.")
+
+
 class Format(str, Enum):
     table = "table"
     json = "json"
@@ -47,13 +144,17 @@ class Format(str, Enum):
 
 def fail(message: str, code: int = 1):
     """One line on stderr, `Error: <where>: <what>, got <value>`, at most MAX_MESSAGE characters."""
+    fail_line(message)
+    raise typer.Exit(code)
+
+
+def fail_line(message: str) -> None:
     from .core.limits import MAX_MESSAGE
 
-    text = "Error: " + " ".join(str(message).split())
+    text = _("Error: {message}").format(message=" ".join(str(message).split()))
     if len(text) > MAX_MESSAGE:
         text = text[: MAX_MESSAGE - 1] + "…"
     typer.echo(text, err=True)
-    raise typer.Exit(code)
 
 
 def version_callback(value: bool):
@@ -63,7 +164,8 @@ def version_callback(value: bool):
 
 
 @app.callback()
-def root(version: bool = typer.Option(False, "--version", callback=version_callback, is_eager=True, help="Print the version and exit.")):
+def root(version: bool = typer.Option(False, "--version", callback=version_callback, is_eager=True, help="Print the version and exit."),
+         lang: Lang = LANG_OPTION):
     """Shape, parameter, FLOP and receptive-field calculator for convolutional networks."""
 
 
@@ -136,6 +238,14 @@ def flag_message(error: ConvcalcError, op: str) -> str:
     return text
 
 
+def no_such_option(flag: str, kind: str, value) -> str:
+    from .core.errors import quote
+
+    if value is True:
+        return _("{flag}: --op {kind} has no such option; drop {flag}").format(flag=flag, kind=kind)
+    return _("{flag}: --op {kind} has no such option; drop {flag}, got {value}").format(flag=flag, kind=kind, value=quote(str(value)))
+
+
 def console():
     from rich.console import Console
 
@@ -183,6 +293,7 @@ def layer(
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
     show_steps: bool = typer.Option(False, "--explain", help="Show the worked solution, formula by formula."),
     draw: bool = typer.Option(False, "--draw", help="Draw the padded input, the first window and the rows no window reaches."),
+    lang: Lang = LANG_OPTION,
 ):
     """Output shape, parameters, FLOPs and receptive field of one layer.
 
@@ -200,8 +311,7 @@ def layer(
              "--output-padding": output_padding, "--out": out, "--ceil": ceil or None, "--no-bias": no_bias or None}
     for flag, value in given.items():
         if value is not None and flag not in OP_FLAGS[kind]:
-            shown = "" if value is True else f", got {quote(str(value))}"
-            fail(_("{flag}: --op {kind} has no such option; drop {flag}{shown}").format(flag=flag, kind=kind, shown=shown), 2)
+            fail(no_such_option(flag, kind, value), 2)
     spatial = parse_sizes(size, "--in")
     kernel = parse_sizes(k, "--k")
     stride = parse_sizes(s, "--s")
@@ -287,6 +397,7 @@ def net(
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
     show_steps: bool = typer.Option(False, "--explain", help="Show every layer's worked arithmetic."),
     connections: bool = typer.Option(False, "--connections", help="Add a column of LeCun's connections (LeNet-5's figure)."),
+    lang: Lang = LANG_OPTION,
 ):
     """Shapes, parameters, FLOPs, memory and receptive field of every layer of a network.
 
@@ -329,7 +440,7 @@ def load_stdin(shape):
     try:
         text = sys.stdin.read(MAX_FILE_BYTES + 1)
     except (OSError, UnicodeDecodeError) as error:
-        fail(_("-: cannot read standard input: {value}, got stdin").format(value=getattr(error, 'strerror', None) or 'not UTF-8 text'), 2)
+        fail(_("-: cannot read standard input: {reason}, got stdin").format(reason=reason(error)), 2)
     return loads(text, "<stdin>", shape)
 
 
@@ -413,7 +524,8 @@ def emit_network(network, settings, fmt: "Format", show_steps: bool, depth: int 
     print_wide(out, render.network_table(report, table, connections))
     deepest = max(by_depth)
     if depth is not None and depth < deepest:
-        out.print(f"(blocks below depth {depth} collapsed into one row each; --depth {deepest} shows every layer)")
+        out.print(_("(blocks below depth {depth} collapsed into one row each; --depth {deepest} shows every layer)").format(
+            depth=depth, deepest=deepest))
     out.print(render.totals_table(report))
     for line in render.warning_lines(report):
         out.print(line, markup=False, style="yellow", highlight=False)
@@ -437,7 +549,7 @@ def write_lines(lines: list[str]) -> None:
 
 
 @app.command()
-def zoo(fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format.")):
+def zoo(fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."), lang: Lang = LANG_OPTION):
     """List the bundled networks: name, input, parameters, FLOPs at the default input, source.
 
     Example: convcalc zoo
@@ -517,7 +629,7 @@ def read_values(text: str | None, flag: str):
                 fail(_("{flag}: a file of values is at most {max_file_bytes:,} bytes, got {st_size:,}").format(flag=flag, max_file_bytes=MAX_FILE_BYTES, st_size=path.stat().st_size), 2)
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
-            what = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+            what = reason(error)
             fail(_("{flag}: cannot read the file: {what}, got {value}").format(flag=flag, what=what, value=quote(str(path))), 2)
         where = path.name
     if len(text) > MAX_FILE_BYTES:
@@ -525,7 +637,7 @@ def read_values(text: str | None, flag: str):
     try:
         return read(text, where, exact=True)
     except SpecError as error:
-        fail(f"{flag}: {error}" if where == flag else str(error), 2)
+        fail(_("{flag}: {error}").format(flag=flag, error=error) if where == flag else str(error), 2)
 
 
 COMPUTE_FLAGS = {
@@ -563,6 +675,7 @@ def compute(
     draw: bool = typer.Option(False, "--draw", help="Draw the padded input, the first window and the rows no window reaches."),
     show_steps: bool = typer.Option(False, "--explain", help="Write every output element's sum, as the notes do."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
+    lang: Lang = LANG_OPTION,
 ):
     """The output of a layer on given numbers, exactly, with the worked sums.
 
@@ -578,7 +691,7 @@ def compute(
              "--output-padding": output_padding, "--ceil": ceil or None, "--no-count-pad": no_count_pad or None}
     for flag, value in given.items():
         if value is not None and flag not in COMPUTE_FLAGS[kind]:
-            fail(f"{flag}: --op {kind} has no such option; drop {flag}" + ("" if value is True else f", got {quote(str(value))}"), 2)
+            fail(no_such_option(flag, kind, value), 2)
     if kind in ("conv", "convT") and w is None:
         fail(_("--w: --op {kind} needs the kernel's values, got none").format(kind=kind), 2)
     if kind in ("maxpool", "avgpool") and k is None:
@@ -694,6 +807,7 @@ def solve(
     max_p: int = typer.Option(None, "--max-p", min=0, help="Search padding up to this [K − 1]."),
     show_steps: bool = typer.Option(False, "--explain", help="Show the algebra: the inequality the floor gives, solved."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
+    lang: Lang = LANG_OPTION,
 ):
     """Inverse questions: mark the unknown with ?.
 
@@ -813,12 +927,15 @@ def main() -> None:
 
     gc.disable()
     if sys.stdout is None:  # started with standard output closed
-        print("Error: output: standard output is closed, got no file descriptor 1", file=sys.stderr)
+        print(_("Error: {message}").format(message=_("output: standard output is closed, got no file descriptor 1")), file=sys.stderr)
         sys.exit(1)
     prepare_streams()
     code = 0
     try:
-        app()
+        command = build(sys.argv[1:])
+        command(prog_name="convcalc")
+    except typer.Exit as done:  # raised by fail() before the command runs
+        code = done.exit_code
     except SystemExit as done:
         code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
     except OSError as error:
@@ -828,6 +945,26 @@ def main() -> None:
     except OSError as error:
         code = output_failed(error)
     sys.exit(code)
+
+
+def build(argv: list[str]):
+    """The command tree, in the language asked for (--lang, CONVCALC_LANG or the locale)."""
+    from .core.errors import quote
+    from .render import i18n
+
+    try:
+        language = i18n.choose(argv)
+    except i18n.LanguageError as error:
+        where, value = error.args
+        fail(_("{where}: must be en or zh, got {value}").format(where=where, value=quote(value)), 2)
+    try:
+        i18n.install(language)
+    except OSError:  # an installation without its catalogs
+        fail(_("--lang: this installation has no catalog for the language, got {value}").format(value=quote(language)), 2)
+    command = typer.main.get_command(app)
+    if language != "en":
+        i18n.translate_command(command)
+    return command
 
 
 def output_failed(error: OSError) -> int:
@@ -844,5 +981,7 @@ def output_failed(error: OSError) -> int:
         return 1
     from .core.errors import quote
 
-    print(f"Error: output: cannot write the results: {error.strerror or error}, got {quote(getattr(sys.stdout, 'name', 'stdout'))}", file=sys.stderr)
+    message = _("output: cannot write the results: {reason}, got {value}").format(
+        reason=reason(error, str(error)), value=quote(getattr(sys.stdout, "name", "stdout")))
+    print(_("Error: {message}").format(message=message), file=sys.stderr)
     return 1

@@ -6,6 +6,8 @@ own notation), shortened with `…` so that one line stays one short line whatev
 
 from __future__ import annotations
 
+from .messages import N_, _
+
 
 class ConvcalcError(ValueError):
     """A configuration that cannot be computed; the message says where, what, and the value."""
@@ -47,7 +49,7 @@ def quote(value, limit: int = QUOTE_CHARS) -> str:
             return put("null")
         if isinstance(item, int):
             digits = len(str(item)) if item.bit_length() < 10_000 else limit + 1
-            return put(str(item) if digits <= limit else f"an integer of about {item.bit_length() * 3 // 10:,} digits")
+            return put(str(item) if digits <= limit else _("an integer of about {digits:,} digits").format(digits=item.bit_length() * 3 // 10))
         if isinstance(item, str):
             return put(_string(item[: limit + 1]))
         if isinstance(item, float):
@@ -88,3 +90,19 @@ def shorten(text: str, limit: int = QUOTE_CHARS) -> str:
     """A name or path for a message: control characters escaped, cut with … past `limit`."""
     text = printable(text[: limit * 2])
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# the reasons the operating system gives most often, so that a catalog can translate them
+OS_REASONS = (N_("No such file or directory"), N_("Permission denied"), N_("Is a directory"), N_("Not a directory"),
+              N_("File name too long"), N_("Too many levels of symbolic links"), N_("No space left on device"),
+              N_("Input/output error"), N_("Broken pipe"), N_("Invalid argument"))
+
+
+def reason(error: Exception, otherwise: str | None = None) -> str:
+    """Why reading failed, in words: the operating system's reason, or 'not UTF-8 text'."""
+    if isinstance(error, UnicodeDecodeError):
+        return _("not UTF-8 text")
+    strerror = getattr(error, "strerror", None)
+    if strerror:
+        return _(strerror)
+    return otherwise or _("cannot be read")

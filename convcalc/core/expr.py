@@ -56,7 +56,7 @@ def evaluate(text: str, env: dict[str, object]) -> int:
             return value
         if kind == "name":
             if value not in env:
-                known = ", ".join("$" + k for k in list(env)[:12]) or "none"
+                known = ", ".join("$" + k for k in list(env)[:12]) or _("none")
                 raise SpecError(_("unknown argument ${value} (known: {known}), got {value2}").format(value=value, known=known, value2=quote(text)))
             got = env[value]
             if type(got) is not int:

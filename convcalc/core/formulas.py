@@ -129,7 +129,7 @@ def per_axis(value, n: int, option: str, check=positive) -> tuple[int, ...]:
     """One value for every axis, or exactly one per axis."""
     if isinstance(value, (tuple, list)):
         if len(value) != n:
-            needs = "one value for 1 spatial axis" if n == 1 else f"1 or {n} values for {n} spatial axes"
+            needs = _("one value for 1 spatial axis") if n == 1 else _("1 or {n} values for {n} spatial axes").format(n=n)
             raise ConvcalcError(_("{option}: needs {needs}, got {value}").format(option=option, needs=needs, value=quote(list(value))))
         return tuple(check(v, option) for v in value)
     return (check(value, option),) * n
@@ -141,7 +141,16 @@ def split_input(shape: Shape, kind: str) -> tuple[int, Shape]:
     return shape[0], shape[1:]
 
 
-UNIT = {"H": "row", "W": "column"}
+def unit_name(axis: str, count: int) -> str:
+    if axis == "H":
+        return _("row") if count == 1 else _("rows")
+    if axis == "W":
+        return _("column") if count == 1 else _("columns")
+    return _("position") if count == 1 else _("positions")
+
+
+def axis_label(name: str) -> str:
+    return _("axis {name}").format(name=name)
 
 
 def unreached_warnings(names: tuple[str, ...], axes) -> list[str]:
@@ -153,12 +162,12 @@ def unreached_warnings(names: tuple[str, ...], axes) -> list[str]:
             by_figures.setdefault((g.span, g.stride, g.unreached, min(g.unreached, g.pad_after)), []).append(name)
     warnings = []
     for (span, stride, left, of_padding), axis_list in by_figures.items():
-        plural = "s" if left > 1 else ""
-        units = " and ".join(dict.fromkeys(UNIT.get(a, "position") + plural for a in axis_list))
-        label = f"axis {axis_list[0]}" if len(axis_list) == 1 else f"axes {', '.join(axis_list)}"
+        units = _(" and ").join(dict.fromkeys(unit_name(a, left) for a in axis_list))
+        label = axis_label(axis_list[0]) if len(axis_list) == 1 else _("axes {names}").format(names=", ".join(axis_list))
         warnings.append(
-            f"{label}: (M + 2P − K̂) = {span} is not divisible by S = {stride}: the windows never reach the last "
-            f"{left} {units} of the padded input ({left - of_padding} of input, {of_padding} of padding)"
+            _("{label}: (M + 2P − K̂) = {span} is not divisible by S = {stride}: the windows never reach the last "
+              "{left} {units} of the padded input ({of_input} of input, {of_padding} of padding)").format(
+                label=label, span=span, stride=stride, left=left, units=units, of_input=left - of_padding, of_padding=of_padding)
         )
     return warnings
 
@@ -169,8 +178,8 @@ def conv_padding(layer: Conv, spatial: Shape, k, d, s) -> tuple[list[tuple[int, 
         notes = []
         if geo.PRESET_NAMES.get(layer.padding, layer.padding) == "same" and any(si > 1 for si in s):
             notes.append(
-                "p='same' with stride > 1 follows TensorFlow: output ⌈M/S⌉, padding (before, after) = "
-                f"{', '.join(f'({b}, {a})' for b, a in pads)}; PyTorch refuses padding='same' for strided convolutions"
+                _("p='same' with stride > 1 follows TensorFlow: output ⌈M/S⌉, padding (before, after) = {pads}; "
+                  "PyTorch refuses padding='same' for strided convolutions").format(pads=", ".join(f"({b}, {a})" for b, a in pads))
             )
         return pads, notes
     if layer.p_total is not None:
@@ -221,10 +230,11 @@ def conv(layer: Conv, shape: Shape) -> LayerCost:
                               "{groups}").format(c_in=c_in, c_out=c_out, groups=groups))
     pads, warnings = conv_padding(layer, spatial, k, d, s)
     names = axis_names(n)
-    axes = tuple(geo.conv_axis(m, ki, si, b, a, di, f"axis {ax}") for m, ki, si, (b, a), di, ax in zip(spatial, k, s, pads, d, names))
+    axes = tuple(geo.conv_axis(m, ki, si, b, a, di, axis_label(ax)) for m, ki, si, (b, a), di, ax in zip(spatial, k, s, pads, d, names))
     warnings += unreached_warnings(names, axes)
     warnings += [
-        f"axis {ax}: padding {g.pad_before} ≥ effective kernel {g.effective_kernel}: the first outputs see only padding"
+        _("{axis}: padding {padding} ≥ effective kernel {kernel}: the first outputs see only padding").format(
+            axis=axis_label(ax), padding=g.pad_before, kernel=g.effective_kernel)
         for ax, g in zip(names, axes) if g.pad_before >= g.effective_kernel
     ]
     if layer.table is not None:
@@ -253,7 +263,7 @@ def conv_transpose(layer: ConvTranspose, shape: Shape) -> LayerCost:
         raise ConvcalcError(_("groups: must divide the input channels ({c_in}) and the output channels ({c_out}), got "
                               "{groups}").format(c_in=c_in, c_out=c_out, groups=groups))
     axes = tuple(
-        geo.transposed_axis(m, ki, si, pi, opi, di, f"axis {ax}")
+        geo.transposed_axis(m, ki, si, pi, opi, di, axis_label(ax))
         for m, ki, si, pi, opi, di, ax in zip(spatial, k, s, p, op, d, axis_names(n))
     )
     weights = c_in * (c_out // groups) * prod(k)
@@ -274,7 +284,7 @@ def pool_geometry(kind: str, shape: Shape, kernel, stride, padding, dilation, ce
     if not isinstance(ceil_mode, bool):
         raise ConvcalcError(_("ceil: must be true or false, got {value}").format(value=quote(ceil_mode)))
     names = axis_names(n)
-    axes = tuple(geo.pool_axis(m, ki, si, pi, di, ceil_mode, f"axis {ax}") for m, ki, si, pi, di, ax in zip(spatial, k, s, p, d, names))
+    axes = tuple(geo.pool_axis(m, ki, si, pi, di, ceil_mode, axis_label(ax)) for m, ki, si, pi, di, ax in zip(spatial, k, s, p, d, names))
     return channels, axes, unreached_warnings(names, axes)
 
 

@@ -16,6 +16,11 @@ def _(message: str) -> str:
     return message if _translate is None else _translate(message)
 
 
+def N_(message: str) -> str:
+    """Marks a sentence for the catalog where it is defined; `_` translates it where it is shown."""
+    return message
+
+
 def use(translate: Callable[[str], str] | None) -> None:
     """Install a translation (None: English again)."""
     global _translate

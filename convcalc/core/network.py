@@ -207,8 +207,9 @@ class _Walk:
             import difflib
 
             close = difflib.get_close_matches(name, list(self.ids), n=3)
-            known = f"did you mean {', '.join(map(quote, close))}? " if close else ""
-            count = f"{len(self.ids)} ids defined before this point" if self.ids else "no id defined before this point"
+            known = _("did you mean {names}? ").format(names=", ".join(map(quote, close))) if close else ""
+            count = (_("{count} ids defined before this point").format(count=len(self.ids)) if self.ids
+                     else _("no id defined before this point"))
             raise SpecError(_("{where}: unknown id ({known}{count}), got {value}").format(where=where, known=known, count=count, value=quote(name)))
         return self.ids[name]
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..core.messages import _
-from ..core.errors import SpecError, quote, shorten
+from ..core.errors import SpecError, quote, reason, shorten
 from ..core.expr import evaluate
 from ..core.formulas import ACTIVATIONS, KINDS
 from ..core.layers import Elementwise, Norm
@@ -73,13 +73,13 @@ def suggest(word, known) -> str:
     if not isinstance(word, str) or len(word) > 100:
         return ""
     close = difflib.get_close_matches(word, [str(k) for k in known], n=1)
-    return f"; did you mean {quote(close[0])}?" if close else ""
+    return _("; did you mean {name}?").format(name=quote(close[0])) if close else ""
 
 
 def listing(names, most: int = 12) -> str:
     """'a, b, c' — the first `most` of them, and how many more."""
     names = [shorten(str(n), 40) for n in names]
-    return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
+    return ", ".join(names[:most]) + (_(" and {count} more").format(count=len(names) - most) if len(names) > most else "")
 
 
 class _Builder:
@@ -124,7 +124,7 @@ class _Builder:
             name = value.strip()[1:]
             if value.strip().startswith("$") and name.isidentifier():
                 if name not in env:
-                    self.fail(line, path, _("unknown argument (known: {value}), got {value2}").format(value=listing('$' + k for k in env) or 'none', value2=quote(value)))
+                    self.fail(line, path, _("unknown argument (known: {value}), got {value2}").format(value=listing('$' + k for k in env) or _('none'), value2=quote(value)))
                 return env[name]
             try:
                 return evaluate(value, env)
@@ -164,7 +164,7 @@ class _Builder:
         elif isinstance(raw, dict):
             kinds = [k for k in raw if k not in ITEM_KEYS]
             if len(kinds) != 1:
-                what = f"more than one layer kind: {listing(map(str, kinds))}" if kinds else "no layer kind"
+                what = _("more than one layer kind: {kinds}").format(kinds=listing(map(str, kinds))) if kinds else _("no layer kind")
                 self.fail(line, path, _("each item needs exactly one layer kind, got {what}").format(what=what))
             kind = kinds[0]
             options, extras = raw[kind], {k: raw[k] for k in ITEM_KEYS if k in raw}
@@ -248,11 +248,12 @@ class _Builder:
                 sugar += self.sugar(kind, key, value, key_line, where)
             else:
                 known = list(fields) + list(sugar_keys) + list(extra_keys)
-                listed = f"known: {', '.join(known)}" if known else f"{kind} takes no options"
+                listed = _("known: {names}").format(names=", ".join(known)) if known else _("{kind} takes no options").format(kind=kind)
                 self.fail(key_line, path, _("unknown option ({listed}), got {value}{suggest}").format(listed=listed, value=quote(raw_key), suggest=suggest(raw_key, known)))
         missing = [k for k in required if fields[k] not in values]
         if missing:
-            self.fail(line, path, _("missing option{value} {items} ({kind} needs {items2}), got {value2}").format(value='s' if len(missing) > 1 else '', items=', '.join(missing), kind=kind, items2=', '.join(required), value2=quote(options) if options else 'no options'))
+            self.fail(line, path, _("missing option {missing} ({kind} needs {required}), got {value}").format(
+                missing=", ".join(missing), kind=kind, required=", ".join(required), value=quote(options) if options else _("no options")))
         values["kind"] = kind
         return cls(**values), sugar
 
@@ -281,7 +282,7 @@ class _Builder:
             return value
         if value is None and default is None:  # an option whose absence means something
             return None
-        kind = "a non-negative integer" if key in ("p", "output_padding", "p_total") else "a positive integer"
+        kind = _("a non-negative integer") if key in ("p", "output_padding", "p_total") else _("a positive integer")
         self.fail(line, where, _("must be {kind} or a list of them (one per axis), got {value}").format(kind=kind, value=quote(value)))
 
     def sugar(self, kind: str, key: str, value, line: int, where: str) -> list:
@@ -311,7 +312,7 @@ class _Builder:
         args = definition.get("args") or {}
         unknown = [k for k in given if k not in args]
         if unknown:
-            self.fail(line_of(given, unknown[0], line), path, _("unknown argument (block {kind} takes: {value}), got {value2}{suggest}").format(kind=kind, value=listing(args) or 'none', value2=quote(unknown[0]), suggest=suggest(unknown[0], args)))
+            self.fail(line_of(given, unknown[0], line), path, _("unknown argument (block {kind} takes: {value}), got {value2}{suggest}").format(kind=kind, value=listing(args) or _('none'), value2=quote(unknown[0]), suggest=suggest(unknown[0], args)))
         block_env = {}
         for arg, default in args.items():
             if arg in given:
@@ -420,7 +421,7 @@ def loads(text: str, filename: str = "<string>", input_shape: tuple[int, ...] | 
         raise SpecError(_("{filename}:{line_of}: unknown key (known: {items}), got {value}{suggest}").format(filename=filename, line_of=line_of(raw, unknown[0], 1), items=', '.join(TOP_KEYS), value=quote(unknown[0]), suggest=suggest(unknown[0], TOP_KEYS)))
     for key in ("input", "layers"):
         if key not in raw and not (key == "input" and input_shape):
-            raise SpecError(_("{filename}:{line}: missing `{key}:`, got keys {value}").format(filename=filename, line=raw.line, key=key, value=listing(map(str, raw)) or 'none'))
+            raise SpecError(_("{filename}:{line}: missing `{key}:`, got keys {value}").format(filename=filename, line=raw.line, key=key, value=listing(map(str, raw)) or _('none')))
     shape = input_shape or check_input(raw["input"], filename, line_of(raw, "input", 1))
     name = raw.get("name", Path(filename).stem)
     if not isinstance(name, str):
@@ -442,6 +443,6 @@ def load(path: Path, input_shape: tuple[int, ...] | None = None) -> Network:
                               "with blocks and repeat), got a file of {st_size:,} bytes").format(path=shorten(str(path)), max_file_bytes=MAX_FILE_BYTES, st_size=path.stat().st_size))
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        what = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+        what = reason(error)
         raise SpecError(_("{path}: cannot read the file: {what}, got {value}").format(path=shorten(str(path)), what=what, value=quote(str(path)))) from None
     return loads(text, shorten(path.name), input_shape)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..core.messages import _
-from ..core.errors import SpecError, quote, shorten
+from ..core.errors import SpecError, quote, reason, shorten
 
 _PACKAGE = Path(__file__).parent.parent
 # installed: convcalc/specs; a source checkout or an editable install: the repository's specs/
@@ -30,11 +30,11 @@ def find(name: str) -> Path:
     except SpecError:
         raise
     except (OSError, ValueError) as error:  # a name too long for the file system, or with a NUL
-        what = error.strerror if isinstance(error, OSError) and error.strerror else "not a usable file name"
+        what = reason(error, _("not a usable file name"))
         raise SpecError(_("{name}: cannot open: {what}, got {value}").format(name=shorten(name), what=what, value=quote(name))) from None
     names = [p.stem for p in bundled()]
     import difflib
 
     close = difflib.get_close_matches(path.stem[:100], names, n=1)
-    hint = f"; did you mean {quote(close[0])}?" if close else " (convcalc zoo lists the bundled networks)"
+    hint = _("; did you mean {name}?").format(name=quote(close[0])) if close else _(" (convcalc zoo lists the bundled networks)")
     raise SpecError(_("{name}: no such file, nor a bundled network of that name, got {value}{hint}").format(name=shorten(name), value=quote(name), hint=hint))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..core.errors import printable
+from ..core.messages import N_, _
 from ..teach.explain import explain, field_chain, num
 from ..core.formulas import KINDS, elementwise, fmt_shape, local_window
 from ..core.network import Report, Row, Sink
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
     from fractions import Fraction
 
 ELEMENTWISE = {kind for kind, entry in KINDS.items() if entry.cost is elementwise}
-CONVENTION = (
+CONVENTION = N_(
     "FLOPs = MACs × {fpm}: {meaning}. Only convolutions and linear layers cost MACs; bias adds, pooling, "
     "normalisation, activations and merges count 0. Parameters are learnable weights and biases; "
     "buffers (BatchNorm running statistics) are counted apart. {batch}"
@@ -22,9 +23,10 @@ CONVENTION = (
 
 def convention(report: Report) -> str:
     fpm = report.settings.flops_per_mac
-    meaning = "one multiply-add counts as one FLOP" if fpm == 1 else "a multiply-add counts as two FLOPs (multiply and add)"
-    batch = "Figures are per sample." if report.settings.batch == 1 else f"MACs, FLOPs and activations are for a batch of {report.settings.batch}."
-    return CONVENTION.format(fpm=fpm, meaning=meaning, batch=batch)
+    meaning = _("one multiply-add counts as one FLOP") if fpm == 1 else _("a multiply-add counts as two FLOPs (multiply and add)")
+    batch = (_("Figures are per sample.") if report.settings.batch == 1
+             else _("MACs, FLOPs and activations are for a batch of {batch}.").format(batch=report.settings.batch))
+    return _(CONVENTION).format(fpm=fpm, meaning=meaning, batch=batch)
 
 
 def plain(value: int | Fraction) -> int | float:
@@ -148,7 +150,7 @@ class JsonWriter(Sink):
 
 def field_text(field) -> str:
     if field.full:
-        return "full"
+        return _("full")
     if not field.axes:
         return "—"
     text = "×".join(num(a.size) for a in field.axes)
@@ -224,14 +226,15 @@ def markdown_text(text: str) -> str:
 
 def to_markdown(report: Report, entries: "TableRows") -> str:
     fpm = report.settings.flops_per_mac
-    lines = ["| layer | type | output | params | FLOPs | receptive field |", "|---|---|---|---:|---:|---|"]
+    headers = (_("layer"), _("type"), _("output"), _("params"), _("FLOPs"), _("receptive field"))
+    lines = ["| " + " | ".join(headers) + " |", "|---|---|---|---:|---:|---|"]
     for e in entries.display():
         if e is None:
-            lines.append(f"| … {entries.hidden:,} rows not shown | | | | | |")
+            lines.append("| " + _("… {count:,} rows not shown").format(count=entries.hidden) + " | | | | | |")
             continue
         lines.append(f"| {'&nbsp;&nbsp;' * e.row.depth}{markdown_text(e.name)} | {markdown_text(e.label)} | {fmt_shape(e.row.output_shape)} | "
                      f"{figure(e.params)} | {figure(e.macs * fpm)} | {field_text(e.row.field)} |")
-    lines.append(f"| **total** | | {fmt_shape(report.output_shape)} | {figure(report.params)} | {figure(report.flops)} | |")
+    lines.append(f"| **{_('total')}** | | {fmt_shape(report.output_shape)} | {figure(report.params)} | {figure(report.flops)} | |")
     return "\n".join(lines) + "\n\n" + convention(report) + "\n"
 
 
@@ -398,6 +401,7 @@ def short_name(entry: Entry, parents: dict[int, str]) -> str:
 
 def network_table(report: Report, entries: TableRows, connections: bool = False):
     from rich import box
+    from rich.cells import cell_len
     from rich.table import Table
     from rich.text import Text
 
@@ -405,17 +409,18 @@ def network_table(report: Report, entries: TableRows, connections: bool = False)
     total = report.macs or 1
     caption = convention(report)
     if entries.collapsed:
-        caption += " A line marked (×N) stands for N identical consecutive rows; its figures are their sums."
-    table = Table(title=Text(f"{printable(report.name)} — input {fmt_shape(report.input_shape)}"), caption=Text(caption),
+        caption += _(" A line marked (×N) stands for N identical consecutive rows; its figures are their sums.")
+    title = _("{name} — input {shape}").format(name=printable(report.name), shape=fmt_shape(report.input_shape))
+    table = Table(title=Text(title), caption=Text(caption),
                   caption_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     lines = entries.display()
-    figures = ["output", "params", "FLOPs"] + (["connections"] if connections else []) + ["RF"]
-    headers = ["layer", "type", *figures, "all", "FLOPs share"]
+    figures = [_("output"), _("params"), _("FLOPs")] + ([_("connections")] if connections else []) + [_("RF")]
+    headers = [_("layer"), _("type"), *figures, _("all"), _("FLOPs share")]
     columns: list[list[str]] = [[] for _ in headers]
     parents: dict[int, str] = {}
     for e in lines:
         if e is None:
-            cells = [f"… {entries.hidden:,} lines not shown (--format csv or json lists every row)"] + [""] * (len(headers) - 1)
+            cells = [_("… {count:,} lines not shown (--format csv or json lists every row)").format(count=entries.hidden)] + [""] * (len(headers) - 1)
         else:
             r = e.row
             share = e.macs / total
@@ -428,13 +433,13 @@ def network_table(report: Report, entries: TableRows, connections: bool = False)
         for column, cell in zip(columns, cells):
             column.append(cell)
     # figures never shrink: their columns are as wide as their widest cell; names fold instead
-    widths = [max([len(c) for c in column] + [len(h)]) for column, h in zip(columns, headers)]
-    table.add_column("layer", overflow="fold", ratio=1, min_width=min(16, widths[0]))
-    table.add_column("type", overflow="fold", max_width=40, min_width=min(12, widths[1]))
+    widths = [max([cell_len(c) for c in column] + [cell_len(h)]) for column, h in zip(columns, headers)]
+    table.add_column(headers[0], overflow="fold", ratio=1, min_width=min(16, widths[0]))
+    table.add_column(headers[1], overflow="fold", max_width=40, min_width=min(12, widths[1]))
     for header, width in zip(figures, widths[2:]):
         table.add_column(header, justify="right", no_wrap=True, min_width=width)
-    table.add_column("all", justify="center", min_width=3, no_wrap=True)
-    table.add_column("FLOPs share", no_wrap=True, min_width=widths[-1])
+    table.add_column(headers[-2], justify="center", min_width=max(3, cell_len(headers[-2])), no_wrap=True)
+    table.add_column(headers[-1], no_wrap=True, min_width=widths[-1])
     for index, e in enumerate(lines):
         style = "bold" if e is not None and not e.row.leaf else ("dim" if e is None else None)
         table.add_row(*(Text(column[index]) for column in columns), style=style)
@@ -448,14 +453,15 @@ def totals_table(report: Report):
     table.add_column(style="bold", no_wrap=True)
     table.add_column(justify="right", no_wrap=True)
     table.add_column()
-    table.add_row("parameters", figure(report.params), human(report.params))
-    table.add_row("buffers", figure(report.buffers), "running statistics, not learned")
-    table.add_row("MACs", figure(report.macs), human(report.macs))
-    table.add_row("FLOPs", figure(report.flops), human(report.flops, "FLOP"))
-    table.add_row("parameter memory", f"{figure(report.param_bytes)} B", f"{human_bytes(report.param_bytes)} ({report.settings.dtype})")
-    table.add_row("activation memory", f"{figure(report.activation_bytes)} B", f"{human_bytes(report.activation_bytes)} (every layer's output kept)")
+    table.add_row(_("parameters"), figure(report.params), human(report.params))
+    table.add_row(_("buffers"), figure(report.buffers), _("running statistics, not learned"))
+    table.add_row(_("MACs"), figure(report.macs), human(report.macs))
+    table.add_row(_("FLOPs"), figure(report.flops), human(report.flops, "FLOP"))
+    table.add_row(_("parameter memory"), f"{figure(report.param_bytes)} B", f"{human_bytes(report.param_bytes)} ({report.settings.dtype})")
+    table.add_row(_("activation memory"), f"{figure(report.activation_bytes)} B",
+                  _("{size} (every layer's output kept)").format(size=human_bytes(report.activation_bytes)))
     if report.field.axes:
-        table.add_row("receptive field", field_text(report.field), "of the last layer")
+        table.add_row(_("receptive field"), field_text(report.field), _("of the last layer"))
     return table
 
 
@@ -464,9 +470,9 @@ def warning_lines(report: Report, most: int = 8) -> list[str]:
     warnings = report.warnings
     if not warnings:
         return []
-    lines = [f"warnings ({len(warnings)}):"] + [f"  {printable(w)}" for w in warnings[:most]]
+    lines = [_("warnings ({count}):").format(count=len(warnings))] + [f"  {printable(w)}" for w in warnings[:most]]
     if len(warnings) > most:
-        lines.append(f"  … and {len(warnings) - most} more (--format json lists them all)")
+        lines.append(_("  … and {count} more (--format json lists them all)").format(count=len(warnings) - most))
     return lines
 
 
@@ -476,22 +482,23 @@ def layer_table(report: Report):
 
     row = report.leaves[0]
     fpm = report.settings.flops_per_mac
-    table = Table(title=Text(f"{row.kind} layer"), caption=Text(convention(report)), caption_justify="left", show_header=False)
+    table = Table(title=Text(_("{kind} layer").format(kind=row.kind)), caption=Text(convention(report)), caption_justify="left", show_header=False)
     table.add_column(style="bold")
     table.add_column()
     field = row.field
-    table.add_row("input shape", fmt_shape(row.input_shape))
-    table.add_row("output shape", fmt_shape(row.output_shape))
-    table.add_row("parameters", figure(row.params) + (f" (+ {figure(row.buffers)} buffers)" if row.buffers else ""))
-    table.add_row("MACs", figure(row.macs))
-    table.add_row("FLOPs", figure(row.macs * fpm))
+    table.add_row(_("input shape"), fmt_shape(row.input_shape))
+    table.add_row(_("output shape"), fmt_shape(row.output_shape))
+    table.add_row(_("parameters"), figure(row.params) + (_(" (+ {count} buffers)").format(count=figure(row.buffers)) if row.buffers else ""))
+    table.add_row(_("MACs"), figure(row.macs))
+    table.add_row(_("FLOPs"), figure(row.macs * fpm))
     if field.full:
-        table.add_row("receptive field", "the whole input")
+        table.add_row(_("receptive field"), _("the whole input"))
     elif field.axes:
-        table.add_row("receptive field", f"size {'×'.join(num(a.size) for a in field.axes)}, jump {'×'.join(num(a.jump) for a in field.axes)}, "
-                      f"start {'×'.join(num(a.start) for a in field.axes)}" + ("" if field.exact else " (a bound)"))
+        table.add_row(_("receptive field"), _("size {size}, jump {jump}, start {start}").format(
+            size="×".join(num(a.size) for a in field.axes), jump="×".join(num(a.jump) for a in field.axes),
+            start="×".join(num(a.start) for a in field.axes)) + ("" if field.exact else _(" (a bound)")))
     for warning in row.warnings:
-        table.add_row("warning", Text(warning), style="yellow")
+        table.add_row(_("warning"), Text(warning), style="yellow")
     return table
 
 
@@ -507,7 +514,7 @@ def explanation(report: Report, rows: list[Row]) -> list[str]:
 
 
 
-ZOO_COLUMNS = ("name", "network", "input", "params", "FLOPs", "source")
+ZOO_COLUMNS = (N_("name"), N_("network"), N_("input"), N_("params"), N_("FLOPs"), N_("source"))
 
 
 def zoo_rows(entries) -> list[tuple[str, ...]]:
@@ -519,9 +526,9 @@ def zoo_table(entries):
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title="bundled networks (convcalc net NAME)")
+    table = Table(title=_("bundled networks (convcalc net NAME)"))
     for column in ZOO_COLUMNS:
-        table.add_column(column, no_wrap=column == "name", justify="right" if column in ("input", "params", "FLOPs") else "left")
+        table.add_column(_(column), no_wrap=column == "name", justify="right" if column in ("input", "params", "FLOPs") else "left")
     for cells in zoo_rows(entries):
         table.add_row(*map(Text, cells))
     return table
@@ -540,6 +547,6 @@ def zoo_csv(entries) -> str:
 
 
 def zoo_markdown(entries) -> str:
-    lines = ["| " + " | ".join(ZOO_COLUMNS) + " |", "|---|---|---:|---:|---:|---|"]
+    lines = ["| " + " | ".join(map(_, ZOO_COLUMNS)) + " |", "|---|---|---:|---:|---:|---|"]
     lines += ["| " + " | ".join(markdown_text(c) for c in cells) + " |" for cells in zoo_rows(entries)]
     return "\n".join(lines) + "\n"

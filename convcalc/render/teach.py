@@ -4,6 +4,7 @@ the padded input, and the JSON, CSV and Markdown forms. It formats; it computes 
 from __future__ import annotations
 
 from ..core.formulas import axis_names
+from ..core.messages import N_, _
 from ..teach.compute import Element, Result, exact_text, json_number
 
 SHOWN = 6  # output elements written out in full before "…" (and the last one after it)
@@ -34,15 +35,24 @@ def matrix_lines(values: list, indent: str = "  ") -> list[str]:
     return lines
 
 
+# the words for compute's settings and solve's unknowns (the symbols k, s, p, d stay as written)
+NAMES = {"stride": N_("stride"), "padding": N_("padding"), "dilation": N_("dilation"), "groups": N_("groups"),
+         "output_padding": N_("output padding"), "ceil_mode": N_("ceil mode"), "kernel": N_("kernel"), "layers": N_("layers")}
+
+
+def setting_name(key: str) -> str:
+    return _(NAMES[key]) if key in NAMES else key.replace("_", " ")
+
+
 def describe(result: Result) -> str:
     shape = "×".join(map(str, result.input.shape))
     out = "×".join(map(str, result.output.shape))
     def shown(v) -> str:
-        return "×".join(map(str, v)) if isinstance(v, tuple) else ("on" if v else "off") if isinstance(v, bool) else str(v)
+        return "×".join(map(str, v)) if isinstance(v, tuple) else (_("on") if v else _("off")) if isinstance(v, bool) else str(v)
 
-    settings = ", ".join(f"{k.replace('_', ' ')} {shown(v)}" for k, v in result.settings.items() if k != "count_pad")
-    kernel = f", kernel {'×'.join(map(str, result.kernel.shape))}" if result.kernel is not None else ""
-    return f"{result.op}: input {shape}{kernel}, {settings} → output {out}"
+    settings = ", ".join(f"{setting_name(k)} {shown(v)}" for k, v in result.settings.items() if k != "count_pad")
+    kernel = _(", kernel {items}").format(items='×'.join(map(str, result.kernel.shape))) if result.kernel is not None else ""
+    return _("{op}: input {shape}{kernel}, {settings} → output {out}").format(op=result.op, shape=shape, kernel=kernel, settings=settings, out=out)
 
 
 def output_lines(result: Result, numbers: bool = True) -> list[str]:
@@ -54,9 +64,9 @@ def output_lines(result: Result, numbers: bool = True) -> list[str]:
         lines.append(f"Y[{c}] =" if len(nested) > 1 else "Y =")
         lines += matrix_lines(channel if isinstance(channel, list) else [channel])
     if result.op == "avgpool":
-        rule = "padded zeros count in the divisor (PyTorch's default, count_include_pad=True)" if result.settings["count_pad"] \
-            else "padded zeros are left out of the divisor (count_include_pad=False)"
-        lines.append(f"average pooling: {rule}")
+        rule = _("padded zeros count in the divisor (PyTorch's default, count_include_pad=True)") if result.settings["count_pad"] \
+            else _("padded zeros are left out of the divisor (count_include_pad=False)")
+        lines.append(_("average pooling: {rule}").format(rule=rule))
     return lines
 
 
@@ -70,7 +80,7 @@ def element_line(result: Result, e: Element) -> str:
     for t in e.terms:
         groups.setdefault(t.channel, []).append(f"{factor(t.x)}×{factor(t.w)}")
     if not groups:
-        sums = "0 (no input reaches this output)"
+        sums = _("0 (no input reaches this output)")
     elif len(groups) == 1:
         sums = " + ".join(next(iter(groups.values())))
     else:
@@ -87,7 +97,7 @@ def elided(items: list) -> list:
 def explanation_lines(result: Result) -> list[str]:
     lines = []
     if result.op == "convT":
-        lines.append("each input value scatters a copy of its kernel, scaled by the value, placed at i·S − P:")
+        lines.append(_("each input value scatters a copy of its kernel, scaled by the value, placed at i·S − P:"))
         n = len(result.input.shape) - 1
         spatial = result.input.shape[1:]
         from ..teach.compute import flat_index, offsets
@@ -95,17 +105,17 @@ def explanation_lines(result: Result) -> list[str]:
         copies = [(c, i) for c in range(result.input.shape[0]) for i in offsets(spatial)]
         for item in elided(copies):
             if item is None:
-                lines.append(f"  … ({len(copies) - SHOWN - 1} more copies) …")
+                lines.append(_("  … ({value} more copies) …").format(value=len(copies) - SHOWN - 1))
                 continue
             c, i = item
             x = result.input.values[flat_index(result.input.shape, (c, *i))]
             at = [ii * s - p for ii, s, p in zip(i, result.settings["stride"], result.settings["padding"])]
-            where = ", ".join(f"{axis} from {a}" for axis, a in zip(axis_names(n), at))
-            lines.append(f"  X{index_text((c, *i))} = {exact_text(x)}: {factor(x)}·W[{c}] at {where}")
-        lines.append("and the copies that land on each output are summed:")
+            where = ", ".join(_("{axis} from {a}").format(axis=axis, a=a) for axis, a in zip(axis_names(n), at))
+            lines.append(_("  X{index_text} = {exact_text}: {factor}·W[{c}] at {where}").format(index_text=index_text((c, *i)), exact_text=exact_text(x), factor=factor(x), c=c, where=where))
+        lines.append(_("and the copies that land on each output are summed:"))
     elements = list(result.elements)
     for e in elided(elements):
-        lines.append(f"  … ({len(elements) - SHOWN - 1} more elements) …" if e is None else element_line(result, e))
+        lines.append(_("  … ({value} more elements) …").format(value=len(elements) - SHOWN - 1) if e is None else element_line(result, e))
     return lines
 
 
@@ -117,7 +127,7 @@ def symbolic_lines(result: Result) -> list[str]:
     lines = []
     for e in elided(list(result.elements)):
         if e is None:
-            lines.append(f"  … ({len(result.elements) - SHOWN - 1} more elements) …")
+            lines.append(_("  … ({value} more elements) …").format(value=len(result.elements) - SHOWN - 1))
             continue
         out = name("y", e.index[1:])
         terms = [t for t in e.terms if t.x_index is not None]
@@ -145,8 +155,8 @@ def draw_lines(spatial: tuple[int, ...], axes: tuple, window_of: tuple[int, ...]
     pb_r, pa_r, m_r, un_r, __, k_r = extent(rows_axis, spatial[-2])
     pb_c, pa_c, m_c, un_c, __, k_c = extent(cols_axis, spatial[-1])
     total_r, total_c = pb_r + m_r + pa_r, pb_c + m_c + pa_c
-    lines = [f"padded input {total_r}×{total_c}: · padding, □ input, ■ the window of the first output"
-             + (", × never reached by any window (the floor drops them)" if un_r or un_c else "")]
+    lines = [_("padded input {total_r}×{total_c}: · padding, □ input, ■ the window of the first output").format(total_r=total_r, total_c=total_c)
+             + (_(", × never reached by any window (the floor drops them)") if un_r or un_c else "")]
     dil_r = rows_axis.dilation if rows_axis is not None else 1
     dil_c = cols_axis.dilation if cols_axis is not None else 1
     window_r = {i * dil_r for i in range(rows_axis.kernel)} if rows_axis is not None else {0}
@@ -203,7 +213,7 @@ def compute_markdown(result: Result) -> str:
 
 
 def solution_text(solution: dict) -> str:
-    return ", ".join(f"{name.replace('_', ' ')} = {value}" for name, value in solution.items())
+    return ", ".join(f"{setting_name(name)} = {value}" for name, value in solution.items())
 
 
 def solve_lines(axes: list[tuple[str, object]], explain: bool) -> list[str]:
@@ -218,10 +228,10 @@ def solve_lines(axes: list[tuple[str, object]], explain: bool) -> list[str]:
             continue
         values = [next(iter(x.values())) for x in s.solutions] if len(s.unknowns) == 1 else None
         if values and len(values) > 1 and values == list(range(values[0], values[0] + len(values))):
-            lines.append(f"{head}{s.unknowns[0].replace('_', ' ')} = {values[0]} … {values[-1]} ({len(values)} values: {', '.join(map(str, values))})"
-                         if len(values) <= 20 else f"{head}{s.unknowns[0]} = {values[0]} … {values[-1]} ({len(values)} values)")
+            lines.append(_("{head}{replace} = {values} … {values2} ({count} values: {items})").format(head=head, replace=setting_name(s.unknowns[0]), values=values[0], values2=values[-1], count=len(values), items=', '.join(map(str, values)))
+                         if len(values) <= 20 else _("{head}{unknowns} = {values} … {values2} ({count} values)").format(head=head, unknowns=setting_name(s.unknowns[0]), values=values[0], values2=values[-1], count=len(values)))
         else:
             lines += [f"{head}{solution_text(x)}" for x in s.solutions]
         if s.more:
-            lines.append(f"{head}… and {s.more:,} more solutions")
+            lines.append(_("{head}… and {more:,} more solutions").format(head=head, more=s.more))
     return lines

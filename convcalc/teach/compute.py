@@ -177,7 +177,7 @@ def conv(x: Tensor, w: Tensor, stride, padding, dilation, groups: int, bias: Ten
                               "got shape {items}").format(value=c_in // groups, c_per=c_per, items='×'.join(map(str, w.shape))))
     if bias is not None and bias.shape != (c_out,):
         raise ConvcalcError(_("--bias: needs one value per output channel ({c_out}), got shape {items}").format(c_out=c_out, items='×'.join(map(str, bias.shape))))
-    axes = tuple(geo.conv_axis(m, k, si, pi, pi, di, f"axis {a}") for a, (m, k, si, pi, di) in enumerate(zip(spatial, kernel, s, p, d)))
+    axes = tuple(geo.conv_axis(m, k, si, pi, pi, di, _("axis {name}").format(name=a)) for a, (m, k, si, pi, di) in enumerate(zip(spatial, kernel, s, p, d)))
     out = tuple(g.out for g in axes)
     check_work(c_out * prod(out) * c_per * prod(kernel))
     elements, values = [], []
@@ -215,7 +215,7 @@ def conv_transpose(x: Tensor, w: Tensor, stride, padding, output_padding, dilati
     op = per_axis(output_padding, n, "output-padding", 0)
     if bias is not None and bias.shape != (c_out,):
         raise ConvcalcError(_("--bias: needs one value per output channel ({c_out}), got shape {items}").format(c_out=c_out, items='×'.join(map(str, bias.shape))))
-    axes = tuple(geo.transposed_axis(m, k, si, pi, oi, di, f"axis {a}")
+    axes = tuple(geo.transposed_axis(m, k, si, pi, oi, di, _("axis {name}").format(name=a))
                  for a, (m, k, si, pi, oi, di) in enumerate(zip(spatial, kernel, s, p, op, d)))
     out = tuple(g.out for g in axes)
     check_work(c_in * prod(spatial) * c_per_out * prod(kernel) + c_out * prod(out))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from math import prod
 
 from ..core.formulas import axis_names, fmt_shape
+from ..core.messages import N_, _
 from ..core.geometry import ConvAxis, TransposedAxis
 from ..core.network import Row, Settings
 from ..core.receptive import half
@@ -42,7 +43,8 @@ def conv_axis_step(axis: str, g: ConvAxis) -> list[str]:
         raw = -(-g.span // g.stride) + 1
         line = f"{axis}: ⌈(M + {pad_sym} − {k_sym})/S⌉ + 1 = ⌈({g.size} + {pads} − {k_hat})/{g.stride}⌉ + 1 = ⌈{g.span}/{g.stride}⌉ + 1 = {raw}"
         if raw != g.out:
-            line += f"; the last window would start at ({raw} − 1)·{g.stride} ≥ M + P = {g.size + g.pad_before}, so it is dropped: {g.out}"
+            line += _("; the last window would start at ({raw} − 1)·{stride} ≥ M + P = {value}, so it is "
+                      "dropped: {out}").format(raw=raw, stride=g.stride, value=g.size + g.pad_before, out=g.out)
     else:
         line = f"{axis}: ⌊(M + {pad_sym} − {k_sym})/S⌋ + 1 = ⌊({g.size} + {pads} − {k_hat})/{g.stride}⌋ + 1 = ⌊{g.span}/{g.stride}⌋ + 1 = {g.out}"
     return lines + [line]
@@ -72,9 +74,9 @@ def out_symbols(n: int, letter: str = "L") -> str:
 
 
 PRESET_MEANING = {
-    "valid": "narrow convolution (窄卷积): no padding, out = M − K̂ + 1 at stride 1",
-    "same": "equal-width convolution (等宽卷积): padding so that out = ⌈M/S⌉ (= M at stride 1)",
-    "full": "wide convolution (宽卷积): P = K̂ − 1 on each side, out = M + K̂ − 1 at stride 1",
+    "valid": N_("narrow convolution (窄卷积): no padding, out = M − K̂ + 1 at stride 1"),
+    "same": N_("equal-width convolution (等宽卷积): padding so that out = ⌈M/S⌉ (= M at stride 1)"),
+    "full": N_("wide convolution (宽卷积): P = K̂ − 1 on each side, out = M + K̂ − 1 at stride 1"),
 }
 
 
@@ -87,7 +89,7 @@ def preset_lines(padding, axes) -> list[str]:
     preset = PRESET_NAMES.get(padding, padding)
     pads = ", ".join(f"{name} ({g.pad_before}, {g.pad_after})" for name, g in zip(axis_names(len(axes)), axes))
     named = padding if padding == preset else f"{padding} (= {preset})"
-    return [f"padding {named}: the {PRESET_MEANING[preset]}; (before, after) per axis: {pads}"]
+    return [_("padding {named}: the {preset_meaning}; (before, after) per axis: {pads}").format(named=named, preset_meaning=_(PRESET_MEANING[preset]), pads=pads)]
 
 
 def d2l_sizes(row: Row) -> list[str]:
@@ -97,7 +99,7 @@ def d2l_sizes(row: Row) -> list[str]:
     for name, g in zip(axis_names(len(row.input_shape) - 1), row.cost.axes):
         k = "k" if g.dilation == 1 else "k̂"
         total = g.pad_before + g.pad_after
-        split = f"{g.pad_before} before and {g.pad_after} after" + (" (an odd total: the extra one at the end)" if total % 2 else "")
+        split = _("{pad_before} before and {pad_after} after").format(pad_before=g.pad_before, pad_after=g.pad_after) + (_(" (an odd total: the extra one at the end)") if total % 2 else "")
         lines.append(f"{name}: ⌊(n − {k} + p + s)/s⌋ = ⌊({g.size} − {g.effective_kernel} + {total} + {g.stride})/{g.stride}⌋ = "
                      f"{g.out}; p = {total}: {split}")
     return lines
@@ -111,19 +113,23 @@ def conv_lines(row: Row) -> list[str]:
     lines = preset_lines(layer.padding, cost.axes) + (d2l_sizes(row) if layer.p_total is not None else sizes(row))
     if layer.table is not None:
         fan_in = sum(len(r) for r in layer.table)
-        lines.append(f"params = Σ_o inputs(o)·{kernel_symbols(n)} + C_o·bias = {fan_in}·{product(k)} + {c_out}·{bias} = {num(cost.params)}")
-        lines.append(f"MACs = Σ_o inputs(o)·{kernel_symbols(n)}·{out_symbols(n)} = {fan_in}·{product(k)}·{product(row.output_shape[1:])} = {num(cost.macs)}")
+        lines.append(_("params = Σ_o inputs(o)·{kernel_symbols} + C_o·bias = {fan_in}·{product} + "
+                       "{c_out}·{bias} = {num}").format(kernel_symbols=kernel_symbols(n), fan_in=fan_in, product=product(k), c_out=c_out, bias=bias, num=num(cost.params)))
+        lines.append(_("MACs = Σ_o inputs(o)·{kernel_symbols}·{out_symbols} = {fan_in}·{product}·{product2} = "
+                       "{num}").format(kernel_symbols=kernel_symbols(n), out_symbols=out_symbols(n), fan_in=fan_in, product=product(k), product2=product(row.output_shape[1:]), num=num(cost.macs)))
     else:
         g = layer.groups
         fan = f"{c_in}/{g}" if g > 1 else f"{c_in}"
         cin_sym = "C_i/g" if g > 1 else "C_i"
-        lines.append(f"params = C_o·({cin_sym}·{kernel_symbols(n)} + {bias}) = {c_out}·({fan}·{product(k)} + {bias}) = {num(cost.params)}")
-        lines.append(f"MACs = {'(C_i/g)' if g > 1 else 'C_i'}·C_o·{kernel_symbols(n)}·{out_symbols(n)} = {fan}·{c_out}·{product(k)}·{product(row.output_shape[1:])} = {num(cost.macs)}")
+        lines.append(_("params = C_o·({cin_sym}·{kernel_symbols} + {bias}) = {c_out}·({fan}·{product} + {bias}) "
+                       "= {num}").format(cin_sym=cin_sym, kernel_symbols=kernel_symbols(n), bias=bias, c_out=c_out, fan=fan, product=product(k), num=num(cost.params)))
+        lines.append(_("MACs = {value}·C_o·{kernel_symbols}·{out_symbols} = {fan}·{c_out}·{product}·{product2} "
+                       "= {num}").format(value='(C_i/g)' if g > 1 else 'C_i', kernel_symbols=kernel_symbols(n), out_symbols=out_symbols(n), fan=fan, c_out=c_out, product=product(k), product2=product(row.output_shape[1:]), num=num(cost.macs)))
     if layer.groups == 1 and layer.table is None:
-        lines.append(f"connections (LeCun's count, weights are shared) = params·{out_symbols(n)} = {num(cost.params)}·"
-                     f"{product(row.output_shape[1:])} = {num(cost.connections)}")
+        lines.append(_("connections (LeCun's count, weights are shared) = params·{out_symbols} = "
+                       "{num}·{product} = {num2}").format(out_symbols=out_symbols(n), num=num(cost.params), product=product(row.output_shape[1:]), num2=num(cost.connections)))
     else:
-        lines.append(f"connections (LeCun's count) = MACs + bias·{out_symbols(n)} = {num(cost.connections)}")
+        lines.append(_("connections (LeCun's count) = MACs + bias·{out_symbols} = {num}").format(out_symbols=out_symbols(n), num=num(cost.connections)))
     return lines
 
 
@@ -134,22 +140,23 @@ def conv_transpose_lines(row: Row) -> list[str]:
     co = f"{c_out}/{layer.groups}" if layer.groups > 1 else f"{c_out}"
     bias = f" + {c_out}" if layer.bias else ""
     return sizes(row) + [
-        f"params = C_i·(C_o/g)·{kernel_symbols(n)}{' + C_o' if layer.bias else ''} = {c_in}·{co}·{product(k)}{bias} = {num(cost.params)}",
-        f"MACs = C_i·(C_o/g)·{kernel_symbols(n)}·{out_symbols(n, 'M')} (each input position scatters one kernel) = "
-        f"{c_in}·{co}·{product(k)}·{product(row.input_shape[1:])} = {num(cost.macs)}",
+        _("params = C_i·(C_o/g)·{kernel_symbols}{value} = {c_in}·{co}·{product}{bias} = {num}").format(kernel_symbols=kernel_symbols(n), value=' + C_o' if layer.bias else '', c_in=c_in, co=co, product=product(k), bias=bias, num=num(cost.params)),
+        _("MACs = C_i·(C_o/g)·{kernel_symbols}·{out_symbols} (each input position scatters one "
+          "kernel) = {c_in}·{co}·{product}·{product2} = {num}").format(kernel_symbols=kernel_symbols(n), out_symbols=out_symbols(n, 'M'), c_in=c_in, co=co, product=product(k), product2=product(row.input_shape[1:]), num=num(cost.macs)),
     ]
 
 
 def pool_lines(row: Row) -> list[str]:
-    return sizes(row) + [f"channels unchanged ({row.input_shape[0]}); no parameters; 0 MACs (pooling is not counted)"]
+    return sizes(row) + [_("channels unchanged ({input_shape}); no parameters; 0 MACs (pooling is not counted)").format(input_shape=row.input_shape[0])]
 
 
 def subsample_lines(row: Row) -> list[str]:
     c, n = row.input_shape[0], len(row.input_shape) - 1
     k = [g.kernel for g in row.cost.axes]
     return sizes(row) + [
-        f"params = 2·C (one coefficient and one bias per map) = 2·{c} = {num(row.params)}; 0 MACs",
-        f"connections (LeCun's count) = ({kernel_symbols(n)} + 1)·C·{out_symbols(n)} = ({product(k)} + 1)·{c}·{product(row.output_shape[1:])} = {num(row.cost.connections)}",
+        _("params = 2·C (one coefficient and one bias per map) = 2·{c} = {num}; 0 MACs").format(c=c, num=num(row.params)),
+        _("connections (LeCun's count) = ({kernel_symbols} + 1)·C·{out_symbols} = ({product} + "
+          "1)·{c}·{product2} = {num}").format(kernel_symbols=kernel_symbols(n), out_symbols=out_symbols(n), product=product(k), c=c, product2=product(row.output_shape[1:]), num=num(row.cost.connections)),
     ]
 
 
@@ -157,41 +164,41 @@ def linear_lines(row: Row) -> list[str]:
     f_in, f_out = row.input_shape[0], row.output_shape[0]
     positions = row.input_shape[1:]
     bias = f" + {f_out}" if row.layer.bias else ""
-    lines = [f"params = in·out{' + out' if row.layer.bias else ''} = {f_in}·{f_out}{bias} = {num(row.params)}"]
+    lines = [_("params = in·out{value} = {f_in}·{f_out}{bias} = {num}").format(value=' + out' if row.layer.bias else '', f_in=f_in, f_out=f_out, bias=bias, num=num(row.params))]
     if positions:
-        lines.append(f"MACs = in·out·positions = {f_in}·{f_out}·{product(positions)} = {num(row.cost.macs)}")
+        lines.append(_("MACs = in·out·positions = {f_in}·{f_out}·{product} = {num}").format(f_in=f_in, f_out=f_out, product=product(positions), num=num(row.cost.macs)))
     else:
-        lines.append(f"MACs = in·out = {f_in}·{f_out} = {num(row.cost.macs)}")
-        lines.append(f"connections (LeCun's count) = params = {num(row.cost.connections)}")
+        lines.append(_("MACs = in·out = {f_in}·{f_out} = {num}").format(f_in=f_in, f_out=f_out, num=num(row.cost.macs)))
+        lines.append(_("connections (LeCun's count) = params = {num}").format(num=num(row.cost.connections)))
     return lines
 
 
 def flatten_lines(row: Row) -> list[str]:
-    return [f"features = {product(row.input_shape)} = {num(row.output_shape[0])}"]
+    return [_("features = {product} = {num}").format(product=product(row.input_shape), num=num(row.output_shape[0]))]
 
 
 def norm_lines(row: Row) -> list[str]:
     c = row.input_shape[0]
     normalized = getattr(row.layer, "shape", None)
     if normalized is not None and row.layer.affine:
-        lines = [f"params = 2·∏shape (γ and β for every normalised element) = 2·{product(normalized)} = {num(row.params)}"]
+        lines = [_("params = 2·∏shape (γ and β for every normalised element) = 2·{product} = {num}").format(product=product(normalized), num=num(row.params))]
     else:
-        lines = [f"params = 2·C (γ and β) = 2·{c} = {num(row.params)}" if row.layer.affine else "params = 0 (affine: false)"]
+        lines = [_("params = 2·C (γ and β) = 2·{c} = {num}").format(c=c, num=num(row.params)) if row.layer.affine else _("params = 0 (affine: false)")]
     if row.layer.kind == "batchnorm":
-        lines.append(f"buffers = 2·C + 1 (running mean and variance, batch counter) = 2·{c} + 1 = {num(row.buffers)}")
-    return lines + ["0 MACs (normalisation is not counted)"]
+        lines.append(_("buffers = 2·C + 1 (running mean and variance, batch counter) = 2·{c} + 1 = {num}").format(c=c, num=num(row.buffers)))
+    return lines + [_("0 MACs (normalisation is not counted)")]
 
 
 def adaptive_lines(row: Row) -> list[str]:
-    return [f"output {fmt_shape(row.output_shape[1:])} whatever the input ({fmt_shape(row.input_shape[1:])}); no parameters; 0 MACs"]
+    return [_("output {shape} whatever the input ({shape2}); no parameters; 0 MACs").format(shape=fmt_shape(row.output_shape[1:]), shape2=fmt_shape(row.input_shape[1:]))]
 
 
 def scale_lines(row: Row) -> list[str]:
-    return [f"params = C = {num(row.params)}; 0 MACs (element-wise)"]
+    return [_("params = C = {num}; 0 MACs (element-wise)").format(num=num(row.params))]
 
 
 def upsample_lines(row: Row) -> list[str]:
-    return [f"{fmt_shape(row.input_shape[1:])} × {row.layer.scale} = {fmt_shape(row.output_shape[1:])}; no parameters; 0 MACs"]
+    return [_("{shape} × {scale} = {shape2}; no parameters; 0 MACs").format(shape=fmt_shape(row.input_shape[1:]), scale=row.layer.scale, shape2=fmt_shape(row.output_shape[1:]))]
 
 
 def merge_lines(row: Row) -> list[str]:
@@ -199,11 +206,11 @@ def merge_lines(row: Row) -> list[str]:
     shapes = [fmt_shape(s) for s in row.parts]
     if row.kind == "concat":
         channels = [str(s[0]) for s in row.parts]
-        return [f"channels {' + '.join(channels)} = {row.output_shape[0]:,}; every path is {fmt_shape(row.output_shape[1:])} "
-                f"(the sizes must agree); no parameters, 0 MACs"]
+        return [_("channels {items} = {output_shape:,}; every path is {shape} (the sizes must agree); no "
+                  "parameters, 0 MACs").format(items=' + '.join(channels), output_shape=row.output_shape[0], shape=fmt_shape(row.output_shape[1:]))]
     if row.kind == "add":
-        return [f"{' + '.join(shapes)}: the paths' shapes agree, element by element; no parameters, 0 MACs"]
-    return [f"{' × '.join(shapes)} = {fmt_shape(row.output_shape)} (axes of size 1 are broadcast); no parameters, 0 MACs"]
+        return [_("{items}: the paths' shapes agree, element by element; no parameters, 0 MACs").format(items=' + '.join(shapes))]
+    return [_("{items} = {shape} (axes of size 1 are broadcast); no parameters, 0 MACs").format(items=' × '.join(shapes), shape=fmt_shape(row.output_shape))]
 
 
 LINES = {
@@ -230,44 +237,44 @@ def local_lines(row: Row) -> list[str]:
         return []
     local = local_window(row.cost)
     if local is None:
-        return ["local receptive field (on this layer's input): a bound, see the RF lines"]
+        return [_("local receptive field (on this layer's input): a bound, see the RF lines")]
     if local == "full":
-        return ["local receptive field (on this layer's input): all of it"]
-    on_input = "the whole input" if row.field.full else fmt_shape(tuple(num(a.size) for a in row.field.axes))
-    return [f"local receptive field (on this layer's input): {fmt_shape(local)}; on the network's input: {on_input}"] if local else []
+        return [_("local receptive field (on this layer's input): all of it")]
+    on_input = _("the whole input") if row.field.full else fmt_shape(tuple(num(a.size) for a in row.field.axes))
+    return [_("local receptive field (on this layer's input): {shape}; on the network's input: "
+              "{on_input}").format(shape=fmt_shape(local), on_input=on_input)] if local else []
 
 
 def input_field_lines(row: Row) -> list[str]:
     cost, before, after = row.cost, row.input_field, row.field
     if after.full:
-        return ["receptive field: the whole input (every output depends on every input position)"]
+        return [_("receptive field: the whole input (every output depends on every input position)")]
     if cost is None:
-        return [f"RF {name}: union of the merged paths: r = {num(a.size)}, j = {num(a.jump)}, start = {num(a.start)}"
+        return [_("RF {name}: union of the merged paths: r = {num}, j = {num2}, start = {num3}").format(name=name, num=num(a.size), num2=num(a.jump), num3=num(a.start))
                 for name, a in zip(axis_names(len(after.axes)), after.axes)]
     if cost.windows is None:
-        return ["receptive field: unchanged (the layer reads one position)"]
+        return [_("receptive field: unchanged (the layer reads one position)")]
     lines = []
     names = axis_names(len(before.axes))
     for name, a, w, b in zip(names, before.axes, cost.windows, after.axes):
         conv_like = isinstance(w.width, int) and isinstance(w.step, int)
         width, step = ("(K̂ − 1)", "S") if conv_like else ("w", "step")
-        shift = f"({width}/2 − P)" if conv_like else "(w/2 + offset)"
+        shift = _("({width}/2 − P)").format(width=width) if conv_like else _("(w/2 + offset)")
         moved = f"({num(half(w.width))} − {num(-w.offset)})" if conv_like else f"({num(half(w.width))} + ({num(w.offset)}))"
         lines.append(
-            f"RF {name}: r = r + {width}·j = {num(a.size)} + {num(w.width)}·{num(a.jump)} = {num(b.size)}; "
-            f"j = j·{step} = {num(a.jump)}·{num(w.step)} = {num(b.jump)}; "
-            f"start = start + {shift}·j = {num(a.start)} + {moved}·{num(a.jump)} = {num(b.start)}"
-            + ("" if w.exact else " (a bound)")
+            _("RF {name}: r = r + {width}·j = {num} + {num2}·{num3} = {num4}; j = j·{step} = "
+              "{num3}·{num5} = {num6}; start = start + {shift}·j = {num7} + {moved}·{num3} = {num8}").format(name=name, width=width, num=num(a.size), num2=num(w.width), num3=num(a.jump), num4=num(b.size), step=step, num5=num(w.step), num6=num(b.jump), shift=shift, num7=num(a.start), moved=moved, num8=num(b.start))
+            + ("" if w.exact else _(" (a bound)"))
         )
     return lines
 
 
 def explain(row: Row, settings: Settings) -> list[str]:
     """Every step for one leaf row."""
-    lines = LINES.get(row.kind, lambda r: [f"{r.kind}: same shape, no parameters, 0 MACs"])(row)
+    lines = LINES.get(row.kind, lambda r: [_("{kind}: same shape, no parameters, 0 MACs").format(kind=r.kind)])(row)
     if row.macs:
-        batch = f" × {settings.batch} samples" if settings.batch > 1 else ""
-        lines.append(f"FLOPs = MACs × {settings.flops_per_mac} FLOP per MAC{batch} = {num(row.macs * settings.flops_per_mac)}")
+        batch = _(" × {batch} samples").format(batch=settings.batch) if settings.batch > 1 else ""
+        lines.append(_("FLOPs = MACs × {flops_per_mac} FLOP per MAC{batch} = {num}").format(flops_per_mac=settings.flops_per_mac, batch=batch, num=num(row.macs * settings.flops_per_mac)))
     return lines + field_lines(row)
 
 
@@ -275,14 +282,15 @@ def elided(terms: list[str], most: int = 12) -> list[str]:
     """A long sum or product shortened to its first and last terms, saying how many are left out."""
     if len(terms) <= most:
         return terms
-    return terms[: most - 2] + [f"… ({len(terms) - most + 1:,} more terms) …"] + terms[-1:]
+    return terms[: most - 2] + [_("… ({value:,} more terms) …").format(value=len(terms) - most + 1)] + terms[-1:]
 
 
 def field_chain(rows: list[Row]) -> list[str]:
     """The receptive field of a chain of layers in closed form (Araujo et al., 2019):
     r = 1 + Σ_l (K̂_l − 1)·j_(l−1), j = ∏ S_l — with each layer's numbers, as a student writes it."""
     if any(r.cost is None for r in rows if r.leaf):
-        return ["receptive field: the paths merge, so the field is the union at each merge (see each layer's RF line)"]
+        return [_("receptive field: the paths merge, so the field is the union at each merge (see each "
+                  "layer's RF line)")]
     terms: list[list[str]] = []
     steps: list[list[str]] = []
     last = None
@@ -304,7 +312,7 @@ def field_chain(rows: list[Row]) -> list[str]:
         last = row
     if last is None:
         return []
-    lines = [f"receptive field of {last.name}, layer by layer: r = 1 + Σ (K̂ − 1)·j, j = ∏ S"]
+    lines = [_("receptive field of {name}, layer by layer: r = 1 + Σ (K̂ − 1)·j, j = ∏ S").format(name=last.name)]
     names = axis_names(len(terms))
     shown = set()
     for t, s, a in zip(terms, steps, last.field.axes):
@@ -313,7 +321,7 @@ def field_chain(rows: list[Row]) -> list[str]:
             continue
         shown.add(text)
         same = [n for n, tt, ss in zip(names, terms, steps) if (tt, ss) == (t, s)]
-        lines.append(f"  {'/'.join(same)}: {text}" + ("" if last.field.exact else " (a bound)"))
+        lines.append(_("  {items}: {text}").format(items='/'.join(same), text=text) + ("" if last.field.exact else _(" (a bound)")))
     if last is not rows[-1] and rows[-1].field.full:
-        lines.append("  after it, every output sees the whole input")
+        lines.append(_("  after it, every output sees the whole input"))
     return lines

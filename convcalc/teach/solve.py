@@ -88,9 +88,10 @@ def algebra(op: str, known: dict, unknowns: list[str]) -> list[str]:
                  f"2·{val('p', 'P')} + {val('d', 'D')}·({val('k', 'K')} − 1) + {val('output_padding', 'output_padding')} + 1"]
         if unknowns == ["output_padding"] and all(n in known for n in ("in", "out", "k", "s", "p", "d")):
             rest = (known["in"] - 1) * known["s"] - 2 * known["p"] + known["d"] * (known["k"] - 1) + 1
-            lines.append(f"⇔ output_padding = {known['out']} − {rest} = {known['out'] - rest} (it must be smaller than the stride or the dilation)")
+            lines.append(_("⇔ output_padding = {out} − {rest} = {value} (it must be smaller than the stride or the dilation)").format(
+                out=known["out"], rest=rest, value=known["out"] - rest))
         return lines
-    lines = ["out = ⌈(M + 2P − K̂)/S⌉ + 1 (ceil mode; one less if the last window would start past the input), K̂ = D·(K − 1) + 1"
+    lines = [_("out = ⌈(M + 2P − K̂)/S⌉ + 1 (ceil mode; one less if the last window would start past the input), K̂ = D·(K − 1) + 1")
              if known.get("ceil") else "out = ⌊(M + 2P − K̂)/S⌋ + 1, K̂ = D·(K − 1) + 1"]
     if "s" in known and "out" in known:
         s, out = known["s"], known["out"]
@@ -164,8 +165,8 @@ def solve_axis(op: str, given: dict, ceil: bool = False, max_p: int | None = Non
         raise ConvcalcError(_("solve: {count:,} combinations of {items} to try, more than {max_candidates:,}; give one "
                               "of them, got {count2} unknowns").format(count=count, items=', '.join(others), max_candidates=MAX_CANDIDATES, count2=len(unknowns)))
     if others:
-        steps.append("searched " + ", ".join(f"{name.replace('output_padding', 'output padding')} = {r.start}…{r.stop - 1}"
-                                            for name, r in bounds.items()) + "; every candidate checked by the formula")
+        searched = ", ".join(f"{name} = {r.start}…{r.stop - 1}" for name, r in bounds.items())
+        steps.append(_("searched {ranges}; every candidate checked by the formula").format(ranges=searched))
     found: list[dict] = []
     reachable: set[int] = set()
     more = 0
@@ -193,8 +194,11 @@ def solve_axis(op: str, given: dict, ceil: bool = False, max_p: int | None = Non
     if not found:
         target = known.get("out")
         near = sorted(reachable, key=lambda v: (abs(v - target), v))[:2] if target is not None else []
-        note = f"no solution: with these values the output is never {target}" + (
-            f"; the nearest reachable {'sizes are' if len(near) > 1 else 'size is'} {' and '.join(map(str, sorted(near)))}" if near else "")
+        note = _("no solution: with these values the output is never {target}").format(target=target)
+        if len(near) == 1:
+            note += _("; the nearest reachable size is {size}").format(size=near[0])
+        elif near:
+            note += _("; the nearest reachable sizes are {low} and {high}").format(low=min(near), high=max(near))
     return Solution(tuple(unknowns), tuple(found), more, tuple(steps), note)
 
 
@@ -227,35 +231,39 @@ def count_layers(op: str, given: dict, target_out: int | None, target_rf: int | 
         if size is not None:
             nxt = output_size(op, {**v, "in": size}, ceil)
             if nxt is None:
-                return Solution(("layers",), (), 0, tuple(trail(sizes)), f"no solution: after {layers - 1} layers the size is {size}, "
-                                f"too small for the next layer ({quote(target_out if target_out is not None else target_rf)} not reached)")
+                return Solution(("layers",), (), 0, tuple(trail(sizes)), _(
+                    "no solution: after {layers} layers the size is {size}, too small for the next layer ({target} not reached)").format(
+                    layers=layers - 1, size=size, target=quote(target_out if target_out is not None else target_rf)))
             if target_out is not None and size != target_out and (
                     (nxt - target_out) * (size - target_out) < 0 or abs(nxt - target_out) >= abs(size - target_out)):
-                how = (f"keeps the size at {size}" if nxt == size else
-                       f"takes the size from {size} to {nxt}, past {target_out}" if (nxt - target_out) * (size - target_out) < 0 else
-                       f"takes the size from {size} to {nxt}, away from {target_out}")
-                return Solution(("layers",), (), 0, tuple(trail(sizes + [nxt])), f"no solution: this layer {how}")
+                how = (_("no solution: this layer keeps the size at {size}") if nxt == size else
+                       _("no solution: this layer takes the size from {size} to {next}, past {target}")
+                       if (nxt - target_out) * (size - target_out) < 0 else
+                       _("no solution: this layer takes the size from {size} to {next}, away from {target}"))
+                return Solution(("layers",), (), 0, tuple(trail(sizes + [nxt])), how.format(size=size, next=nxt, target=target_out))
             size = nxt
             sizes.append(size)
         previous_r = field.axes[0].size
         field = field.advance((window,))
         r = field.axes[0].size
         if target_out is not None and size == target_out:
-            steps = trail(sizes) + [f"{layers} layers"]
+            steps = trail(sizes) + [_("{layers} layers").format(layers=layers)]
             return Solution(("layers",), ({"layers": layers},), 0, tuple(steps))
         if target_rf is not None and r >= target_rf:
             j = window.step
-            steps = [f"r = 1 + L·(K̂ − 1)·j per layer with K̂ = {k_eff}" + (f", j multiplied by {j} each layer" if j != 1 else ", j = 1"),
-                     f"after {layers - 1} layers r = {previous_r} < {target_rf}; after {layers}: r = {r} ≥ {target_rf}"]
+            steps = [_("r = 1 + L·(K̂ − 1)·j per layer with K̂ = {k}").format(k=k_eff)
+                     + (_(", j multiplied by {j} each layer").format(j=j) if j != 1 else ", j = 1"),
+                     _("after {before} layers r = {previous} < {target}; after {layers}: r = {r} ≥ {target}").format(
+                         before=layers - 1, previous=previous_r, target=target_rf, layers=layers, r=r)]
             if j == 1:
                 steps = [f"r = 1 + L·(K̂ − 1) = 1 + L·{k_eff - 1} ≥ {target_rf} ⇔ L ≥ ({target_rf} − 1)/{k_eff - 1} "
-                         f"= {target_rf - 1}/{k_eff - 1} ⇒ L = {layers}" if k_eff > 1 else "r stays 1"]
+                         f"= {target_rf - 1}/{k_eff - 1} ⇒ L = {layers}" if k_eff > 1 else _("r stays 1")]
             return Solution(("layers",), ({"layers": layers},), 0, tuple(steps))
         if target_rf is not None and k_eff == 1 and window.step == 1:
-            return Solution(("layers",), (), 0, (), "no solution: a 1×1 layer with stride 1 never widens the receptive field")
-    return Solution(("layers",), (), 0, (), f"no solution within {MAX_LAYERS:,} layers")
+            return Solution(("layers",), (), 0, (), _("no solution: a 1×1 layer with stride 1 never widens the receptive field"))
+    return Solution(("layers",), (), 0, (), _("no solution within {layers:,} layers").format(layers=MAX_LAYERS))
 
 
 def trail(sizes: list) -> list[str]:
     shown = sizes if len(sizes) <= 12 else sizes[:6] + ["…"] + sizes[-3:]
-    return ["size after each layer: " + " → ".join(map(str, shown))]
+    return [_("size after each layer: {sizes}").format(sizes=" → ".join(map(str, shown)))]

@@ -1,0 +1,115 @@
+"""The language a user reads: English, or Chinese from a gettext catalog (locale/zh/LC_MESSAGES).
+
+Every sentence is written in English in the code and passes through `_`; the catalog follows the
+course notes' terms (locale/glossary.md). English needs no catalog, so it costs nothing at start-up.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+LANGUAGES = ("en", "zh")
+DOMAIN = "convcalc"
+LOCALE_DIR = Path(__file__).parent / "locale"
+LOCALE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")  # gettext's own order
+
+
+class LanguageError(ValueError):
+    """A language asked for that convcalc does not speak."""
+
+
+def from_locale(environ=os.environ) -> str:
+    """Chinese for a zh* locale (zh_CN.UTF-8, zh_TW, zh), English otherwise; the first variable set decides."""
+    for name in LOCALE_VARIABLES:
+        value = environ.get(name)
+        if value:
+            first = value.split(":")[0].strip().lower()
+            return "zh" if first.startswith("zh") else "en"
+    return "en"
+
+
+def requested(argv: list[str]) -> str | None:
+    """The value of --lang on the command line (--lang zh or --lang=zh), before any `--`."""
+    for index, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg == "--lang":
+            return argv[index + 1] if index + 1 < len(argv) else ""
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def choose(argv: list[str], environ=os.environ) -> str:
+    """--lang, then CONVCALC_LANG, then the locale."""
+    for where, value in (("--lang", requested(argv)), ("CONVCALC_LANG", environ.get("CONVCALC_LANG"))):
+        if value is not None and (where == "--lang" or value != ""):
+            language = value.strip().lower()
+            if language not in LANGUAGES:
+                raise LanguageError(where, value)
+            return language
+    return from_locale(environ)
+
+
+def catalog(language: str):
+    """The gettext translations for `language` (None for English)."""
+    if language == "en":
+        return None
+    import gettext
+
+    return gettext.translation(DOMAIN, LOCALE_DIR, languages=[language])
+
+
+def install(language: str):
+    """Make `language` the language of every message: convcalc's own, and the command-line
+    parser's (click's usage errors and help headings)."""
+    import sys
+
+    from ..core import messages
+
+    translations = catalog(language)
+    messages.use(translations.gettext if translations else None)
+    if translations is None:
+        return None
+    import gettext
+
+    for name, module in list(sys.modules.items()):
+        if name.split(".")[0] in ("click", "typer") and module is not None:
+            if getattr(module, "_", None) is gettext.gettext:
+                module._ = translations.gettext
+            if getattr(module, "ngettext", None) is gettext.ngettext:
+                module.ngettext = translations.ngettext
+    return translations
+
+
+def translate_command(command) -> None:
+    """Translate the help texts of a click command tree in place (typer builds them in English)."""
+    import inspect
+
+    from ..core.messages import _
+
+    for attribute in ("help", "epilog", "short_help"):
+        text = getattr(command, attribute, None)
+        if text:
+            setattr(command, attribute, _(inspect.cleandoc(text)))
+    for param in getattr(command, "params", ()):
+        if getattr(param, "help", None):
+            param.help = _(param.help)
+    for child in getattr(command, "commands", {}).values():
+        translate_command(child)
+
+
+def help_texts(command) -> list[str]:
+    """Every help text of a click command tree, as `translate_command` looks them up."""
+    import inspect
+
+    texts = []
+    for attribute in ("help", "epilog", "short_help"):
+        text = getattr(command, attribute, None)
+        if text:
+            texts.append(inspect.cleandoc(text))
+    texts += [param.help for param in getattr(command, "params", ()) if getattr(param, "help", None)]
+    for child in getattr(command, "commands", {}).values():
+        texts += help_texts(child)
+    return texts
