@@ -1,8 +1,8 @@
 """Keep the message catalog in step with the code: `python tests/catalog.py`.
 
-It gathers every sentence a user can read — the code's `_("…")` and `N_("…")` (Babel's extractor),
-the help texts of every command and option (from the command tree itself), and the messages of
-the command-line parser (click) — merges them into convcalc/render/locale/zh/LC_MESSAGES/convcalc.po,
+It gathers every sentence a user can read — the code's `_("…")` and `N_("…")` (Babel's extractor,
+the command-line parser's words included: render/i18n.py lists them) and the help texts of every
+command and option (from the command tree itself) — merges them into convcalc/render/locale/zh/LC_MESSAGES/convcalc.po,
 keeping the translations already made, and compiles convcalc.mo beside it. A sentence still
 untranslated is listed; tests/test_i18n.py fails while any is left.
 """
@@ -38,28 +38,9 @@ def help_messages() -> list[str]:
     return help_texts(typer.main.get_command(app))
 
 
-def parser_messages() -> list[str]:
-    """click's own sentences (usage errors, help headings), from its installed sources."""
-    try:
-        import typer._click as click  # typer ≥ 0.25 carries its own copy of click
-    except ImportError:
-        import click
-
-    found = extract_from_dir(str(Path(click.__file__).parent), METHODS,
-                             keywords={"_": None, "ngettext": (1, 2)})
-    messages = []
-    for _, _, message, _, _ in found:
-        messages += [message] if isinstance(message, str) else [m for m in message if m]
-    return messages
-
-
 def own_messages() -> list[str]:
     """convcalc's sentences: the code's and the help texts (each must be translated)."""
     return list(dict.fromkeys(code_messages() + help_messages()))
-
-
-def all_messages() -> list[str]:
-    return list(dict.fromkeys(own_messages() + parser_messages()))
 
 
 def read(path: Path = PO) -> Catalog:
@@ -77,17 +58,16 @@ def main() -> int:
     old = read() if PO.exists() else Catalog(locale="zh_CN", domain="convcalc")
     new = Catalog(locale="zh_CN", domain="convcalc", project="convcalc", version="",
                   language_team="convcalc <zh>", fuzzy=False)
-    for message in all_messages():
+    for message in own_messages():
         previous = old.get(message)
         new.add(message, previous.string if previous is not None else "")
     with open(PO, "wb") as f:
         write_po(f, new, width=0, omit_header=False, no_location=True, sort_output=False)
     MO.write_bytes(compiled(read()))
-    own = set(own_messages())
-    missing = [m for m in new if m.id and m.id in own and not m.string]
+    missing = [m for m in new if m.id and not m.string]
     for m in missing:
         print(f"untranslated: {m.id!r}")
-    print(f"{len(new)} messages, {len(missing)} of convcalc's own untranslated; wrote {PO.relative_to(ROOT)} and {MO.name}")
+    print(f"{len(new)} messages, {len(missing)} untranslated; wrote {PO.relative_to(ROOT)} and {MO.name}")
     return 0
 
 

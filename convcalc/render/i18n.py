@@ -9,10 +9,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..core.messages import N_, _
+
 LANGUAGES = ("en", "zh")
 DOMAIN = "convcalc"
 LOCALE_DIR = Path(__file__).parent / "locale"
 LOCALE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")  # gettext's own order
+
+# the command-line parser's words that reach a user: typer looks up the first five through
+# gettext; the usage prefix and the help option's text are translated here
+PARSER_WORDS = (N_("Options"), N_("Commands"), N_("Arguments"), N_("default: {default}"), N_("required"),
+                N_("Usage: "), N_("Show this message and exit."))
 
 
 class LanguageError(ValueError):
@@ -87,8 +94,6 @@ def translate_command(command) -> None:
     """Translate the help texts of a click command tree in place (typer builds them in English)."""
     import inspect
 
-    from ..core.messages import _
-
     for attribute in ("help", "epilog", "short_help"):
         text = getattr(command, attribute, None)
         if text:
@@ -96,6 +101,18 @@ def translate_command(command) -> None:
     for param in getattr(command, "params", ()):
         if getattr(param, "help", None):
             param.help = _(param.help)
+
+    def format_usage(ctx, formatter, command=command):
+        formatter.write_usage(ctx.command_path, " ".join(command.collect_usage_pieces(ctx)), prefix=_("Usage: "))
+
+    def get_help_option(ctx, original=command.get_help_option):
+        option = original(ctx)
+        if option is not None and option.help:
+            option.help = _(option.help)
+        return option
+
+    command.format_usage = format_usage
+    command.get_help_option = get_help_option
     for child in getattr(command, "commands", {}).values():
         translate_command(child)
 
