@@ -231,10 +231,11 @@ FLAGS = {"c": "--cout", "k": "--k", "s": "--s", "p": "--p", "d": "--d", "groups"
 def flag_message(error: ConvcalcError, op: str) -> str:
     """Name the flag the user typed: 'k: must be …' → '--k: must be …'."""
     text = str(error)
-    head, sep, rest = text.partition(": ")
-    if sep and head in FLAGS:
+    match = re.match(r"([\w-]+)(: |：)(.*)", text, re.S)  # English or Chinese colon
+    if match and match[1] in FLAGS:
+        head = match[1]
         flag = "--cout" if (head == "out" and op == "linear") else FLAGS[head]
-        return f"{flag}: {rest}"
+        return f"{flag}{match[2]}{match[3]}"
     return text
 
 
@@ -388,7 +389,7 @@ COLLAPSE_ROWS = 200  # past this (at the depth shown), identical rows collapse a
 
 @app.command(epilog=CONVENTION_HELP)
 def net(
-    spec: str = typer.Argument(..., help="A description file (YAML), - for standard input, or a bundled network's name: vgg16, resnet50, … (see convcalc zoo)."),
+    spec: str = typer.Argument(..., metavar="SPEC", help="A description file (YAML), - for standard input, or a bundled network's name: vgg16, resnet50, … (see convcalc zoo)."),
     size: str = typer.Option(None, "--input", "--in", help="Override the description's input: 3x160x160 (C×H×W), or 10 (features, for an MLP)."),
     batch: int = typer.Option(1, "--batch", min=1, help="Batch size: multiplies MACs, FLOPs and activation memory."),
     dtype: Dtype = typer.Option(Dtype.fp32, "--dtype", help="Element type for the memory figures."),

@@ -20,6 +20,7 @@ LOCALE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")  # gettext's ow
 # gettext; the usage prefix and the help option's text are translated here
 PARSER_WORDS = (N_("Options"), N_("Commands"), N_("Arguments"), N_("default: {default}"), N_("required"),
                 N_("Usage: "), N_("Show this message and exit."))
+USAGE_WORDS = (N_("[OPTIONS]"), N_("COMMAND [ARGS]..."), N_("SPEC"))
 
 
 class LanguageError(ValueError):
@@ -102,8 +103,19 @@ def translate_command(command) -> None:
         if getattr(param, "help", None):
             param.help = _(param.help)
 
-    def format_usage(ctx, formatter, command=command):
-        formatter.write_usage(ctx.command_path, " ".join(command.collect_usage_pieces(ctx)), prefix=_("Usage: "))
+    def format_usage(ctx, formatter, original=command.format_usage):
+        write_usage = formatter.write_usage
+
+        def translated(prog, args="", prefix=None):
+            for word in USAGE_WORDS:
+                args = args.replace(word, _(word))
+            write_usage(prog, args, _("Usage: ") if prefix is None else prefix)
+
+        formatter.write_usage = translated
+        try:
+            original(ctx, formatter)
+        finally:
+            del formatter.write_usage
 
     def get_help_option(ctx, original=command.get_help_option):
         option = original(ctx)

@@ -234,7 +234,8 @@ def to_markdown(report: Report, entries: "TableRows") -> str:
             continue
         lines.append(f"| {'&nbsp;&nbsp;' * e.row.depth}{markdown_text(e.name)} | {markdown_text(e.label)} | {fmt_shape(e.row.output_shape)} | "
                      f"{figure(e.params)} | {figure(e.macs * fpm)} | {field_text(e.row.field)} |")
-    lines.append(f"| **{_('total')}** | | {fmt_shape(report.output_shape)} | {figure(report.params)} | {figure(report.flops)} | |")
+    total = _("total")
+    lines.append(f"| **{total}** | | {fmt_shape(report.output_shape)} | {figure(report.params)} | {figure(report.flops)} | |")
     return "\n".join(lines) + "\n\n" + convention(report) + "\n"
 
 

@@ -1,0 +1,234 @@
+"""Chinese output: every message translated with the notes' terms, the language chosen as the
+locale says, and every command rendered in Chinese with no English term left and tables aligned."""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+import catalog  # noqa: E402  (tests/catalog.py: the catalog's own maintenance script)
+
+from convcalc.render import i18n  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+FIELD = re.compile(r"\{([^{}]*)\}")
+
+
+def fields(text: str) -> list[str]:
+    return sorted(FIELD.findall(text.replace("{{", "").replace("}}", "")))
+
+
+@pytest.fixture(scope="module")
+def po():
+    return {m.id: m.string for m in catalog.read() if m.id}
+
+
+def test_every_message_has_a_chinese_translation(po):
+    missing = [m for m in catalog.own_messages() if not po.get(m)]
+    assert not missing, f"untranslated (run python tests/catalog.py, then translate): {missing[:5]}"
+
+
+def test_the_compiled_catalog_is_the_po_file_compiled():
+    assert catalog.MO.read_bytes() == catalog.compiled(catalog.read()), "run python tests/catalog.py"
+
+
+def test_translations_keep_every_value(po):
+    wrong = [(k, v) for k, v in po.items() if v and fields(k) != fields(v)]
+    assert not wrong, wrong[:3]
+
+
+def test_messages_are_templates_not_formatted_strings():
+    """A message formatted before `_` sees it cannot be found in the catalog: every `_()` takes a
+    literal, and no error or `fail` is given an f-string."""
+    offenders = []
+    for path in (ROOT / "convcalc").rglob("*.py"):
+        if path.name == "i18n.py":  # translates the help texts typer gathered, which the catalog script lists
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            first = node.args[2] if name == "fail" and isinstance(node.func, ast.Attribute) and len(node.args) > 2 else node.args[0]
+            if name in ("_", "N_") and not (isinstance(first, ast.Constant) or isinstance(node.func, ast.Attribute)):
+                if not (isinstance(first, (ast.Subscript, ast.Name)) and name == "_"):  # _(TABLE[key]) of N_ entries
+                    offenders.append(f"{path.name}:{node.lineno}")
+            if name in ("ConvcalcError", "SpecError", "fail") and isinstance(first, ast.JoinedStr):
+                offenders.append(f"{path.name}:{node.lineno}")
+    assert not offenders, offenders
+
+
+def glossary() -> list[tuple[str, str, str]]:
+    rows = []
+    for line in (ROOT / "convcalc/render/locale/glossary.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and len(cells) == 3 and cells[0] not in ("English", "---"):
+            rows.append(tuple(cells))
+    return rows
+
+
+def term_pattern(english: str) -> re.Pattern:
+    return re.compile(r"(?<![\w-])" + re.escape(english) + r"(?![\w-])", re.IGNORECASE)
+
+
+def prose(message: str) -> str:
+    """A message without what is not prose: its {values} and a leading option or key name."""
+    return re.sub(r"^[\w.\[\]-]+(: |：)", "", FIELD.sub(" ", message))
+
+
+def test_the_glossary_lists_the_notes_terms():
+    chinese = {zh for _, zh, _ in glossary()}
+    for term in ("感受野", "步幅", "填充", "卷积核", "分组卷积", "转置卷积", "参数量", "浮点运算量", "乘加运算", "特征图",
+                 "输入通道", "输出通道", "全连接层", "批量归一化", "缓冲区", "激活值内存", "窄卷积", "宽卷积", "等宽卷积", "连接数"):
+        assert any(term in zh for zh in chinese), term
+    assert any("膨胀率" in zh and "空洞卷积" in zh for zh in chinese)
+    assert any("池化" in zh and "汇聚" in zh for zh in chinese)
+
+
+@pytest.mark.parametrize("english, chinese, check", [row for row in glossary() if row[2]])
+def test_translations_follow_the_glossary(po, english, chinese, check):
+    pattern = term_pattern(english)
+    wrong = [(k, v) for k, v in po.items() if pattern.search(prose(k)) and check not in v]
+    assert not wrong, wrong[:3]
+
+
+# --- choosing the language ------------------------------------------------------------------
+
+@pytest.mark.parametrize("argv, environ, expected", [
+    ([], {}, "en"),
+    ([], {"LANG": "zh_CN.UTF-8"}, "zh"),
+    ([], {"LANG": "en_US.UTF-8"}, "en"),
+    ([], {"LANG": "C"}, "en"),
+    ([], {"LC_ALL": "zh_TW.UTF-8", "LANG": "en_US.UTF-8"}, "zh"),
+    ([], {"LC_MESSAGES": "zh_CN", "LANG": "en_US"}, "zh"),
+    ([], {"LANGUAGE": "en:zh", "LC_ALL": "zh_CN"}, "en"),  # gettext's order: LANGUAGE first
+    ([], {"LANGUAGE": "zh_CN:en", "LANG": "C"}, "zh"),
+    ([], {"CONVCALC_LANG": "en", "LANG": "zh_CN.UTF-8"}, "en"),
+    ([], {"CONVCALC_LANG": "zh", "LANG": "C"}, "zh"),
+    ([], {"CONVCALC_LANG": "", "LANG": "zh_CN"}, "zh"),  # set but empty: as if unset
+    (["layer", "--lang", "zh"], {"CONVCALC_LANG": "en"}, "zh"),
+    (["layer", "--lang=en"], {"LANG": "zh_CN"}, "en"),
+    (["net", "-", "--", "--lang", "zh"], {}, "en"),  # after --, not an option
+])
+def test_language_choice(argv, environ, expected):
+    assert i18n.choose(argv, environ) == expected
+
+
+@pytest.mark.parametrize("argv, environ", [(["--lang", "fr"], {}), (["--lang"], {}), ([], {"CONVCALC_LANG": "de"})])
+def test_unknown_language_is_refused(argv, environ):
+    with pytest.raises(i18n.LanguageError):
+        i18n.choose(argv, environ)
+
+
+# --- every command in Chinese ---------------------------------------------------------------
+
+def convcalc(*args: str, stdin: str | None = None, language: str | None = "zh", **env: str):
+    environ = {k: v for k, v in os.environ.items() if k not in i18n.LOCALE_VARIABLES + ("CONVCALC_LANG",)}
+    environ.update(env, COLUMNS="120", PYTHONIOENCODING="utf-8")
+    if language:
+        args = (*args, "--lang", language)
+    return subprocess.run([sys.executable, "-m", "convcalc", *args], input=stdin, capture_output=True, text=True,
+                          env=environ, timeout=60)
+
+
+MLP = "input: [10]\nlayers:\n  - linear: {out: 128}\n  - relu\n  - linear: {out: 5}\n"
+
+CHINESE_RUNS = {
+    "layer": (["layer", "--in", "10", "--k", "5", "--p", "1", "--s", "2", "--explain", "--draw"], None, 0),
+    "layer_d2l": (["layer", "--in", "8", "--k", "3", "--p-total", "2", "--explain"], None, 0),
+    "layer_nndl": (["layer", "--in", "8", "--k", "3", "--p", "wide", "--explain"], None, 0),
+    "layer_markdown": (["layer", "--in", "8", "--k", "3", "--format", "markdown"], None, 0),
+    "net_lenet": (["net", "lenet5", "--connections", "--explain"], None, 0),
+    "net_vgg16": (["net", "vgg16"], None, 0),
+    "net_resnet_markdown": (["net", "resnet18", "--format", "markdown"], None, 0),
+    "net_stdin": (["net", "-", "--explain"], MLP, 0),
+    "zoo": (["zoo"], None, 0),
+    "compute": (["compute", "--x", "[[0,1,2],[3,4,5],[6,7,8]]", "--w", "[[0,1],[2,3]]", "--explain", "--draw"], None, 0),
+    "compute_convT": (["compute", "--op", "convT", "--x", "[[1,2],[3,4]]", "--w", "[[0,1],[2,3]]", "--s", "2", "--explain"], None, 0),
+    "compute_avgpool": (["compute", "--op", "avgpool", "--x", "[[1,2],[3,4]]", "--k", "2", "--p", "1", "--s", "2"], None, 0),
+    "compute_symbolic": (["compute", "--symbolic", "--in", "3x3", "--w", "[[1,2],[3,4]]"], None, 0),
+    "solve": (["solve", "--in", "224", "--out", "224", "--k", "3", "--p", "?", "--explain"], None, 0),
+    "solve_layers": (["solve", "--in", "224", "--k", "3", "--rf", "224", "--layers", "?", "--explain"], None, 0),
+    "solve_none": (["solve", "--in", "10", "--k", "3", "--s", "2", "--out", "7", "--p", "?"], None, 0),
+    "help": (["--help"], None, 0),
+    **{f"help_{c}": ([c, "--help"], None, 0) for c in ("layer", "net", "zoo", "compute", "solve")},
+    "error_value": (["layer", "--in", "5", "--k", "0"], None, 1),
+    "error_usage": (["layer", "--bogus"], None, 2),
+    "error_choice": (["layer", "--op", "pool"], None, 2),
+    "error_spec": (["net", "-"], "input: [3, 8, 8]\nlayers:\n  - conv: {c: 4, k: 9}\n", 1),
+    "error_file": (["net", "no/such/file.yaml"], None, 1),
+}
+
+# English words that say a sentence was left untranslated (the glossary's terms, and the words
+# every table, footer and parser message would carry)
+ENGLISH = [english for english, _, check in glossary() if check] + [
+    "Usage", "Options", "Commands", "Show this message", "default", "required", "Error", "got", "must", "layer",
+    "input", "output", "shape", "warning", "total", "share", "solution", "unknown", "memory", "Example", "every"]
+
+
+def leftover_english(text: str) -> list[str]:
+    # what stays English by design: the network's own names and kinds, option names, symbols
+    text = re.sub(r"\boutput(?= +linear|\s\(linear\))", " ", text)  # LeNet-5's last layer is named output
+    text = re.sub(r"(?m)^  (layer|net|zoo|compute|solve) |`layer`", " ", text)  # command names
+    text = re.sub(r"--[\w-]+|convcalc \w+|\b\w+\.yaml\b|count_include_pad=\w+|'[^']*'", " ", text)
+    for kind in ("conv", "convT", "maxpool", "avgpool", "linear", "flatten", "relu", "tanh", "subsample", "batchnorm",
+                 "global_avgpool", "adaptive_avgpool", "add", "concat"):
+        text = re.sub(rf"\b{kind}\b", " ", text)
+    return [w for w in ENGLISH if term_pattern(w).search(text)]
+
+
+@pytest.mark.parametrize("name", CHINESE_RUNS)
+def test_every_command_renders_in_chinese(name):
+    args, stdin, code = CHINESE_RUNS[name]
+    result = convcalc(*args, stdin=stdin)
+    assert result.returncode == code, result.stderr
+    text = result.stdout + result.stderr
+    assert "Traceback" not in text
+    assert re.search(r"[\u4e00-\u9fff]", text), text
+    assert leftover_english(text) == [], (leftover_english(text), text[:2000])
+    if code:
+        assert result.stderr.startswith("错误：") and result.stderr.count("\n") == 1 and result.stdout == ""
+
+
+def test_chinese_is_not_the_default():
+    result = convcalc("layer", "--in", "10", "--k", "3", language=None, LANG="C")
+    assert "output shape" in result.stdout and not re.search(r"[\u4e00-\u9fff]", result.stdout)
+    assert re.search(r"[\u4e00-\u9fff]", convcalc("layer", "--in", "10", "--k", "3", language=None, LANG="zh_CN.UTF-8").stdout)
+
+
+def test_json_stays_english():
+    import json
+
+    zh = convcalc("net", "lenet5", "--format", "json")
+    en = convcalc("net", "lenet5", "--format", "json", language="en")
+    assert json.loads(zh.stdout) == json.loads(en.stdout)
+
+
+def test_the_table_lines_up_with_wide_characters():
+    """Each right-aligned figure ends in the same terminal column as its Chinese header."""
+    from rich.cells import cell_len
+
+    lines = convcalc("net", "lenet5").stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if "参数量" in line and "层" in line)
+    end = cell_len(lines[header][: lines[header].index("参数量") + len("参数量")])
+    rows = [line for line in lines[header + 2:] if line.strip() and not line.startswith("浮点")][:8]
+    assert len(rows) == 8
+    for row, params in zip(rows, ("156", "12", "1,516", "32", "48,120", "0", "10,164", "850")):
+        # LeNet-5's parameters: C1 6·(1·5·5 + 1), S2 2·6, C3 from the notes' table, S4 2·16, C5 120·(16·25 + 1), …
+        match = re.search(rf"\s{re.escape(params)}\s", row)
+        assert match and cell_len(row[: match.start() + 1 + len(params)]) == end, (row, end)
+    assert 6 * (1 * 5 * 5 + 1) == 156 and 120 * (16 * 25 + 1) == 48_120 and 84 * (120 + 1) == 10_164
+
+
+def test_the_notes_terms_appear_where_the_notes_use_them():
+    text = convcalc("net", "lenet5", "--connections", "--explain").stdout
+    for term in ("感受野", "参数量", "浮点运算量", "乘加运算", "连接数", "缓冲区", "激活值内存", "局部感受野"):
+        assert term in text, term
+    assert "宽卷积" in convcalc("layer", "--in", "8", "--k", "3", "--p", "wide", "--explain").stdout
+    assert "122,304" in text  # C1's connections, as the notes give them
