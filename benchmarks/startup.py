@@ -1,6 +1,6 @@
 """Whole-process time of `convcalc layer` against the import floor of its libraries.
 
-Target: `convcalc layer`, `convcalc compute` and `convcalc solve` each within 1.25× of
+Target: `convcalc layer`, `convcalc compute` and `convcalc solve` (in English and in Chinese) each within 1.25× of
 `python -c "import typer, rich.console, rich.table"`. Each command and the floor run interleaved,
 many times, in one run; the medians are compared.
 
@@ -52,6 +52,9 @@ def main() -> int:
     ok = compare("convcalc layer", LAYER, FLOOR, args.runs, 1.25)
     ok &= compare("convcalc compute (the notes' corr2d, explained)", COMPUTE, FLOOR, args.runs, 1.25)
     ok &= compare("convcalc solve (halve 224: every stride and padding)", SOLVE, FLOOR, args.runs, 1.25)
+    # in Chinese: the catalog is read and the help texts translated before the command runs
+    ok &= compare("convcalc layer --lang zh", [*LAYER, "--lang", "zh"], FLOOR, args.runs, 1.25)
+    ok &= compare("convcalc compute --lang zh", [*COMPUTE, "--lang", "zh"], FLOOR, args.runs, 1.25)
     return 0 if ok else 1
 
 

@@ -5,17 +5,33 @@ computed from their description alone.
     single_layer(Conv(out_channels=10, kernel=5, padding=2), (3, 32, 32)).params   # 760
 """
 
+from __future__ import annotations
+
 __version__ = "0.1.0"
 
-from .core.errors import ConvcalcError, SpecError
-from .core.formulas import KINDS, LayerCost, analyze_layer
-from .core.layers import LRN, AdaptivePool, Conv, ConvTranspose, Elementwise, Flatten, InstanceNorm, Linear, Norm, Pool, Scale, Subsample, Upsample
-from .core.network import Group, LayerNode, Merge, Network, Ref, Repeat, Report, Settings, analyze, single_layer
-from .formats.spec import load, loads
+# each public name and the module that defines it, imported on first use: the command line reads
+# only what its command needs (`layer` never loads the YAML reader)
+_EXPORTS = {
+    "ConvcalcError": "core.errors", "SpecError": "core.errors",
+    "KINDS": "core.formulas", "LayerCost": "core.formulas", "analyze_layer": "core.formulas",
+    **dict.fromkeys(("LRN", "AdaptivePool", "Conv", "ConvTranspose", "Elementwise", "Flatten", "InstanceNorm", "Linear",
+                     "Norm", "Pool", "Scale", "Subsample", "Upsample"), "core.layers"),
+    **dict.fromkeys(("Group", "LayerNode", "Merge", "Network", "Ref", "Repeat", "Report", "Settings", "analyze",
+                     "single_layer"), "core.network"),
+    "load": "formats.spec", "loads": "formats.spec",
+}
+__all__ = list(_EXPORTS)
 
-__all__ = [
-    "ConvcalcError", "SpecError", "KINDS", "LayerCost", "analyze_layer", "LRN", "AdaptivePool", "Conv",
-    "ConvTranspose", "Elementwise", "Flatten", "InstanceNorm", "Linear", "Norm", "Pool", "Scale", "Subsample", "Upsample",
-    "Group", "LayerNode", "Merge", "Network", "Ref", "Repeat", "Report", "Settings", "analyze", "single_layer",
-    "load", "loads",
-]
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'convcalc' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

@@ -251,8 +251,8 @@ def console():
     from rich.console import Console
 
     if sys.stdout.isatty() or "COLUMNS" in os.environ:
-        return Console(highlight=False)
-    return Console(highlight=False, width=120)
+        return Console(highlight=False, emoji=False)
+    return Console(highlight=False, emoji=False, width=120)
 
 
 # which flags mean something for each --op; any other flag given is refused, not ignored

@@ -26,10 +26,25 @@ CASES = {
     "solve_input_range": ["solve", "--in", "?", "--out", "7", "--k", "3", "--s", "2", "--p", "1", "--explain"],
     "layer_draw": ["layer", "--in", "7", "--k", "3", "--s", "2", "--draw", "--format", "markdown"],
 }
-IN_README = ["net_vgg16", "layer_design_call", "compute_two_channels", "solve_input_range"]
+# Chinese runs in a process of their own: the language is chosen once, before the help is built
+CASES_ZH = {
+    "net_lenet5_zh": ["net", "lenet5", "--lang", "zh"],
+    "layer_d2l_zh": ["layer", "--in", "8", "--k", "3", "--p-total", "2", "--explain", "--lang", "zh"],
+}
+CASES.update(CASES_ZH)
+IN_README = ["net_vgg16", "layer_design_call", "compute_two_channels", "solve_input_range", "net_lenet5_zh", "layer_d2l_zh"]
 
 
 def output(args):
+    if "--lang" in args:
+        import subprocess
+        import sys
+
+        env = {k: v for k, v in os.environ.items() if k not in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG", "CONVCALC_LANG")}
+        done = subprocess.run([sys.executable, "-m", "convcalc", *args], capture_output=True, text=True, timeout=60,
+                              env={**env, "COLUMNS": "120", "NO_COLOR": "1", "PYTHONIOENCODING": "utf-8"})
+        assert done.returncode == 0, done.stderr
+        return done.stdout
     result = CliRunner().invoke(app, args, env={"COLUMNS": "120", "NO_COLOR": "1"})
     assert result.exit_code == 0, result.output
     return result.stdout

@@ -109,6 +109,17 @@ def test_corpus(name, fmt):
         assert REFUSED[name] in err
 
 
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_corpus_in_chinese(name):
+    """The same inputs in Chinese: the same outcome, one line, every value still quoted."""
+    code, out, err, _ = run(["net", str(HOSTILE / name), "--lang", "zh"])
+    if REFUSED[name] is None:
+        assert code == 0 and err == "", err
+        return
+    assert code != 0 and out == "" and err.count("\n") == 1 and len(err.rstrip("\n")) <= 300, err
+    assert err.startswith("错误：") and "实际" in err and "Traceback" not in err, err
+
+
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     """The large hostile files, made here rather than committed."""

@@ -154,7 +154,8 @@ CHINESE_RUNS = {
     "compute_avgpool": (["compute", "--op", "avgpool", "--x", "[[1,2],[3,4]]", "--k", "2", "--p", "1", "--s", "2"], None, 0),
     "compute_symbolic": (["compute", "--symbolic", "--in", "3x3", "--w", "[[1,2],[3,4]]"], None, 0),
     "solve": (["solve", "--in", "224", "--out", "224", "--k", "3", "--p", "?", "--explain"], None, 0),
-    "solve_layers": (["solve", "--in", "224", "--k", "3", "--rf", "224", "--layers", "?", "--explain"], None, 0),
+    "solve_layers": (["solve", "--k", "3", "--rf", "224", "--layers", "?", "--explain"], None, 0),
+    "solve_too_small": (["solve", "--in", "224", "--k", "3", "--rf", "224", "--layers", "?"], None, 0),
     "solve_none": (["solve", "--in", "10", "--k", "3", "--s", "2", "--out", "7", "--p", "?"], None, 0),
     "help": (["--help"], None, 0),
     **{f"help_{c}": ([c, "--help"], None, 0) for c in ("layer", "net", "zoo", "compute", "solve")},
@@ -232,3 +233,21 @@ def test_the_notes_terms_appear_where_the_notes_use_them():
         assert term in text, term
     assert "宽卷积" in convcalc("layer", "--in", "8", "--k", "3", "--p", "wide", "--explain").stdout
     assert "122,304" in text  # C1's connections, as the notes give them
+
+
+def readme_chinese_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split("常用命令", 1)[1].split("```", 2)[1]
+    return [line.split("  #")[0].strip() for line in block.splitlines() if "convcalc" in line]
+
+
+@pytest.mark.parametrize("line", readme_chinese_commands())
+def test_the_readme_chinese_commands_run(line):
+    import shlex
+
+    command = line.replace("convcalc ", f"{shlex.quote(sys.executable)} -m convcalc ")
+    environ = {k: v for k, v in os.environ.items() if k not in i18n.LOCALE_VARIABLES + ("CONVCALC_LANG",)}
+    done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=60,
+                          env={**environ, "PYTHONIOENCODING": "utf-8"})
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert re.search(r"[\u4e00-\u9fff]", done.stdout)

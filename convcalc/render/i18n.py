@@ -76,19 +76,26 @@ def install(language: str):
 
     from ..core import messages
 
+    global _installed
     translations = catalog(language)
     messages.use(translations.gettext if translations else None)
-    if translations is None:
+    if translations is None and _installed is None:
         return None
     import gettext
 
+    previous = _installed or gettext
+    current = translations or gettext
     for name, module in list(sys.modules.items()):
         if name.split(".")[0] in ("click", "typer") and module is not None:
-            if getattr(module, "_", None) is gettext.gettext:
-                module._ = translations.gettext
-            if getattr(module, "ngettext", None) is gettext.ngettext:
-                module.ngettext = translations.ngettext
+            if getattr(module, "_", None) in (gettext.gettext, previous.gettext):
+                module._ = current.gettext
+            if getattr(module, "ngettext", None) in (gettext.ngettext, previous.ngettext):
+                module.ngettext = current.ngettext
+    _installed = translations
     return translations
+
+
+_installed = None  # the translations the parser's modules were given
 
 
 def translate_command(command) -> None:
