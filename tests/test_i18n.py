@@ -143,6 +143,12 @@ CHINESE_RUNS = {
     "layer": (["layer", "--in", "10", "--k", "5", "--p", "1", "--s", "2", "--explain", "--draw"], None, 0),
     "layer_d2l": (["layer", "--in", "8", "--k", "3", "--p-total", "2", "--explain"], None, 0),
     "layer_nndl": (["layer", "--in", "8", "--k", "3", "--p", "wide", "--explain"], None, 0),
+    "layer_same_strided": (["layer", "--in", "8", "--k", "3", "--p", "same", "--s", "2", "--explain"], None, 0),
+    "layer_convT": (["layer", "--op", "convT", "--in", "4", "--k", "3", "--s", "2", "--explain"], None, 0),
+    "layer_ceil": (["layer", "--op", "maxpool", "--in", "7", "--k", "3", "--s", "2", "--ceil", "--explain"], None, 0),
+    "layer_batchnorm": (["layer", "--op", "batchnorm", "--cin", "8", "--in", "4", "--explain"], None, 0),
+    "net_collapsed": (["net", "resnet50"], None, 0),
+    "net_branches": (["net", "googlenet", "--explain"], None, 0),
     "layer_markdown": (["layer", "--in", "8", "--k", "3", "--format", "markdown"], None, 0),
     "net_lenet": (["net", "lenet5", "--connections", "--explain"], None, 0),
     "net_vgg16": (["net", "vgg16"], None, 0),
@@ -177,7 +183,7 @@ def leftover_english(text: str) -> list[str]:
     # what stays English by design: the network's own names and kinds, option names, symbols
     text = re.sub(r"\boutput(?= +linear|\s\(linear\))", " ", text)  # LeNet-5's last layer is named output
     text = re.sub(r"(?m)^  (layer|net|zoo|compute|solve) |`layer`", " ", text)  # command names
-    text = re.sub(r"--[\w-]+|convcalc \w+|\b\w+\.yaml\b|count_include_pad=\w+|'[^']*'", " ", text)
+    text = re.sub(r"--[\w-]+|convcalc \w+|\b\w+\.yaml\b|\b\w+=(\w+|'[^']*')|'[^']*'", " ", text)  # code: p='same', ceil_mode=True
     for kind in ("conv", "convT", "maxpool", "avgpool", "linear", "flatten", "relu", "tanh", "subsample", "batchnorm",
                  "global_avgpool", "adaptive_avgpool", "add", "concat"):
         text = re.sub(rf"\b{kind}\b", " ", text)
