@@ -376,6 +376,31 @@ def layer(
     emit_layer(report, fmt, show_steps, drawing)
 
 
+class Optimizer(str, Enum):
+    sgd = "sgd"
+    momentum = "momentum"
+    adam = "adam"
+    adamw = "adamw"
+
+
+class Amp(str, Enum):
+    fp16 = "fp16"
+    bf16 = "bf16"
+
+
+def parse_device(text: str | None, dtype: str):
+    from .core.errors import quote
+    from .core.memory import DEVICES, device
+
+    if text is None:
+        return None
+    found = device(text, dtype) if len(text) <= 100 else None
+    if found is None:
+        fail(_("--device: must be one of {names}, or peak FLOP/s and bandwidth in bytes/s such as 19.5e12,1.555e12, got {value}").format(
+            names=", ".join(DEVICES), value=quote(text)), 2)
+    return found
+
+
 class Dtype(str, Enum):
     fp32 = "fp32"
     fp16 = "fp16"
@@ -398,6 +423,9 @@ def net(
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
     show_steps: bool = typer.Option(False, "--explain", help="Show every layer's worked arithmetic."),
     connections: bool = typer.Option(False, "--connections", help="Add a column of LeCun's connections (LeNet-5's figure)."),
+    optimizer: Optimizer = typer.Option(Optimizer.adam, "--optimizer", help="The optimizer whose state the training memory counts."),
+    amp: Amp = typer.Option(None, "--amp", help="Mixed precision: fp16 or bf16 activations, float32 weights, gradients and optimizer state."),
+    device: str = typer.Option(None, "--device", help="Time bounds (roofline, an estimate) on a device: a100, h100, v100, t4, rtx4090, or PEAK_FLOPS,BANDWIDTH such as 19.5e12,1.555e12."),
     lang: Lang = LANG_OPTION,
 ):
     """Shapes, parameters, FLOPs, memory and receptive field of every layer of a network.
@@ -421,7 +449,8 @@ def net(
         shape = parsed
     try:
         network = load_stdin(shape) if spec == "-" else load(find(spec), shape)
-        settings = Settings(batch=batch, flops_per_mac=flops_per_mac, dtype=dtype.value)
+        settings = Settings(batch=batch, flops_per_mac=flops_per_mac, dtype=dtype.value, optimizer=optimizer.value,
+                            amp=amp.value if amp else None, device=parse_device(device, amp.value if amp else dtype.value))
         settings.check()
         if show_steps and count_rows(network.body) > MAX_EXPLAINED:
             fail(_("--explain: writes out at most {max_explained:,} layers; drop --explain or describe a "
@@ -522,7 +551,7 @@ def emit_network(network, settings, fmt: "Format", show_steps: bool, depth: int 
         write_lines(steps)
         return
     out = console()
-    print_wide(out, render.network_table(report, table, connections))
+    print_wide(out, render.network_table(report, table, connections, settings.device is not None))
     deepest = max(by_depth)
     if depth is not None and depth < deepest:
         out.print(_("(blocks below depth {depth} collapsed into one row each; --depth {deepest} shows every layer)").format(

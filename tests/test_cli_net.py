@@ -29,10 +29,12 @@ def test_json_contract():
     data = net_json("resnet18")
     assert set(data) >= {"name", "input_shape", "output_shape", "layers", "total"}
     assert data["input_shape"] == [3, 224, 224] and data["output_shape"] == [1000]
-    assert set(data["total"]) == {"params", "buffers", "macs", "flops", "param_bytes", "activation_bytes"}
+    assert set(data["total"]) == {"params", "buffers", "macs", "flops", "param_bytes", "activation_bytes", "backward_macs",
+                                  "course_activation_bytes", "saved_activation_bytes", "inference_peak_bytes", "training_bytes",
+                                  "training"}
     layer = data["layers"][0]
     assert set(layer) >= {"name", "type", "input_shape", "output_shape", "params", "buffers", "macs", "flops",
-                          "memory_bytes", "receptive_field"}
+                          "memory_bytes", "receptive_field", "saved_bytes", "backward_macs"}
     assert set(layer["receptive_field"]) >= {"size", "jump", "start", "full"}
     assert layer["name"] == "conv1" and layer["type"] == "conv"
     assert layer["output_shape"] == [64, 112, 112]
@@ -41,6 +43,8 @@ def test_json_contract():
     assert sum(x["params"] for x in data["layers"]) == data["total"]["params"]
     assert sum(x["memory_bytes"] for x in data["layers"]) == data["total"]["activation_bytes"]
     assert data["total"]["param_bytes"] == data["total"]["params"] * 4
+    assert sum(x["saved_bytes"] for x in data["layers"]) == data["total"]["saved_activation_bytes"]
+    assert sum(x["backward_macs"] for x in data["layers"]) == data["total"]["backward_macs"]
     assert any(x["name"].startswith("layer1.basic1.residual1.main.") for x in data["layers"])
 
 

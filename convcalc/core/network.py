@@ -21,6 +21,8 @@ from .errors import ConvcalcError, SpecError, quote, shorten
 from .formulas import KINDS, LayerCost, Shape, check_layer, fmt_shape
 from .layers import Conv, Layer, Norm
 from .limits import MAX_INT, MAX_ROWS
+from .memory import (INDEX_BYTES, INFERENCE_VIEWS, OPTIMIZER_STATES, SAVES, STAT_BYTES, TRANSIENT_INDICES, Device, Memory, Saves,
+                     Storage, stat_count)
 from .receptive import ReceptiveField, union
 
 DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
@@ -98,6 +100,13 @@ class Settings(NamedTuple):
     batch: int = 1
     flops_per_mac: int = 1  # 1 or 2
     dtype: str = "fp32"
+    optimizer: str = "adam"  # for the training memory: sgd, momentum, adam, adamw
+    amp: str | None = None  # mixed precision: fp16 or bf16 activations, float32 master weights
+    device: Device | None = None  # peak FLOP/s and bandwidth, for the time bounds
+
+    @property
+    def activation_dtype(self) -> str:
+        return self.amp or self.dtype
 
     def check(self) -> None:
         if self.dtype not in DTYPE_BYTES:
@@ -106,6 +115,12 @@ class Settings(NamedTuple):
             raise ConvcalcError(_("batch: must be a positive integer up to 2^53, got {value}").format(value=quote(self.batch)))
         if type(self.flops_per_mac) is not int or self.flops_per_mac not in (1, 2):
             raise ConvcalcError(_("flops-per-mac: must be 1 or 2, got {value}").format(value=quote(self.flops_per_mac)))
+        if self.optimizer not in OPTIMIZER_STATES:
+            raise ConvcalcError(_("optimizer: must be one of {items}, got {value}").format(items=", ".join(OPTIMIZER_STATES), value=quote(self.optimizer)))
+        if self.amp not in (None, "fp16", "bf16"):
+            raise ConvcalcError(_("amp: must be fp16 or bf16, got {value}").format(value=quote(self.amp)))
+        if self.device is not None and not isinstance(self.device, Device):
+            raise ConvcalcError(_("device: must be a convcalc Device, got {value}").format(value=quote(self.device)))
 
 
 class Row(NamedTuple):
@@ -130,6 +145,10 @@ class Row(NamedTuple):
     cost: LayerCost | None = None
     parts: tuple[Shape, ...] = ()  # a merge's row: the shapes of the paths it combines
     connections: int = 0  # LeCun's count, per sample (formulas.py)
+    saved_bytes: int = 0  # what autograd keeps for this layer's backward pass, storages counted once (memory.py)
+    backward_macs: int = 0  # the backward pass: input gradient and weight gradient
+    bytes_moved: int = 0  # inputs, weights and output read or written once (for the time bounds)
+    time_s: float = 0.0  # the roofline bound, with a device
 
 
 class Report(NamedTuple):
@@ -145,6 +164,11 @@ class Report(NamedTuple):
     activation_bytes: int
     field: ReceptiveField
     warnings: tuple[str, ...] = ()  # "layer name: warning", in execution order
+    saved_activation_bytes: int = 0  # autograd's saved tensors in a training forward pass (memory.py)
+    inference_peak_bytes: int = 0  # the most bytes of tensors alive at once in a forward pass without gradients
+    backward_macs: int = 0
+    course_activation_bytes: int = 0  # the input and every output that allocates (CS231n's count)
+    time_s: float = 0.0  # the sum of the layers' roofline bounds, with a device
 
     @property
     def flops(self) -> int:
@@ -187,11 +211,14 @@ class Collect(Sink):
 
 
 class _Walk:
-    def __init__(self, input_shape: Shape, settings: Settings, sink: Sink):
+    def __init__(self, input_shape: Shape, settings: Settings, sink: Sink, lookups: dict[str, int] | None = None):
         self.input_spatial = input_shape[1:]
         self.settings = settings
         self.sink = sink
-        self.element_bytes = DTYPE_BYTES[settings.dtype] * settings.batch
+        self.element_bytes = DTYPE_BYTES[settings.activation_dtype] * settings.batch
+        self.param_element = DTYPE_BYTES[settings.dtype]
+        self.time = 0.0
+        self.moved = 0
         self.batch = settings.batch
         self.covered: tuple = (None, None, False)  # the last field and output shape checked, and the answer
         self.ids: dict[str, tuple[Shape, ReceptiveField]] = {}
@@ -201,6 +228,11 @@ class _Walk:
         # running totals: a block's figures are the difference between its close and its open
         self.params = self.buffers = self.macs = self.memory = self.leaves = self.connections = 0
         self.warnings: list[str] = []
+        # storages, for the memory figures: the input is held by the caller throughout
+        input_bytes = prod(input_shape) * self.element_bytes
+        self.held = Memory(input_bytes)
+        self.value = Storage(input_bytes, holders=2)  # the tensor flowing into the next layer
+        self.lookups = lookups or {}  # id → how many times it is used: its output lives until the last
 
     def lookup(self, name: str, where: str) -> tuple[Shape, ReceptiveField]:
         if name not in self.ids:
@@ -211,7 +243,13 @@ class _Walk:
             count = (_("{count} ids defined before this point").format(count=len(self.ids)) if self.ids
                      else _("no id defined before this point"))
             raise SpecError(_("{where}: unknown id ({known}{count}), got {value}").format(where=where, known=known, count=count, value=quote(name)))
-        return self.ids[name]
+        shape, field, storage = self.ids[name]
+        remaining = self.lookups.get(name)
+        if remaining:  # a counted use takes over one of the id's holds
+            self.lookups[name] = remaining - 1
+        else:  # uses not counted: the id keeps its hold to the end
+            storage.holders += 1
+        return shape, field, storage
 
     def sequence(self, nodes, prefix: str, shape: Shape, field: ReceptiveField, depth: int) -> tuple[Shape, ReceptiveField]:
         if not isinstance(nodes, tuple):
@@ -244,7 +282,9 @@ class _Walk:
             self.seen.add(id(node))
         full = prefix + "." + name if prefix else name
         if node.source is not None:
-            shape, field = self.lookup(node.source, node.where or full)
+            shape, field, storage = self.lookup(node.source, node.where or full)
+            self.held.release(self.value)
+            self.value = storage
         kind = type(node)
         if kind is LayerNode:
             shape, field = self.leaf(node, full, shape, field, depth)
@@ -253,7 +293,8 @@ class _Walk:
         else:
             shape, field = self.merge(node, full, shape, field, depth)
         if node.id is not None:
-            self.ids[node.id] = (shape, field)
+            self.value.holders += self.lookups.get(node.id) or 1
+            self.ids[node.id] = (shape, field, self.value)
         return shape, field
 
     def cost(self, node: LayerNode, name: str, shape: Shape) -> tuple[LayerCost, int]:
@@ -299,10 +340,14 @@ class _Walk:
             field = field.advance(None, True)
         out = cost.output_shape
         macs = cost.macs * self.batch
+        saved, backward = self.hold(node.layer, shape, out, memory, cost.params, macs)
+        moved = prod(shape) * self.element_bytes + memory + cost.params * self.param_element
+        seconds = self.timed(macs, moved)
         if field is not self.covered[0] or out is not self.covered[1]:  # an activation keeps the field and shape
             self.covered = (field, out, field.covers(out[1:], self.input_spatial))
         row = Row(name, node.layer.kind, depth, shape, out, cost.params, cost.buffers, macs, memory,
-                  field, before, self.covered[2], True, cost.warnings, node.layer, cost, (), cost.connections)
+                  field, before, self.covered[2], True, cost.warnings, node.layer, cost, (), cost.connections, saved, backward,
+                  moved, seconds)
         self.connections += cost.connections
         self.params += cost.params
         self.buffers += cost.buffers
@@ -314,21 +359,73 @@ class _Walk:
         self.sink.leaf(row)
         return out, field
 
+    def hold(self, layer: Layer, shape: Shape, out: Shape, out_bytes: int, params: int, macs: int) -> tuple[int, int]:
+        """Run one layer over the storages: allocate its output (or not), free its input after its
+        last use, and count what autograd keeps. Returns the bytes saved and the backward MACs."""
+        held, before = self.held, self.value
+        rule = SAVES.get(layer.kind, Saves(input=True))
+        grad = before.grad or params > 0
+        indices = prod(out) * self.batch * INDEX_BYTES
+        if rule.view or rule.in_place or layer.kind in INFERENCE_VIEWS:
+            after = before
+            after.grad = grad
+        else:
+            after = held.allocate(out_bytes, grad, indices if layer.kind in TRANSIENT_INDICES else 0)
+            held.release(before)
+        self.value = after
+        saved = 0
+        if grad:
+            if rule.input:
+                saved += held.keep(before)
+            if rule.output:
+                saved += held.keep(after)
+            extra = 0
+            if rule.indices:
+                extra += indices
+            if rule.copy:
+                extra += out_bytes
+            if rule.mask:  # in training, dropout's output is a new tensor, which the next layer may keep anew
+                extra += out_bytes
+                after.saved = False
+            if rule.stats:
+                extra += stat_count(layer.kind, rule.stats, shape, self.batch, layer) * STAT_BYTES
+            held.saved += extra
+            saved += extra
+        # the gradient of the weights costs a forward pass's MACs, and so does the input's (if it needs one)
+        backward = macs * ((params > 0) + before.grad) if macs else 0
+        held.backward_macs += backward
+        return saved, backward
+
+    def timed(self, macs: int, moved: int) -> float:
+        device = self.settings.device
+        if device is None:
+            self.moved += moved
+            return 0.0
+        self.moved += moved
+        seconds = max(2 * macs / device.peak_flops, moved / device.bandwidth)
+        self.time += seconds
+        return seconds
+
     def opened(self, depth: int) -> tuple:
-        return self.sink.open(depth), self.params, self.buffers, self.macs, self.memory, self.connections
+        return (self.sink.open(depth), self.params, self.buffers, self.macs, self.memory, self.connections,
+                self.held.saved, self.held.backward_macs, self.time, self.moved)
 
     def close(self, opened: tuple, name: str, kind: str, depth: int, shape: Shape, out: Shape,
               before: ReceptiveField, field: ReceptiveField) -> None:
-        token, params, buffers, macs, memory, connections = opened
+        token, params, buffers, macs, memory, connections, saved, backward, seconds, moved = opened
         self.sink.close(token, Row(
             name, kind, depth, shape, out, self.params - params, self.buffers - buffers, self.macs - macs,
             self.memory - memory, field, before, field.covers(out[1:], self.input_spatial), False,
-            connections=self.connections - connections,
+            connections=self.connections - connections, saved_bytes=self.held.saved - saved,
+            backward_macs=self.held.backward_macs - backward, bytes_moved=self.moved - moved, time_s=self.time - seconds,
         ))
 
     def group(self, node: Group, name: str, shape: Shape, field: ReceptiveField, depth: int) -> tuple[Shape, ReceptiveField]:
         opened = self.opened(depth)
+        entry = self.value
+        entry.holders += 1  # the block's code keeps its argument until it returns
         out, out_field = self.sequence(node.children, name, shape, field, depth + 1)
+        self.held.release(entry)
         self.close(opened, name, node.kind, depth, shape, out, field, out_field)
         return out, out_field
 
@@ -341,23 +438,37 @@ class _Walk:
                                   "{value}").format(name=name, value=quote(node.paths)))
         opened = self.opened(depth)
         results = []
-        for path in node.paths:
+        entry = self.value  # every path that is not a reference starts from the merge's input,
+        starts = sum(1 for p in node.paths if not isinstance(p, Ref))
+        entry.holders += starts  # which the block's code holds until the merge is done
+        for index, path in enumerate(node.paths):
             reshaped = bool(results) and results[0][0] != shape
             if isinstance(path, Ref):
                 if type(path.id) is not str:
                     raise ConvcalcError(_("{name}: a Ref names an id (a string), got {value}").format(name=name, value=quote(path.id)))
                 results.append(self.lookup(path.id, path.where or name))
-            elif not path and reshaped and node.shortcut == "if_same":
-                out, out_field = results[0]
+                continue
+            self.value = entry
+            if not path and reshaped and node.shortcut == "if_same":
+                out, out_field, storage = results[0]
+                self.held.release(entry, 2)  # no shortcut: this path's hold and the block's end
+                for other in results[1:]:
+                    self.held.release(other[2])
+                self.value = storage
                 self.close(opened, name, node.kind or node.op, depth, shape, out, field, out_field)
                 return out, out_field
-            elif not path and reshaped and node.shortcut == "auto":
-                results.append(self.sequence(self.projection(node, shape, field, *results[0]), f"{name}.shortcut", shape, field, depth + 1))
+            if not path and reshaped and node.shortcut == "auto":
+                done = self.sequence(self.projection(node, shape, field, *results[0][:2]), f"{name}.shortcut", shape, field, depth + 1)
             else:
-                results.append(self.sequence(path, name, shape, field, depth + 1))
-        out = merged_shape(node, [s for s, _ in results])
-        out_field, notes = union([f for _, f in results])
+                done = self.sequence(path, name, shape, field, depth + 1)
+            results.append((*done, self.value))
+        out = merged_shape(node, [s for s, _, _ in results])
+        out_field, notes = union([f for _, f, _ in results])
         memory = prod(out) * self.element_bytes
+        saved = self.combine(node.op, [storage for _, _, storage in results], memory)
+        self.held.release(entry)
+        moved = sum(prod(s) for s, _, _ in results) * self.element_bytes + memory
+        seconds = self.timed(0, moved)
         op_name = f"{name}.{node.op}"
         self.memory += memory
         self.leaves += 1
@@ -365,9 +476,30 @@ class _Walk:
             self.warnings += [f"{op_name}: {w}" for w in notes]
         self.sink.leaf(Row(op_name, node.op, depth + 1, shape, out, 0, 0, 0, memory,
                            out_field, field, out_field.covers(out[1:], self.input_spatial), True, tuple(notes),
-                           None, None, tuple(s for s, _ in results)))
+                           None, None, tuple(s for s, _, _ in results), 0, saved, 0, moved, seconds))
         self.close(opened, name, node.kind or node.op, depth, shape, out, field, out_field)
         return out, out_field
+
+    def combine(self, op: str, inputs: list[Storage], out_bytes: int) -> int:
+        """A merge over the storages: an add writes into its first path's result (out += identity)
+        when nothing else holds it; concat and multiply allocate. Returns the bytes saved (a
+        multiply keeps both operands; an add and a concat keep nothing)."""
+        held = self.held
+        grad = any(s.grad for s in inputs)
+        first = inputs[0]
+        if op == "add" and first.holders == 1 and first.bytes == out_bytes and inputs.count(first) == 1:
+            after = first
+            after.grad = grad
+            for other in inputs[1:]:
+                held.release(other)
+        else:
+            after = held.allocate(out_bytes, grad)
+            for storage in inputs:
+                held.release(storage)
+        self.value = after
+        if op == "multiply" and grad:
+            return sum(held.keep(s) for s in dict.fromkeys(inputs))
+        return 0
 
     def projection(self, node: Merge, shape: Shape, field: ReceptiveField, target: Shape, target_field: ReceptiveField) -> tuple[LayerNode, ...]:
         """ResNet's shortcut: conv 1×1 with the main path's stride, no bias, then batchnorm."""
@@ -437,6 +569,33 @@ def count_rows(nodes, memo: dict | None = None) -> int:
     return total
 
 
+def count_lookups(nodes, memo: dict | None = None) -> dict[str, int]:
+    """How many times each id is used (as a source or a merge's path), repeats multiplied out:
+    an id's output is freed after its last use."""
+    memo = {} if memo is None else memo
+    counts: dict[str, int] = {}
+    for node in nodes if isinstance(nodes, tuple) else ():
+        key = id(node)
+        if key not in memo:
+            kind = type(node)
+            own: dict[str, int] = {}
+            if kind is Repeat:
+                if type(node.count) is int:
+                    own = {name: n * node.count for name, n in count_lookups(node.nodes, memo).items()}
+            elif kind in (Group, Merge, LayerNode):
+                if isinstance(getattr(node, "source", None), str):
+                    own[node.source] = 1
+                inner = [node.children] if kind is Group else (list(node.paths) if kind is Merge and isinstance(node.paths, tuple) else [])
+                for path in inner:
+                    found = {path.id: 1} if isinstance(path, Ref) and isinstance(path.id, str) else count_lookups(path, memo)
+                    for name, n in found.items():
+                        own[name] = own.get(name, 0) + n
+            memo[key] = own
+        for name, n in memo[key].items():
+            counts[name] = counts.get(name, 0) + n
+    return counts
+
+
 def rows_by_depth(nodes, memo: dict | None = None) -> dict[int, int]:
     """Rows at each depth (0 = top level): how deep a readable table can go."""
     memo = {} if memo is None else memo
@@ -478,13 +637,15 @@ def walk(network: Network, settings: Settings, sink: Sink) -> Report:
     if rows > MAX_ROWS:
         raise ConvcalcError(_("layers: the network has more than {max_rows:,} rows (layers, blocks and merges, repeats "
                               "multiplied out), got at least {rows:,}").format(max_rows=MAX_ROWS, rows=rows))
-    state = _Walk(shape, settings, sink)
+    state = _Walk(shape, settings, sink, count_lookups(network.body) if isinstance(network.body, tuple) else {})
     out, field = state.sequence(network.body, "", shape, ReceptiveField.of_input(len(shape) - 1), 0)
     if state.leaves == 0:
         raise ConvcalcError(_("layers: the network has no layers, got none"))
+    held = state.held
     return Report(
         network.name, shape, out, (), settings, state.params, state.buffers, state.macs,
         state.params * DTYPE_BYTES[settings.dtype], state.memory, field, tuple(state.warnings),
+        held.saved, held.peak, held.backward_macs, held.outputs, state.time,
     )
 
 

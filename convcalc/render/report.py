@@ -51,6 +51,30 @@ def field_dict(row_or_report) -> dict:
     }
 
 
+def training_of(report: Report):
+    from ..core.memory import training
+    from ..core.network import DTYPE_BYTES
+
+    s = report.settings
+    return training(report.params, report.saved_activation_bytes, DTYPE_BYTES[s.dtype], s.optimizer, s.amp)
+
+
+def totals_dict(report: Report) -> dict:
+    """The `total` of the JSON contract: every memory figure under its own name (README, Memory)."""
+    s, train = report.settings, training_of(report)
+    total = {"params": report.params, "buffers": report.buffers, "macs": report.macs, "flops": report.flops,
+             "backward_macs": report.backward_macs, "param_bytes": report.param_bytes,
+             "activation_bytes": report.activation_bytes, "course_activation_bytes": report.course_activation_bytes,
+             "saved_activation_bytes": report.saved_activation_bytes, "inference_peak_bytes": report.inference_peak_bytes,
+             "training_bytes": train.total,
+             "training": {"optimizer": s.optimizer, "dtype": s.dtype, "amp": s.amp, **train._asdict()}}
+    if s.device is not None:
+        total["time_s"] = float(f"{report.time_s:.6g}")
+        total["device"] = {"name": s.device.name, "peak_flops": s.device.peak_flops, "bandwidth": s.device.bandwidth,
+                           "source": s.device.source}
+    return total
+
+
 def single_dict(report: Report) -> dict:
     """The `convcalc layer` JSON contract."""
     row = report.leaves[0]
@@ -58,7 +82,7 @@ def single_dict(report: Report) -> dict:
     return {
         "op": row.kind, "input_shape": list(row.input_shape), "output_shape": list(row.output_shape),
         "params": row.params, "buffers": row.buffers, "macs": row.macs, "flops": row.macs * fpm, "connections": row.connections,
-        "local_window": local(row),
+        "saved_bytes": row.saved_bytes, "backward_macs": row.backward_macs, "local_window": local(row),
         "receptive_field": {**field_dict(row), "covers_input": row.covers, "spans_input": row.field.spans(report.input_shape[1:])},
         "warnings": list(row.warnings),
     }
@@ -91,7 +115,9 @@ class JsonWriter(Sink):
         self.comma = ""
         self.last_field = (None, None, "")
         self.extra: dict = {}  # more top-level keys, written last (the explanation)
-        conventions = {"flops_per_mac": settings.flops_per_mac, "batch": settings.batch, "dtype": settings.dtype}
+        self.device = settings.device
+        conventions = {"flops_per_mac": settings.flops_per_mac, "batch": settings.batch, "dtype": settings.dtype,
+                       "optimizer": settings.optimizer, "amp": settings.amp}
         write(f'{{\n  "name": {self.dumps(network_name)},\n  "input_shape": {self.dumps(list(input_shape))},\n'
               f'  "conventions": {self.dumps(conventions)},\n  "layers": [')
 
@@ -134,13 +160,20 @@ class JsonWriter(Sink):
         name = row.name
         if not (name.isascii() and name.isprintable()) or '"' in name or "\\" in name:
             name = self.dumps(name)[1:-1]
-        self.write(f'{self.comma}\n    {{"name": "{name}", "depth": {row.depth}, {figures}, "receptive_field": {rf}, "warnings": {warnings}}}')
+        timing = self.timing(row) if self.device else ""
+        self.write(f'{self.comma}\n    {{"name": "{name}", "depth": {row.depth}, {figures}, "saved_bytes": {row.saved_bytes}, '
+                   f'"backward_macs": {row.backward_macs}{timing}, "receptive_field": {rf}, "warnings": {warnings}}}')
         self.comma = ","
+
+    def timing(self, row: Row) -> str:
+        flops = 2 * row.macs
+        intensity = round(flops / row.bytes_moved, 3) if row.bytes_moved else 0
+        bound = "compute" if flops / self.device.peak_flops >= row.bytes_moved / self.device.bandwidth else "memory"
+        return f', "bytes_moved": {row.bytes_moved}, "intensity": {intensity}, "time_s": {row.time_s:.6g}, "bound": "{bound}"'
 
     def finish(self, report: Report) -> None:
         d = self.dumps
-        total = {"params": report.params, "buffers": report.buffers, "macs": report.macs, "flops": report.flops,
-                 "param_bytes": report.param_bytes, "activation_bytes": report.activation_bytes}
+        total = totals_dict(report)
         self.write(f'\n  ],\n  "output_shape": {d(list(report.output_shape))},\n  "total": {d(total)},\n'
                    f'  "receptive_field": {d(field_dict(report))},\n  "warnings": {d(list(report.warnings))}')
         for key, value in self.extra.items():
@@ -158,7 +191,7 @@ def field_text(field) -> str:
 
 
 CSV_HEADER = ["name", "depth", "leaf", "type", "input_shape", "output_shape", "params", "buffers", "macs", "flops",
-              "memory_bytes", "rf_size", "rf_jump", "rf_start", "rf_full", "covers_input"]
+              "memory_bytes", "rf_size", "rf_jump", "rf_start", "rf_full", "covers_input", "saved_bytes", "backward_macs"]
 
 
 class CsvWriter(Sink):
@@ -191,7 +224,7 @@ class CsvWriter(Sink):
             rf = (f"{'×'.join([csv_number(a.size) for a in axes])},{'×'.join([csv_number(a.jump) for a in axes])},"
                   f"{'×'.join([csv_number(plain_half(a.twice_start)) for a in axes])},{JSON_BOOL[field.full]},{JSON_BOOL[r.covers]}")
             self.last_field = (field, r.covers, rf)
-        self.write(f"{csv_field(r.name)},{r.depth},{figures},{rf}\n")
+        self.write(f"{csv_field(r.name)},{r.depth},{figures},{rf},{r.saved_bytes},{r.backward_macs}\n")
 
     def leaf(self, row: Row) -> None:
         self.row(row)
@@ -256,6 +289,14 @@ def human(value: int, unit: str = "") -> str:
     return f"{value} {unit}".rstrip()
 
 
+def seconds_text(seconds: float) -> str:
+    if seconds >= 1:
+        return f"{seconds:.3g} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.3g} ms"
+    return f"{seconds * 1e6:.3g} µs"
+
+
 def human_bytes(value: int) -> str:
     if value >= 2**50:
         return f"{figure(value)} B"
@@ -277,7 +318,7 @@ class Entry:
     """One line of a table: a row, the activations folded into it, and how many identical rows
     it stands for (figures summed)."""
 
-    __slots__ = ("row", "first", "last_first", "parts", "count", "params", "macs", "connections", "unit", "open")
+    __slots__ = ("row", "first", "last_first", "parts", "count", "params", "macs", "connections", "time", "unit", "open")
 
     def __init__(self, row: Row | None, open_: bool = False):
         self.row, self.first, self.last_first, self.open, self.count = row, row, row, open_, 1
@@ -285,6 +326,7 @@ class Entry:
         self.params = row.params if row is not None else 0
         self.macs = row.macs if row is not None else 0
         self.connections = row.connections if row is not None else 0
+        self.time = row.time_s if row is not None else 0.0
         self.unit: tuple = ()  # what makes two lines identical, fixed once the line is complete
 
     @property
@@ -333,6 +375,7 @@ class TableRows(Sink):
             last.params += entry.params
             last.macs += entry.macs
             last.connections += entry.connections
+            last.time += entry.time
             last.row, last.last_first = entry.row, entry.first
             self.collapsed = True
             return
@@ -366,7 +409,7 @@ class TableRows(Sink):
             return
         token.row = token.first = token.last_first = row
         token.parts = [[row.kind, 1]]
-        token.params, token.macs, token.connections = row.params, row.macs, row.connections
+        token.params, token.macs, token.connections, token.time = row.params, row.macs, row.connections, row.time_s
         token.open = False
 
     def leaf(self, row: Row) -> None:
@@ -379,6 +422,7 @@ class TableRows(Sink):
                 pending.parts[-1][1] += 1
             else:
                 pending.parts.append([row.kind, 1])
+            pending.time += row.time_s
             pending.row = row  # the folded line shows the last row's field
             return
         self.settle()
@@ -400,7 +444,7 @@ def short_name(entry: Entry, parents: dict[int, str]) -> str:
     return printable(name)
 
 
-def network_table(report: Report, entries: TableRows, connections: bool = False):
+def network_table(report: Report, entries: TableRows, connections: bool = False, timed: bool = False):
     from rich import box
     from rich.cells import cell_len
     from rich.table import Table
@@ -416,7 +460,10 @@ def network_table(report: Report, entries: TableRows, connections: bool = False)
                   caption_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     lines = entries.display()
     figures = [_("output"), _("params"), _("FLOPs")] + ([_("connections")] if connections else []) + [_("RF")]
-    headers = [_("layer"), _("type"), *figures, _("all"), _("FLOPs share")]
+    if timed:
+        figures.append(_("time"))
+    headers = [_("layer"), _("type"), *figures, _("all"), _("time share") if timed else _("FLOPs share")]
+    total_time = report.time_s or 1.0
     columns: list[list[str]] = [[] for _ in headers]
     parents: dict[int, str] = {}
     for e in lines:
@@ -424,13 +471,14 @@ def network_table(report: Report, entries: TableRows, connections: bool = False)
             cells = [_("… {count:,} lines not shown (--format csv or json lists every row)").format(count=entries.hidden)] + [""] * (len(headers) - 1)
         else:
             r = e.row
-            share = e.macs / total
+            share = e.time / total_time if timed else e.macs / total
             short = short_name(e, parents)
             if not r.leaf:
                 parents[r.depth] = e.first.name
             cells = ["  " * r.depth + short, e.label, fmt_shape(r.output_shape), figure(e.params), figure(e.macs * fpm),
                      *([figure(e.connections)] if connections else []),
-                     field_text(r.field), "✓" if r.covers else "", f"{bar(share)}{share:6.1%}" if e.macs else ""]
+                     field_text(r.field), *([seconds_text(e.time)] if timed else []),
+                     "✓" if r.covers else "", f"{bar(share)}{share:6.1%}" if (e.time if timed else e.macs) else ""]
         for column, cell in zip(columns, cells):
             column.append(cell)
     # figures never shrink: their columns are as wide as their widest cell; names fold instead
@@ -458,9 +506,24 @@ def totals_table(report: Report):
     table.add_row(_("buffers"), figure(report.buffers), _("running statistics, not learned"))
     table.add_row(_("MACs"), figure(report.macs), human(report.macs))
     table.add_row(_("FLOPs"), figure(report.flops), human(report.flops, "FLOP"))
+    table.add_row(_("backward MACs"), figure(report.backward_macs),
+                  _("{size}; a training step: {step}").format(size=human(report.backward_macs), step=human(report.macs + report.backward_macs)))
     table.add_row(_("parameter memory"), f"{figure(report.param_bytes)} B", f"{human_bytes(report.param_bytes)} ({report.settings.dtype})")
     table.add_row(_("activation memory"), f"{figure(report.activation_bytes)} B",
                   _("{size} (every layer's output kept)").format(size=human_bytes(report.activation_bytes)))
+    table.add_row(_("course count"), f"{figure(report.course_activation_bytes)} B",
+                  _("{size} (the input and every output that is not in place or a view)").format(size=human_bytes(report.course_activation_bytes)))
+    table.add_row(_("saved for backward"), f"{figure(report.saved_activation_bytes)} B",
+                  _("{size} (what autograd keeps in training)").format(size=human_bytes(report.saved_activation_bytes)))
+    table.add_row(_("inference peak"), f"{figure(report.inference_peak_bytes)} B",
+                  _("{size} (most tensors alive at once, no gradients)").format(size=human_bytes(report.inference_peak_bytes)))
+    train = training_of(report)
+    table.add_row(_("training memory"), f"{figure(train.total)} B",
+                  _("{size} (weights, gradients, {optimizer} state, saved activations; a lower bound)").format(
+                      size=human_bytes(train.total), optimizer=report.settings.optimizer))
+    if report.settings.device is not None:
+        table.add_row(_("time"), seconds_text(report.time_s),
+                      _("roofline bound on {device}, an estimate").format(device=report.settings.device.name))
     if report.field.axes:
         table.add_row(_("receptive field"), field_text(report.field), _("of the last layer"))
     return table
@@ -492,6 +555,8 @@ def layer_table(report: Report):
     table.add_row(_("parameters"), figure(row.params) + (_(" (+ {count} buffers)").format(count=figure(row.buffers)) if row.buffers else ""))
     table.add_row(_("MACs"), figure(row.macs))
     table.add_row(_("FLOPs"), figure(row.macs * fpm))
+    table.add_row(_("backward MACs"), figure(row.backward_macs))
+    table.add_row(_("saved for backward"), f"{figure(row.saved_bytes)} B")
     if field.full:
         table.add_row(_("receptive field"), _("the whole input"))
     elif field.axes:

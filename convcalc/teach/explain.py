@@ -275,7 +275,40 @@ def explain(row: Row, settings: Settings) -> list[str]:
     if row.macs:
         batch = _(" × {batch} samples").format(batch=settings.batch) if settings.batch > 1 else ""
         lines.append(_("FLOPs = MACs × {flops_per_mac} FLOP per MAC{batch} = {num}").format(flops_per_mac=settings.flops_per_mac, batch=batch, num=num(row.macs * settings.flops_per_mac)))
-    return lines + field_lines(row)
+    return lines + memory_lines(row, settings) + field_lines(row)
+
+
+SAVED_PARTS = (("input", N_("its input")), ("output", N_("its output")), ("indices", N_("int64 indices, one per output")),
+               ("copy", N_("a copy of its input (an in-place op that needs it)")), ("mask", N_("its mask, the size of its input")),
+               ("stats", N_("float32 mean and inverse std")))
+
+
+def memory_lines(row: Row, settings: Settings) -> list[str]:
+    """What autograd keeps of this layer, its backward MACs, and with a device its time bound."""
+    from ..core.memory import SAVES, Saves
+
+    lines = []
+    rule = SAVES.get(row.kind, Saves(input=True))
+    parts = [_(text) for flag, text in SAVED_PARTS if getattr(rule, flag)]
+    if row.saved_bytes:
+        lines.append(_("saved for backward: {size} B ({what}; a storage an earlier layer keeps is not counted again)").format(
+            size=num(row.saved_bytes), what=", ".join(parts)))
+    elif parts:
+        lines.append(_("saved for backward: 0 B (what it needs is kept already, or nothing before it needs a gradient)"))
+    if row.backward_macs:
+        both = row.backward_macs == 2 * row.macs
+        lines.append(_("backward MACs = {factor}·{macs} = {total} ({what})").format(
+            factor=2 if both else 1, macs=num(row.macs), total=num(row.backward_macs),
+            what=_("weight and input gradients") if both else _("the weight gradient only: nothing before it needs a gradient")))
+    device = settings.device
+    if device is not None and row.bytes_moved:
+        compute, memory = 2 * row.macs / device.peak_flops, row.bytes_moved / device.bandwidth
+        lines.append(_("time ≥ max(2·MACs/peak, bytes/bandwidth) = max({compute:.3g}, {memory:.3g}) s = {time:.3g} s, "
+                       "{bound}; {bytes} B moved, {intensity:.3g} FLOP/B").format(
+            compute=compute, memory=memory, time=row.time_s, bytes=num(row.bytes_moved),
+            bound=_("compute-bound") if compute >= memory else _("memory-bound"),
+            intensity=2 * row.macs / row.bytes_moved))
+    return lines
 
 
 def elided(terms: list[str], most: int = 12) -> list[str]:

@@ -1,0 +1,197 @@
+"""What a pass through the network keeps in memory, modelled on PyTorch.
+
+Two figures come from the walk over the network (network.py), storage by storage:
+
+- **Saved for backward**: the tensors autograd keeps from a training forward pass until the
+  backward pass — what each kind of layer saves (SAVES below, as PyTorch's kernels save it), each
+  storage counted once (an in-place ReLU's output is its input's storage; a flatten is a view).
+  Parameters and buffers are not counted: they exist with or without a forward pass.
+- **Inference peak**: the largest total of live tensors during a forward pass without gradients —
+  the input held throughout, each output freed after its last use (a merge's inputs live until the
+  merge; an id's output until its last reference), in-place activations and views allocating
+  nothing, an add written into its first path's result (PyTorch's `out += identity`).
+
+The rest is arithmetic on the totals: training memory (weights, gradients, optimizer state, saved
+activations), the backward pass's multiply-adds, and time bounds from a device's peak figures.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Saves(NamedTuple):
+    """What one kind of layer keeps for its backward pass, and how it runs without gradients."""
+
+    input: bool = False  # its input tensor
+    output: bool = False  # its result tensor
+    indices: bool = False  # int64 argmax indices, one per output element (max pooling)
+    mask: bool = False  # a mask the size of its input at the activation dtype (dropout on the CPU: input × noise)
+    copy: bool = False  # an in-place op whose backward needs its input keeps a copy of it (hardtanh_, ReLU6)
+    stats: str = ""  # per-channel 'batch' statistics (mean, inverse std), or per-position 'row' statistics
+    in_place: bool = False  # writes its output into its input's storage (allocates nothing)
+    view: bool = False  # its output is its input seen differently (allocates nothing, saves nothing)
+
+
+_INPUT = Saves(input=True)
+SAVES: dict[str, Saves] = {
+    "conv": _INPUT, "convT": _INPUT, "linear": _INPUT, "subsample": _INPUT, "avgpool": _INPUT,
+    "adaptive_avgpool": _INPUT, "lrn": _INPUT, "scale": _INPUT,
+    "gelu": _INPUT, "silu": _INPUT, "swish": _INPUT, "mish": _INPUT, "hardswish": _INPUT, "hardsigmoid": _INPUT,
+    "maxpool": Saves(input=True, indices=True), "adaptive_maxpool": Saves(input=True, indices=True),
+    "global_maxpool": Saves(input=True, indices=True),
+    "global_avgpool": Saves(),  # a mean over the spatial axes keeps only the sizes
+    "batchnorm": Saves(input=True, stats="batch"), "instancenorm": Saves(input=True, stats="instance"),
+    "groupnorm": Saves(input=True, stats="group"), "layernorm": Saves(input=True, stats="row"),
+    "relu": Saves(output=True, in_place=True), "relu6": Saves(copy=True, in_place=True),
+    "leaky_relu": Saves(output=True, in_place=True), "elu": Saves(output=True, in_place=True),
+    "sigmoid": Saves(output=True), "tanh": Saves(output=True), "softmax": Saves(output=True),
+    "dropout": Saves(mask=True),  # its output is a new tensor in training, the input itself without gradients
+    "flatten": Saves(view=True), "identity": Saves(view=True), "upsample": Saves(),
+    "add": Saves(), "concat": Saves(), "multiply": Saves(input=True),
+}
+# dropout without gradients returns its input: a view in the sense that nothing is allocated
+INFERENCE_VIEWS = {"dropout"}
+# max pooling on the CPU computes its int64 indices even without gradients, and drops them after
+TRANSIENT_INDICES = {"maxpool", "adaptive_maxpool", "global_maxpool"}
+
+INDEX_BYTES = 8  # int64
+STAT_BYTES = 4  # float32 statistics, whatever the activation dtype
+
+
+class Storage:
+    """One tensor storage: its size, how many users still hold it, whether autograd keeps it."""
+
+    __slots__ = ("bytes", "holders", "saved", "grad")
+
+    def __init__(self, size: int, holders: int = 1, grad: bool = False):
+        self.bytes = size
+        self.holders = holders
+        self.saved = False
+        self.grad = grad  # the tensor requires grad (something before it has parameters)
+
+
+class Memory:
+    """The running figures of one walk: live bytes and their peak, saved bytes, backward MACs."""
+
+    def __init__(self, input_bytes: int):
+        self.live = self.peak = input_bytes
+        self.saved = 0
+        self.backward_macs = 0
+        self.outputs = input_bytes  # the course's count: the input and every output that allocates
+
+    def allocate(self, size: int, grad: bool, transient: int = 0) -> Storage:
+        """A new output; `transient` bytes live only while the operation runs."""
+        self.live += size
+        self.peak = max(self.peak, self.live + transient)
+        self.outputs += size
+        return Storage(size, 1, grad)
+
+    def release(self, storage: Storage, count: int = 1) -> None:
+        storage.holders -= count
+        if storage.holders == 0:
+            self.live -= storage.bytes
+
+    def keep(self, storage: Storage) -> int:
+        """Autograd keeps `storage` (once)."""
+        if storage.saved:
+            return 0
+        storage.saved = True
+        self.saved += storage.bytes
+        return storage.bytes
+
+
+def stat_count(kind: str, stats: str, shape: tuple[int, ...], batch: int, layer) -> int:
+    """How many float32 statistics a normalisation keeps (mean and inverse std: two each)."""
+    channels = shape[0]
+    if stats == "batch":
+        return 2 * channels
+    if stats == "instance":
+        return 2 * channels * batch
+    if stats == "group":
+        return 2 * getattr(layer, "groups", 1) * batch
+    normalized = getattr(layer, "shape", None)
+    from math import prod
+
+    if normalized:  # nn.LayerNorm(shape): one mean per remaining leading element
+        return 2 * batch * prod(shape) // prod(normalized)
+    return 2 * batch * prod(shape[1:])  # over the channels at each position (ConvNeXt's LayerNorm2d)
+
+
+# --- training memory ------------------------------------------------------------------------
+
+OPTIMIZER_STATES = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}  # tensors of parameter size per parameter
+
+
+class Training(NamedTuple):
+    """Memory for one training step, a lower bound: the allocator's overhead, workspaces and the
+    framework's own buffers are not counted."""
+
+    weights: int
+    gradients: int
+    optimizer_state: int
+    saved_activations: int
+    weight_copies: int  # mixed precision: the half-precision copy of the weights the forward pass uses
+
+    @property
+    def total(self) -> int:
+        return self.weights + self.gradients + self.optimizer_state + self.saved_activations + self.weight_copies
+
+
+def training(params: int, saved_activations: int, param_bytes: int, optimizer: str, amp: str | None) -> Training:
+    """Weights and gradients at the parameters' dtype (float32 master copies under mixed precision),
+    the optimizer's state tensors at the same dtype, and the saved activations."""
+    element = 4 if amp else param_bytes
+    return Training(params * element, params * element, OPTIMIZER_STATES[optimizer] * params * element,
+                    saved_activations, params * 2 if amp else 0)
+
+
+# --- time bounds ----------------------------------------------------------------------------
+
+class Device(NamedTuple):
+    name: str
+    peak_flops: float  # FLOP/s at the dtype used, a multiply and an add counted apart
+    bandwidth: float  # bytes/s of main memory
+    source: str = ""
+
+
+# figures from the makers' data sheets (dense, no sparsity): fp32 / fp16-bf16 tensor peak, memory bandwidth
+DEVICES = {
+    "a100": (19.5e12, 312e12, 1.555e12, "NVIDIA A100 40GB data sheet: FP32 19.5 TFLOPS, FP16/BF16 tensor 312 TFLOPS, 1,555 GB/s"),
+    "h100": (67e12, 989e12, 3.35e12, "NVIDIA H100 SXM data sheet: FP32 67 TFLOPS, FP16/BF16 tensor 989 TFLOPS, 3.35 TB/s"),
+    "v100": (15.7e12, 125e12, 0.9e12, "NVIDIA V100 SXM2 data sheet: FP32 15.7 TFLOPS, tensor 125 TFLOPS, 900 GB/s"),
+    "t4": (8.1e12, 65e12, 0.32e12, "NVIDIA T4 data sheet: FP32 8.1 TFLOPS, FP16 tensor 65 TFLOPS, 320 GB/s"),
+    "rtx4090": (82.6e12, 165.2e12, 1.008e12, "NVIDIA RTX 4090 specifications: FP32 82.6 TFLOPS, FP16 tensor 165.2 TFLOPS, 1,008 GB/s"),
+}
+
+
+def device(text: str, dtype: str) -> Device | None:
+    """A named preset, or `PEAK,BANDWIDTH` in FLOP/s and bytes/s (1e13,9e11); None if neither."""
+    name = text.strip().lower()
+    if name in DEVICES:
+        fp32, half, bandwidth, source = DEVICES[name]
+        return Device(name, half if dtype in ("fp16", "bf16") else fp32, bandwidth, source)
+    parts = name.split(",")
+    if len(parts) == 2:
+        try:
+            peak, bandwidth = float(parts[0]), float(parts[1])
+        except ValueError:
+            return None
+        if 0 < peak < float("inf") and 0 < bandwidth < float("inf"):
+            return Device(text.strip(), peak, bandwidth)
+    return None
+
+
+class Timing(NamedTuple):
+    bytes_moved: int
+    intensity: float  # FLOPs per byte
+    seconds: float
+    bound: str  # 'compute' or 'memory'
+
+
+def roofline(macs: int, bytes_moved: int, machine: Device) -> Timing:
+    """max(FLOPs / peak, bytes / bandwidth), a multiply-add being two floating-point operations."""
+    flops = 2 * macs
+    compute, memory = flops / machine.peak_flops, bytes_moved / machine.bandwidth
+    return Timing(bytes_moved, flops / bytes_moved if bytes_moved else 0.0, max(compute, memory),
+                  "compute" if compute >= memory else "memory")
