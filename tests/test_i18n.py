@@ -148,6 +148,7 @@ CHINESE_RUNS = {
     "layer_ceil": (["layer", "--op", "maxpool", "--in", "7", "--k", "3", "--s", "2", "--ceil", "--explain"], None, 0),
     "layer_batchnorm": (["layer", "--op", "batchnorm", "--cin", "8", "--in", "4", "--explain"], None, 0),
     "net_collapsed": (["net", "resnet50"], None, 0),
+    "net_memory": (["net", "lenet5", "--device", "a100", "--optimizer", "sgd", "--amp", "bf16", "--explain"], None, 0),
     "net_branches": (["net", "googlenet", "--explain"], None, 0),
     "layer_markdown": (["layer", "--in", "8", "--k", "3", "--format", "markdown"], None, 0),
     "net_lenet": (["net", "lenet5", "--connections", "--explain"], None, 0),

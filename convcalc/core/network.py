@@ -219,6 +219,7 @@ class _Walk:
         self.param_element = DTYPE_BYTES[settings.dtype]
         self.time = 0.0
         self.moved = 0
+        self.device = settings.device
         self.batch = settings.batch
         self.covered: tuple = (None, None, False)  # the last field and output shape checked, and the answer
         self.ids: dict[str, tuple[Shape, ReceptiveField]] = {}
@@ -323,11 +324,26 @@ class _Walk:
             where = node.where or layer.kind
             raise SpecError(_("{where}: the output would be {shape}, beyond the limit of 2^53 per axis, got input "
                               "{shape2} (layer {name})").format(where=where, shape=fmt_shape(out), shape2=fmt_shape(shape), name=shorten(name)))
-        found = self.costs[key] = (cost, prod(out) * self.element_bytes)
+        memory = prod(out) * self.element_bytes
+        found = self.costs[key] = (cost, memory, self.storage_plan(layer, shape, out, memory, cost.params))
         return found
 
+    def storage_plan(self, layer: Layer, shape: Shape, out: Shape, out_bytes: int, params: int) -> tuple:
+        """What running this layer does to storages, worked out once per layer and shape: its rule,
+        whether it allocates, the bytes it saves beyond its input and output, the bytes that live
+        only while it runs, and the bytes it moves (for the time bounds)."""
+        rule = SAVES.get(layer.kind, Saves(input=True))
+        indices = prod(out) * self.batch * INDEX_BYTES if (rule.indices or layer.kind in TRANSIENT_INDICES) else 0
+        extra = (indices if rule.indices else 0) + (out_bytes if rule.copy else 0) + (out_bytes if rule.mask else 0)
+        if rule.stats:
+            extra += stat_count(layer.kind, rule.stats, shape, self.batch, layer) * STAT_BYTES
+        allocates = not (rule.view or rule.in_place or layer.kind in INFERENCE_VIEWS)
+        transient = indices if layer.kind in TRANSIENT_INDICES else 0
+        moved = prod(shape) * self.element_bytes + out_bytes + params * self.param_element
+        return allocates, rule.input, rule.output, extra, rule.mask, transient, moved
+
     def leaf(self, node: LayerNode, name: str, shape: Shape, field: ReceptiveField, depth: int) -> tuple[Shape, ReceptiveField]:
-        cost, memory = self.costs.get((id(node.layer), shape)) or self.cost(node, name, shape)
+        cost, memory, plan = self.costs.get((id(node.layer), shape)) or self.cost(node, name, shape)
         windows = cost.windows
         before = field
         if windows is not None:
@@ -340,9 +356,45 @@ class _Walk:
             field = field.advance(None, True)
         out = cost.output_shape
         macs = cost.macs * self.batch
-        saved, backward = self.hold(node.layer, shape, out, memory, cost.params, macs)
-        moved = prod(shape) * self.element_bytes + memory + cost.params * self.param_element
-        seconds = self.timed(macs, moved)
+        allocates, keeps_input, keeps_output, extra, mask, transient, moved = plan
+        # the storages (memory.py): allocate the output (or not), free the input after its last use, count what autograd keeps
+        held, taken = self.held, self.value
+        learns = cost.params > 0
+        input_grad = taken.grad
+        grad = input_grad or learns
+        if allocates:  # held.allocate and held.release, written out: this runs for every layer
+            held.live += memory
+            if held.live + transient > held.peak:
+                held.peak = held.live + transient
+            held.outputs += memory
+            self.value = after = Storage(memory, 1, grad)
+            taken.holders -= 1
+            if not taken.holders:
+                held.live -= taken.bytes
+        else:
+            after = taken
+            if grad and not input_grad:
+                after.grad = True
+        saved = 0
+        if grad:
+            if keeps_input and not taken.saved:
+                saved += held.keep(taken)
+            if keeps_output and not after.saved:
+                saved += held.keep(after)
+            if extra:
+                held.saved += extra
+                saved += extra
+                if mask:  # in training, dropout's output is a new tensor, which the next layer may keep anew
+                    after.saved = False
+        # the gradient of the weights costs a forward pass's MACs, and so does the input's (if it needs one)
+        backward = macs * (learns + input_grad) if macs else 0
+        if backward:
+            held.backward_macs += backward
+        if self.device is None:
+            self.moved += moved
+            seconds = 0.0
+        else:
+            seconds = self.timed(macs, moved)
         if field is not self.covered[0] or out is not self.covered[1]:  # an activation keeps the field and shape
             self.covered = (field, out, field.covers(out[1:], self.input_spatial))
         row = Row(name, node.layer.kind, depth, shape, out, cost.params, cost.buffers, macs, memory,
@@ -359,45 +411,8 @@ class _Walk:
         self.sink.leaf(row)
         return out, field
 
-    def hold(self, layer: Layer, shape: Shape, out: Shape, out_bytes: int, params: int, macs: int) -> tuple[int, int]:
-        """Run one layer over the storages: allocate its output (or not), free its input after its
-        last use, and count what autograd keeps. Returns the bytes saved and the backward MACs."""
-        held, before = self.held, self.value
-        rule = SAVES.get(layer.kind, Saves(input=True))
-        grad = before.grad or params > 0
-        indices = prod(out) * self.batch * INDEX_BYTES
-        if rule.view or rule.in_place or layer.kind in INFERENCE_VIEWS:
-            after = before
-            after.grad = grad
-        else:
-            after = held.allocate(out_bytes, grad, indices if layer.kind in TRANSIENT_INDICES else 0)
-            held.release(before)
-        self.value = after
-        saved = 0
-        if grad:
-            if rule.input:
-                saved += held.keep(before)
-            if rule.output:
-                saved += held.keep(after)
-            extra = 0
-            if rule.indices:
-                extra += indices
-            if rule.copy:
-                extra += out_bytes
-            if rule.mask:  # in training, dropout's output is a new tensor, which the next layer may keep anew
-                extra += out_bytes
-                after.saved = False
-            if rule.stats:
-                extra += stat_count(layer.kind, rule.stats, shape, self.batch, layer) * STAT_BYTES
-            held.saved += extra
-            saved += extra
-        # the gradient of the weights costs a forward pass's MACs, and so does the input's (if it needs one)
-        backward = macs * ((params > 0) + before.grad) if macs else 0
-        held.backward_macs += backward
-        return saved, backward
-
     def timed(self, macs: int, moved: int) -> float:
-        device = self.settings.device
+        device = self.device
         if device is None:
             self.moved += moved
             return 0.0

@@ -29,9 +29,6 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
-sys.path.insert(0, str(Path(__file__).parent))
-from make_zoo_reference import build, sources  # noqa: E402  (the same models the zoo is checked against)
-
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "tests" / "golden" / "memory_reference.json"
 BATCHES = (1, 2)
@@ -110,6 +107,9 @@ def inference_peak_bytes(model: torch.nn.Module, shape: tuple[int, ...]) -> int:
 
 def main() -> None:
     import torchvision
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from make_zoo_reference import build, sources  # the same models the zoo is checked against
 
     networks = {}
     for stem, (library, name) in sources().items():
