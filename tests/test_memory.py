@@ -108,6 +108,9 @@ def test_backward_macs():
     report = analyze(load(find("resnet18")))
     first_conv = 64 * 3 * 7 * 7 * 112 * 112  # nothing before it needs a gradient: weight gradient only
     assert report.backward_macs == 2 * report.macs - first_conv
+    from convcalc.render.report import totals_dict
+
+    assert totals_dict(report)["training_step_macs"] == 3 * report.macs - first_conv
     chain = analyze(small(CHAIN)).rows
     assert [r.backward_macs for r in chain if r.macs] == [chain[0].macs, 2 * chain[-1].macs]
 

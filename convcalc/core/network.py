@@ -151,6 +151,10 @@ class Row(NamedTuple):
     time_s: float = 0.0  # the roofline bound, with a device
 
 
+_new_tuple = tuple.__new__
+assert len(Row._fields) == 22  # the order leaf() builds a Row in
+
+
 class Report(NamedTuple):
     name: str
     input_shape: Shape
@@ -397,9 +401,10 @@ class _Walk:
             seconds = self.timed(macs, moved)
         if field is not self.covered[0] or out is not self.covered[1]:  # an activation keeps the field and shape
             self.covered = (field, out, field.covers(out[1:], self.input_spatial))
-        row = Row(name, node.layer.kind, depth, shape, out, cost.params, cost.buffers, macs, memory,
-                  field, before, self.covered[2], True, cost.warnings, node.layer, cost, (), cost.connections, saved, backward,
-                  moved, seconds)
+        # every field given, in order: the tuple is built directly (a Row per layer, a million rows)
+        row = _new_tuple(Row, (name, node.layer.kind, depth, shape, out, cost.params, cost.buffers, macs, memory,
+                               field, before, self.covered[2], True, cost.warnings, node.layer, cost, (), cost.connections,
+                               saved, backward, moved, seconds))
         self.connections += cost.connections
         self.params += cost.params
         self.buffers += cost.buffers

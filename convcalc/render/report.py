@@ -63,7 +63,8 @@ def totals_dict(report: Report) -> dict:
     """The `total` of the JSON contract: every memory figure under its own name (README, Memory)."""
     s, train = report.settings, training_of(report)
     total = {"params": report.params, "buffers": report.buffers, "macs": report.macs, "flops": report.flops,
-             "backward_macs": report.backward_macs, "param_bytes": report.param_bytes,
+             "backward_macs": report.backward_macs, "training_step_macs": report.macs + report.backward_macs,
+             "param_bytes": report.param_bytes,
              "activation_bytes": report.activation_bytes, "course_activation_bytes": report.course_activation_bytes,
              "saved_activation_bytes": report.saved_activation_bytes, "inference_peak_bytes": report.inference_peak_bytes,
              "training_bytes": train.total,
