@@ -396,7 +396,7 @@ def parse_device(text: str | None, dtype: str):
         return None
     found = device(text, dtype) if len(text) <= 100 else None
     if found is None:
-        fail(_("--device: must be one of {names}, or peak FLOP/s and bandwidth in bytes/s such as 19.5e12,1.555e12, got {value}").format(
+        fail(_("--device: must be one of {names}, or peak FLOP/s and bandwidth in bytes/s (1 to 1e30) such as 19.5e12,1.555e12, got {value}").format(
             names=", ".join(DEVICES), value=quote(text)), 2)
     return found
 

@@ -6,6 +6,8 @@ the worst cases are measured in a subprocess by test_hostile.py and benchmarks/h
 
 import io
 
+import pytest
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -165,3 +167,29 @@ def clean_cli(result) -> None:
         assert result.stderr.count("\n") == 1 and len(result.stderr) <= 301, result.stderr
     else:  # typer's own usage errors keep their form
         assert result.stderr.startswith("Usage:"), result.stderr
+
+
+DEVICE_TEXT = st.one_of(
+    st.sampled_from(["a100", "A100", " t4 ", "1e12,1e9", "0,1", "-1,1", "nan,1", "inf,1", "1e400,1", "1e-320,1e-320",
+                     "1,1", "1e30,1e30", "1e31,1", ",", "1,2,3", "a100,1", "", "９,９"]),
+    st.text(max_size=40),
+    st.builds(lambda a, b: f"{a},{b}", st.floats(allow_nan=True, allow_infinity=True), st.floats(allow_nan=True, allow_infinity=True)),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(DEVICE_TEXT, st.sampled_from(["sgd", "momentum", "adam", "adamw", "lion", ""]), st.sampled_from([None, "fp16", "bf16", "fp8"]),
+       st.sampled_from(["table", "json", "csv", "markdown"]), st.sampled_from(["1", "3", "0"]))
+def test_hostile_memory_options(device, optimizer, amp, fmt, batch):
+    """--device, --optimizer, --amp and --batch, whatever their values: a result whose JSON is valid
+    (every time a finite number), or one Error line."""
+    import json
+
+    args = ["net", "lenet5", "--device", device, "--optimizer", optimizer, "--format", fmt, "--batch", batch]
+    if amp is not None:
+        args += ["--amp", amp]
+    result = runner.invoke(app, args)
+    clean_cli(result)
+    if result.exit_code == 0 and fmt == "json":
+        total = json.loads(result.stdout, parse_constant=lambda c: pytest.fail(f"JSON holds {c}"))["total"]
+        assert 0 <= total["time_s"] < float("inf")

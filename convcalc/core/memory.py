@@ -177,7 +177,7 @@ def device(text: str, dtype: str) -> Device | None:
             peak, bandwidth = float(parts[0]), float(parts[1])
         except ValueError:
             return None
-        if 0 < peak < float("inf") and 0 < bandwidth < float("inf"):
+        if 1 <= peak <= 1e30 and 1 <= bandwidth <= 1e30:  # every time then stays a finite number
             return Device(text.strip(), peak, bandwidth)
     return None
 
