@@ -423,6 +423,7 @@ def net(
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
     show_steps: bool = typer.Option(False, "--explain", help="Show every layer's worked arithmetic."),
     connections: bool = typer.Option(False, "--connections", help="Add a column of LeCun's connections (LeNet-5's figure)."),
+    assignments: list[str] = typer.Option(None, "--set", help="Give a network argument: --set classes=10 --set width=0.5 (repeatable; the description's args: lists them)."),
     optimizer: Optimizer = typer.Option(Optimizer.adam, "--optimizer", help="The optimizer whose state the training memory counts."),
     amp: Amp = typer.Option(None, "--amp", help="Mixed precision: fp16 or bf16 activations, float32 weights, gradients and optimizer state."),
     device: str = typer.Option(None, "--device", help="Time bounds (roofline, an estimate) on a device: a100, h100, v100, t4, rtx4090, or PEAK_FLOPS,BANDWIDTH such as 19.5e12,1.555e12."),
@@ -448,7 +449,8 @@ def net(
             fail(_("--input: must be C×H×W (or C, C×L, C×D×H×W) with positive sizes, got {value}").format(value=quote(size)), 2)
         shape = parsed
     try:
-        network = load_stdin(shape) if spec == "-" else load(find(spec), shape)
+        arguments = parse_assignments(assignments or [])
+        network = load_stdin(shape, arguments) if spec == "-" else load(find(spec), shape, arguments)
         settings = Settings(batch=batch, flops_per_mac=flops_per_mac, dtype=dtype.value, optimizer=optimizer.value,
                             amp=amp.value if amp else None, device=parse_device(device, amp.value if amp else dtype.value))
         settings.check()
@@ -460,7 +462,25 @@ def net(
         fail(str(error))
 
 
-def load_stdin(shape):
+def parse_assignments(texts: list[str]) -> dict:
+    """--set name=value: the value read as YAML reads it (10, 0.5, true, relu, none)."""
+    from .core.errors import quote
+    from .formats.yamlread import read
+
+    arguments = {}
+    for text in texts:
+        name, sep, value = text.partition("=")
+        name = name.strip()
+        if not sep or not name.isidentifier() or len(text) > 200:
+            fail(_("--set: write name=value, such as classes=10, got {value}").format(value=quote(text)), 2)
+        parsed = read(value.strip() or "null", "--set")
+        if isinstance(parsed, (list, dict)):
+            fail(_("--set: a value is a number, true/false or a word, got {value}").format(value=quote(text)), 2)
+        arguments[name] = parsed
+    return arguments
+
+
+def load_stdin(shape, arguments=None):
     """`convcalc net -`: a description piped in or typed (several layers without a file)."""
     from .core.limits import MAX_FILE_BYTES
     from .formats.spec import loads
@@ -471,7 +491,7 @@ def load_stdin(shape):
         text = sys.stdin.read(MAX_FILE_BYTES + 1)
     except (OSError, UnicodeDecodeError) as error:
         fail(_("-: cannot read standard input: {reason}, got stdin").format(reason=reason(error)), 2)
-    return loads(text, "<stdin>", shape)
+    return loads(text, "<stdin>", shape, arguments)
 
 
 def readable_depth(by_depth: dict[int, int]) -> int | None:

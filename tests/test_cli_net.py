@@ -91,8 +91,8 @@ def test_explain_per_layer():
     (["nonexistent.yaml"], "Error: nonexistent.yaml: no such file, nor a bundled network of that name, got 'nonexistent.yaml' (convcalc zoo lists the bundled networks)"),
     (["resnet5"], "Error: resnet5: no such file, nor a bundled network of that name, got 'resnet5'; did you mean 'resnet50'?"),
     (["vgg16", "--input", "3x0x224"], "Error: --input: must be C×H×W (or C, C×L, C×D×H×W) with positive sizes, got '3x0x224'"),
-    (["vgg16", "--input", "224"], "Error: vgg16.yaml:11: blocks.stage.layers[0].conv: conv: needs channels and 1 to 3 spatial axes, got input of shape 224"),
-    (["vgg16", "--input", "3x16x16"], "Error: vgg16.yaml:12: blocks.stage.layers[1].maxpool: axis H: kernel larger than the padded input: "
+    (["vgg16", "--input", "224"], "Error: vgg16.yaml:12: blocks.stage.layers[0].conv: conv: needs channels and 1 to 3 spatial axes, got input of shape 224"),
+    (["vgg16", "--input", "3x16x16"], "Error: vgg16.yaml:13: blocks.stage.layers[1].maxpool: axis H: kernel larger than the padded input: "
      "effective kernel 2 > input 1 + padding 0, got size 1 (layer stage5.maxpool1, input 512×1×1)\n"),
 ])
 def test_errors(args, message):

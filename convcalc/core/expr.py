@@ -1,18 +1,47 @@
-"""Integer arithmetic on block arguments: `4*$mid`, `$c // 2`, `($k - 1) / 2`.
+"""Arithmetic on arguments: `4*$mid`, `$c // 2`, `($k - 1) / 2`, `div_round(32 * $width, 8)`.
 
-A tiny recursive-descent evaluator over + − * / // ( ) integers and $names — never eval().
-`/` must divide exactly (a channel count of 2.5 is a mistake, not a rounding question).
+A tiny recursive-descent evaluator over + − * / // ( ), numbers (integers and decimals, exact),
+$names and a few rounding functions — never eval(). Fractions are exact along the way; the result
+must be a whole number (a channel count of 2.5 is a mistake, not a rounding question: round it
+with //, ceil, floor or div_round).
+
+    div_round(x, d)   x rounded to the nearest multiple of d, at least d, and never more than 10%
+                      below x — torchvision's `_make_divisible` (MobileNet, EfficientNet, MnasNet)
+    ceil(x), floor(x), min(a, b), max(a, b)
 """
 
 from __future__ import annotations
 
+import math
 import re
+from fractions import Fraction
 
 from .messages import _
 from .errors import SpecError, quote
 from .limits import MAX_INT, MAX_INT_DIGITS, MAX_NESTING
 
-TOKEN = re.compile(r"\s*(?:(\d+)|\$([A-Za-z_]\w*)|(//|[-+*/()]))")
+TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d+)?)|\$([A-Za-z_]\w*)|([a-z_]+)\s*(?=\()|(//|[-+*/(),]))")
+
+
+def div_round(value, divisor):
+    """torchvision's _make_divisible(value, divisor): the nearest multiple of `divisor` (halves up),
+    at least `divisor`, raised by one `divisor` if that falls more than 10% below `value`."""
+    if divisor <= 0:
+        raise ValueError
+    rounded = max(divisor, math.floor(value + Fraction(divisor, 2)) // divisor * divisor)
+    return rounded + divisor if rounded < Fraction(9, 10) * value else rounded
+
+
+FUNCTIONS = {"div_round": (2, div_round), "ceil": (1, math.ceil), "floor": (1, math.floor), "min": (2, min), "max": (2, max)}
+
+
+def number(value):
+    """A value usable in arithmetic: an int, or an exact Fraction (a decimal as written: 0.1 is 1/10)."""
+    if type(value) is int or type(value) is Fraction:
+        return value
+    if type(value) is float and math.isfinite(value):
+        return Fraction(repr(value))
+    return None
 
 
 def tokens(text: str) -> list[tuple[str, object]]:
@@ -22,10 +51,16 @@ def tokens(text: str) -> list[tuple[str, object]]:
         match = TOKEN.match(text, pos)
         if not match:
             raise SpecError(_("cannot read the expression at {value}, got {value2}").format(value=quote(text[pos:].strip()), value2=quote(text)))
-        number, name, op = match.groups()
-        if number and len(number.lstrip("0")) > MAX_INT_DIGITS:
+        digits, name, function, op = match.groups()
+        if digits and len(digits.partition(".")[0].lstrip("0")) > MAX_INT_DIGITS or len(digits or "") > 40:
             raise SpecError(_("integer too large (the limit is 2^53 = {max_int:,}), got {value}").format(max_int=MAX_INT, value=quote(text)))
-        out.append(("num", int(number)) if number else ("name", name) if name else ("op", op))
+        if function and function not in FUNCTIONS:
+            raise SpecError(_("unknown function {name} (known: {known}), got {value}").format(
+                name=function, known=", ".join(FUNCTIONS), value=quote(text)))
+        if digits:
+            out.append(("num", Fraction(digits) if "." in digits else int(digits)))
+        else:
+            out.append(("name", name) if name else ("func", function) if function else ("op", op))
         pos = match.end()
     return out
 
@@ -37,9 +72,11 @@ def evaluate(text: str, env: dict[str, object]) -> int:
     pos = 0
     depth = 0
 
-    def bounded(value: int) -> int:
-        if not -MAX_INT <= value <= MAX_INT:
+    def bounded(value):
+        if not -MAX_INT <= value <= MAX_INT or (type(value) is Fraction and value.denominator > MAX_INT):
             raise SpecError(_("the value passes the limit of 2^53 = {max_int:,}, got {value}").format(max_int=MAX_INT, value=quote(text)))
+        if type(value) is Fraction and value.denominator == 1:
+            return value.numerator
         return value
 
     def peek():
@@ -50,7 +87,8 @@ def evaluate(text: str, env: dict[str, object]) -> int:
         pos += 1
         return items[pos - 1]
 
-    def atom() -> int:
+    def atom():
+        nonlocal depth
         kind, value = take() if pos < len(items) else ("end", None)
         if kind == "num":
             return value
@@ -58,12 +96,29 @@ def evaluate(text: str, env: dict[str, object]) -> int:
             if value not in env:
                 known = ", ".join("$" + k for k in list(env)[:12]) or _("none")
                 raise SpecError(_("unknown argument ${value} (known: {known}), got {value2}").format(value=value, known=known, value2=quote(text)))
-            got = env[value]
-            if type(got) is not int:
-                raise SpecError(_("${value} is used in arithmetic but is not an integer, got {value2}").format(value=value, value2=quote(got)))
-            return got
+            got = number(env[value])
+            if got is None:
+                raise SpecError(_("${value} is used in arithmetic but is not a number, got {value2}").format(value=value, value2=quote(env[value])))
+            return bounded(got)
+        if kind == "func":  # the token is followed by its bracket
+            count, function = FUNCTIONS[value]
+            take()
+            depth += 1
+            if depth > MAX_NESTING:
+                raise SpecError(_("brackets nest deeper than {max_nesting} levels, got {value}").format(max_nesting=MAX_NESTING, value=quote(text)))
+            arguments = [sum_()]
+            while peek() == ("op", ","):
+                take()
+                arguments.append(sum_())
+            if peek() != ("op", ")") or len(arguments) != count:
+                raise SpecError(_("{name} takes {count} values in brackets, got {value}").format(name=value, count=count, value=quote(text)))
+            take()
+            depth -= 1
+            try:
+                return bounded(function(*arguments))
+            except (ValueError, ZeroDivisionError):
+                raise SpecError(_("{name}: the multiple must be positive, got {value}").format(name=value, value=quote(text))) from None
         if (kind, value) == ("op", "("):
-            nonlocal depth
             depth += 1
             if depth > MAX_NESTING:
                 raise SpecError(_("brackets nest deeper than {max_nesting} levels, got {value}").format(max_nesting=MAX_NESTING, value=quote(text)))
@@ -89,11 +144,9 @@ def evaluate(text: str, env: dict[str, object]) -> int:
             elif right == 0:
                 raise SpecError(_("division by zero, got {value}").format(value=quote(text)))
             elif op == "//":
-                result //= right
-            elif result % right:
-                raise SpecError(_("{result}/{right} is not a whole number (use // to round down), got {value}").format(result=result, right=right, value=quote(text)))
+                result = bounded(math.floor(Fraction(result) / right))
             else:
-                result //= right
+                result = bounded(Fraction(result) / right)
         return result
 
     def sum_() -> int:
@@ -106,4 +159,7 @@ def evaluate(text: str, env: dict[str, object]) -> int:
     value = sum_()
     if pos != len(items):
         raise SpecError(_("unexpected {value} in the expression, got {value2}").format(value=quote(str(items[pos][1])), value2=quote(text)))
+    if type(value) is Fraction:
+        raise SpecError(_("{result} is not a whole number (round it with //, ceil, floor or div_round), got {value}").format(
+            result=value, value=quote(text)))
     return value

@@ -31,8 +31,8 @@ from ..core.network import Group, LayerNode, Merge, Network, Ref, Repeat
 from .yamlread import Map, Seq, read
 
 MERGES = ("residual", "add", "concat", "multiply")
-ITEM_KEYS = ("repeat", "name", "id", "from")
-TOP_KEYS = ("name", "input", "blocks", "layers", "source", "description")
+ITEM_KEYS = ("repeat", "name", "id", "from", "if")
+TOP_KEYS = ("name", "input", "args", "blocks", "layers", "source", "description")
 SUGAR = {"conv": ("act", "bn"), "convT": ("act", "bn"), "linear": ("act", "bn"), "subsample": ("act",)}
 NO_OPTIONS = ("global_avgpool", "global_maxpool")  # they pool to 1: an output size would be ignored
 OPTION_ALIASES = {"kernel": "k", "kernel_size": "k", "stride": "s", "padding": "p", "dilation": "d",
@@ -176,9 +176,17 @@ class _Builder:
         kind = KIND_ALIASES.get(kind, kind)
         path = f"{path}.{shorten(kind, 40)}"
         extras = {k: self.substitute(v, env, line, f"{path}.{k}") for k, v in extras.items()}
+        if "if" in extras:  # an optional item: present when its condition holds
+            condition = extras["if"]
+            if not isinstance(condition, (bool, int)) and condition not in (None, "none"):
+                self.fail(line, f"{path}.if", _("must be true or false (or a number, none), got {value}").format(value=quote(condition)))
+            if not condition or condition == "none":
+                return []
         repeat = extras.get("repeat", 1)
-        if type(repeat) is not int or repeat < 1:
-            self.fail(line, f"{path}.repeat", _("must be a positive integer, got {value}").format(value=quote(repeat)))
+        if type(repeat) is not int or repeat < 0:
+            self.fail(line, f"{path}.repeat", _("must be a non-negative integer, got {value}").format(value=quote(repeat)))
+        if repeat == 0:  # an item repeated zero times is not there (a stage of n blocks, the first apart: n − 1)
+            return []
         for key in ("name", "id", "from"):
             if key in extras and not isinstance(extras[key], str):
                 self.fail(line, f"{path}.{key}", _("must be a name (a string), got {value}").format(value=quote(extras[key])))
@@ -294,6 +302,8 @@ class _Builder:
             if not isinstance(value, bool):
                 self.fail(line, where, _("must be true or false, got {value}").format(value=quote(value)))
             return [("bn", Norm())] if value else []
+        if value is None or value == "none":  # no activation (an argument may say so)
+            return []
         if not isinstance(value, str) or KIND_ALIASES.get(value, value) not in ACTIVATIONS:
             self.fail(line, where, _("must be an activation ({items}), got {value}{suggest}").format(items=', '.join(ACTIVATIONS), value=quote(value), suggest=suggest(value, ACTIVATIONS)))
         act = KIND_ALIASES.get(value, value)
@@ -406,8 +416,34 @@ def check_input(value, filename: str, line: int) -> tuple[int, ...]:
     return tuple(value)
 
 
-def loads(text: str, filename: str = "<string>", input_shape: tuple[int, ...] | None = None) -> Network:
-    """A network from the text of a description; `input_shape` overrides its `input:`."""
+def network_arguments(raw, given: dict | None, filename: str, line: int) -> dict:
+    """The description's `args:` (name → default, or `required`), with the values given on the
+    command line (`--set classes=10`) in place of the defaults."""
+    given = given or {}
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict) or not all(isinstance(a, str) and a.isidentifier() for a in raw):
+        raise SpecError(_("{filename}:{line}: args: must map argument names to defaults (or `required`), got {value}").format(
+            filename=filename, line=line, value=quote(raw)))
+    unknown = [k for k in given if k not in raw]
+    if unknown:
+        raise SpecError(_("--set: unknown argument (the network takes: {known}), got {value}{suggest}").format(
+            known=listing(raw) or _("none"), value=quote(unknown[0]), suggest=suggest(unknown[0], raw)))
+    env = {}
+    for name, default in raw.items():
+        if name in given:
+            env[name] = given[name]
+        elif default == "required":
+            raise SpecError(_("--set: the network needs {name} (--set {name}=…), got none").format(name=name))
+        else:
+            env[name] = default
+    return env
+
+
+def loads(text: str, filename: str = "<string>", input_shape: tuple[int, ...] | None = None,
+          arguments: dict | None = None) -> Network:
+    """A network from the text of a description; `input_shape` overrides its `input:`, `arguments`
+    the defaults of its `args:`."""
     if not isinstance(text, str):
         raise SpecError(_("{filename}: a description must be text, got {value}").format(filename=filename, value=quote(text)))
     if len(text) > MAX_FILE_BYTES:
@@ -429,14 +465,15 @@ def loads(text: str, filename: str = "<string>", input_shape: tuple[int, ...] | 
     if raw["layers"] == []:
         raise SpecError(_("{filename}:{line_of}: layers: must list at least one layer, got []").format(filename=filename, line_of=line_of(raw, 'layers', 1)))
     builder = _Builder(filename, check_blocks(raw.get("blocks"), filename, line_of(raw, "blocks", 1)))
-    body = builder.sequence(raw["layers"], "layers", line_of(raw, "layers", 1), {}, (), "")
+    env = network_arguments(raw.get("args"), arguments, filename, line_of(raw, "args", 1))
+    body = builder.sequence(raw["layers"], "layers", line_of(raw, "layers", 1), env, (), "")
     source = raw.get("source", "")
     if not isinstance(source, str):
         raise SpecError(_("{filename}:{line_of}: source: must be a string, got {value}").format(filename=filename, line_of=line_of(raw, 'source', 1), value=quote(source)))
     return Network(name, shape, body, source)
 
 
-def load(path: Path, input_shape: tuple[int, ...] | None = None) -> Network:
+def load(path: Path, input_shape: tuple[int, ...] | None = None, arguments: dict | None = None) -> Network:
     try:
         if path.stat().st_size > 4 * MAX_FILE_BYTES:  # a UTF-8 character is at most 4 bytes
             raise SpecError(_("{path}: a description is at most {max_file_bytes:,} characters (write long networks "
@@ -445,4 +482,4 @@ def load(path: Path, input_shape: tuple[int, ...] | None = None) -> Network:
     except (OSError, UnicodeDecodeError) as error:
         what = reason(error)
         raise SpecError(_("{path}: cannot read the file: {what}, got {value}").format(path=shorten(str(path)), what=what, value=quote(str(path)))) from None
-    return loads(text, shorten(path.name), input_shape)
+    return loads(text, shorten(path.name), input_shape, arguments)
