@@ -154,3 +154,36 @@ def test_set_on_the_command_line(args, out, message):
         assert result.stderr == message
     else:
         assert json.loads(result.stdout)["output_shape"] == [10]
+
+
+UNET = """
+input: [1, 64, 64]
+blocks:
+  down:
+    args: {c: required, keep: required}
+    layers:
+      - {conv: {c: $c, k: 3, p: 1, act: relu}, id: $keep}
+      - maxpool: {k: 2, s: 2}
+  up:
+    args: {c: required, skip: required}
+    layers:
+      - convT: {c: $c, k: 2, s: 2}
+      - concat: [[], $skip]
+      - conv: {c: $c, k: 3, p: 1, act: relu}
+layers:
+  - down: {c: 8, keep: e1}
+  - down: {c: 16, keep: e2}
+  - conv: {c: 32, k: 3, p: 1}
+  - up: {c: 16, skip: e2}
+  - up: {c: 8, skip: e1}
+  - {conv: {c: 2, k: 1}, from: e1}
+"""
+
+
+def test_ids_passed_as_block_arguments():
+    rows = {r.name: r for r in analyze(loads(UNET)).rows}
+    assert rows["up1.concat1.concat"].output_shape == (16 + 16, 32, 32)  # convT's 16 channels, then e2's 16
+    assert rows["up2.concat1.concat"].output_shape == (8 + 8, 64, 64)
+    assert rows["conv2"].input_shape == (8, 64, 64)  # from: e1, the first block's convolution
+    with pytest.raises(SpecError, match=r"an id must be a name \(a string\), got 3"):
+        loads(UNET.replace("skip: e1}", "skip: 3}"))

@@ -24,7 +24,8 @@ from .messages import _
 from . import geometry as geo
 from .errors import ConvcalcError, quote
 from .limits import MAX_INT
-from .layers import LRN, AdaptivePool, Conv, ConvTranspose, Elementwise, Flatten, InstanceNorm, Layer, Linear, Norm, Pool, Scale, Subsample, Upsample
+from .layers import (LRN, AdaptivePool, ChannelShuffle, Conv, ConvTranspose, Elementwise, Flatten, InstanceNorm, Layer, Linear, Norm, Pad,
+                     Pool, Scale, Subsample, Upsample)
 from .receptive import Window, conv_window, transposed_window, upsample_window
 
 Shape = tuple[int, ...]  # channel-first, no batch axis: (C,), (C, L), (C, H, W), (C, D, H, W)
@@ -391,6 +392,43 @@ def upsample(layer: Upsample, shape: Shape) -> LayerCost:
     return LayerCost((channels, *(m * fi for m, fi in zip(spatial, f))), 0, 0, 0, windows, False)
 
 
+def channel_shuffle(layer: ChannelShuffle, shape: Shape) -> LayerCost:
+    """Same shape (the channels reordered); no parameters, 0 MACs; each output reads one position."""
+    groups = positive(layer.groups, "groups")
+    if shape[0] % groups:
+        raise ConvcalcError(_("groups: must divide the channels ({channels}), got {groups}").format(channels=shape[0], groups=groups))
+    return LayerCost(shape, 0, 0, 0, None, False)
+
+
+PAD_MODES = ("zeros", "reflect", "replicate")
+
+
+def pad(layer: Pad, shape: Shape) -> LayerCost:
+    """out = P_before + M + P_after per axis; no parameters, 0 MACs. Zeros shift the field exactly;
+    a reflected or replicated border cell reads a cell elsewhere, so the field is a bound."""
+    channels, spatial = split_input(shape, "pad")
+    if layer.mode not in PAD_MODES:
+        raise ConvcalcError(_("mode: must be zeros, reflect or replicate, got {value}").format(value=quote(layer.mode)))
+    padding = layer.padding
+    if isinstance(padding, str):
+        raise ConvcalcError(_("p: must be a number or a pair (before, after) per axis, got {value}").format(value=quote(padding)))
+    pads = [pad_pair(v) for v in per_axis(padding, len(spatial), "p", padding_value)]
+    if layer.mode == "reflect":
+        for name, m, (before, after) in zip(axis_names(len(spatial)), spatial, pads):
+            if max(before, after) >= m:
+                raise ConvcalcError(_("{axis}: reflect padding must be smaller than the input ({size}), as PyTorch checks, got {padding}").format(
+                    axis=axis_label(name), size=m, padding=max(before, after)))
+    # output u reads input u − P_b; a border cell instead reads a mirrored cell, at most 2·P_b above
+    # or 2·P_a below (reflect), or the edge cell, at most P_b above or P_a below (replicate)
+    if layer.mode == "zeros":
+        windows = tuple(Window(-b, 0, 1) for b, a in pads)
+    elif layer.mode == "reflect":
+        windows = tuple(Window(-b - 2 * a, 2 * (a + b), 1, False) for b, a in pads)
+    else:
+        windows = tuple(Window(-b - a, a + b, 1, False) for b, a in pads)
+    return LayerCost((channels, *(b + m + a for m, (b, a) in zip(spatial, pads))), 0, 0, 0, windows, False)
+
+
 def scale(layer: Scale, shape: Shape) -> LayerCost:
     """params = C (one multiplier per channel); 0 MACs."""
     return LayerCost(shape, shape[0], 0, 0, None, False)
@@ -425,6 +463,8 @@ KINDS: dict[str, Kind] = {
     "lrn": Kind(LRN, lrn),
     "upsample": Kind(Upsample, upsample),
     "scale": Kind(Scale, scale),
+    "channel_shuffle": Kind(ChannelShuffle, channel_shuffle),
+    "pad": Kind(Pad, pad),
     **{name: Kind(Elementwise, elementwise) for name in ACTIVATIONS},
     "dropout": Kind(Elementwise, elementwise),
     "identity": Kind(Elementwise, elementwise),

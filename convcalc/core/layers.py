@@ -149,6 +149,25 @@ class Upsample(NamedTuple):
     keys = {"scale": "scale", "mode": "mode"}
 
 
+class ChannelShuffle(NamedTuple):
+    """ShuffleNet's channel shuffle: C channels as `groups` groups, read group by group across.
+    Moves data, costs nothing, changes no shape."""
+
+    groups: int
+    kind: str = "channel_shuffle"
+    keys = {"groups": "groups"}
+
+
+class Pad(NamedTuple):
+    """Padding on its own (nn.ZeroPad2d, ReflectionPad2d, ReplicationPad2d; the notes' 镜像填充):
+    per axis a number (both sides) or a pair (before, after)."""
+
+    padding: Padding
+    mode: str = "zeros"  # zeros, reflect, replicate
+    kind: str = "pad"
+    keys = {"p": "padding", "mode": "mode"}
+
+
 class Scale(NamedTuple):
     """A learned per-channel multiplier (ConvNeXt's layer scale)."""
 
@@ -156,4 +175,5 @@ class Scale(NamedTuple):
     keys = {}  # no options
 
 
-Layer = Conv | ConvTranspose | Pool | Subsample | AdaptivePool | Linear | Flatten | Norm | InstanceNorm | LRN | Elementwise | Upsample | Scale
+Layer = (Conv | ConvTranspose | Pool | Subsample | AdaptivePool | Linear | Flatten | Norm | InstanceNorm | LRN | Elementwise | Upsample
+         | Scale | ChannelShuffle | Pad)

@@ -49,7 +49,18 @@ SAVES: dict[str, Saves] = {
     "dropout": Saves(mask=True),  # its output is a new tensor in training, the input itself without gradients
     "flatten": Saves(view=True), "identity": Saves(view=True), "upsample": Saves(),
     "add": Saves(), "concat": Saves(), "multiply": Saves(input=True),
+    "channel_shuffle": Saves(),  # view, transpose, then a contiguous copy: it allocates, keeps nothing
+    "pad": Saves(),  # zeros keep nothing; reflect and replicate keep their input (saves_of)
 }
+PADS_KEEPING_INPUT = {"reflect", "replicate"}
+
+
+def saves_of(layer) -> Saves:
+    """The rule for one layer: by kind, and for padding by mode."""
+    if layer.kind == "pad" and getattr(layer, "mode", "zeros") in PADS_KEEPING_INPUT:
+        return _INPUT
+    return SAVES.get(layer.kind, _INPUT)
+
 # dropout without gradients returns its input: a view in the sense that nothing is allocated
 INFERENCE_VIEWS = {"dropout"}
 # max pooling on the CPU computes its int64 indices even without gradients, and drops them after

@@ -21,8 +21,8 @@ from .errors import ConvcalcError, SpecError, quote, shorten
 from .formulas import KINDS, LayerCost, Shape, check_layer, fmt_shape
 from .layers import Conv, Layer, Norm
 from .limits import MAX_INT, MAX_ROWS
-from .memory import (INDEX_BYTES, INFERENCE_VIEWS, OPTIMIZER_STATES, SAVES, STAT_BYTES, TRANSIENT_INDICES, Device, Memory, Saves,
-                     Storage, stat_count)
+from .memory import (INDEX_BYTES, INFERENCE_VIEWS, OPTIMIZER_STATES, STAT_BYTES, TRANSIENT_INDICES, Device, Memory, Storage,
+                     saves_of, stat_count)
 from .receptive import ReceptiveField, union
 
 DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
@@ -69,6 +69,7 @@ class Merge(NamedTuple):
     id: str | None = None
     source: str | None = None
     kind: str = ""  # how the description named it ('residual', 'concat', …); defaults to op
+    split: int | tuple[int, ...] | None = None  # the input's channels split among the paths: sizes, or a number of equal parts
 
 
 class Repeat(NamedTuple):
@@ -336,7 +337,7 @@ class _Walk:
         """What running this layer does to storages, worked out once per layer and shape: its rule,
         whether it allocates, the bytes it saves beyond its input and output, the bytes that live
         only while it runs, and the bytes it moves (for the time bounds)."""
-        rule = SAVES.get(layer.kind, Saves(input=True))
+        rule = saves_of(layer)
         indices = prod(out) * self.batch * INDEX_BYTES if (rule.indices or layer.kind in TRANSIENT_INDICES) else 0
         extra = (indices if rule.indices else 0) + (out_bytes if rule.copy else 0) + (out_bytes if rule.mask else 0)
         if rule.stats:
@@ -461,8 +462,11 @@ class _Walk:
         entry = self.value  # every path that is not a reference starts from the merge's input,
         starts = sum(1 for p in node.paths if not isinstance(p, Ref))
         entry.holders += starts  # which the block's code holds until the merge is done
+        parts = self.parts(node, name, shape) if node.split is not None else None
         for index, path in enumerate(node.paths):
-            reshaped = bool(results) and results[0][0] != shape
+            # with a split, each path takes its channels (torch.split / chunk: views, no copy)
+            start = (parts[index], *shape[1:]) if parts is not None else shape
+            reshaped = bool(results) and results[0][0] != start
             if isinstance(path, Ref):
                 if type(path.id) is not str:
                     raise ConvcalcError(_("{name}: a Ref names an id (a string), got {value}").format(name=name, value=quote(path.id)))
@@ -478,9 +482,9 @@ class _Walk:
                 self.close(opened, name, node.kind or node.op, depth, shape, out, field, out_field)
                 return out, out_field
             if not path and reshaped and node.shortcut == "auto":
-                done = self.sequence(self.projection(node, shape, field, *results[0][:2]), f"{name}.shortcut", shape, field, depth + 1)
+                done = self.sequence(self.projection(node, start, field, *results[0][:2]), f"{name}.shortcut", start, field, depth + 1)
             else:
-                done = self.sequence(path, name, shape, field, depth + 1)
+                done = self.sequence(path, name, start, field, depth + 1)
             results.append((*done, self.value))
         out = merged_shape(node, [s for s, _, _ in results])
         out_field, notes = union([f for _, f, _ in results])
@@ -499,6 +503,20 @@ class _Walk:
                            None, None, tuple(s for s, _, _ in results), 0, saved, 0, moved, seconds))
         self.close(opened, name, node.kind or node.op, depth, shape, out, field, out_field)
         return out, out_field
+
+    def parts(self, node: Merge, name: str, shape: Shape) -> tuple[int, ...]:
+        split, channels = node.split, shape[0]
+        paths = len(node.paths)
+        if type(split) is int:
+            if split != paths or channels % split:
+                raise SpecError(_("{where}: split: {parts} equal parts of {channels} channels for {paths} paths, got {split}").format(
+                    where=node.where or name, parts=split, channels=channels, paths=paths, split=split))
+            return (channels // split,) * split
+        if (not isinstance(split, tuple) or len(split) != paths or any(type(v) is not int or v < 1 for v in split)
+                or sum(split) != channels):
+            raise SpecError(_("{where}: split: one size per path ({paths}), adding up to the {channels} channels, got {value}").format(
+                where=node.where or name, paths=paths, channels=channels, value=quote(split)))
+        return split
 
     def combine(self, op: str, inputs: list[Storage], out_bytes: int) -> int:
         """A merge over the storages: an add writes into its first path's result (out += identity)

@@ -30,7 +30,8 @@ from ..core.limits import MAX_BUILT, MAX_FILE_BYTES, MAX_INSTANCES, MAX_NESTING,
 from ..core.network import Group, LayerNode, Merge, Network, Ref, Repeat
 from .yamlread import Map, Seq, read
 
-MERGES = ("residual", "add", "concat", "multiply")
+MERGES = ("residual", "add", "concat", "multiply", "split")
+SPLIT_KEYS = ("parts", "sizes", "paths", "then")
 ITEM_KEYS = ("repeat", "name", "id", "from", "if")
 TOP_KEYS = ("name", "input", "args", "blocks", "layers", "source", "description")
 SUGAR = {"conv": ("act", "bn"), "convT": ("act", "bn"), "linear": ("act", "bn"), "subsample": ("act",)}
@@ -344,8 +345,40 @@ class _Builder:
         group = Group(name, kind, children, f"{self.filename}:{line}: {path}", node_id, source)
         return self.counted(group, 1 + self.size(children), line, path)
 
+    def split(self, options, path, line, env, stack, name, node_id, source) -> Merge:
+        """Channels split among paths (parts: n equal parts, or sizes: [a, b, …]), each path run on its
+        part, the results concatenated (then: concat) or added (then: add)."""
+        where = f"{self.filename}:{line}: {path}"
+        if not isinstance(options, dict) or "paths" not in options or ("parts" in options) == ("sizes" in options):
+            self.fail(line, path, _("needs paths: and either parts: (equal parts) or sizes: (one per path), got {value}").format(value=quote(options)))
+        unknown = [k for k in options if k not in SPLIT_KEYS]
+        if unknown:
+            self.fail(line_of(options, unknown[0], line), path, _("unknown option (known: {known}), got {value}{suggest}").format(
+                known=", ".join(SPLIT_KEYS), value=quote(unknown[0]), suggest=suggest(unknown[0], SPLIT_KEYS)))
+        raw_paths = options["paths"]
+        if not isinstance(raw_paths, list) or len(raw_paths) < 2 or not all(isinstance(p, list) for p in raw_paths):
+            self.fail(line_of(options, "paths", line), f"{path}.paths", _("needs a list of at least two paths (lists of layers, [] for a part "
+                                                                           "itself), got {value}").format(value=quote(raw_paths)))
+        if "parts" in options:
+            split = self.substitute(options["parts"], env, line, f"{path}.parts")
+            if type(split) is not int or split < 1:
+                self.fail(line_of(options, "parts", line), f"{path}.parts", _("must be a positive integer, got {value}").format(value=quote(split)))
+        else:
+            sizes = self.substitute(options["sizes"], env, line, f"{path}.sizes")
+            if not isinstance(sizes, list) or not all(type(v) is int and v > 0 for v in sizes):
+                self.fail(line_of(options, "sizes", line), f"{path}.sizes", _("must list positive integers, one per path, got {value}").format(value=quote(sizes)))
+            split = tuple(sizes)
+        then = self.substitute(options.get("then", "concat"), env, line, f"{path}.then")
+        if then not in ("concat", "add"):
+            self.fail(line_of(options, "then", line), f"{path}.then", _("must be concat or add, got {value}").format(value=quote(then)))
+        paths = tuple(self.sequence(p, f"{path}.paths[{i}]", line_of(raw_paths, i, line), env, stack, str(i)) for i, p in enumerate(raw_paths))
+        merge = Merge(name, then, paths, tuple(f"part {i}" for i in range(len(paths))), "identity", where, node_id, source, "split", split)
+        return self.counted(merge, 2 + sum(self.size(p) for p in paths), line, path)
+
     def merge(self, kind, options, path, line, env, stack, name, node_id, source) -> Merge:
         where = f"{self.filename}:{line}: {path}"
+        if kind == "split":
+            return self.split(options, path, line, env, stack, name, node_id, source)
         if kind == "residual":
             shortcut = "auto"
             if isinstance(options, dict):
@@ -373,6 +406,10 @@ class _Builder:
         paths, names = [], []
         for index, path_items in enumerate(options):
             path_line = line_of(options, index, line)
+            if isinstance(path_items, str) and "$" in path_items:  # an id passed as an argument
+                path_items = self.substitute(path_items, env, path_line, f"{path}[{index}]")
+                if not isinstance(path_items, str):
+                    self.fail(path_line, f"{path}[{index}]", _("an id must be a name (a string), got {value}").format(value=quote(path_items)))
             if isinstance(path_items, str):
                 paths.append(Ref(path_items, f"{self.filename}:{path_line}: {path}[{index}]"))
                 names.append(path_items)

@@ -201,6 +201,23 @@ def upsample_lines(row: Row) -> list[str]:
     return [_("{shape} × {scale} = {shape2}; no parameters; 0 MACs").format(shape=fmt_shape(row.input_shape[1:]), scale=row.layer.scale, shape2=fmt_shape(row.output_shape[1:]))]
 
 
+def shuffle_lines(row: Row) -> list[str]:
+    c, g = row.input_shape[0], row.layer.groups
+    return [_("channels {c} as {g} groups of {per}, read across the groups; no parameters, 0 MACs").format(c=c, g=g, per=c // g)]
+
+
+PAD_MEANING = {"zeros": N_("zeros"), "reflect": N_("reflect: a border cell mirrors a cell inside, so the field is a bound"),
+               "replicate": N_("replicate: a border cell repeats the edge cell, so the field is a bound")}
+
+
+def pad_lines(row: Row) -> list[str]:
+    lines = []
+    for name, m, out, window in zip(axis_names(len(row.input_shape) - 1), row.input_shape[1:], row.output_shape[1:], row.cost.windows):
+        before = -window.offset
+        lines.append(f"{name}: P_b + M + P_a = {before} + {m} + {out - m - before} = {out}")
+    return lines + [_("padding {mode}; no parameters, 0 MACs").format(mode=_(PAD_MEANING[row.layer.mode]))]
+
+
 def merge_lines(row: Row) -> list[str]:
     """What a merge does with the shapes of its paths: concatenation sums the channels."""
     shapes = [fmt_shape(s) for s in row.parts]
@@ -219,7 +236,7 @@ LINES = {
     "batchnorm": norm_lines, "layernorm": norm_lines, "groupnorm": norm_lines, "instancenorm": norm_lines,
     "adaptive_avgpool": adaptive_lines, "adaptive_maxpool": adaptive_lines,
     "global_avgpool": adaptive_lines, "global_maxpool": adaptive_lines,
-    "scale": scale_lines, "upsample": upsample_lines,
+    "scale": scale_lines, "upsample": upsample_lines, "channel_shuffle": shuffle_lines, "pad": pad_lines,
     "add": merge_lines, "concat": merge_lines, "multiply": merge_lines,
 }
 
@@ -285,10 +302,10 @@ SAVED_PARTS = (("input", N_("its input")), ("output", N_("its output")), ("indic
 
 def memory_lines(row: Row, settings: Settings) -> list[str]:
     """What autograd keeps of this layer, its backward MACs, and with a device its time bound."""
-    from ..core.memory import SAVES, Saves
+    from ..core.memory import SAVES, Saves, saves_of
 
     lines = []
-    rule = SAVES.get(row.kind, Saves(input=True))
+    rule = saves_of(row.layer) if row.layer is not None else SAVES.get(row.kind, Saves())
     parts = [_(text) for flag, text in SAVED_PARTS if getattr(rule, flag)]
     if row.saved_bytes:
         lines.append(_("saved for backward: {size} B ({what}; a storage an earlier layer keeps is not counted again)").format(
