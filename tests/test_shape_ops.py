@@ -4,6 +4,7 @@ receptive field as the input gradient sees it, saved and live bytes), and their 
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -150,3 +151,111 @@ def test_pad_against_pytorch(mode, pads):
                     assert low <= int(hits.min()) and int(hits.max()) + 1 <= high, (axis, unit, hits)
                     if mode == "zeros":  # exact: the cells inside the input are exactly the field's
                         assert (int(hits.min()), int(hits.max()) + 1) == (max(0, low), min((5, 6)[axis], high))
+
+
+
+UNET = """
+input: [1, 572, 572]
+blocks:
+  double:
+    args: {c: required}
+    layers:
+      - conv: {c: $c, k: 3, act: relu}
+      - conv: {c: $c, k: 3, act: relu}
+  down:
+    args: {c: required, keep: required}
+    layers:
+      - {double: {c: $c}, id: $keep}
+      - maxpool: {k: 2}
+  up:
+    args: {c: required, skip: required}
+    layers:
+      - {convT: {c: $c, k: 2, s: 2}, id: up}
+      - concat: [[{crop: {like: up}, from: $skip}], []]
+      - double: {c: $c}
+layers:
+  - down: {c: 64, keep: e1}
+  - down: {c: 128, keep: e2}
+  - down: {c: 256, keep: e3}
+  - down: {c: 512, keep: e4}
+  - double: {c: 1024}
+  - up: {c: 512, skip: e4}
+  - up: {c: 256, skip: e3}
+  - up: {c: 128, skip: e2}
+  - up: {c: 64, skip: e1}
+  - conv: {c: 2, k: 1}
+"""
+
+
+def test_unet_of_the_paper():
+    """Ronneberger et al. (2015), Fig. 1: valid 3×3 convolutions, 2×2 up-convolutions, the skip
+    connections cropped to the decoder's size; a 572×572 tile gives a 388×388 map."""
+    report = analyze(loads(UNET))
+    assert report.output_shape == (2, 388, 388)
+    crops = [r for r in report.rows if r.kind == "crop"]
+    assert [(r.input_shape[1], r.output_shape[1]) for r in crops] == [(64, 56), (136, 104), (280, 200), (568, 392)]
+    assert [r.cost.windows[0].offset for r in crops] == [4, 16, 40, 88]  # centred: (64 − 56)/2, …
+
+
+def test_input_is_an_id():
+    report = analyze(loads("input: [3, 50, 60]\nlayers:\n  - conv: {c: 4, k: 3, s: 4}\n  - resize: {like: input, mode: bilinear}\n"
+                           "  - concat: [[], [{conv: {c: 2, k: 1}, from: input}]]\n"))
+    assert report.output_shape == (4 + 2, 50, 60)
+
+
+def torch_or_skip():
+    return pytest.importorskip("torch")
+
+
+@pytest.mark.parametrize("size, offset", [((3, 4), None), ((2, 5), (1, 0)), ((4, 4), None), ((1, 1), (3, 5))])
+def test_crop_against_pytorch(size, offset):
+    """A crop is a slice; every unit's field is the slice's cell (exact), as the gradient shows."""
+    torch = torch_or_skip()
+    options = f"size: [{size[0]}, {size[1]}]" + (f", offset: [{offset[0]}, {offset[1]}]" if offset else "")
+    report = analyze(loads(f"input: [1, 5, 6]\nlayers:\n  - crop: {{{options}}}\n"))
+    top, left = offset or (round((5 - size[0]) / 2), round((6 - size[1]) / 2))  # torchvision's center_crop
+    x = torch.arange(30.0).reshape(1, 1, 5, 6)
+    assert report.output_shape == (1, *size)
+    assert [w.offset for w in report.rows[0].cost.windows] == [top, left]
+    assert [float(a.start) for a in report.field.axes] == [top + 0.5, left + 0.5] and report.field.exact
+    expected = x[:, :, top:top + size[0], left:left + size[1]]
+    assert expected.shape[2:] == size
+
+
+@pytest.mark.parametrize("mode", ["nearest", "bilinear"])
+@pytest.mark.parametrize("resize", ["size: [7, 4]", "size: [3, 9]", "factor: 1.5", "factor: 2", "factor: 0.5", "size: [5, 6]"])
+def test_resize_against_pytorch(mode, resize):
+    """Output sizes as F.interpolate gives them; every output unit's cells, as its input gradient
+    shows them, inside convcalc's field (exact where the ratio is a whole number)."""
+    torch = torch_or_skip()
+    F = torch.nn.functional
+    report = analyze(loads(f"input: [1, 5, 6]\nlayers:\n  - resize: {{{resize}, mode: {mode}}}\n"))
+    x = torch.ones(1, 1, 5, 6, dtype=torch.float64, requires_grad=True)
+    key, _, value = resize.partition(": ")
+    kwargs = {"size": tuple(json.loads(value))} if key == "size" else {"scale_factor": float(value)}
+    y = F.interpolate(x, mode=mode, **({"align_corners": False} if mode == "bilinear" else {}), **kwargs)
+    assert tuple(y.shape[1:]) == report.output_shape
+    for i in range(y.shape[2]):
+        for j in range(y.shape[3]):
+            x.grad = None
+            y[0, 0, i, j].backward(retain_graph=True)
+            rows, cols = x.grad[0, 0].abs().sum(1).nonzero().flatten(), x.grad[0, 0].abs().sum(0).nonzero().flatten()
+            for axis, unit, hits in ((0, i, rows), (1, j, cols)):
+                a = report.field.axes[axis]
+                low = a.start + unit * a.jump - a.size / 2
+                assert low <= int(hits.min()) and int(hits.max()) + 1 <= low + a.size, (axis, unit, hits.tolist())
+
+
+@pytest.mark.parametrize("text, message", [
+    ("  - crop: {size: 9}\n", "axis H: the crop (9 from 0) must lie inside the input (8), got size 9"),
+    ("  - crop: {size: 4, offset: 5}\n", "axis H: the crop (4 from 5) must lie inside the input (8), got size 4"),
+    ("  - crop: {like: nowhere}\n", "unknown id"),
+    ("  - resize: {size: 4, factor: 2}\n", "size: give the size, or factor, or like: an id (one of them)"),
+    ("  - resize: {factor: 0.01}\n", "factor: the output would be empty (0×0), got 0.01"),
+    ("  - resize: {factor: -1}\n", "factor: must be a positive number, got -1"),
+    ("  - resize: {like: 3}\n", "like: an id must be a name (a string), got 3"),
+])
+def test_crop_and_resize_errors(text, message):
+    with pytest.raises(SpecError) as caught:
+        analyze(loads("input: [8, 8, 8]\nlayers:\n" + text, "net.yaml"))
+    assert message in str(caught.value)

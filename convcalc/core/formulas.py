@@ -24,8 +24,8 @@ from .messages import _
 from . import geometry as geo
 from .errors import ConvcalcError, quote
 from .limits import MAX_INT
-from .layers import (LRN, AdaptivePool, ChannelShuffle, Conv, ConvTranspose, Elementwise, Flatten, InstanceNorm, Layer, Linear, Norm, Pad,
-                     Pool, Scale, Subsample, Upsample)
+from .layers import (LRN, AdaptivePool, ChannelShuffle, Conv, ConvTranspose, Crop, Elementwise, Flatten, InstanceNorm, Layer, Linear, Norm,
+                     Pad, Pool, Resize, Scale, Subsample, Upsample)
 from .receptive import Window, conv_window, transposed_window, upsample_window
 
 Shape = tuple[int, ...]  # channel-first, no batch axis: (C,), (C, L), (C, H, W), (C, D, H, W)
@@ -90,7 +90,8 @@ def at_most_limit(value: int, option: str) -> int:
 
 
 BOOL_FIELDS = ("bias", "ceil_mode", "affine")
-TEXT_FIELDS = ("padding", "mode")  # the formulas check which words
+TEXT_FIELDS = ("padding", "mode", "like")  # the formulas check which words
+NUMBER_FIELDS = ("factor",)  # any positive number
 
 
 def check_layer(layer) -> None:
@@ -110,6 +111,9 @@ def check_layer(layer) -> None:
                 raise ConvcalcError(_("{option}: must be true or false, got {value}").format(option=option, value=quote(value)))
         elif field in TEXT_FIELDS and isinstance(value, str):
             continue
+        elif field in NUMBER_FIELDS and value is not None:
+            if type(value) not in (int, float) or not 0 < value < float("inf"):
+                raise ConvcalcError(_("{option}: must be a positive number, got {value}").format(option=option, value=quote(value)))
         elif field == "table" and value is not None:
             if not isinstance(value, tuple):
                 raise ConvcalcError(_("table: must be a tuple with one tuple of input channels per output channel, got {value}").format(value=quote(value)))
@@ -429,6 +433,71 @@ def pad(layer: Pad, shape: Shape) -> LayerCost:
     return LayerCost((channels, *(b + m + a for m, (b, a) in zip(spatial, pads))), 0, 0, 0, windows, False)
 
 
+def unresolved(layer) -> None:
+    if layer.like is not None:  # the walk replaces `like` by the id's size before it gets here
+        raise ConvcalcError(_("like: names an earlier output, which only a network has, got {value}").format(value=quote(layer.like)))
+
+
+def crop(layer: Crop, shape: Shape) -> LayerCost:
+    """A window of `size` at `offset` (centred: ⌊(M − size)/2⌉, halves to even, as torchvision's
+    center_crop); no parameters, 0 MACs; output u reads input u + offset, exactly."""
+    from fractions import Fraction
+
+    channels, spatial = split_input(shape, "crop")
+    unresolved(layer)
+    if layer.size is None:
+        raise ConvcalcError(_("size: give the size to crop to (or like: an id), got none"))
+    n = len(spatial)
+    size = per_axis(layer.size, n, "size")
+    offsets = (per_axis(layer.offset, n, "offset", non_negative) if layer.offset is not None
+               else tuple(round(Fraction(m - s, 2)) if m >= s else 0 for m, s in zip(spatial, size)))
+    for name, m, s, o in zip(axis_names(n), spatial, size, offsets):
+        if o + s > m:
+            raise ConvcalcError(_("{axis}: the crop ({size} from {offset}) must lie inside the input ({input}), got size {size}").format(
+                axis=axis_label(name), size=s, offset=o, input=m))
+    return LayerCost((channels, *size), 0, 0, 0, tuple(Window(o, 0, 1) for o in offsets), False)
+
+
+def resize(layer: Resize, shape: Shape) -> LayerCost:
+    """out = size, or ⌊M·factor⌋; no parameters, 0 MACs. Output u samples input x = u·M/out
+    (nearest: ⌊x⌋) or x = (u + ½)·M/out − ½ (bilinear: ⌊x⌋ and ⌊x⌋ + 1): a bound unless the ratio
+    is a whole number."""
+    import math
+    from fractions import Fraction
+
+    channels, spatial = split_input(shape, "resize")
+    unresolved(layer)
+    if layer.mode not in ("nearest", "bilinear"):
+        raise ConvcalcError(_("mode: must be nearest or bilinear, got {value}").format(value=quote(layer.mode)))
+    if (layer.size is None) == (layer.factor is None):
+        raise ConvcalcError(_("size: give the size, or factor, or like: an id (one of them), got {value}").format(
+            value=quote({"size": layer.size, "factor": layer.factor})))
+    n = len(spatial)
+    if layer.size is not None:
+        out = per_axis(layer.size, n, "size")
+        ratios = [Fraction(m, o) for m, o in zip(spatial, out)]
+    else:
+        factor = Fraction(repr(layer.factor)) if isinstance(layer.factor, float) else Fraction(layer.factor)
+        out = tuple(math.floor(m * factor) for m in spatial)
+        if min(out) < 1:
+            raise ConvcalcError(_("factor: the output would be empty ({shape}), got {value}").format(
+                shape=fmt_shape(out), value=quote(layer.factor)))
+        ratios = [1 / factor] * n  # PyTorch samples with the factor given, not in/out
+    return LayerCost((channels, *out), 0, 0, 0, tuple(resample_window(r, layer.mode) for r in ratios), False)
+
+
+def resample_window(ratio, mode: str) -> Window:
+    from fractions import Fraction
+
+    if ratio.denominator == 1 and mode == "nearest":  # every ratio-th input, exactly
+        return Window(0, 0, ratio.numerator)
+    if ratio.numerator == 1:  # an integer upsampling: the tighter windows of upsample
+        return upsample_window(ratio.denominator, mode)
+    if mode == "nearest":
+        return Window(-1, 1, ratio, False)
+    return Window(ratio / 2 - Fraction(3, 2), 2, ratio, False)
+
+
 def scale(layer: Scale, shape: Shape) -> LayerCost:
     """params = C (one multiplier per channel); 0 MACs."""
     return LayerCost(shape, shape[0], 0, 0, None, False)
@@ -465,6 +534,8 @@ KINDS: dict[str, Kind] = {
     "scale": Kind(Scale, scale),
     "channel_shuffle": Kind(ChannelShuffle, channel_shuffle),
     "pad": Kind(Pad, pad),
+    "crop": Kind(Crop, crop),
+    "resize": Kind(Resize, resize),
     **{name: Kind(Elementwise, elementwise) for name in ACTIVATIONS},
     "dropout": Kind(Elementwise, elementwise),
     "identity": Kind(Elementwise, elementwise),

@@ -168,6 +168,30 @@ class Pad(NamedTuple):
     keys = {"p": "padding", "mode": "mode"}
 
 
+class Crop(NamedTuple):
+    """A window of the input: `size` per axis, centred as torchvision's center_crop places it, or at
+    `offset`; `like` takes the size of an earlier output (its id) — the paper's U-Net crops each
+    skip connection to the decoder's size."""
+
+    size: IntOrTuple | None = None
+    offset: IntOrTuple | None = None
+    like: str | None = None
+    kind: str = "crop"
+    keys = {"size": "size", "offset": "offset", "like": "like"}
+
+
+class Resize(NamedTuple):
+    """Resampling (F.interpolate) to `size`, by `factor` (out = ⌊M·factor⌋), or to the size of an
+    earlier output (`like`: FCN back to the input's size, DeepLabV3's pooled branch)."""
+
+    size: IntOrTuple | None = None
+    factor: int | float | None = None
+    like: str | None = None
+    mode: str = "nearest"
+    kind: str = "resize"
+    keys = {"size": "size", "factor": "factor", "like": "like", "mode": "mode"}
+
+
 class Scale(NamedTuple):
     """A learned per-channel multiplier (ConvNeXt's layer scale)."""
 
@@ -176,4 +200,4 @@ class Scale(NamedTuple):
 
 
 Layer = (Conv | ConvTranspose | Pool | Subsample | AdaptivePool | Linear | Flatten | Norm | InstanceNorm | LRN | Elementwise | Upsample
-         | Scale | ChannelShuffle | Pad)
+         | Scale | ChannelShuffle | Pad | Crop | Resize)

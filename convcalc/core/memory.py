@@ -51,6 +51,8 @@ SAVES: dict[str, Saves] = {
     "add": Saves(), "concat": Saves(), "multiply": Saves(input=True),
     "channel_shuffle": Saves(),  # view, transpose, then a contiguous copy: it allocates, keeps nothing
     "pad": Saves(),  # zeros keep nothing; reflect and replicate keep their input (saves_of)
+    "crop": Saves(view=True),  # a slice of its input
+    "resize": Saves(),  # interpolation's backward needs only the sizes
 }
 PADS_KEEPING_INPUT = {"reflect", "replicate"}
 

@@ -240,6 +240,12 @@ class _Walk:
         self.value = Storage(input_bytes, holders=2)  # the tensor flowing into the next layer
         self.lookups = lookups or {}  # id → how many times it is used: its output lives until the last
 
+    def shape_of(self, name: str, where: str) -> Shape:
+        """An earlier output's shape, for a layer that takes its size from it (not a use of it)."""
+        if name not in self.ids:
+            self.lookup(name, where)  # says which ids there are
+        return self.ids[name][0]
+
     def lookup(self, name: str, where: str) -> tuple[Shape, ReceptiveField]:
         if name not in self.ids:
             import difflib
@@ -308,6 +314,10 @@ class _Walk:
         computed once). Its field types are checked first: a cached 2 must not answer for 2.0."""
         layer = node.layer
         key = (id(layer), shape)  # `checked` keeps the layer alive, so its id stays its own
+        like = getattr(layer, "like", None)
+        if isinstance(like, str):  # the size of an earlier output (crop, resize): that id's, now
+            target = self.shape_of(like, node.where or name)
+            key = (id(layer), shape, target)
         found = self.costs.get(key)
         if found is not None:
             return found
@@ -315,7 +325,8 @@ class _Walk:
             if id(layer) not in self.checked:
                 check_layer(layer)
                 self.checked[id(layer)] = layer
-            cost = KINDS[layer.kind].cost(layer, shape)
+            resolved = layer._replace(size=target[1:], like=None) if isinstance(like, str) else layer
+            cost = KINDS[layer.kind].cost(resolved, shape)
         except SpecError:
             raise
         except ConvcalcError as error:
@@ -676,7 +687,10 @@ def walk(network: Network, settings: Settings, sink: Sink) -> Report:
         raise ConvcalcError(_("layers: the network has more than {max_rows:,} rows (layers, blocks and merges, repeats "
                               "multiplied out), got at least {rows:,}").format(max_rows=MAX_ROWS, rows=rows))
     state = _Walk(shape, settings, sink, count_lookups(network.body) if isinstance(network.body, tuple) else {})
-    out, field = state.sequence(network.body, "", shape, ReceptiveField.of_input(len(shape) - 1), 0)
+    start = ReceptiveField.of_input(len(shape) - 1)
+    state.value.holders += state.lookups.get("input", 0)
+    state.ids["input"] = (shape, start, state.value)  # the network's input is the id `input` (`from: input`, `like: input`)
+    out, field = state.sequence(network.body, "", shape, start, 0)
     if state.leaves == 0:
         raise ConvcalcError(_("layers: the network has no layers, got none"))
     held = state.held

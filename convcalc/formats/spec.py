@@ -274,7 +274,15 @@ class _Builder:
             return value
         if key == "mode":
             if not isinstance(value, str):
-                self.fail(line, where, _("must be nearest or bilinear, got {value}").format(value=quote(value)))
+                self.fail(line, where, _("must be a word (nearest, bilinear; zeros, reflect, replicate), got {value}").format(value=quote(value)))
+            return value
+        if key == "like":
+            if not isinstance(value, str):
+                self.fail(line, where, _("an id must be a name (a string), got {value}").format(value=quote(value)))
+            return value
+        if key == "factor":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                self.fail(line, where, _("must be a positive number, got {value}").format(value=quote(value)))
             return value
         if key == "table":
             if not isinstance(value, list) or not all(isinstance(row, list) for row in value):

@@ -218,6 +218,19 @@ def pad_lines(row: Row) -> list[str]:
     return lines + [_("padding {mode}; no parameters, 0 MACs").format(mode=_(PAD_MEANING[row.layer.mode]))]
 
 
+def crop_lines(row: Row) -> list[str]:
+    lines = [_("{axis}: {size} of {input}, from {offset}").format(axis=name, size=out, input=m, offset=num(w.offset))
+             for name, m, out, w in zip(axis_names(len(row.input_shape) - 1), row.input_shape[1:], row.output_shape[1:], row.cost.windows)]
+    return lines + [_("a window of its input; no parameters, 0 MACs")]
+
+
+def resize_lines(row: Row) -> list[str]:
+    lines = [_("{axis}: {input} → {size}, each output sampling the input every {ratio}").format(
+        axis=name, input=m, size=out, ratio=num(w.step)) for name, m, out, w in
+        zip(axis_names(len(row.input_shape) - 1), row.input_shape[1:], row.output_shape[1:], row.cost.windows)]
+    return lines + [_("{mode} interpolation; no parameters, 0 MACs").format(mode=row.layer.mode)]
+
+
 def merge_lines(row: Row) -> list[str]:
     """What a merge does with the shapes of its paths: concatenation sums the channels."""
     shapes = [fmt_shape(s) for s in row.parts]
@@ -237,6 +250,7 @@ LINES = {
     "adaptive_avgpool": adaptive_lines, "adaptive_maxpool": adaptive_lines,
     "global_avgpool": adaptive_lines, "global_maxpool": adaptive_lines,
     "scale": scale_lines, "upsample": upsample_lines, "channel_shuffle": shuffle_lines, "pad": pad_lines,
+    "crop": crop_lines, "resize": resize_lines,
     "add": merge_lines, "concat": merge_lines, "multiply": merge_lines,
 }
 
