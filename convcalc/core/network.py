@@ -242,11 +242,13 @@ class _Walk:
 
     def shape_of(self, name: str, where: str) -> Shape:
         """An earlier output's shape, for a layer that takes its size from it (not a use of it)."""
-        if name not in self.ids:
+        if name not in self.ids and name != "input":
             self.lookup(name, where)  # says which ids there are
-        return self.ids[name][0]
+        return self.ids.get(name, self.input_entry)[0]
 
     def lookup(self, name: str, where: str) -> tuple[Shape, ReceptiveField]:
+        if name not in self.ids and name == "input":  # the network's input, unless an output took the name
+            self.ids[name] = self.input_entry
         if name not in self.ids:
             import difflib
 
@@ -689,7 +691,7 @@ def walk(network: Network, settings: Settings, sink: Sink) -> Report:
     state = _Walk(shape, settings, sink, count_lookups(network.body) if isinstance(network.body, tuple) else {})
     start = ReceptiveField.of_input(len(shape) - 1)
     state.value.holders += state.lookups.get("input", 0)
-    state.ids["input"] = (shape, start, state.value)  # the network's input is the id `input` (`from: input`, `like: input`)
+    state.input_entry = (shape, start, state.value)  # the network's input is the id `input` (`from: input`, `like: input`)
     out, field = state.sequence(network.body, "", shape, start, 0)
     if state.leaves == 0:
         raise ConvcalcError(_("layers: the network has no layers, got none"))
