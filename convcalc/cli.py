@@ -424,6 +424,7 @@ def net(
     show_steps: bool = typer.Option(False, "--explain", help="Show every layer's worked arithmetic."),
     connections: bool = typer.Option(False, "--connections", help="Add a column of LeCun's connections (LeNet-5's figure)."),
     assignments: list[str] = typer.Option(None, "--set", help="Give a network argument: --set classes=10 --set width=0.5 (repeatable; the description's args: lists them)."),
+    by_op: bool = typer.Option(False, "--by-op", help="Add the totals per operator group: conv, linear, pool, norm, activation, merge, reshape."),
     optimizer: Optimizer = typer.Option(Optimizer.adam, "--optimizer", help="The optimizer whose state the training memory counts."),
     amp: Amp = typer.Option(None, "--amp", help="Mixed precision: fp16 or bf16 activations, float32 weights, gradients and optimizer state."),
     device: str = typer.Option(None, "--device", help="Time bounds (roofline, an estimate) on a device: a100, h100, v100, t4, rtx4090, or PEAK_FLOPS,BANDWIDTH such as 19.5e12,1.555e12."),
@@ -457,7 +458,9 @@ def net(
         if show_steps and count_rows(network.body) > MAX_EXPLAINED:
             fail(_("--explain: writes out at most {max_explained:,} layers; drop --explain or describe a "
                    "smaller network, got {count_rows:,} rows").format(max_explained=MAX_EXPLAINED, count_rows=count_rows(network.body)))
-        emit_network(network, settings, fmt, show_steps, depth, connections)
+        if by_op and fmt is Format.csv:
+            fail(_("--by-op: a second table has no place in CSV; use --format table, markdown or json, got --format csv"), 2)
+        emit_network(network, settings, fmt, show_steps, depth, connections, by_op)
     except ConvcalcError as error:
         fail(str(error))
 
@@ -524,16 +527,23 @@ class Tee:
             s.leaf(row)
 
 
-def emit_network(network, settings, fmt: "Format", show_steps: bool, depth: int | None, connections: bool = False) -> None:
+def emit_network(network, settings, fmt: "Format", show_steps: bool, depth: int | None, connections: bool = False,
+                 by_op: bool = False) -> None:
     """Walk the network once, handing its rows to the writer of the chosen format. JSON and CSV
     are written as the rows come, into a spooled file that reaches stdout only once the whole
     network is known to be valid (an error leaves stdout empty)."""
     import tempfile
 
     from .render import report as render
-    from .core.network import Collect, rows_by_depth, walk
+    from .core.network import ByOp, Collect, rows_by_depth, walk
 
     collect = Collect() if show_steps else None
+    groups = ByOp() if by_op else None
+
+    def sinks(first):
+        chosen = [s for s in (first, collect, groups) if s is not None]
+        return chosen[0] if len(chosen) == 1 else Tee(*chosen)
+
     if fmt in (Format.json, Format.csv):
         spool = tempfile.SpooledTemporaryFile(max_size=32 << 20, mode="w+", encoding="utf-8", newline="")
         pieces: list[str] = []
@@ -548,10 +558,12 @@ def emit_network(network, settings, fmt: "Format", show_steps: bool, depth: int 
             writer = render.JsonWriter(write, network.name, network.input_shape, settings, ascii_only=not can_print("×"))
         else:
             writer = render.CsvWriter(write, settings, depth)
-        report = walk(network, settings, Tee(writer, collect) if collect else writer)
+        report = walk(network, settings, sinks(writer))
         if fmt is Format.json:
+            if groups is not None:
+                writer.extra["by_op"] = render.by_op_dict(groups.result(), report)
             if collect is not None:
-                writer.extra = {"explanation": render.explanation(report._replace(rows=tuple(collect.rows)), collect.rows)}
+                writer.extra["explanation"] = render.explanation(report._replace(rows=tuple(collect.rows)), collect.rows)
             writer.finish(report)
         spool.write("".join(pieces))
         spool.seek(0)
@@ -564,10 +576,12 @@ def emit_network(network, settings, fmt: "Format", show_steps: bool, depth: int 
         depth = readable_depth(by_depth)
     shown = sum(n for d, n in by_depth.items() if depth is None or d <= depth)
     table = render.TableRows(depth, collapse=shown > COLLAPSE_ROWS)
-    report = walk(network, settings, Tee(table, collect) if collect else table)
+    report = walk(network, settings, sinks(table))
     steps = render.explanation(report._replace(rows=tuple(collect.rows)), collect.rows) if collect else []
     if fmt is Format.markdown:
         sys.stdout.write(render.to_markdown(report, table))
+        if groups is not None:
+            sys.stdout.write("\n" + render.by_op_markdown(groups.result(), report))
         write_lines(steps)
         return
     out = console()
@@ -576,6 +590,8 @@ def emit_network(network, settings, fmt: "Format", show_steps: bool, depth: int 
     if depth is not None and depth < deepest:
         out.print(_("(blocks below depth {depth} collapsed into one row each; --depth {deepest} shows every layer)").format(
             depth=depth, deepest=deepest))
+    if groups is not None:
+        out.print(render.by_op_table(groups.result(), report))
     out.print(render.totals_table(report))
     for line in render.warning_lines(report):
         out.print(line, markup=False, style="yellow", highlight=False)

@@ -187,3 +187,12 @@ def test_ids_passed_as_block_arguments():
     assert rows["conv2"].input_shape == (8, 64, 64)  # from: e1, the first block's convolution
     with pytest.raises(SpecError, match=r"an id must be a name \(a string\), got 3"):
         loads(UNET.replace("skip: e1}", "skip: 3}"))
+
+
+def test_frozen_items():
+    text = "input: [3, 8, 8]\nlayers:\n  - {conv: {c: 4, k: 3}, frozen: FROZEN}\n  - conv: {c: 2, k: 1}\n"
+    report = analyze(loads(text.replace("FROZEN", "true")))
+    assert (report.frozen_params, report.trainable_params) == (4 * 27 + 4, 2 * 4 + 2)
+    assert analyze(loads(text.replace("FROZEN", "false"))).frozen_params == 0
+    with pytest.raises(SpecError, match=r"frozen: must be true or false, got 1"):
+        loads(text.replace("FROZEN", "1"))

@@ -29,7 +29,7 @@ def test_json_contract():
     data = net_json("resnet18")
     assert set(data) >= {"name", "input_shape", "output_shape", "layers", "total"}
     assert data["input_shape"] == [3, 224, 224] and data["output_shape"] == [1000]
-    assert set(data["total"]) == {"params", "buffers", "macs", "flops", "param_bytes", "activation_bytes", "backward_macs",
+    assert set(data["total"]) == {"params", "trainable_params", "frozen_params", "buffers", "macs", "flops", "param_bytes", "activation_bytes", "backward_macs",
                                   "training_step_macs", "course_activation_bytes", "saved_activation_bytes", "inference_peak_bytes", "training_bytes",
                                   "training"}
     layer = data["layers"][0]

@@ -275,3 +275,61 @@ def test_batch_scales_activations_not_statistics():
     assert two.saved_activation_bytes == 2 * (one.saved_activation_bytes - stats) + stats
     assert two.inference_peak_bytes == 2 * one.inference_peak_bytes
     assert sum(prod(r.output_shape[:1]) for r in one.rows if r.kind == "batchnorm") == 26_560
+
+
+FROZEN = """
+input: [3, 16, 16]
+layers:
+  - {conv: {c: 8, k: 3, bn: true, act: relu}, frozen: true, repeat: 2}
+  - conv: {c: 8, k: 3}
+  - relu
+  - global_avgpool
+  - flatten
+  - linear: {out: 10}
+"""
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_frozen_layers_against_pytorch_live(batch):
+    """A frozen backbone (requires_grad False): no gradients, no optimizer state, nothing saved
+    before the first trained layer, no weight gradients in the backward MACs."""
+    torch = pytest.importorskip("torch")
+    from torch import nn
+
+    sys.path.insert(0, str(HERE / "oracle"))
+    from measure_memory import saved_bytes
+
+    backbone = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(inplace=True),
+                             nn.Conv2d(8, 8, 3), nn.BatchNorm2d(8), nn.ReLU(inplace=True))
+    for p in backbone.parameters():
+        p.requires_grad_(False)
+    model = nn.Sequential(backbone, nn.Conv2d(8, 8, 3), nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10))
+    report = analyze(small(FROZEN), Settings(batch=batch))
+    assert report.frozen_params == sum(p.numel() for p in backbone.parameters())
+    assert report.trainable_params == sum(p.numel() for p in model.parameters() if p.requires_grad)
+    assert report.saved_activation_bytes == saved_bytes(model, torch.zeros(batch, 3, 16, 16))
+    conv3, linear = 8 * 8 * 9 * 10 * 10 * batch, 8 * 10 * batch
+    assert report.backward_macs == conv3 + 2 * linear  # weight gradient only where the input needs none
+    from convcalc.render.report import totals_dict
+
+    assert totals_dict(report)["training"]["gradients"] == 4 * report.trainable_params
+
+
+@pytest.mark.parametrize("name", ["resnet50", "googlenet", "mobilenet_v2", "lenet5"])
+def test_by_op_adds_up(name):
+    data = json.loads(run("net", name, "--by-op", "--format", "json").stdout)
+    groups, total = data["by_op"], data["total"]
+    assert sum(g["params"] for g in groups.values()) == total["params"]
+    assert sum(g["macs"] for g in groups.values()) == total["macs"]
+    assert sum(g["saved_bytes"] for g in groups.values()) == total["saved_activation_bytes"]
+    assert sum(g["layers"] for g in groups.values()) == len(data["layers"])
+    assert groups["conv"]["macs"] > 0
+
+
+def test_by_op_counts_resnet50_by_hand():
+    groups = json.loads(run("net", "resnet50", "--by-op", "--format", "json").stdout)["by_op"]
+    assert groups["conv"]["layers"] == 1 + 3 * (3 + 4 + 6 + 3) + 4  # stem, three per bottleneck, four projections
+    assert groups["norm"]["layers"] == groups["conv"]["layers"]  # a batchnorm after every convolution
+    assert groups["merge"]["layers"] == 3 + 4 + 6 + 3
+    assert groups["linear"]["params"] == 2048 * 1000 + 1000
+    assert run("net", "resnet50", "--by-op", "--format", "csv").exit_code == 2

@@ -151,11 +151,11 @@ class Training(NamedTuple):
         return self.weights + self.gradients + self.optimizer_state + self.saved_activations + self.weight_copies
 
 
-def training(params: int, saved_activations: int, param_bytes: int, optimizer: str, amp: str | None) -> Training:
-    """Weights and gradients at the parameters' dtype (float32 master copies under mixed precision),
-    the optimizer's state tensors at the same dtype, and the saved activations."""
+def training(params: int, trainable: int, saved_activations: int, param_bytes: int, optimizer: str, amp: str | None) -> Training:
+    """Weights at the parameters' dtype (float32 master copies under mixed precision); gradients
+    and the optimizer's state tensors for the trainable ones only; the saved activations."""
     element = 4 if amp else param_bytes
-    return Training(params * element, params * element, OPTIMIZER_STATES[optimizer] * params * element,
+    return Training(params * element, trainable * element, OPTIMIZER_STATES[optimizer] * trainable * element,
                     saved_activations, params * 2 if amp else 0)
 
 

@@ -34,6 +34,7 @@ class LayerNode(NamedTuple):
     where: str = ""  # 'file:line: path', for errors
     id: str | None = None  # later items may refer to this output by name
     source: str | None = None  # take the input from this id instead of the previous item
+    frozen: bool = False  # its parameters are not trained (no gradient, no optimizer state)
 
 
 class Ref(NamedTuple):
@@ -52,6 +53,7 @@ class Group(NamedTuple):
     where: str = ""
     id: str | None = None
     source: str | None = None
+    frozen: bool = False  # every layer inside is frozen
 
 
 class Merge(NamedTuple):
@@ -70,6 +72,7 @@ class Merge(NamedTuple):
     source: str | None = None
     kind: str = ""  # how the description named it ('residual', 'concat', …); defaults to op
     split: int | tuple[int, ...] | None = None  # the input's channels split among the paths: sizes, or a number of equal parts
+    frozen: bool = False  # every layer inside is frozen
 
 
 class Repeat(NamedTuple):
@@ -174,6 +177,11 @@ class Report(NamedTuple):
     backward_macs: int = 0
     course_activation_bytes: int = 0  # the input and every output that allocates (CS231n's count)
     time_s: float = 0.0  # the sum of the layers' roofline bounds, with a device
+    frozen_params: int = 0  # parameters of frozen layers: no gradient, no optimizer state
+
+    @property
+    def trainable_params(self) -> int:
+        return self.params - self.frozen_params
 
     @property
     def flops(self) -> int:
@@ -196,6 +204,46 @@ class Sink:
 
     def leaf(self, row: Row) -> None:
         pass
+
+
+# the operator groups of `--by-op`, each kind in one
+OP_GROUPS = {
+    "conv": ("conv", "convT", "subsample"), "linear": ("linear",),
+    "pool": ("maxpool", "avgpool", "adaptive_avgpool", "adaptive_maxpool", "global_avgpool", "global_maxpool"),
+    "norm": ("batchnorm", "layernorm", "groupnorm", "instancenorm", "lrn", "scale"),
+    "activation": ("relu", "relu6", "leaky_relu", "elu", "gelu", "silu", "swish", "mish", "sigmoid", "tanh", "hardswish",
+                   "hardsigmoid", "softmax"),
+    "merge": ("add", "concat", "multiply"),
+    "reshape": ("flatten", "identity", "dropout", "upsample", "resize", "crop", "pad", "channel_shuffle"),
+}
+GROUP_OF = {kind: group for group, kinds in OP_GROUPS.items() for kind in kinds}
+
+
+class OpTotals(NamedTuple):
+    layers: int
+    params: int
+    macs: int
+    saved_bytes: int
+    time_s: float
+
+
+class ByOp(Sink):
+    """Totals per operator group (conv, linear, pool, norm, activation, merge, reshape), from the leaves."""
+
+    def __init__(self):
+        self.totals: dict[str, list] = {}
+
+    def leaf(self, row: Row) -> None:
+        entry = self.totals.setdefault(GROUP_OF.get(row.kind, "other"), [0, 0, 0, 0, 0.0])
+        entry[0] += 1
+        entry[1] += row.params
+        entry[2] += row.macs
+        entry[3] += row.saved_bytes
+        entry[4] += row.time_s
+
+    def result(self) -> dict[str, OpTotals]:
+        order = list(OP_GROUPS) + ["other"]
+        return {group: OpTotals(*self.totals[group]) for group in order if group in self.totals}
 
 
 class Collect(Sink):
@@ -224,6 +272,8 @@ class _Walk:
         self.param_element = DTYPE_BYTES[settings.dtype]
         self.time = 0.0
         self.moved = 0
+        self.frozen = 0  # how many frozen nodes enclose the current one
+        self.frozen_params = 0
         self.device = settings.device
         self.batch = settings.batch
         self.covered: tuple = (None, None, False)  # the last field and output shape checked, and the answer
@@ -300,12 +350,15 @@ class _Walk:
             self.held.release(self.value)
             self.value = storage
         kind = type(node)
+        frozen = node.frozen is True
+        self.frozen += frozen
         if kind is LayerNode:
             shape, field = self.leaf(node, full, shape, field, depth)
         elif kind is Group:
             shape, field = self.group(node, full, shape, field, depth)
         else:
             shape, field = self.merge(node, full, shape, field, depth)
+        self.frozen -= frozen
         if node.id is not None:
             self.value.holders += self.lookups.get(node.id) or 1
             self.ids[node.id] = (shape, field, self.value)
@@ -377,7 +430,9 @@ class _Walk:
         allocates, keeps_input, keeps_output, extra, mask, transient, moved = plan
         # the storages (memory.py): allocate the output (or not), free the input after its last use, count what autograd keeps
         held, taken = self.held, self.value
-        learns = cost.params > 0
+        learns = cost.params > 0 and not self.frozen
+        if self.frozen:
+            self.frozen_params += cost.params
         input_grad = taken.grad
         grad = input_grad or learns
         if allocates:  # held.allocate and held.release, written out: this runs for every layer
@@ -699,7 +754,7 @@ def walk(network: Network, settings: Settings, sink: Sink) -> Report:
     return Report(
         network.name, shape, out, (), settings, state.params, state.buffers, state.macs,
         state.params * DTYPE_BYTES[settings.dtype], state.memory, field, tuple(state.warnings),
-        held.saved, held.peak, held.backward_macs, held.outputs, state.time,
+        held.saved, held.peak, held.backward_macs, held.outputs, state.time, state.frozen_params,
     )
 
 

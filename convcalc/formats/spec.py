@@ -32,7 +32,7 @@ from .yamlread import Map, Seq, read
 
 MERGES = ("residual", "add", "concat", "multiply", "split")
 SPLIT_KEYS = ("parts", "sizes", "paths", "then")
-ITEM_KEYS = ("repeat", "name", "id", "from", "if")
+ITEM_KEYS = ("repeat", "name", "id", "from", "if", "frozen")
 TOP_KEYS = ("name", "input", "args", "blocks", "layers", "source", "description")
 SUGAR = {"conv": ("act", "bn"), "convT": ("act", "bn"), "linear": ("act", "bn"), "subsample": ("act",)}
 NO_OPTIONS = ("global_avgpool", "global_maxpool")  # they pool to 1: an output size would be ignored
@@ -207,6 +207,14 @@ class _Builder:
             stem = f"{prefix}.{kind}" if prefix else kind
         name = stem if "name" in extras else f"{stem}{first_number}"
         nodes = self.build(kind, options, path, line, env, stack, name, node_id, extras.get("from"))
+        if "frozen" in extras:
+            if not isinstance(extras["frozen"], bool):
+                self.fail(line, f"{path}.frozen", _("must be true or false, got {value}").format(value=quote(extras["frozen"])))
+            if extras["frozen"]:  # nothing inside is trained
+                frozen = [node._replace(frozen=True) for node in nodes]
+                for old, new in zip(nodes, frozen):
+                    self.rows[id(new)] = self.rows[id(old)]
+                nodes = frozen
         if repeat == 1:
             return nodes
         # one copy's nodes, named relative to the copy: "" for the layer, ".relu" for its sugar

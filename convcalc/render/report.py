@@ -56,13 +56,14 @@ def training_of(report: Report):
     from ..core.network import DTYPE_BYTES
 
     s = report.settings
-    return training(report.params, report.saved_activation_bytes, DTYPE_BYTES[s.dtype], s.optimizer, s.amp)
+    return training(report.params, report.trainable_params, report.saved_activation_bytes, DTYPE_BYTES[s.dtype], s.optimizer, s.amp)
 
 
 def totals_dict(report: Report) -> dict:
     """The `total` of the JSON contract: every memory figure under its own name (README, Memory)."""
     s, train = report.settings, training_of(report)
-    total = {"params": report.params, "buffers": report.buffers, "macs": report.macs, "flops": report.flops,
+    total = {"params": report.params, "trainable_params": report.trainable_params, "frozen_params": report.frozen_params,
+             "buffers": report.buffers, "macs": report.macs, "flops": report.flops,
              "backward_macs": report.backward_macs, "training_step_macs": report.macs + report.backward_macs,
              "param_bytes": report.param_bytes,
              "activation_bytes": report.activation_bytes, "course_activation_bytes": report.course_activation_bytes,
@@ -74,6 +75,42 @@ def totals_dict(report: Report) -> dict:
         total["device"] = {"name": s.device.name, "peak_flops": s.device.peak_flops, "bandwidth": s.device.bandwidth,
                            "source": s.device.source}
     return total
+
+
+OP_GROUP_NAMES = {"conv": N_("conv"), "linear": N_("linear"), "pool": N_("pool"), "norm": N_("norm"),
+                  "activation": N_("activation"), "merge": N_("merge"), "reshape": N_("reshape"), "other": N_("other")}
+
+
+def by_op_dict(groups: dict, report: Report) -> dict:
+    fpm = report.settings.flops_per_mac
+    return {group: {"layers": t.layers, "params": t.params, "macs": t.macs, "flops": t.macs * fpm, "saved_bytes": t.saved_bytes,
+                    **({"time_s": float(f"{t.time_s:.6g}")} if report.settings.device else {})} for group, t in groups.items()}
+
+
+def by_op_rows(groups: dict, report: Report) -> list[list[str]]:
+    total = report.macs or 1
+    return [[_(OP_GROUP_NAMES[group]), figure(t.layers), figure(t.params), figure(t.macs * report.settings.flops_per_mac),
+             f"{t.macs / total:.1%}", f"{figure(t.saved_bytes)} B"] for group, t in groups.items()]
+
+
+def by_op_headers() -> list[str]:
+    return [_("operator"), _("layers"), _("params"), _("FLOPs"), _("FLOPs share"), _("saved for backward")]
+
+
+def by_op_table(groups: dict, report: Report):
+    from rich.table import Table
+
+    table = Table(title=_("per operator"), box=None, pad_edge=False)
+    for index, header in enumerate(by_op_headers()):
+        table.add_column(header, justify="left" if index == 0 else "right", no_wrap=True)
+    for cells in by_op_rows(groups, report):
+        table.add_row(*cells)
+    return table
+
+
+def by_op_markdown(groups: dict, report: Report) -> str:
+    lines = ["| " + " | ".join(by_op_headers()) + " |", "|---|---:|---:|---:|---:|---:|"]
+    return "\n".join(lines + ["| " + " | ".join(cells) + " |" for cells in by_op_rows(groups, report)]) + "\n"
 
 
 def single_dict(report: Report) -> dict:
@@ -503,7 +540,9 @@ def totals_table(report: Report):
     table.add_column(style="bold", no_wrap=True)
     table.add_column(justify="right", no_wrap=True)
     table.add_column()
-    table.add_row(_("parameters"), figure(report.params), human(report.params))
+    table.add_row(_("parameters"), figure(report.params), human(report.params) + (
+        _("; {trainable} trainable, {frozen} frozen").format(trainable=figure(report.trainable_params), frozen=figure(report.frozen_params))
+        if report.frozen_params else ""))
     table.add_row(_("buffers"), figure(report.buffers), _("running statistics, not learned"))
     table.add_row(_("MACs"), figure(report.macs), human(report.macs))
     table.add_row(_("FLOPs"), figure(report.flops), human(report.flops, "FLOP"))
