@@ -14,8 +14,8 @@ REFERENCE = json.loads((Path(__file__).parent / "golden" / "zoo_reference.json")
 POOL_KINDS = {"maxpool", "avgpool", "adaptive_avgpool", "adaptive_maxpool", "global_avgpool", "global_maxpool"}
 
 
-def report(stem: str):
-    return analyze(load(SPECS / f"{stem}.yaml"))
+def report(stem: str, shape=None):
+    return analyze(load(SPECS / f"{stem}.yaml", shape))
 
 
 def categorised(rep) -> list[list]:
@@ -41,6 +41,22 @@ def test_totals_match_pytorch(stem):
     ref, rep = REFERENCE[stem], report(stem)
     assert (rep.params, rep.buffers, rep.macs) == (ref["params"], ref["buffers"], ref["macs"])
     assert list(rep.output_shape) == ref["output_shape"]
+
+
+OTHER_SIZES = [(stem, size) for stem in sorted(REFERENCE) for size in REFERENCE[stem].get("other_sizes", {})]
+
+
+@pytest.mark.parametrize("stem, size", OTHER_SIZES)
+def test_other_input_sizes_match_pytorch(stem, size):
+    """Every network at two more input sizes, one of them not square: totals, output shape and
+    every convolution's, linear and pooling layer's output shape."""
+    ref = REFERENCE[stem]["other_sizes"][size]
+    rep = report(stem, tuple(int(v) for v in size.split("x")))
+    assert (rep.params, rep.buffers, rep.macs) == (ref["params"], ref["buffers"], ref["macs"])
+    assert list(rep.output_shape) == ref["output_shape"]
+    ours = categorised(rep)
+    assert [x for x in ours if x[0] != "pool"] == [x for x in ref["layers"] if x[0] != "pool"]
+    assert is_subsequence(ref["layers"], ours)
 
 
 @pytest.mark.parametrize("stem", sorted(REFERENCE))
@@ -182,3 +198,18 @@ def test_receptive_fields_match_the_gradient(stem):
             assert seen == field, row.name
         else:  # a bound (adaptive pooling with unequal windows): it must contain what the gradient sees
             assert all(low <= s_low and s_high <= high for (low, high), (s_low, s_high) in zip(field, seen)), row.name
+
+
+def test_unet_of_the_paper_by_arithmetic():
+    """Ronneberger et al. (2015), Fig. 1, counted conv by conv: 3×3 convolutions c_in·c_out·9 + c_out,
+    2×2 up-convolutions c_in·c_out·4 + c_out, the last 1×1 to 2 classes."""
+    conv3 = lambda a, b: a * b * 9 + b  # noqa: E731
+    up = lambda a, b: a * b * 4 + b  # noqa: E731
+    encoder = conv3(1, 64) + conv3(64, 64) + conv3(64, 128) + conv3(128, 128) + conv3(128, 256) + conv3(256, 256) \
+        + conv3(256, 512) + conv3(512, 512) + conv3(512, 1024) + conv3(1024, 1024)
+    decoder = sum(up(2 * c, c) + conv3(2 * c, c) + conv3(c, c) for c in (512, 256, 128, 64))
+    rep = report("unet")
+    assert rep.params == encoder + decoder + (64 * 2 + 2)
+    assert rep.output_shape == (2, 388, 388)
+    padded = analyze(load(SPECS / "unet.yaml", (1, 256, 256), {"p": 1}))
+    assert padded.params == rep.params and padded.output_shape == (2, 256, 256)

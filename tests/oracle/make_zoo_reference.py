@@ -56,7 +56,13 @@ def build(library: str, name: str) -> nn.Module:
 
         return timm.create_model(name, pretrained=False)
     kwargs = {"aux_logits": False, "init_weights": False} if name == "googlenet" else {}
+    if name.startswith(("fcn_", "deeplabv3_")):
+        kwargs = {"weights_backbone": None}  # no download; no auxiliary head
     return torchvision.models.get_model(name, weights=None, **kwargs)
+
+
+# every network is also checked at two more input sizes, one of them not square
+OTHER_SIZES = {"default": [(3, 160, 160), (3, 192, 256)], "fcn_resnet50": [(3, 500, 500), (3, 224, 320)]}
 
 
 def channel_first(module: nn.Module, shape: tuple[int, ...]) -> list[int]:
@@ -86,6 +92,7 @@ def record(model: nn.Module, input_shape=(3, 224, 224)) -> dict:
     model.eval()
     with torch.no_grad():
         out = model(torch.zeros(1, *input_shape))
+        out = out["out"] if isinstance(out, dict) else out  # segmentation models return a dict
     return {
         "params": sum(p.numel() for p in model.parameters()),
         "buffers": sum(b.numel() for b in model.buffers()),
@@ -139,17 +146,24 @@ def gradient_fields(model: nn.Module, size: int) -> list[dict]:
 
 
 def published(library: str, name: str) -> dict:
-    if library != "torchvision":
+    if library != "torchvision" or name.startswith(("fcn_", "deeplabv3_")):  # their figures include the auxiliary head
         return {}
     meta = torchvision.models.get_model_weights(name).DEFAULT.meta
     return {"num_params": meta["num_params"], "gflops": meta["_ops"]}
+
+
+DEFAULT_INPUT = {"fcn_resnet50": (3, 520, 520)}
 
 
 def main() -> int:
     reference = {}
     for stem, (library, name) in sources().items():
         model = build(library, name)
-        entry = {"library": library, "model": name, **record(model), "published": published(library, name)}
+        default = DEFAULT_INPUT.get(stem, (3, 224, 224))
+        entry = {"library": library, "model": name, "input_shape": list(default), **record(model, default),
+                 "published": published(library, name)}
+        entry["other_sizes"] = {"x".join(map(str, size)): record(build(library, name), size)
+                                for size in OTHER_SIZES.get(stem, OTHER_SIZES["default"])}
         if entry["published"]:
             assert entry["published"]["num_params"] == entry["params"], stem
             assert round(entry["macs"] / 1e9, 3) == entry["published"]["gflops"], (stem, entry["macs"])
