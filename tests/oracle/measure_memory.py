@@ -6,7 +6,8 @@ Writes tests/golden/memory_reference.json, which tests/test_memory.py compares c
     pip install torch==2.14.1 torchvision==0.29.1
     python tests/oracle/measure_memory.py
 
-For every zoo network that torchvision defines, at batch 1 and 2 on a 3×224×224 input, float32:
+For every zoo network that torchvision defines, at batch 1 and 2 on its default input (3×224×224,
+FCN's 3×520×520), float32:
 
 - saved_bytes: what autograd keeps for the backward pass in train mode — every tensor packed by
   `torch.autograd.graph.saved_tensors_hooks` during the forward pass, counted once per storage
@@ -109,16 +110,17 @@ def main() -> None:
     import torchvision
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from make_zoo_reference import build, sources  # the same models the zoo is checked against
+    from make_zoo_reference import DEFAULT_INPUT, build, sources  # the same models the zoo is checked against
 
     networks = {}
     for stem, (library, name) in sources().items():
         if library != "torchvision":
             continue
         model = build(library, name)
-        entry = {"model": f"torchvision.models.{name}"}
+        default = DEFAULT_INPUT.get(stem, (3, 224, 224))
+        entry = {"model": f"torchvision.models.{name}", "input_shape": list(default)}
         for batch in BATCHES:
-            shape = (batch, 3, 224, 224)
+            shape = (batch, *default)
             entry[f"saved_bytes_batch{batch}"] = saved_bytes(model, torch.zeros(shape))
             entry[f"inference_peak_bytes_batch{batch}"] = inference_peak_bytes(model, shape)
         networks[stem] = entry
