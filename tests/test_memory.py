@@ -34,6 +34,8 @@ SAVED_DIFFERS = {
 @pytest.mark.parametrize("name", sorted(REFERENCE))
 def test_saved_for_backward_equals_pytorch(name, batch):
     measured = REFERENCE[name][f"saved_bytes_batch{batch}"]
+    if measured is None:
+        pytest.skip("PyTorch cannot train this network on one sample (batchnorm on a 1×1 map)")
     ours = analyze(load(find(name)), Settings(batch=batch)).saved_activation_bytes
     if name in SAVED_DIFFERS:
         assert measured - ours == 4 * 17 * batch, SAVED_DIFFERS[name]

@@ -259,3 +259,15 @@ def test_crop_and_resize_errors(text, message):
     with pytest.raises(SpecError) as caught:
         analyze(loads("input: [8, 8, 8]\nlayers:\n" + text, "net.yaml"))
     assert message in str(caught.value)
+
+
+def test_a_full_field_stays_full():
+    """Once every input cell reaches a unit (a global pooling), every layer after it — a 1×1
+    convolution of a squeeze-and-excitation gate, DeepLabV3's pooled branch resized back — still
+    depends on every input cell."""
+    report = analyze(loads("input: [8, 16, 16]\nlayers:\n  - global_avgpool\n  - conv: {c: 4, k: 1}\n"
+                           "  - resize: {size: 16, mode: bilinear}\n  - conv: {c: 2, k: 3}\n"))
+    assert all(r.field.full for r in report.rows)
+    gated = analyze(loads("input: [8, 16, 16]\nlayers:\n  - conv: {c: 8, k: 3, p: 1}\n"
+                          "  - multiply: [[], [global_avgpool, {conv: {c: 8, k: 1, act: sigmoid}}]]\n"))
+    assert gated.field.full

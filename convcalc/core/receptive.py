@@ -119,7 +119,7 @@ class ReceptiveField(NamedTuple):
         for a, w in zip(self.axes, windows):  # a plain loop: this runs once per layer and axis
             axes.append(AxisField(a.size + w.width * a.jump, a.jump * w.step, a.twice_start + (2 * w.offset + w.width) * a.jump))
             exact = exact and w.exact
-        return ReceptiveField(tuple(axes), full, exact)
+        return ReceptiveField(tuple(axes), full or self.full, exact)  # once every input reaches it, every input still does
 
     def spans(self, in_sizes: tuple[int, ...]) -> bool:
         """The course's question, "does one unit see the whole image?": the field's size is at

@@ -62,7 +62,8 @@ def build(library: str, name: str) -> nn.Module:
 
 
 # every network is also checked at two more input sizes, one of them not square
-OTHER_SIZES = {"default": [(3, 160, 160), (3, 192, 256)], "fcn_resnet50": [(3, 500, 500), (3, 224, 320)]}
+OTHER_SIZES = {"default": [(3, 160, 160), (3, 192, 256)], "fcn_resnet50": [(3, 500, 500), (3, 224, 320)],
+               "deeplabv3_resnet50": [(3, 513, 513), (3, 224, 320)], "r3d_18": [(3, 8, 112, 112), (3, 16, 96, 128)]}
 
 
 def channel_first(module: nn.Module, shape: tuple[int, ...]) -> list[int]:
@@ -152,7 +153,7 @@ def published(library: str, name: str) -> dict:
     return {"num_params": meta["num_params"], "gflops": meta["_ops"]}
 
 
-DEFAULT_INPUT = {"fcn_resnet50": (3, 520, 520)}
+DEFAULT_INPUT = {"fcn_resnet50": (3, 520, 520), "deeplabv3_resnet50": (3, 520, 520), "r3d_18": (3, 16, 112, 112)}
 
 
 def main() -> int:

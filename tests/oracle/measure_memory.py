@@ -121,7 +121,10 @@ def main() -> None:
         entry = {"model": f"torchvision.models.{name}", "input_shape": list(default)}
         for batch in BATCHES:
             shape = (batch, *default)
-            entry[f"saved_bytes_batch{batch}"] = saved_bytes(model, torch.zeros(shape))
+            try:
+                entry[f"saved_bytes_batch{batch}"] = saved_bytes(model, torch.zeros(shape))
+            except ValueError:  # batchnorm on a 1×1 map cannot train on one sample (DeepLabV3's pooled branch)
+                entry[f"saved_bytes_batch{batch}"] = None
             entry[f"inference_peak_bytes_batch{batch}"] = inference_peak_bytes(model, shape)
         networks[stem] = entry
         print(stem, entry, flush=True)
