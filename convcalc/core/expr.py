@@ -6,7 +6,9 @@ must be a whole number (a channel count of 2.5 is a mistake, not a rounding ques
 with //, ceil, floor or div_round).
 
     div_round(x, d)   x rounded to the nearest multiple of d, at least d, and never more than 10%
-                      below x — torchvision's `_make_divisible` (MobileNet, EfficientNet, MnasNet)
+                      below x — torchvision's `_make_divisible` (MobileNet, EfficientNet, MnasNet),
+                      on the exact value (torchvision's float product can land a hair below a
+                      halfway point, 730 × 1.4 = 1021.9999999999999, where the exact 1022 does not)
     ceil(x), floor(x), min(a, b), max(a, b)
 """
 

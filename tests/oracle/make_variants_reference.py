@@ -19,7 +19,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "tests" / "golden" / "variants_reference.json"
 
-# spec stem, convcalc arguments, torchvision keyword arguments, input shape
+EFFICIENTNETS = [  # torchvision's B1–B7: width, depth, resolution
+    ("efficientnet_b1", 1.0, 1.1, 240), ("efficientnet_b2", 1.1, 1.2, 288), ("efficientnet_b3", 1.2, 1.4, 300),
+    ("efficientnet_b4", 1.4, 1.8, 380), ("efficientnet_b5", 1.6, 2.2, 456), ("efficientnet_b6", 1.8, 2.6, 528),
+    ("efficientnet_b7", 2.0, 3.1, 600),
+]
+
+# spec stem, convcalc arguments, torchvision keyword arguments, input shape (the model: the spec's
+# own torchvision function, unless a fifth item names another)
 VARIANTS = [
     ("mobilenet_v2", {"width": 0.5}, {"width_mult": 0.5}, (3, 224, 224)),
     ("mobilenet_v2", {"width": 0.75}, {"width_mult": 0.75}, (3, 224, 224)),
@@ -33,6 +40,7 @@ VARIANTS = [
     ("densenet121", {"classes": 10}, {"num_classes": 10}, (3, 224, 224)),
     ("googlenet", {"classes": 10}, {"num_classes": 10, "aux_logits": False, "init_weights": False}, (3, 224, 224)),
     ("convnext_tiny", {"classes": 10}, {"num_classes": 10}, (3, 224, 224)),
+    *[("efficientnet_b0", {"width": w, "depth": d}, {}, (3, r, r), name) for name, w, d, r in EFFICIENTNETS],
 ]
 
 
@@ -43,10 +51,11 @@ def main() -> None:
     from make_zoo_reference import record
 
     found = []
-    for stem, arguments, kwargs, shape in VARIANTS:
-        model = torchvision.models.get_model(stem, weights=None, **kwargs)
+    for stem, arguments, kwargs, shape, *other in VARIANTS:
+        name = other[0] if other else stem
+        model = torchvision.models.get_model(name, weights=None, **kwargs)
         entry = {"network": stem, "arguments": arguments, "input_shape": list(shape),
-                 "torchvision": f"torchvision.models.{stem}(**{kwargs})", **record(model, shape)}
+                 "torchvision": f"torchvision.models.{name}(**{kwargs})", **record(model, shape)}
         found.append(entry)
         print(stem, arguments, entry["params"], entry["macs"], flush=True)
     OUT.write_text(json.dumps({"versions": {"torch": torch.__version__, "torchvision": torchvision.__version__},
