@@ -58,6 +58,13 @@ def test_shufflenet_unit_by_hand():
     ("  - pad: {p: 8, mode: reflect}\n", "axis H: reflect padding must be smaller than the input (8), as PyTorch checks, got 8"),
     ("  - pad: {p: 1, mode: mirror}\n", "mode: must be zeros, reflect or replicate, got 'mirror'"),
     ("  - pad: {p: same}\n", "p: must be a number or a pair (before, after) per axis, got 'same'"),
+    ("  - crop: {size: 9}\n", "axis H: the crop (9 from 0) must lie inside the input (8), got size 9"),
+    ("  - crop: {size: 4, offset: 5}\n", "axis H: the crop (4 from 5) must lie inside the input (8), got size 4"),
+    ("  - crop: {like: nowhere}\n", "unknown id"),
+    ("  - resize: {size: 4, factor: 2}\n", "size: give the size, or factor, or like: an id (one of them)"),
+    ("  - resize: {factor: 0.01}\n", "factor: the output would be empty (0×0), got 0.01"),
+    ("  - resize: {factor: -1}\n", "factor: must be a positive number, got -1"),
+    ("  - resize: {like: 3}\n", "like: an id must be a name (a string), got 3"),
 ])
 def test_errors(text, message):
     with pytest.raises(SpecError) as caught:
@@ -78,6 +85,24 @@ def test_pad_shapes_and_fields():
 
 
 # --- against PyTorch ----------------------------------------------------------------------
+
+def assert_fields_hold(field, x, y, exact: bool = False) -> None:
+    """Every output unit's input cells, as its gradient shows them, inside the unit's field (for an
+    exact field: the field's cells inside the input, exactly)."""
+    for i in range(y.shape[2]):
+        for j in range(y.shape[3]):
+            x.grad = None
+            y[0, 0, i, j].backward(retain_graph=True)
+            rows, cols = x.grad[0, 0].abs().sum(1).nonzero().flatten(), x.grad[0, 0].abs().sum(0).nonzero().flatten()
+            for axis, unit, hits in ((0, i, rows), (1, j, cols)):
+                a = field.axes[axis]
+                low = a.start + unit * a.jump - a.size / 2  # the field of output `unit`, in input cells [low, high)
+                high = low + a.size
+                if len(hits):
+                    assert low <= int(hits.min()) and int(hits.max()) + 1 <= high, (axis, unit, hits.tolist())
+                    if exact:
+                        assert (int(hits.min()), int(hits.max()) + 1) == (max(0, low), min(x.shape[2 + axis], high))
+
 
 def shuffle_module():
     torch = pytest.importorskip("torch")
@@ -137,21 +162,7 @@ def test_pad_against_pytorch(mode, pads):
     x = torch.ones(1, 1, 5, 6, dtype=torch.float64, requires_grad=True)
     y = F.conv2d(F.pad(x, pads, mode=torch_mode), torch.ones(1, 1, 2, 2, dtype=torch.float64))
     assert tuple(y.shape[1:]) == report.output_shape
-    field = report.field
-    for i in range(y.shape[2]):
-        for j in range(y.shape[3]):
-            x.grad = None
-            y[0, 0, i, j].backward(retain_graph=True)
-            rows, cols = x.grad[0, 0].abs().sum(1).nonzero().flatten(), x.grad[0, 0].abs().sum(0).nonzero().flatten()
-            for axis, unit, hits in ((0, i, rows), (1, j, cols)):
-                a = field.axes[axis]
-                low = a.start + unit * a.jump - a.size / 2  # the field of output `unit`, in input cells [low, high)
-                high = low + a.size
-                if len(hits):
-                    assert low <= int(hits.min()) and int(hits.max()) + 1 <= high, (axis, unit, hits)
-                    if mode == "zeros":  # exact: the cells inside the input are exactly the field's
-                        assert (int(hits.min()), int(hits.max()) + 1) == (max(0, low), min((5, 6)[axis], high))
-
+    assert_fields_hold(report.field, x, y, exact=mode == "zeros")
 
 
 UNET = """
@@ -235,30 +246,7 @@ def test_resize_against_pytorch(mode, resize):
     kwargs = {"size": tuple(json.loads(value))} if key == "size" else {"scale_factor": float(value)}
     y = F.interpolate(x, mode=mode, **({"align_corners": False} if mode == "bilinear" else {}), **kwargs)
     assert tuple(y.shape[1:]) == report.output_shape
-    for i in range(y.shape[2]):
-        for j in range(y.shape[3]):
-            x.grad = None
-            y[0, 0, i, j].backward(retain_graph=True)
-            rows, cols = x.grad[0, 0].abs().sum(1).nonzero().flatten(), x.grad[0, 0].abs().sum(0).nonzero().flatten()
-            for axis, unit, hits in ((0, i, rows), (1, j, cols)):
-                a = report.field.axes[axis]
-                low = a.start + unit * a.jump - a.size / 2
-                assert low <= int(hits.min()) and int(hits.max()) + 1 <= low + a.size, (axis, unit, hits.tolist())
-
-
-@pytest.mark.parametrize("text, message", [
-    ("  - crop: {size: 9}\n", "axis H: the crop (9 from 0) must lie inside the input (8), got size 9"),
-    ("  - crop: {size: 4, offset: 5}\n", "axis H: the crop (4 from 5) must lie inside the input (8), got size 4"),
-    ("  - crop: {like: nowhere}\n", "unknown id"),
-    ("  - resize: {size: 4, factor: 2}\n", "size: give the size, or factor, or like: an id (one of them)"),
-    ("  - resize: {factor: 0.01}\n", "factor: the output would be empty (0×0), got 0.01"),
-    ("  - resize: {factor: -1}\n", "factor: must be a positive number, got -1"),
-    ("  - resize: {like: 3}\n", "like: an id must be a name (a string), got 3"),
-])
-def test_crop_and_resize_errors(text, message):
-    with pytest.raises(SpecError) as caught:
-        analyze(loads("input: [8, 8, 8]\nlayers:\n" + text, "net.yaml"))
-    assert message in str(caught.value)
+    assert_fields_hold(report.field, x, y)
 
 
 def test_a_full_field_stays_full():

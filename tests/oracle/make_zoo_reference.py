@@ -55,7 +55,7 @@ def build(library: str, name: str) -> nn.Module:
         import timm
 
         return timm.create_model(name, pretrained=False)
-    kwargs = {"aux_logits": False, "init_weights": False} if name == "googlenet" else {}
+    kwargs = {"aux_logits": False, "init_weights": False} if name in ("googlenet", "inception_v3") else {}
     if name.startswith(("fcn_", "deeplabv3_")):
         kwargs = {"weights_backbone": None}  # no download; no auxiliary head
     return torchvision.models.get_model(name, weights=None, **kwargs)
@@ -63,7 +63,8 @@ def build(library: str, name: str) -> nn.Module:
 
 # every network is also checked at two more input sizes, one of them not square
 OTHER_SIZES = {"default": [(3, 160, 160), (3, 192, 256)], "fcn_resnet50": [(3, 500, 500), (3, 224, 320)],
-               "deeplabv3_resnet50": [(3, 513, 513), (3, 224, 320)], "r3d_18": [(3, 8, 112, 112), (3, 16, 96, 128)]}
+               "deeplabv3_resnet50": [(3, 513, 513), (3, 224, 320)], "r3d_18": [(3, 8, 112, 112), (3, 16, 96, 128)],
+               "inception_v3": [(3, 256, 256), (3, 299, 352)]}
 
 
 def channel_first(module: nn.Module, shape: tuple[int, ...]) -> list[int]:
@@ -147,13 +148,14 @@ def gradient_fields(model: nn.Module, size: int) -> list[dict]:
 
 
 def published(library: str, name: str) -> dict:
-    if library != "torchvision" or name.startswith(("fcn_", "deeplabv3_")):  # their figures include the auxiliary head
-        return {}
+    if library != "torchvision" or name.startswith(("fcn_", "deeplabv3_")) or name == "inception_v3":
+        return {}  # their published figures include the auxiliary classifier
     meta = torchvision.models.get_model_weights(name).DEFAULT.meta
     return {"num_params": meta["num_params"], "gflops": meta["_ops"]}
 
 
-DEFAULT_INPUT = {"fcn_resnet50": (3, 520, 520), "deeplabv3_resnet50": (3, 520, 520), "r3d_18": (3, 16, 112, 112)}
+DEFAULT_INPUT = {"fcn_resnet50": (3, 520, 520), "deeplabv3_resnet50": (3, 520, 520), "r3d_18": (3, 16, 112, 112),
+                 "inception_v3": (3, 299, 299)}
 
 
 def main() -> int:
