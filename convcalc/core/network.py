@@ -351,14 +351,16 @@ class _Walk:
             self.value = storage
         kind = type(node)
         frozen = node.frozen is True
-        self.frozen += frozen
+        if frozen:
+            self.frozen += 1
         if kind is LayerNode:
             shape, field = self.leaf(node, full, shape, field, depth)
         elif kind is Group:
             shape, field = self.group(node, full, shape, field, depth)
         else:
             shape, field = self.merge(node, full, shape, field, depth)
-        self.frozen -= frozen
+        if frozen:
+            self.frozen -= 1
         if node.id is not None:
             self.value.holders += self.lookups.get(node.id) or 1
             self.ids[node.id] = (shape, field, self.value)
@@ -430,9 +432,10 @@ class _Walk:
         allocates, keeps_input, keeps_output, extra, mask, transient, moved = plan
         # the storages (memory.py): allocate the output (or not), free the input after its last use, count what autograd keeps
         held, taken = self.held, self.value
-        learns = cost.params > 0 and not self.frozen
-        if self.frozen:
+        learns = cost.params > 0
+        if self.frozen and learns:
             self.frozen_params += cost.params
+            learns = False
         input_grad = taken.grad
         grad = input_grad or learns
         if allocates:  # held.allocate and held.release, written out: this runs for every layer
@@ -463,11 +466,7 @@ class _Walk:
         backward = macs * (learns + input_grad) if macs else 0
         if backward:
             held.backward_macs += backward
-        if self.device is None:
-            self.moved += moved
-            seconds = 0.0
-        else:
-            seconds = self.timed(macs, moved)
+        seconds = 0.0 if self.device is None else self.timed(macs, moved)
         if field is not self.covered[0] or out is not self.covered[1]:  # an activation keeps the field and shape
             self.covered = (field, out, field.covers(out[1:], self.input_spatial))
         # every field given, in order: the tuple is built directly (a Row per layer, a million rows)
@@ -487,8 +486,7 @@ class _Walk:
 
     def timed(self, macs: int, moved: int) -> float:
         device = self.device
-        if device is None:
-            self.moved += moved
+        if device is None:  # a block's bytes moved matter only for the time bounds
             return 0.0
         self.moved += moved
         seconds = max(2 * macs / device.peak_flops, moved / device.bandwidth)
