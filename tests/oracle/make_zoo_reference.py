@@ -155,7 +155,7 @@ def published(library: str, name: str) -> dict:
 
 
 DEFAULT_INPUT = {"fcn_resnet50": (3, 520, 520), "deeplabv3_resnet50": (3, 520, 520), "r3d_18": (3, 16, 112, 112),
-                 "inception_v3": (3, 299, 299)}
+                 "inception_v3": (3, 299, 299), "darknet53": (3, 256, 256)}
 
 
 def main() -> int:
