@@ -200,6 +200,8 @@ class Timing(NamedTuple):
     intensity: float  # FLOPs per byte
     seconds: float
     bound: str  # 'compute' or 'memory'
+    compute_s: float  # FLOPs / peak
+    memory_s: float  # bytes / bandwidth
 
 
 def roofline(macs: int, bytes_moved: int, machine: Device) -> Timing:
@@ -207,4 +209,4 @@ def roofline(macs: int, bytes_moved: int, machine: Device) -> Timing:
     flops = 2 * macs
     compute, memory = flops / machine.peak_flops, bytes_moved / machine.bandwidth
     return Timing(bytes_moved, flops / bytes_moved if bytes_moved else 0.0, max(compute, memory),
-                  "compute" if compute >= memory else "memory")
+                  "compute" if compute >= memory else "memory", compute, memory)

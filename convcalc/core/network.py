@@ -22,7 +22,7 @@ from .formulas import KINDS, LayerCost, Shape, check_layer, fmt_shape
 from .layers import Conv, Layer, Norm
 from .limits import MAX_INT, MAX_ROWS
 from .memory import (INDEX_BYTES, INFERENCE_VIEWS, OPTIMIZER_STATES, STAT_BYTES, TRANSIENT_INDICES, Device, Memory, Storage,
-                     saves_of, stat_count)
+                     Training, roofline, saves_of, stat_count, training)
 from .receptive import ReceptiveField, union
 
 DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
@@ -182,6 +182,12 @@ class Report(NamedTuple):
     @property
     def trainable_params(self) -> int:
         return self.params - self.frozen_params
+
+    @property
+    def training(self) -> Training:
+        """Memory for one training step (memory.training), with the settings' optimizer and precision."""
+        s = self.settings
+        return training(self.params, self.trainable_params, self.saved_activation_bytes, DTYPE_BYTES[s.dtype], s.optimizer, s.amp)
 
     @property
     def flops(self) -> int:
@@ -489,7 +495,7 @@ class _Walk:
         if device is None:  # a block's bytes moved matter only for the time bounds
             return 0.0
         self.moved += moved
-        seconds = max(2 * macs / device.peak_flops, moved / device.bandwidth)
+        seconds = roofline(macs, moved, device).seconds
         self.time += seconds
         return seconds
 

@@ -8,6 +8,7 @@ from ..core.errors import printable
 from ..core.messages import N_, _
 from ..teach.explain import explain, field_chain, num
 from ..core.formulas import KINDS, elementwise, fmt_shape, local_window
+from ..core.memory import roofline
 from ..core.network import Report, Row, Sink
 
 if TYPE_CHECKING:
@@ -51,17 +52,9 @@ def field_dict(row_or_report) -> dict:
     }
 
 
-def training_of(report: Report):
-    from ..core.memory import training
-    from ..core.network import DTYPE_BYTES
-
-    s = report.settings
-    return training(report.params, report.trainable_params, report.saved_activation_bytes, DTYPE_BYTES[s.dtype], s.optimizer, s.amp)
-
-
 def totals_dict(report: Report) -> dict:
     """The `total` of the JSON contract: every memory figure under its own name (README, Memory)."""
-    s, train = report.settings, training_of(report)
+    s, train = report.settings, report.training
     total = {"params": report.params, "trainable_params": report.trainable_params, "frozen_params": report.frozen_params,
              "buffers": report.buffers, "macs": report.macs, "flops": report.flops,
              "backward_macs": report.backward_macs, "training_step_macs": report.macs + report.backward_macs,
@@ -204,10 +197,8 @@ class JsonWriter(Sink):
         self.comma = ","
 
     def timing(self, row: Row) -> str:
-        flops = 2 * row.macs
-        intensity = round(flops / row.bytes_moved, 3) if row.bytes_moved else 0
-        bound = "compute" if flops / self.device.peak_flops >= row.bytes_moved / self.device.bandwidth else "memory"
-        return f', "bytes_moved": {row.bytes_moved}, "intensity": {intensity}, "time_s": {row.time_s:.6g}, "bound": "{bound}"'
+        t = roofline(row.macs, row.bytes_moved, self.device)
+        return f', "bytes_moved": {row.bytes_moved}, "intensity": {round(t.intensity, 3)}, "time_s": {row.time_s:.6g}, "bound": "{t.bound}"'
 
     def finish(self, report: Report) -> None:
         d = self.dumps
@@ -557,7 +548,7 @@ def totals_table(report: Report):
                   _("{size} (what autograd keeps in training)").format(size=human_bytes(report.saved_activation_bytes)))
     table.add_row(_("inference peak"), f"{figure(report.inference_peak_bytes)} B",
                   _("{size} (most tensors alive at once, no gradients)").format(size=human_bytes(report.inference_peak_bytes)))
-    train = training_of(report)
+    train = report.training
     table.add_row(_("training memory"), f"{figure(train.total)} B",
                   _("{size} (weights, gradients, {optimizer} state, saved activations; a lower bound)").format(
                       size=human_bytes(train.total), optimizer=report.settings.optimizer))

@@ -316,7 +316,7 @@ SAVED_PARTS = (("input", N_("its input")), ("output", N_("its output")), ("indic
 
 def memory_lines(row: Row, settings: Settings) -> list[str]:
     """What autograd keeps of this layer, its backward MACs, and with a device its time bound."""
-    from ..core.memory import SAVES, Saves, saves_of
+    from ..core.memory import SAVES, Saves, roofline, saves_of
 
     lines = []
     rule = saves_of(row.layer) if row.layer is not None else SAVES.get(row.kind, Saves())
@@ -333,12 +333,11 @@ def memory_lines(row: Row, settings: Settings) -> list[str]:
             what=_("weight and input gradients") if both else _("the weight gradient only: nothing before it needs a gradient")))
     device = settings.device
     if device is not None and row.bytes_moved:
-        compute, memory = 2 * row.macs / device.peak_flops, row.bytes_moved / device.bandwidth
+        t = roofline(row.macs, row.bytes_moved, device)
         lines.append(_("time ≥ max(2·MACs/peak, bytes/bandwidth) = max({compute:.3g}, {memory:.3g}) s = {time:.3g} s, "
                        "{bound}; {bytes} B moved, {intensity:.3g} FLOP/B").format(
-            compute=compute, memory=memory, time=row.time_s, bytes=num(row.bytes_moved),
-            bound=_("compute-bound") if compute >= memory else _("memory-bound"),
-            intensity=2 * row.macs / row.bytes_moved))
+            compute=t.compute_s, memory=t.memory_s, time=row.time_s, bytes=num(row.bytes_moved),
+            bound=_("compute-bound") if t.bound == "compute" else _("memory-bound"), intensity=t.intensity))
     return lines
 
 
