@@ -383,6 +383,14 @@ class Optimizer(str, Enum):
     adamw = "adamw"
 
 
+class Count(str, Enum):
+    macs = "macs"
+    fvcore = "fvcore"
+    fvcore_train = "fvcore-train"
+    torchinfo = "torchinfo"
+    calflops = "calflops"
+
+
 class Amp(str, Enum):
     fp16 = "fp16"
     bf16 = "bf16"
@@ -425,6 +433,7 @@ def net(
     connections: bool = typer.Option(False, "--connections", help="Add a column of LeCun's connections (LeNet-5's figure)."),
     assignments: list[str] = typer.Option(None, "--set", help="Give a network argument: --set classes=10 --set width=0.5 (repeatable; the description's args: lists them)."),
     by_op: bool = typer.Option(False, "--by-op", help="Add the totals per operator group: conv, linear, pool, norm, activation, merge, reshape."),
+    count: Count = typer.Option(Count.macs, "--count", help="Also count as another tool counts, to reproduce its figure: fvcore (eval), fvcore-train, torchinfo (Total mult-adds), calflops (FLOPs)."),
     optimizer: Optimizer = typer.Option(Optimizer.adam, "--optimizer", help="The optimizer whose state the training memory counts."),
     amp: Amp = typer.Option(None, "--amp", help="Mixed precision: fp16 or bf16 activations, float32 weights, gradients and optimizer state."),
     device: str = typer.Option(None, "--device", help="Time bounds (roofline, an estimate) on a device: a100, h100, v100, t4, rtx4090, or PEAK_FLOPS,BANDWIDTH such as 19.5e12,1.555e12."),
@@ -460,7 +469,7 @@ def net(
                    "smaller network, got {count_rows:,} rows").format(max_explained=MAX_EXPLAINED, count_rows=count_rows(network.body)))
         if by_op and fmt is Format.csv:
             fail(_("--by-op: a second table has no place in CSV; use --format table, markdown or json, got --format csv"), 2)
-        emit_network(network, settings, fmt, show_steps, depth, connections, by_op)
+        emit_network(network, settings, fmt, show_steps, depth, connections, by_op, count.value)
     except ConvcalcError as error:
         fail(str(error))
 
@@ -528,7 +537,7 @@ class Tee:
 
 
 def emit_network(network, settings, fmt: "Format", show_steps: bool, depth: int | None, connections: bool = False,
-                 by_op: bool = False) -> None:
+                 by_op: bool = False, rule: str = "macs") -> None:
     """Walk the network once, handing its rows to the writer of the chosen format. JSON and CSV
     are written as the rows come, into a spooled file that reaches stdout only once the whole
     network is known to be valid (an error leaves stdout empty)."""
@@ -539,9 +548,14 @@ def emit_network(network, settings, fmt: "Format", show_steps: bool, depth: int 
 
     collect = Collect() if show_steps else None
     groups = ByOp() if by_op else None
+    counted = None
+    if rule != "macs":
+        from .core.counting import Counted
+
+        counted = Counted(rule, settings.batch)
 
     def sinks(first):
-        chosen = [s for s in (first, collect, groups) if s is not None]
+        chosen = [s for s in (first, collect, groups, counted) if s is not None]
         return chosen[0] if len(chosen) == 1 else Tee(*chosen)
 
     if fmt in (Format.json, Format.csv):
@@ -555,11 +569,13 @@ def emit_network(network, settings, fmt: "Format", show_steps: bool, depth: int 
                 pieces.clear()
 
         if fmt is Format.json:
-            writer = render.JsonWriter(write, network.name, network.input_shape, settings, ascii_only=not can_print("×"))
+            writer = render.JsonWriter(write, network.name, network.input_shape, settings, ascii_only=not can_print("×"), rule=rule)
         else:
-            writer = render.CsvWriter(write, settings, depth)
+            writer = render.CsvWriter(write, settings, depth, rule)
         report = walk(network, settings, sinks(writer))
         if fmt is Format.json:
+            if counted is not None:
+                writer.extra["count"] = render.count_dict(counted)
             if groups is not None:
                 writer.extra["by_op"] = render.by_op_dict(groups.result(), report)
             if collect is not None:
@@ -580,6 +596,8 @@ def emit_network(network, settings, fmt: "Format", show_steps: bool, depth: int 
     steps = render.explanation(report._replace(rows=tuple(collect.rows)), collect.rows) if collect else []
     if fmt is Format.markdown:
         sys.stdout.write(render.to_markdown(report, table))
+        if counted is not None:
+            sys.stdout.write("\n" + render.count_text(counted) + "\n")
         if groups is not None:
             sys.stdout.write("\n" + render.by_op_markdown(groups.result(), report))
         write_lines(steps)
@@ -592,7 +610,7 @@ def emit_network(network, settings, fmt: "Format", show_steps: bool, depth: int 
             depth=depth, deepest=deepest))
     if groups is not None:
         out.print(render.by_op_table(groups.result(), report))
-    out.print(render.totals_table(report))
+    out.print(render.totals_table(report, counted))
     for line in render.warning_lines(report):
         out.print(line, markup=False, style="yellow", highlight=False)
     write_lines(steps)

@@ -140,6 +140,8 @@ def convcalc(*args: str, stdin: str | None = None, language: str | None = "zh", 
 MLP = "input: [10]\nlayers:\n  - linear: {out: 128}\n  - relu\n  - linear: {out: 5}\n"
 
 CHINESE_RUNS = {
+    "net_count": (["net", "alexnet", "--count", "calflops", "--depth", "0"], None, 0),
+    "net_count_markdown": (["net", "alexnet", "--count", "fvcore-train", "-f", "markdown"], None, 0),
     "layer": (["layer", "--in", "10", "--k", "5", "--p", "1", "--s", "2", "--explain", "--draw"], None, 0),
     "layer_d2l": (["layer", "--in", "8", "--k", "3", "--p-total", "2", "--explain"], None, 0),
     "layer_nndl": (["layer", "--in", "8", "--k", "3", "--p", "wide", "--explain"], None, 0),
@@ -184,6 +186,7 @@ def leftover_english(text: str) -> list[str]:
     # what stays English by design: the network's own names and kinds, option names, symbols
     text = re.sub(r"\boutput(?= +linear|\s\(linear\))", " ", text)  # LeNet-5's last layer is named output
     text = re.sub(r"(?m)^  (layer|net|zoo|compute|solve) |`layer`", " ", text)  # command names
+    text = re.sub(r"<[\w|-]+>|\[默认：[\w.-]+\]", " ", text)  # an option's choices and default are values typed as they are
     text = re.sub(r"--[\w-]+|convcalc \w+|\b\w+\.yaml\b|\b\w+=(\w+|'[^']*')|'[^']*'", " ", text)  # code: p='same', ceil_mode=True
     for kind in ("conv", "convT", "maxpool", "avgpool", "linear", "flatten", "relu", "tanh", "subsample", "batchnorm",
                  "global_avgpool", "adaptive_avgpool", "add", "concat"):

@@ -8,6 +8,7 @@ from ..core.errors import printable
 from ..core.messages import N_, _
 from ..teach.explain import explain, field_chain, num
 from ..core.formulas import KINDS, elementwise, fmt_shape, local_window
+from ..core.counting import RULES, count
 from ..core.memory import roofline
 from ..core.network import Report, Row, Sink
 
@@ -136,10 +137,11 @@ class JsonWriter(Sink):
     Every row of a repeated layer shares its figures, so the part of its line that holds them is
     encoded once per layer and input shape."""
 
-    def __init__(self, write, network_name: str, input_shape, settings, ascii_only: bool = False):
+    def __init__(self, write, network_name: str, input_shape, settings, ascii_only: bool = False, rule: str = "macs"):
         import json
 
         self.write, self.fpm, self.ascii_only = write, settings.flops_per_mac, ascii_only
+        self.rule, self.batch = rule, settings.batch
         self.input_spatial = tuple(input_shape[1:])
         self.dumps = lambda value: json.dumps(value, ensure_ascii=ascii_only)
         self.fragments: dict[int, tuple[str, str]] = {}
@@ -192,6 +194,8 @@ class JsonWriter(Sink):
         if not (name.isascii() and name.isprintable()) or '"' in name or "\\" in name:
             name = self.dumps(name)[1:-1]
         timing = self.timing(row) if self.device else ""
+        if self.rule != "macs":
+            timing += f', "counted": {count(self.rule, row, self.batch)}'
         self.write(f'{self.comma}\n    {{"name": "{name}", "depth": {row.depth}, {figures}, "saved_bytes": {row.saved_bytes}, '
                    f'"backward_macs": {row.backward_macs}{timing}, "receptive_field": {rf}, "warnings": {warnings}}}')
         self.comma = ","
@@ -228,11 +232,13 @@ class CsvWriter(Sink):
     sums, known once they are): sum the rows whose `leaf` is true for the network's totals.
     Quoting follows Python's csv module (only a field with a comma, quote or line break is quoted)."""
 
-    def __init__(self, write, settings, depth: int | None):
+    def __init__(self, write, settings, depth: int | None, rule: str = "macs"):
         self.write, self.fpm, self.depth = write, settings.flops_per_mac, depth
+        self.rule, self.batch = rule, settings.batch
+        self.counts: dict[int, int] = {}  # a block's count: the sum of its layers', by depth
         self.fragments: dict[int, str] = {}
         self.last_field = (None, None, "")
-        write(",".join(CSV_HEADER) + "\n")
+        write(",".join(CSV_HEADER + (["counted"] if rule != "macs" else [])) + "\n")
 
     def row(self, r: Row) -> None:
         if self.depth is not None and r.depth > self.depth:
@@ -253,7 +259,17 @@ class CsvWriter(Sink):
             rf = (f"{'×'.join([csv_number(a.size) for a in axes])},{'×'.join([csv_number(a.jump) for a in axes])},"
                   f"{'×'.join([csv_number(plain_half(a.twice_start)) for a in axes])},{JSON_BOOL[field.full]},{JSON_BOOL[r.covers]}")
             self.last_field = (field, r.covers, rf)
-        self.write(f"{csv_field(r.name)},{r.depth},{figures},{rf},{r.saved_bytes},{r.backward_macs}\n")
+        counted = f",{self.counted(r)}" if self.rule != "macs" else ""
+        self.write(f"{csv_field(r.name)},{r.depth},{figures},{rf},{r.saved_bytes},{r.backward_macs}{counted}\n")
+
+    def counted(self, r: Row) -> int:
+        """A leaf's count, added to every enclosing block's; a block's, its layers' sum (its row comes after them)."""
+        if r.leaf:
+            value = count(self.rule, r, self.batch)
+            for depth in range(r.depth):
+                self.counts[depth] = self.counts.get(depth, 0) + value
+            return value
+        return self.counts.pop(r.depth, 0)
 
     def leaf(self, row: Row) -> None:
         self.row(row)
@@ -524,7 +540,15 @@ def network_table(report: Report, entries: TableRows, connections: bool = False,
     return table
 
 
-def totals_table(report: Report):
+def count_dict(counted) -> dict:
+    return {"rule": counted.rule, "what": RULES[counted.rule], "total": counted.total}
+
+
+def count_text(counted) -> str:
+    return _("counted as {rule}: {total} ({what})").format(rule=counted.rule, total=figure(counted.total), what=_(RULES[counted.rule]))
+
+
+def totals_table(report: Report, counted=None):
     from rich.table import Table
 
     table = Table(show_header=False, box=None, pad_edge=False)
@@ -555,6 +579,8 @@ def totals_table(report: Report):
     if report.settings.device is not None:
         table.add_row(_("time"), seconds_text(report.time_s),
                       _("roofline bound on {device}, an estimate").format(device=report.settings.device.name))
+    if counted is not None:
+        table.add_row(_("counted as {rule}").format(rule=counted.rule), figure(counted.total), _(RULES[counted.rule]))
     if report.field.axes:
         table.add_row(_("receptive field"), field_text(report.field), _("of the last layer"))
     return table

@@ -1,0 +1,144 @@
+"""Other tools' counting rules, so that their figures can be reproduced (`--count`).
+
+Each rule is read from the tool's own source (fvcore 0.1.5 `jit_handles.py`, torchinfo 1.8
+`layer_info.py`, calflops 0.3.2 `pytorch_ops.py`) and gives one layer's count from its row: kind,
+shapes, parameters and MACs, batch included. The bundled networks are checked against each tool's
+own output (tests/oracle/make_count_reference.py).
+
+    macs          convcalc's own: multiply-adds of convolutions and matrix products, nothing else
+    fvcore        MACs of conv, convT and linear (no bias); batchnorm 2 per element in eval mode
+                  (1 without affine); layer/group/instance norm 5 per element (4 without affine);
+                  2-D adaptive average pooling 1 per input element; 2-D upsampling 1 (nearest) or
+                  4 (bilinear) per output element; everything else 0
+    fvcore-train  the same with batchnorm at its training rate, 5 per element (4 without affine)
+    torchinfo     each module's weight and bias count times the batch, and for a convolution also
+                  times the output positions: conv/convT params·N·∏L_out, linear and norms params·N
+                  (a linear applied per position counts once, not per position); no parameters: 0
+    calflops      FLOPs: 2·MACs of conv and linear, + 1 per output element for a convolution's bias
+                  (a transposed one: per element of the size a plain convolution would give), 1 per
+                  input element for relu, leaky_relu, elu, silu, gelu, softmax and every pooling,
+                  batchnorm as fvcore in eval mode, the other norms 5 (4) per element; resampling
+                  by a factor 1 per input element, to a size ∏size; lrn as local_response_norm
+                  computes it (3 per element + its channel-window average); merges written as Python
+                  operators (+, *) 0, as are relu6 (hardtanh), sigmoid, tanh, hardswish, mish
+
+What a description cannot know is how the code spells an operation: a global average written as
+`x.mean((2, 3))` is not counted by fvcore or calflops where `adaptive_avg_pool2d` is, and
+torch.add() is counted by calflops where `+` is not. The rules follow the torch.nn modules and
+torchvision's code. LeNet's subsampling, not a PyTorch operation, counts as its MACs (× 2 in
+calflops). ConvNeXt's layer scale is a parameter of its block, not a module: 0 in torchinfo.
+"""
+
+from __future__ import annotations
+
+from math import prod
+
+from .messages import N_
+
+RULES = {  # name: what the figure is, for the footer
+    "macs": N_("multiply-adds of convolutions and linear layers"),
+    "fvcore": N_("fvcore's FlopCountAnalysis, model in eval mode"),
+    "fvcore-train": N_("fvcore's FlopCountAnalysis, model in train mode"),
+    "torchinfo": N_("torchinfo's Total mult-adds"),
+    "calflops": N_("calflops' FLOPs"),
+}
+
+NORMS = ("layernorm", "groupnorm", "instancenorm")
+POOLS = ("maxpool", "avgpool", "adaptive_avgpool", "adaptive_maxpool", "global_avgpool", "global_maxpool")
+CALFLOPS_ACTIVATIONS = ("relu", "leaky_relu", "elu", "silu", "swish", "gelu", "softmax")
+
+
+def affine_of(layer) -> bool:
+    return bool(getattr(layer, "affine", False))
+
+
+def fvcore(row, batch: int, train: bool = False) -> int:
+    kind, layer = row.kind, row.layer
+    if kind in ("conv", "convT", "linear", "subsample"):
+        return row.macs
+    inputs = batch * prod(row.input_shape)
+    if kind == "batchnorm":
+        if train:
+            return inputs * (5 if affine_of(layer) else 4)
+        return inputs * (2 if affine_of(layer) else 1)
+    if kind in NORMS:
+        return inputs * (5 if affine_of(layer) else 4)
+    spatial = len(row.input_shape) - 1
+    if kind in ("adaptive_avgpool", "global_avgpool") and spatial == 2:
+        return inputs
+    if kind in ("upsample", "resize") and spatial == 2:
+        return batch * prod(row.output_shape) * (4 if layer.mode == "bilinear" else 1)
+    return 0
+
+
+def torchinfo(row, batch: int) -> int:
+    if row.kind in ("conv", "convT"):
+        return row.params * batch * prod(row.output_shape[1:])
+    if row.kind == "scale":
+        return 0
+    return row.params * batch
+
+
+def calflops(row, batch: int) -> int:
+    kind, layer = row.kind, row.layer
+    inputs = batch * prod(row.input_shape)
+    if kind == "conv":
+        return 2 * row.macs + (batch * prod(row.output_shape) if layer.bias else 0)
+    if kind == "convT":
+        return 2 * row.macs + (batch * layer.out_channels * prod(plain_conv_sizes(layer, row.input_shape[1:])) if layer.bias else 0)
+    if kind in ("linear", "subsample"):
+        return 2 * row.macs
+    if kind in CALFLOPS_ACTIVATIONS or kind in POOLS:
+        return inputs
+    if kind == "batchnorm":
+        return inputs * (2 if affine_of(layer) else 1)
+    if kind in NORMS:
+        return inputs * (5 if affine_of(layer) else 4)
+    if kind == "lrn":  # F.local_response_norm: x·x, ·alpha, +k, and an average over the padded channel window
+        channels, spatial = row.input_shape[0], row.input_shape[1:]
+        return 3 * inputs + batch * (channels + layer.size - 1) * prod(spatial)
+    if kind == "upsample" or kind == "resize" and layer.factor is not None:
+        return inputs
+    if kind == "resize":  # F.interpolate(x, size=…): calflops counts ∏size, whatever the batch and channels
+        return prod(row.output_shape[1:])
+    return 0
+
+
+def plain_conv_sizes(layer, spatial) -> list[int]:
+    """calflops sizes a transposed convolution's bias term with the plain convolution formula."""
+    n = len(spatial)
+
+    def axis(value):
+        return value if isinstance(value, tuple) else (value,) * n
+
+    k, s, p, d = axis(layer.kernel), axis(layer.stride), axis(layer.padding), axis(layer.dilation)
+    return [(m + 2 * p[i] - (d[i] * (k[i] - 1) + 1)) // s[i] + 1 for i, m in enumerate(spatial)]
+
+
+def count(rule: str, row, batch: int) -> int:
+    """One leaf row's count under `rule` (a name in RULES); the batch is included."""
+    if rule == "macs":
+        return row.macs
+    if rule == "fvcore":
+        return fvcore(row, batch)
+    if rule == "fvcore-train":
+        return fvcore(row, batch, train=True)
+    if rule == "torchinfo":
+        return torchinfo(row, batch)
+    return calflops(row, batch)
+
+
+class Counted:
+    """A sink (network.Sink's interface) that totals the leaves' counts under one rule."""
+
+    def __init__(self, rule: str, batch: int):
+        self.rule, self.batch, self.total = rule, batch, 0
+
+    def open(self, depth: int):
+        return None
+
+    def close(self, token, row) -> None:
+        pass
+
+    def leaf(self, row) -> None:
+        self.total += count(self.rule, row, self.batch)

@@ -1,0 +1,89 @@
+"""What fvcore, torchinfo and calflops themselves print for a few torchvision networks, for the
+`--count` tests (tests/test_count.py).
+
+Writes tests/golden/count_reference.json: for each network and batch, each peer's total as the
+peer computes it — fvcore's FlopCountAnalysis (model in eval and in train mode), torchinfo's
+"Total mult-adds", calflops' FLOPs. Regenerate with the peers installed:
+
+    pip install torch==2.14.1 torchvision==0.29.1 fvcore torchinfo calflops
+    python tests/oracle/make_count_reference.py
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "tests" / "golden" / "count_reference.json"
+
+# spec stem (= torchvision's function), input shape, batch
+CASES = [
+    ("resnet18", (3, 224, 224), 1), ("resnet50", (3, 224, 224), 2), ("vgg11", (3, 224, 224), 1),
+    ("alexnet", (3, 224, 224), 1), ("mobilenet_v2", (3, 224, 224), 1), ("densenet121", (3, 224, 224), 1),
+    ("efficientnet_b0", (3, 224, 224), 1), ("convnext_tiny", (3, 224, 224), 1), ("squeezenet1_0", (3, 224, 224), 1),
+    ("fcn_resnet50", (3, 224, 320), 1), ("mobilenet_v3_large", (3, 224, 224), 1), ("resnet18", (3, 160, 128), 3),
+]
+
+
+def build(name: str):
+    import torchvision
+
+    kwargs = {"weights_backbone": None, "aux_loss": False} if name.startswith(("fcn", "deeplab")) else {}
+    return torchvision.models.get_model(name, weights=None, **kwargs)
+
+
+def fvcore_count(model, x, train: bool) -> int:
+    from fvcore.nn import FlopCountAnalysis
+
+    model.train(train)
+    analysis = FlopCountAnalysis(model, x)
+    analysis.unsupported_ops_warnings(False)
+    analysis.uncalled_modules_warnings(False)
+    return int(analysis.total())
+
+
+def torchinfo_count(model, x) -> int:
+    from torchinfo import summary
+
+    model.eval()
+    return int(summary(model, input_data=x, verbose=0).total_mult_adds)
+
+
+def calflops_count(model, x) -> int:
+    from calflops import calculate_flops
+
+    model.eval()
+    flops, _macs, _params = calculate_flops(model, input_shape=tuple(x.shape), output_as_string=False, print_results=False,
+                                            print_detailed=False)
+    return int(flops)
+
+
+def main() -> None:
+    import fvcore
+    import torch
+    import torchinfo
+
+    logging.disable(logging.WARNING)
+    found = []
+    for name, shape, batch in CASES:
+        torch.manual_seed(0)
+        model = build(name)
+        x = torch.randn(batch, *shape)
+        with torch.no_grad():
+            entry = {"network": name, "input_shape": list(shape), "batch": batch,
+                     "fvcore": fvcore_count(model, x, train=False), "fvcore-train": fvcore_count(model, x, train=True),
+                     "torchinfo": torchinfo_count(model, x), "calflops": calflops_count(model, x)}
+        found.append(entry)
+        print(entry, flush=True)
+    from importlib.metadata import version
+
+    versions = {"torch": torch.__version__, "fvcore": version("fvcore"), "torchinfo": torchinfo.__version__,
+                "calflops": version("calflops")}
+    OUT.write_text(json.dumps({"versions": versions, "cases": found}, indent=1) + "\n")
+    print("wrote", OUT)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""`--count`: other tools' counting rules (convcalc/core/counting.py). Each rule is checked layer by
+layer as arithmetic read from the tool's source, and network by network against the tool's own
+output (tests/golden/count_reference.json, written by tests/oracle/make_count_reference.py)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from convcalc import analyze, load, loads
+from convcalc.cli import app
+from convcalc.core.counting import RULES, Counted, count
+from convcalc.core.network import Settings, walk
+from convcalc.formats.zoo import find
+
+runner = CliRunner()
+REFERENCE = json.loads((Path(__file__).parent / "golden" / "count_reference.json").read_text())
+PEERS = ("fvcore", "fvcore-train", "torchinfo", "calflops")
+
+
+@pytest.mark.parametrize("case", REFERENCE["cases"], ids=lambda c: f"{c['network']}-{'x'.join(map(str, c['input_shape']))}-b{c['batch']}")
+@pytest.mark.parametrize("rule", PEERS)
+def test_bundled_networks_counted_as_each_tool_counts_them(case, rule):
+    network = load(find(case["network"]), tuple(case["input_shape"]))
+    counted = Counted(rule, case["batch"])
+    walk(network, Settings(batch=case["batch"]), counted)
+    assert counted.total == case[rule]
+
+
+def one_layer(text: str, shape: tuple, batch: int = 1):
+    """The leaf rows of a one-item description on `shape`."""
+    report = analyze(loads(f"input: {list(shape)}\nlayers:\n  - {text}\n"), Settings(batch=batch))
+    return report.leaves[0]
+
+
+N = 2  # the batch of the single-layer cases
+# (layer, input shape, {rule: expected}) — expected values as each tool's source computes them
+LAYERS = [
+    ("conv: {c: 8, k: 3, p: 1}", (3, 10, 12), {
+        "macs": N * 8 * 3 * 9 * 10 * 12, "fvcore": N * 8 * 3 * 9 * 10 * 12,
+        "torchinfo": (8 * 3 * 9 + 8) * N * 10 * 12,  # weight and bias, times batch and output positions
+        "calflops": 2 * N * 8 * 3 * 9 * 10 * 12 + N * 8 * 10 * 12}),  # 2·MAC + one add per output for the bias
+    ("conv: {c: 8, k: 3, s: 2, groups: 4, bias: false}", (4, 9, 9), {
+        "fvcore": N * 8 * 1 * 9 * 4 * 4, "torchinfo": 8 * 1 * 9 * N * 4 * 4, "calflops": 2 * N * 8 * 1 * 9 * 4 * 4}),
+    ("convT: {c: 4, k: 2, s: 2}", (6, 5, 5), {
+        "fvcore": N * 6 * 4 * 4 * 5 * 5, "torchinfo": (6 * 4 * 4 + 4) * N * 10 * 10,
+        # calflops sizes the bias term with the plain convolution formula: ⌊(5 − 2)/2⌋ + 1 = 2
+        "calflops": 2 * N * 6 * 4 * 4 * 5 * 5 + N * 4 * 2 * 2}),
+    ("linear: {out: 10}", (20,), {"fvcore": N * 20 * 10, "torchinfo": N * (20 * 10 + 10), "calflops": 2 * N * 20 * 10}),
+    ("linear: {out: 10}", (20, 7, 7), {  # a linear applied per position: torchinfo counts it once
+        "fvcore": N * 49 * 20 * 10, "torchinfo": N * (20 * 10 + 10), "calflops": 2 * N * 49 * 20 * 10}),
+    ("batchnorm", (16, 5, 5), {
+        "fvcore": 2 * N * 16 * 25, "fvcore-train": 5 * N * 16 * 25, "torchinfo": N * 2 * 16, "calflops": 2 * N * 16 * 25}),
+    ("batchnorm: {affine: false}", (16, 5, 5), {"fvcore": N * 16 * 25, "fvcore-train": 4 * N * 16 * 25, "torchinfo": 0,
+                                                 "calflops": N * 16 * 25}),
+    ("layernorm", (16, 5, 5), {"fvcore": 5 * N * 16 * 25, "fvcore-train": 5 * N * 16 * 25, "torchinfo": N * 2 * 16,
+                               "calflops": 5 * N * 16 * 25}),
+    ("groupnorm: {groups: 4, affine: false}", (16, 5, 5), {"fvcore": 4 * N * 16 * 25, "calflops": 4 * N * 16 * 25}),
+    ("relu", (16, 5, 5), {"macs": 0, "fvcore": 0, "torchinfo": 0, "calflops": N * 16 * 25}),
+    ("relu6", (16, 5, 5), {"calflops": 0}),  # nn.ReLU6 calls hardtanh, which calflops does not patch
+    ("sigmoid", (16, 5, 5), {"calflops": 0}),
+    ("gelu", (16, 5, 5), {"calflops": N * 16 * 25}),
+    ("maxpool: {k: 2}", (16, 6, 6), {"fvcore": 0, "calflops": N * 16 * 36}),  # per input element
+    ("global_avgpool", (16, 6, 6), {"fvcore": N * 16 * 36, "calflops": N * 16 * 36}),
+    ("global_avgpool", (16, 4, 6, 6), {"fvcore": 0, "calflops": N * 16 * 144}),  # fvcore has no 3-D adaptive pooling handle
+    ("upsample: {scale: 2}", (4, 5, 5), {"fvcore": N * 4 * 100, "calflops": N * 4 * 25}),
+    ("upsample: {scale: 2, mode: bilinear}", (4, 5, 5), {"fvcore": 4 * N * 4 * 100, "calflops": N * 4 * 25}),
+    ("resize: {size: 7, mode: bilinear}", (4, 5, 5), {"fvcore": 4 * N * 4 * 49, "calflops": 7 * 7}),  # calflops: ∏size
+    ("lrn: {size: 5}", (8, 3, 3), {"fvcore": 0, "calflops": 3 * N * 8 * 9 + N * (8 + 5 - 1) * 9}),
+    ("flatten", (4, 5, 5), {"fvcore": 0, "torchinfo": 0, "calflops": 0}),
+    ("dropout", (4, 5, 5), {"calflops": 0}),
+]
+
+
+@pytest.mark.parametrize("text, shape, expected", LAYERS, ids=[f"{t}-{s}" for t, s, _ in LAYERS])
+def test_each_rule_on_one_layer(text, shape, expected):
+    row = one_layer(text, shape, N)
+    for rule, value in expected.items():
+        assert count(rule, row, N) == value, rule
+
+
+def test_merges_written_as_python_operators_count_nothing():
+    text = "input: [8, 4, 4]\nlayers:\n  - residual: [conv: {c: 8, k: 1, bias: false}]\n"
+    rows = [r for r in analyze(loads(text)).leaves if r.kind == "add"]
+    assert rows and all(count(rule, rows[0], 1) == 0 for rule in RULES)
+
+
+def test_macs_rule_is_convcalcs_own_count():
+    report = analyze(load(find("resnet18")), Settings(batch=3))
+    assert sum(count("macs", r, 3) for r in report.leaves) == report.macs
+
+
+def test_json_layers_sum_to_the_counted_total():
+    result = runner.invoke(app, ["net", "resnet50", "--count", "calflops", "--batch", "2", "-f", "json"])
+    data = json.loads(result.stdout)
+    case = next(c for c in REFERENCE["cases"] if c["network"] == "resnet50")
+    assert data["count"] == {"rule": "calflops", "what": RULES["calflops"], "total": case["calflops"]}
+    assert sum(layer["counted"] for layer in data["layers"]) == case["calflops"]
+
+
+def test_csv_counted_column_sums_like_the_other_figures():
+    result = runner.invoke(app, ["net", "resnet18", "--count", "torchinfo", "-f", "csv"])
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    case = next(c for c in REFERENCE["cases"] if c["network"] == "resnet18" and c["batch"] == 1)
+    assert sum(int(r["counted"]) for r in rows if r["leaf"] == "true") == case["torchinfo"]
+    assert sum(int(r["counted"]) for r in rows if r["depth"] == "0") == case["torchinfo"]  # blocks hold their layers' sum
+
+
+def test_table_and_markdown_name_the_rule():
+    table = runner.invoke(app, ["net", "vgg11", "--count", "fvcore"])
+    case = next(c for c in REFERENCE["cases"] if c["network"] == "vgg11")
+    assert "counted as fvcore" in table.stdout and f"{case['fvcore']:,}" in table.stdout
+    markdown = runner.invoke(app, ["net", "vgg11", "--count", "fvcore", "-f", "markdown"])
+    assert f"counted as fvcore: {case['fvcore']:,}" in markdown.stdout
+
+
+def test_default_output_has_no_count():
+    data = json.loads(runner.invoke(app, ["net", "lenet5", "-f", "json"]).stdout)
+    assert "count" not in data and "counted" not in data["layers"][0]
+
+
+def test_unknown_rule_is_one_error_line():
+    result = runner.invoke(app, ["net", "vgg11", "--count", "thop"])
+    assert result.exit_code != 0
+    assert result.stderr.strip().startswith("Error: --count:") and "got 'thop'" in result.stderr and len(result.stderr.splitlines()) == 1
