@@ -63,7 +63,7 @@ def test_other_input_sizes_match_pytorch(stem, size):
 def test_published_figures(stem):
     published = REFERENCE[stem]["published"]
     if not published:
-        pytest.skip("timm publishes no figures in its model code")
+        pytest.skip("timm and d2l publish no figures with their model code")
     rep = report(stem)
     assert rep.params == published["num_params"]
     assert round(rep.macs / 1e9, 3) == published["gflops"]

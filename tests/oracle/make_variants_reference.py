@@ -1,4 +1,4 @@
-"""Bundled networks built with other arguments, as torchvision builds them, for tests/test_arguments.py.
+"""Bundled networks built with other arguments, as torchvision (or d2l, d2l_models.py) builds them, for tests/test_arguments.py.
 
 Writes tests/golden/variants_reference.json: for each (network, arguments, input) the figures
 make_zoo_reference.record() takes (parameters, buffers, MACs, output shape, every conv/linear/pool
@@ -41,6 +41,9 @@ VARIANTS = [
     ("googlenet", {"classes": 10}, {"num_classes": 10, "aux_logits": False, "init_weights": False}, (3, 224, 224)),
     ("convnext_tiny", {"classes": 10}, {"num_classes": 10}, (3, 224, 224)),
     *[("efficientnet_b0", {"width": w, "depth": d}, {}, (3, r, r), name) for name, w, d, r in EFFICIENTNETS],
+    # d2l's VGG-11 (8.2) on Fashion-MNIST resized: the full widths, and the quarter widths the book trains
+    ("vgg11", {"classes": 10}, {}, (1, 224, 224), "d2l.vgg"),
+    ("vgg11", {"classes": 10, "ratio": 4}, {"arch": ((1, 16), (1, 32), (2, 64), (2, 128), (2, 128))}, (1, 224, 224), "d2l.vgg"),
 ]
 
 
@@ -53,9 +56,13 @@ def main() -> None:
     found = []
     for stem, arguments, kwargs, shape, *other in VARIANTS:
         name = other[0] if other else stem
-        model = torchvision.models.get_model(name, weights=None, **kwargs)
-        entry = {"network": stem, "arguments": arguments, "input_shape": list(shape),
-                 "torchvision": f"torchvision.models.{name}(**{kwargs})", **record(model, shape)}
+        if name.startswith("d2l."):
+            from d2l_models import MODELS
+
+            model, built_by = MODELS[name[4:]](**kwargs), f"d2l_models.{name[4:]}(**{kwargs})"
+        else:
+            model, built_by = torchvision.models.get_model(name, weights=None, **kwargs), f"torchvision.models.{name}(**{kwargs})"
+        entry = {"network": stem, "arguments": arguments, "input_shape": list(shape), "torchvision": built_by, **record(model, shape)}
         found.append(entry)
         print(stem, arguments, entry["params"], entry["macs"], flush=True)
     OUT.write_text(json.dumps({"versions": {"torch": torch.__version__, "torchvision": torchvision.__version__},

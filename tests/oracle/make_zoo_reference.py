@@ -1,4 +1,4 @@
-"""Build every zoo network that torchvision (or timm) defines and record what PyTorch says of it.
+"""Build every zoo network that torchvision, timm or d2l (its code in d2l_models.py) defines and record what PyTorch says of it.
 
 Writes tests/golden/zoo_reference.json, which tests/test_zoo.py compares convcalc against (so the
 test suite itself needs no torchvision). Regenerate with an environment holding torch, torchvision
@@ -44,13 +44,17 @@ def sources() -> dict[str, tuple[str, str]]:
     """spec stem → (library, model name), from each description's `source:` line."""
     found = {}
     for path in sorted((ROOT / "specs").glob("*.yaml")):
-        match = re.search(r"^source:\s*(torchvision|timm)\s+(\w+)\s*$", path.read_text(), re.M)
+        match = re.search(r"^source:\s*(torchvision|timm|d2l)\s+(\w+)\s*$", path.read_text(), re.M)
         if match:
             found[path.stem] = (match.group(1), match.group(2))
     return found
 
 
 def build(library: str, name: str) -> nn.Module:
+    if library == "d2l":
+        from d2l_models import MODELS
+
+        return MODELS[name]()
     if library == "timm":
         import timm
 
@@ -64,7 +68,8 @@ def build(library: str, name: str) -> nn.Module:
 # every network is also checked at two more input sizes, one of them not square
 OTHER_SIZES = {"default": [(3, 160, 160), (3, 192, 256)], "fcn_resnet50": [(3, 500, 500), (3, 224, 320)],
                "deeplabv3_resnet50": [(3, 513, 513), (3, 224, 320)], "r3d_18": [(3, 8, 112, 112), (3, 16, 96, 128)],
-               "inception_v3": [(3, 256, 256), (3, 299, 352)]}
+               "inception_v3": [(3, 256, 256), (3, 299, 352)], "d2l_lenet": [(1, 32, 32), (1, 28, 36)],
+               "d2l_alexnet": [(1, 192, 192), (1, 160, 256)], "d2l_nin": [(1, 192, 192), (1, 160, 256)]}
 
 
 def channel_first(module: nn.Module, shape: tuple[int, ...]) -> list[int]:
@@ -155,7 +160,8 @@ def published(library: str, name: str) -> dict:
 
 
 DEFAULT_INPUT = {"fcn_resnet50": (3, 520, 520), "deeplabv3_resnet50": (3, 520, 520), "r3d_18": (3, 16, 112, 112),
-                 "inception_v3": (3, 299, 299), "darknet53": (3, 256, 256)}
+                 "inception_v3": (3, 299, 299), "darknet53": (3, 256, 256), "cspdarknet53": (3, 256, 256),
+                 "d2l_lenet": (1, 28, 28), "d2l_alexnet": (1, 224, 224), "d2l_nin": (1, 224, 224)}
 
 
 def main() -> int:
