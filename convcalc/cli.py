@@ -422,7 +422,7 @@ COLLAPSE_ROWS = 200  # past this (at the depth shown), identical rows collapse a
 
 @app.command(epilog=CONVENTION_HELP)
 def net(
-    spec: str = typer.Argument(..., metavar="SPEC", help="A description file (YAML), - for standard input, or a bundled network's name: vgg16, resnet50, … (see convcalc zoo)."),
+    spec: str = typer.Argument(..., metavar="SPEC", help="A description file (YAML), - for standard input, a bundled network's name: vgg16, resnet50, … (see convcalc zoo), or a PyTorch model: my_model.py:Net, torchvision.models:resnet50 (a class, or a function returning an nn.Module; building it runs that code, as python would; needs pip install 'convcalc[torch]')."),
     size: str = typer.Option(None, "--input", "--in", help="Override the description's input: 3x160x160 (C×H×W), or 10 (features, for an MLP)."),
     batch: int = typer.Option(1, "--batch", min=1, help="Batch size: multiplies MACs, FLOPs and activation memory."),
     dtype: Dtype = typer.Option(Dtype.fp32, "--dtype", help="Element type for the memory figures."),
@@ -448,8 +448,6 @@ def net(
     from .core.errors import quote
     from .core.limits import MAX_EXPLAINED
     from .core.network import Settings, count_rows
-    from .formats.spec import load
-    from .formats.zoo import find
 
     shape = None
     if size is not None:
@@ -460,7 +458,7 @@ def net(
         shape = parsed
     try:
         arguments = parse_assignments(assignments or [])
-        network = load_stdin(shape, arguments) if spec == "-" else load(find(spec), shape, arguments)
+        network = load_network(spec, shape, arguments)
         settings = Settings(batch=batch, flops_per_mac=flops_per_mac, dtype=dtype.value, optimizer=optimizer.value,
                             amp=amp.value if amp else None, device=parse_device(device, amp.value if amp else dtype.value))
         settings.check()
@@ -472,6 +470,28 @@ def net(
         emit_network(network, settings, fmt, show_steps, depth, connections, by_op, count.value)
     except ConvcalcError as error:
         fail(str(error))
+
+
+def load_network(spec: str, shape, arguments: dict):
+    """A description (a file, standard input, a bundled name) or a PyTorch model (`file.py:Name`, `module:name`)."""
+    from pathlib import Path
+
+    from .core.errors import quote
+    from .formats.pytorch import is_model_target
+
+    if spec == "-":
+        return load_stdin(shape, arguments)
+    if is_model_target(spec) and not Path(spec).exists():
+        if arguments:
+            fail(_("--set: network arguments belong to descriptions; a PyTorch model takes its own, got {value}").format(
+                value=quote(next(iter(arguments)))), 2)
+        from .formats.pytorch import read_model
+
+        return read_model(spec, shape)
+    from .formats.spec import load
+    from .formats.zoo import find
+
+    return load(find(spec), shape, arguments)
 
 
 def parse_assignments(texts: list[str]) -> dict:

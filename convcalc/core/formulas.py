@@ -25,7 +25,7 @@ from . import geometry as geo
 from .errors import ConvcalcError, quote
 from .limits import MAX_INT
 from .layers import (LRN, AdaptivePool, ChannelShuffle, Conv, ConvTranspose, Crop, Elementwise, Flatten, InstanceNorm, Layer, Linear, Norm,
-                     Pad, Pool, Resize, Scale, Subsample, Upsample)
+                     Opaque, Pad, Pool, Reshape, Resize, Scale, Slice, Subsample, Upsample)
 from .receptive import Window, conv_window, transposed_window, upsample_window
 
 Shape = tuple[int, ...]  # channel-first, no batch axis: (C,), (C, L), (C, H, W), (C, D, H, W)
@@ -90,7 +90,7 @@ def at_most_limit(value: int, option: str) -> int:
 
 
 BOOL_FIELDS = ("bias", "ceil_mode", "affine")
-TEXT_FIELDS = ("padding", "mode", "like")  # the formulas check which words
+TEXT_FIELDS = ("padding", "mode", "like", "op")  # the formulas check which words
 NUMBER_FIELDS = ("factor",)  # any positive number
 
 
@@ -510,6 +510,46 @@ class Kind(NamedTuple):
     cost: Callable[..., LayerCost]
 
 
+def target_shape(value, option: str = "shape") -> Shape:
+    if type(value) is not tuple or not 1 <= len(value) <= 4 or not all(is_int(v) and 1 <= v <= MAX_INT for v in value):
+        raise ConvcalcError(_("{option}: must be 1 to 4 positive sizes (C, C×L, C×H×W, C×D×H×W), got {value}").format(option=option, value=quote(value)))
+    return value
+
+
+def channel_slice(layer: Slice, shape: Shape) -> LayerCost:
+    """Channels [start, start + size) of the input; the spatial sizes kept, no parameters, 0 MACs."""
+    start, size = non_negative(layer.start, "start"), positive(layer.size, "size")
+    if start + size > shape[0]:
+        raise ConvcalcError(_("size: channels {start} to {end} must lie inside the input's {channels}, got {value}").format(
+            start=start, end=start + size - 1, channels=shape[0], value=size))
+    return LayerCost((size, *shape[1:]), 0, 0, 0, None, False)
+
+
+def reshape(layer: Reshape, shape: Shape) -> LayerCost:
+    """The same elements in another shape: no parameters, 0 MACs. Positions kept: each output reads
+    one position; flattened into features: each reads the whole input."""
+    out = target_shape(layer.shape)
+    if prod(out) != prod(shape):
+        raise ConvcalcError(_("shape: must hold the input's {count:,} elements ({input}), got {value}").format(
+            count=prod(shape), input=fmt_shape(shape), value=fmt_shape(out)))
+    if len(out) == 1 and len(shape) > 1:
+        return LayerCost(out, 0, 0, 0, None, True)
+    if out[1:] != shape[1:]:
+        raise ConvcalcError(_("shape: a reshape keeps the spatial sizes ({input}) or flattens them, got {value}").format(
+            input=fmt_shape(shape), value=fmt_shape(out)))
+    return LayerCost(out, 0, 0, 0, None, False)
+
+
+def opaque(layer: Opaque, shape: Shape) -> LayerCost:
+    """An operation without a formula: the model's own output shape and parameters; its MACs unknown (listed as a
+    warning), its receptive field taken as the whole input (a bound)."""
+    out = target_shape(layer.shape)
+    params, buffers = non_negative(layer.params, "params"), non_negative(layer.buffers, "buffers")
+    warning = _("{op}: convcalc has no formula for this operation; its MACs are not counted (the totals are partial) and "
+                "the receptive field past it is a bound").format(op=layer.op)
+    return LayerCost(out, params, buffers, 0, None, True, (warning,))
+
+
 ACTIVATIONS = ("relu", "relu6", "leaky_relu", "elu", "gelu", "silu", "swish", "mish", "sigmoid", "tanh", "hardswish", "hardsigmoid", "softmax")
 
 # activations, dropout and identity: same shape, no parameters, 0 MACs (listed, never guessed)
@@ -536,6 +576,9 @@ KINDS: dict[str, Kind] = {
     "pad": Kind(Pad, pad),
     "crop": Kind(Crop, crop),
     "resize": Kind(Resize, resize),
+    "slice": Kind(Slice, channel_slice),
+    "reshape": Kind(Reshape, reshape),
+    "opaque": Kind(Opaque, opaque),
     **{name: Kind(Elementwise, elementwise) for name in ACTIVATIONS},
     "dropout": Kind(Elementwise, elementwise),
     "identity": Kind(Elementwise, elementwise),

@@ -199,5 +199,37 @@ class Scale(NamedTuple):
     keys = {}  # no options
 
 
+class Slice(NamedTuple):
+    """Channels `start` to `start + size` − 1 of the input (x[:, start:start + size], one part of a
+    torch.split or chunk): a view, no cost, each output reads one position."""
+
+    start: int
+    size: int
+    kind: str = "slice"
+    keys = {"start": "start", "size": "size"}
+
+
+class Reshape(NamedTuple):
+    """Data moved without arithmetic (a view, reshape, permutation or channel shuffle read from a
+    traced model) to `shape`: the positions kept, or flattened into features."""
+
+    shape: tuple[int, ...]
+    kind: str = "reshape"
+    keys = {"shape": "shape"}
+
+
+class Opaque(NamedTuple):
+    """An operation convcalc has no formula for, read from a traced model: its output shape and
+    parameters as the model gives them. Its MACs are unknown — never counted as 0 silently: the
+    row and the totals say so — and the receptive field past it is a bound."""
+
+    op: str
+    shape: tuple[int, ...]
+    params: int = 0
+    buffers: int = 0
+    kind: str = "opaque"
+    keys = {"op": "op", "shape": "shape", "params": "params", "buffers": "buffers"}
+
+
 Layer = (Conv | ConvTranspose | Pool | Subsample | AdaptivePool | Linear | Flatten | Norm | InstanceNorm | LRN | Elementwise | Upsample
-         | Scale | ChannelShuffle | Pad | Crop | Resize)
+         | Scale | ChannelShuffle | Pad | Crop | Resize | Slice | Reshape | Opaque)

@@ -53,6 +53,9 @@ SAVES: dict[str, Saves] = {
     "pad": Saves(),  # zeros keep nothing; reflect and replicate keep their input (saves_of)
     "crop": Saves(view=True),  # a slice of its input
     "resize": Saves(),  # interpolation's backward needs only the sizes
+    "slice": Saves(view=True),  # x[:, a:b] is a view of x
+    "reshape": Saves(),  # a permutation made contiguous allocates and keeps nothing (a plain view: a bound)
+    "opaque": _INPUT,  # unknown: as most operations, its input
 }
 PADS_KEEPING_INPUT = {"reflect", "replicate"}
 

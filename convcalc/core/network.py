@@ -178,6 +178,7 @@ class Report(NamedTuple):
     course_activation_bytes: int = 0  # the input and every output that allocates (CS231n's count)
     time_s: float = 0.0  # the sum of the layers' roofline bounds, with a device
     frozen_params: int = 0  # parameters of frozen layers: no gradient, no optimizer state
+    unknown_ops: tuple[str, ...] = ()  # operations without a formula (opaque layers): MACs and FLOPs are partial
 
     @property
     def trainable_params(self) -> int:
@@ -220,7 +221,7 @@ OP_GROUPS = {
     "activation": ("relu", "relu6", "leaky_relu", "elu", "gelu", "silu", "swish", "mish", "sigmoid", "tanh", "hardswish",
                    "hardsigmoid", "softmax"),
     "merge": ("add", "concat", "multiply"),
-    "reshape": ("flatten", "identity", "dropout", "upsample", "resize", "crop", "pad", "channel_shuffle"),
+    "reshape": ("flatten", "identity", "dropout", "upsample", "resize", "crop", "pad", "channel_shuffle", "reshape", "slice"),
 }
 GROUP_OF = {kind: group for group, kinds in OP_GROUPS.items() for kind in kinds}
 
@@ -280,6 +281,7 @@ class _Walk:
         self.moved = 0
         self.frozen = 0  # how many frozen nodes enclose the current one
         self.frozen_params = 0
+        self.unknown: dict[str, None] = {}  # operations without a formula (opaque layers), in order
         self.device = settings.device
         self.batch = settings.batch
         self.covered: tuple = (None, None, False)  # the last field and output shape checked, and the answer
@@ -404,6 +406,8 @@ class _Walk:
             raise SpecError(_("{where}: the output would be {shape}, beyond the limit of 2^53 per axis, got input "
                               "{shape2} (layer {name})").format(where=where, shape=fmt_shape(out), shape2=fmt_shape(shape), name=shorten(name)))
         memory = prod(out) * self.element_bytes
+        if layer.kind == "opaque":
+            self.unknown[layer.op] = None
         found = self.costs[key] = (cost, memory, self.storage_plan(layer, shape, out, memory, cost.params))
         return found
 
@@ -758,7 +762,7 @@ def walk(network: Network, settings: Settings, sink: Sink) -> Report:
     return Report(
         network.name, shape, out, (), settings, state.params, state.buffers, state.macs,
         state.params * DTYPE_BYTES[settings.dtype], state.memory, field, tuple(state.warnings),
-        held.saved, held.peak, held.backward_macs, held.outputs, state.time, state.frozen_params,
+        held.saved, held.peak, held.backward_macs, held.outputs, state.time, state.frozen_params, tuple(state.unknown),
     )
 
 

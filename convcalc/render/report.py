@@ -68,6 +68,8 @@ def totals_dict(report: Report) -> dict:
         total["time_s"] = float(f"{report.time_s:.6g}")
         total["device"] = {"name": s.device.name, "peak_flops": s.device.peak_flops, "bandwidth": s.device.bandwidth,
                            "source": s.device.source}
+    if report.unknown_ops:
+        total["partial"] = list(report.unknown_ops)  # operations without a formula: their MACs are not in the totals
     return total
 
 
@@ -579,6 +581,9 @@ def totals_table(report: Report, counted=None):
     if report.settings.device is not None:
         table.add_row(_("time"), seconds_text(report.time_s),
                       _("roofline bound on {device}, an estimate").format(device=report.settings.device.name))
+    if report.unknown_ops:
+        table.add_row(_("partial"), "", _("MACs and FLOPs leave out the operations convcalc has no formula for: {ops}").format(
+            ops=", ".join(report.unknown_ops)), style="yellow")
     if counted is not None:
         table.add_row(_("counted as {rule}").format(rule=counted.rule), figure(counted.total), _(RULES[counted.rule]))
     if report.field.axes:

@@ -201,6 +201,22 @@ def upsample_lines(row: Row) -> list[str]:
     return [_("{shape} × {scale} = {shape2}; no parameters; 0 MACs").format(shape=fmt_shape(row.input_shape[1:]), scale=row.layer.scale, shape2=fmt_shape(row.output_shape[1:]))]
 
 
+def slice_lines(row: Row) -> list[str]:
+    layer = row.layer
+    return [_("channels {start} to {end} of {c}; a view, no parameters, 0 MACs").format(
+        start=layer.start, end=layer.start + layer.size - 1, c=row.input_shape[0])]
+
+
+def reshape_lines(row: Row) -> list[str]:
+    return [_("{input} → {output}: the same elements moved, no parameters, 0 MACs").format(
+        input=fmt_shape(row.input_shape), output=fmt_shape(row.output_shape))]
+
+
+def opaque_lines(row: Row) -> list[str]:
+    return [_("{op}: no formula; output {output} and {params} parameters as the model gives them; MACs not counted").format(
+        op=row.layer.op, output=fmt_shape(row.output_shape), params=num(row.params))]
+
+
 def shuffle_lines(row: Row) -> list[str]:
     c, g = row.input_shape[0], row.layer.groups
     return [_("channels {c} as {g} groups of {per}, read across the groups; no parameters, 0 MACs").format(c=c, g=g, per=c // g)]
@@ -250,7 +266,7 @@ LINES = {
     "adaptive_avgpool": adaptive_lines, "adaptive_maxpool": adaptive_lines,
     "global_avgpool": adaptive_lines, "global_maxpool": adaptive_lines,
     "scale": scale_lines, "upsample": upsample_lines, "channel_shuffle": shuffle_lines, "pad": pad_lines,
-    "crop": crop_lines, "resize": resize_lines,
+    "crop": crop_lines, "resize": resize_lines, "slice": slice_lines, "reshape": reshape_lines, "opaque": opaque_lines,
     "add": merge_lines, "concat": merge_lines, "multiply": merge_lines,
 }
 

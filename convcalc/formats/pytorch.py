@@ -1,0 +1,697 @@
+"""A PyTorch model read as a convcalc network (`convcalc net my_model.py:Net`,
+`convcalc net torchvision.models:resnet50`); needs PyTorch (`pip install 'convcalc[torch]'`).
+
+Building the model runs the user's code, as `python my_model.py` would. It is built on PyTorch's
+meta device where it can be (no weight is allocated: a billion-parameter model costs no memory),
+traced with torch.fx, and every operation mapped to a convcalc layer: modules to layers, their
+nesting to blocks, additions, multiplications and concatenations of two tensors to merges. Shapes
+then come from convcalc's own formulas; the meta tensors' shapes only say where views and
+reshapes lead. An operation without a convcalc formula becomes an `opaque` layer with the
+model's own output shape and parameters: listed, never counted as a silent 0.
+"""
+
+from __future__ import annotations
+
+import operator
+from math import prod
+from pathlib import Path
+
+from ..core.errors import ConvcalcError, quote, shorten
+from ..core.layers import (LRN, AdaptivePool, ChannelShuffle, Conv, ConvTranspose, Elementwise, Flatten, InstanceNorm, Linear,
+                           Norm, Opaque, Pad, Pool, Reshape, Resize, Scale, Slice)
+from ..core.messages import _
+from ..core.network import Group, LayerNode, Merge, Network, Ref
+
+ACTIVATION_MODULES = {"ReLU": "relu", "ReLU6": "relu6", "LeakyReLU": "leaky_relu", "ELU": "elu", "GELU": "gelu", "SiLU": "silu",
+                      "Mish": "mish", "Sigmoid": "sigmoid", "Tanh": "tanh", "Hardswish": "hardswish", "Hardsigmoid": "hardsigmoid",
+                      "Softmax": "softmax", "Dropout": "dropout", "Dropout1d": "dropout", "Dropout2d": "dropout",
+                      "Dropout3d": "dropout", "AlphaDropout": "dropout", "Identity": "identity"}
+ACTIVATION_FUNCTIONS = {"relu": "relu", "relu_": "relu", "relu6": "relu6", "leaky_relu": "leaky_relu", "elu": "elu",
+                        "gelu": "gelu", "silu": "silu", "mish": "mish", "sigmoid": "sigmoid", "tanh": "tanh",
+                        "hardswish": "hardswish", "hardsigmoid": "hardsigmoid", "softmax": "softmax", "dropout": "dropout",
+                        "dropout2d": "dropout", "hardtanh": "relu6", "sigmoid_": "sigmoid",
+                        "stochastic_depth": "dropout"}  # torchvision's, an identity at inference
+MOVES = {"permute", "transpose", "contiguous", "view", "reshape", "flatten", "squeeze", "unsqueeze", "clone", "detach", "to",
+         "type_as", "float"}
+MERGE_OPS = {"add": "add", "iadd": "add", "add_": "add", "mul": "multiply", "imul": "multiply", "mul_": "multiply"}
+INSTALL = "pip install 'convcalc[torch]'"
+
+
+def is_model_target(text: str) -> bool:
+    """`file.py:Name` or `package.module:name` (a YAML file or a bundled name never has a colon)."""
+    left, colon, right = text.rpartition(":")
+    return bool(colon and left and right and (left.endswith(".py") or all(part.isidentifier() for part in left.split("."))))
+
+
+def import_torch():
+    try:
+        import torch
+        import torch.fx  # noqa: F401
+    except ImportError:
+        raise ConvcalcError(_("PyTorch models: need PyTorch; install it with {command}, got no module named torch").format(
+            command=INSTALL)) from None
+    return torch
+
+
+def find_object(target: str):
+    """The class, function or module that `target` names; running a file or importing a module runs its code."""
+    import importlib
+    import importlib.util
+    import sys
+
+    where, _colon, attribute = target.rpartition(":")
+    try:
+        if where.endswith(".py"):
+            path = Path(where)
+            if not path.is_file():
+                raise ConvcalcError(_("{target}: no such file, got {value}").format(target=shorten(target), value=quote(where)))
+            spec = importlib.util.spec_from_file_location(f"convcalc_model_{abs(hash(str(path.resolve())))}", path)
+            module = importlib.util.module_from_spec(spec)
+            sys.path.insert(0, str(path.resolve().parent))  # the file's own imports, as `python file.py` finds them
+            try:
+                spec.loader.exec_module(module)
+            finally:
+                sys.path.remove(str(path.resolve().parent))
+        else:
+            module = importlib.import_module(where)
+    except ConvcalcError:
+        raise
+    except BaseException as error:  # the user's code: anything it raises is reported in one line
+        raise ConvcalcError(_("{target}: running {where} failed: {reason}, got {value}").format(
+            target=shorten(target), where=shorten(where), reason=error_text(error), value=quote(target))) from None
+    found = module
+    for part in attribute.split("."):
+        if not hasattr(found, part):
+            raise ConvcalcError(_("{target}: {where} has no attribute {name}, got {value}").format(
+                target=shorten(target), where=shorten(where), name=quote(part), value=quote(target)))
+        found = getattr(found, part)
+    return found
+
+
+def error_text(error: BaseException) -> str:
+    text = f"{type(error).__name__}: {error}".splitlines()[0] if str(error) else type(error).__name__
+    return shorten(text, 200)
+
+
+def build(target: str):
+    """The model, built on the meta device where its code allows (no weights allocated), else on the CPU."""
+    torch = import_torch()
+    found = find_object(target)
+    if isinstance(found, torch.nn.Module):
+        return found
+    if not callable(found):
+        raise ConvcalcError(_("{target}: must name an nn.Module, a class or a function that returns one, got {value}").format(
+            target=shorten(target), value=quote(type(found).__name__)))
+    failure = None
+    for device in ("meta", "cpu"):
+        try:
+            with torch.device(device):
+                model = found()
+            break
+        except BaseException as error:
+            failure = failure or error
+    else:
+        raise ConvcalcError(_("{target}: building the model failed: {reason}, got {value}").format(
+            target=shorten(target), reason=error_text(failure), value=quote(target))) from None
+    if not isinstance(model, torch.nn.Module):
+        raise ConvcalcError(_("{target}: must return an nn.Module, got {value}").format(target=shorten(target), value=quote(type(model).__name__)))
+    return model
+
+
+def declared_input(model) -> tuple[int, ...] | None:
+    """An input shape the model itself declares: `input_shape`, or timm's `default_cfg['input_size']`."""
+    for value in (getattr(model, "input_shape", None), (getattr(model, "default_cfg", None) or {}).get("input_size")):
+        if isinstance(value, (tuple, list)) and value and all(isinstance(v, int) and v > 0 for v in value):
+            return tuple(value)
+    return None
+
+
+def read_model(target: str, input_shape: tuple[int, ...] | None) -> Network:
+    """`target` built, traced and mapped to a convcalc network on `input_shape` (C×H×W, no batch)."""
+    torch = import_torch()
+    model = build(target)
+    shape = input_shape or declared_input(model)
+    if shape is None:
+        raise ConvcalcError(_("--input: a PyTorch model needs its input shape, such as --input 3x224x224, got none"))
+    model.eval()  # dropout and stochastic depth as at inference; batchnorm uses its running statistics
+    traced = trace(torch, model, target)
+    try:
+        model = model.to("meta") if any(p.device.type != "meta" for p in model.parameters()) else model
+        traced = traced.to("meta")
+        with torch.no_grad():
+            note_shapes(traced, torch.empty(1, *shape, device="meta"))
+    except BaseException as error:
+        raise ConvcalcError(_("{target}: the model does not run on an input of {shape}: {reason}, got {value}").format(
+            target=shorten(target), shape="×".join(map(str, shape)), reason=error_text(error), value=quote("x".join(map(str, shape))))) from None
+    body = Converter(torch, traced).convert()
+    return Network(type(model).__name__, tuple(shape), body, f"PyTorch {target}")
+
+
+class Meta:
+    """A traced value's shape (on the meta device: sizes without data)."""
+
+    __slots__ = ("shape",)
+
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+
+def describe(result):
+    if hasattr(result, "shape") and hasattr(result, "dtype"):
+        return Meta(result.shape)
+    if isinstance(result, (list, tuple)) and result and all(hasattr(r, "shape") and hasattr(r, "dtype") for r in result):
+        return tuple(Meta(r.shape) for r in result)
+    return None
+
+
+def note_shapes(traced, x) -> None:
+    """Runs the graph on a meta tensor and notes every value's shape in its node."""
+    from torch import fx
+
+    class Shapes(fx.Interpreter):
+        def run_node(self, node):
+            result = super().run_node(node)
+            node.meta["tensor_meta"] = describe(result)
+            return result
+
+    Shapes(traced).run(x)
+
+
+def trace(torch, model, target: str):
+    """torch.fx's graph of the model, with every module convcalc knows (and every torch.nn module) a leaf."""
+    from torch import fx
+
+    class Tracer(fx.Tracer):
+        def is_leaf_module(self, module, name):
+            return module_layer_name(module) is not None or super().is_leaf_module(module, name)
+
+    try:
+        graph = Tracer().trace(model)
+    except BaseException as error:
+        raise ConvcalcError(_("{target}: torch.fx cannot trace the model (control flow that depends on values?): {reason}, "
+                              "got {value}").format(target=shorten(target), reason=error_text(error), value=quote(target))) from None
+    return fx.GraphModule(model, graph)
+
+
+def module_layer_name(module) -> str | None:
+    """The mapping for a module class, by the torch.nn class it is or derives from — unless the
+    subclass computes something else (its own forward: torchvision's LayerNorm2d permutes first)."""
+    for cls in type(module).__mro__:
+        if cls.__module__.startswith("torch.nn") and cls.__name__ in MODULE_KINDS:
+            return cls.__name__ if type(module).forward is cls.forward else None
+    return None
+
+
+def pairs(values, n: int) -> tuple:
+    return tuple(values) if isinstance(values, (tuple, list)) else (values,) * n
+
+
+def conv_module(m, cf):
+    padding = m.padding if isinstance(m.padding, str) else tuple(m.padding)
+    if type(m).__name__.startswith("ConvTranspose") or "ConvTranspose" in {c.__name__ for c in type(m).__mro__}:
+        return ConvTranspose(m.out_channels, tuple(m.kernel_size), tuple(m.stride), tuple(m.padding), tuple(m.output_padding),
+                             tuple(m.dilation), m.groups, m.bias is not None)
+    return Conv(m.out_channels, tuple(m.kernel_size), tuple(m.stride), padding, tuple(m.dilation), m.groups, m.bias is not None)
+
+
+def pool_module(m, cf):
+    kind = "maxpool" if "Max" in type(m).__name__ else "avgpool"
+    n = len(cf) - 1
+    stride = m.stride if m.stride is not None else m.kernel_size
+    dilation = pairs(getattr(m, "dilation", 1), n) if kind == "maxpool" else 1
+    return Pool(pairs(m.kernel_size, n), pairs(stride, n), pairs(m.padding, n), dilation, bool(m.ceil_mode), kind)
+
+
+def adaptive_module(m, cf):
+    kind = "adaptive_maxpool" if "Max" in type(m).__name__ else "adaptive_avgpool"
+    sizes = pairs(m.output_size, len(cf) - 1)
+    return AdaptivePool(tuple(s if s is not None else cf[i + 1] for i, s in enumerate(sizes)), kind)
+
+
+def pad_module(m, cf):
+    mode = {"Zero": "zeros", "Constant": "zeros", "Reflection": "reflect", "Replication": "replicate"}[
+        next(k for k in ("Zero", "Constant", "Reflection", "Replication") if type(m).__name__.startswith(k))]
+    if mode == "zeros" and getattr(m, "value", 0) != 0:
+        return None
+    return Pad(torch_pad(m.padding, len(cf) - 1), mode)
+
+
+def torch_pad(pad, n: int) -> tuple:
+    """F.pad's (last axis before, after, the one before it, …) as convcalc's per-axis pairs."""
+    pad = tuple(pad) if isinstance(pad, (tuple, list)) else (pad,) * (2 * n)
+    pairs_ = [(pad[2 * i], pad[2 * i + 1]) for i in range(len(pad) // 2)][::-1]
+    return tuple([(0, 0)] * (n - len(pairs_)) + pairs_)
+
+
+def upsample_module(m, cf):
+    return resize_layer(m.size, m.scale_factor, m.mode, len(cf) - 1)
+
+
+def resize_layer(size, scale, mode, n: int):
+    mode = {"nearest": "nearest", "bilinear": "bilinear", "linear": "bilinear", "trilinear": "bilinear", "bicubic": None}.get(mode)
+    if mode is None:
+        return None
+    if size is not None:
+        return Resize(size=pairs(size, n), mode=mode)
+    factors = pairs(scale, n)
+    if len(set(factors)) != 1:
+        return None
+    factor = factors[0]
+    return Resize(factor=int(factor) if float(factor).is_integer() else float(factor), mode=mode)
+
+
+def norm_module(m, cf, layout):
+    name = module_layer_name(m)
+    if name.startswith("BatchNorm"):
+        return Norm(bool(m.affine), kind="batchnorm") if m.track_running_stats else None
+    if name == "GroupNorm":
+        return Norm(bool(m.affine), m.num_groups, "groupnorm")
+    if name.startswith("InstanceNorm"):
+        return InstanceNorm(bool(m.affine)) if not m.track_running_stats else None
+    return layer_norm(tuple(m.normalized_shape), m.elementwise_affine and m.weight is not None, cf, layout)
+
+
+def layer_norm(normalized: tuple, affine: bool, cf, layout):
+    if layout == "cl" and normalized == (cf[0],) or len(cf) == 1 and normalized == cf:
+        return Norm(affine, kind="layernorm")  # over the channels at each position
+    if layout == "cf" and normalized == tuple(cf[len(cf) - len(normalized):]):
+        return Norm(affine, kind="layernorm", shape=normalized)
+    return None
+
+
+def linear_module(m, cf, layout):
+    if layout == "cl" or len(cf) == 1:
+        return Linear(m.out_features, m.bias is not None)
+    return None  # on the last of several channel-first axes: not a convcalc linear
+
+
+MODULE_KINDS = {
+    **{name: "activation" for name in ACTIVATION_MODULES},
+    **{f"Conv{d}d": "conv" for d in (1, 2, 3)}, **{f"ConvTranspose{d}d": "conv" for d in (1, 2, 3)},
+    **{f"{k}Pool{d}d": "pool" for k in ("Max", "Avg") for d in (1, 2, 3)},
+    **{f"Adaptive{k}Pool{d}d": "adaptive" for k in ("Max", "Avg") for d in (1, 2, 3)},
+    **{f"BatchNorm{d}d": "norm" for d in (1, 2, 3)}, **{f"InstanceNorm{d}d": "norm" for d in (1, 2, 3)},
+    "GroupNorm": "norm", "LayerNorm": "norm", "LocalResponseNorm": "lrn", "Linear": "linear", "Flatten": "flatten",
+    "Upsample": "upsample", "UpsamplingNearest2d": "upsample", "UpsamplingBilinear2d": "upsample", "ChannelShuffle": "shuffle",
+    **{f"{k}Pad{d}d": "pad" for k in ("Zero", "Constant", "Reflection", "Replication") for d in (1, 2, 3)},
+}
+
+
+class Value:
+    """A tensor of the traced graph: the convcalc output it is (an id), as laid out and shaped now."""
+
+    __slots__ = ("id", "shape", "layout", "moved", "source_shape", "op")
+
+    def __init__(self, id_, shape, layout="cf", moved=False, source_shape=None, op=""):
+        self.id, self.shape, self.layout, self.moved = id_, tuple(shape), layout, moved
+        self.source_shape = source_shape if source_shape is not None else convcalc_shape(shape, layout)
+        self.op = op
+
+
+def convcalc_shape(real: tuple, layout: str) -> tuple:
+    """convcalc's channel-first shape without the batch axis."""
+    rest = tuple(real[1:])
+    if layout == "cl" and len(rest) > 1:
+        return (rest[-1], *rest[:-1])
+    return rest
+
+
+def channels_last_order(rank: int) -> list[int]:
+    return [0, *range(2, rank), 1]
+
+
+def channels_first_order(rank: int) -> list[int]:
+    return [0, rank - 1, *range(1, rank - 1)]
+
+
+class Converter:
+    """torch.fx nodes → convcalc nodes, nested as the model's modules nest."""
+
+    def __init__(self, torch, traced):
+        self.torch, self.traced = torch, traced
+        self.Node = torch.fx.Node
+        self.modules = dict(traced.named_modules())
+        self.values: dict = {}  # fx node → Value (or a non-tensor: None)
+        self.body: list = []
+        self.open: list = []  # [(module path, kind, children)] from the outermost
+        self.names: dict[str, int] = {}
+
+    def convert(self) -> tuple:
+        for node in self.traced.graph.nodes:
+            handler = getattr(self, f"on_{node.op}")
+            handler(node)
+        self.close_to(0)
+        return tuple(self.body)
+
+    # --- building the tree -------------------------------------------------
+    def groups_of(self, node) -> list[tuple[str, str]]:
+        stack = list((node.meta.get("nn_module_stack") or {}).values())
+        paths = [(path, getattr(kind, "__name__", str(kind).rsplit(".", 1)[-1].strip("'>"))) for path, kind in stack]
+        if node.op == "call_module" and paths:
+            paths = paths[:-1]  # the module called is the layer itself
+        return [(p, k) for p, k in paths if p]
+
+    def close_to(self, depth: int) -> None:
+        while len(self.open) > depth:
+            path, kind, children, source = self.open.pop()
+            name = path.rsplit(".", 1)[-1]
+            group = Group(name, kind, tuple(children), path, None, None)
+            (self.open[-1][2] if self.open else self.body).append(group)
+
+    def place(self, node, item) -> None:
+        groups = self.groups_of(node)
+        common = 0
+        while common < min(len(groups), len(self.open)) and self.open[common][0] == groups[common][0]:
+            common += 1
+        self.close_to(common)
+        for path, kind in groups[common:]:
+            self.open.append((path, kind, [], None))
+        (self.open[-1][2] if self.open else self.body).append(item)
+
+    def leaf_name(self, node) -> str:
+        if node.op == "call_module":
+            return str(node.target).rsplit(".", 1)[-1]
+        return node.name
+
+    def emit(self, node, layer, source: "Value", shape_after: tuple, layout: str = "cf", id_: str | None = None) -> "Value":
+        id_ = id_ or node.name
+        item = LayerNode(self.leaf_name(node) if id_ == node.name else id_, layer, f"{node.name}: {node.op} {shorten(str(node.target), 80)}",
+                         id_, source.id)
+        self.place(node, item)
+        value = Value(id_, shape_after, layout)
+        if id_ == node.name:
+            self.values[node] = value
+        return value
+
+    def get(self, arg):
+        return self.values.get(arg) if isinstance(arg, self.Node) else None
+
+    # --- the value a layer reads --------------------------------------------
+    def tensor(self, node, arg) -> "Value":
+        """The Value an operation reads, with any pending view materialised as a layer of its own."""
+        value = self.get(arg)
+        if not isinstance(value, Value):
+            raise ConvcalcError(_("{node}: reads something that is not a tensor convcalc follows, got {value}").format(
+                node=node.name, value=quote(str(arg))))
+        if not value.moved:
+            return value
+        shape = convcalc_shape(value.shape, value.layout)
+        if shape == value.source_shape and value.op in ("permute", "contiguous", "clone", "detach", "to", "type_as", "float"):
+            return Value(value.id, value.shape, value.layout)  # the same elements, laid out otherwise
+        if len(shape) == 1 and len(value.source_shape) > 1 and prod(shape) == prod(value.source_shape):
+            layer = Flatten()
+        elif prod(shape) == prod(value.source_shape) and (shape[1:] == value.source_shape[1:] or len(shape) == 1):
+            layer = Reshape(shape)
+        else:
+            layer = Opaque(value.op or "view", shape)
+        item = LayerNode(value.op or "view", layer, f"{arg.name}: {value.op}", arg.name, value.id)
+        self.place(arg, item)
+        fresh = Value(arg.name, value.shape, value.layout)
+        self.values[arg] = fresh
+        return fresh
+
+    # --- fx node kinds ------------------------------------------------------
+    def on_placeholder(self, node) -> None:
+        if self.values:
+            self.values[node] = None  # a second argument: not followed
+            return
+        self.values[node] = Value("input", node.meta["tensor_meta"].shape)
+
+    def on_get_attr(self, node) -> None:
+        self.values[node] = ("attr", node.target)
+
+    def on_output(self, node) -> None:
+        first = first_tensor(node.args[0], self.values)
+        if first is None:
+            raise ConvcalcError(_("{node}: the model returns no tensor convcalc follows, got {value}").format(node=node.name, value=quote(str(node.args[0]))))
+        value = self.tensor(node, first)
+        last = self.last_id()
+        if last != value.id:  # the output is not the last layer written: end on it
+            self.place(node, LayerNode("output", Elementwise("identity"), f"{node.name}: output", None, value.id))
+
+    def last_id(self):
+        items = self.open[-1][2] if self.open else self.body
+        while items:
+            item = items[-1]
+            if isinstance(item, Group):
+                items = list(item.children)
+                continue
+            return getattr(item, "id", None)
+        return None
+
+    def real_shape(self, node) -> tuple | None:
+        meta = node.meta.get("tensor_meta")
+        return tuple(meta.shape) if meta is not None and hasattr(meta, "shape") else None
+
+    def on_call_module(self, node) -> None:
+        module = self.modules[node.target]
+        name = module_layer_name(module)
+        self.layer_for(node, name, module, lambda v: self.module_layer(name, module, v))
+
+    def module_layer(self, name, module, value):
+        family = MODULE_KINDS.get(name)
+        cf, layout = convcalc_shape(value.shape, value.layout), value.layout
+        if family == "activation":
+            if name == "Softmax" and module.dim not in (1, -len(value.shape) + 1) and len(value.shape) > 2:
+                return None
+            return Elementwise(ACTIVATION_MODULES[name])
+        if family == "conv" and layout == "cf":
+            return conv_module(module, cf)
+        if family == "pool" and layout == "cf":
+            return pool_module(module, cf)
+        if family == "adaptive" and layout == "cf":
+            return adaptive_module(module, cf)
+        if family == "norm":
+            return norm_module(module, cf, layout)
+        if family == "lrn" and layout == "cf":
+            return LRN(module.size)
+        if family == "linear":
+            return linear_module(module, cf, layout)
+        if family == "flatten" and module.start_dim == 1 and module.end_dim == -1:
+            return Flatten()
+        if family == "upsample" and layout == "cf":
+            return upsample_module(module, cf)
+        if family == "shuffle" and layout == "cf":
+            return ChannelShuffle(module.groups)
+        if family == "pad" and layout == "cf":
+            return pad_module(module, cf)
+        return None
+
+    def layer_for(self, node, label, module, make) -> None:
+        """Map one operation on its first tensor argument; what has no mapping becomes an opaque layer."""
+        args = [a for a in flat_args(node) if isinstance(self.get(a), Value)]
+        if not args:
+            self.values[node] = None
+            return
+        real = self.real_shape(node)
+        if real is None:  # a size, a shape, a tuple: nothing a layer makes
+            self.values[node] = None
+            return
+        value = self.tensor(node, args[0])
+        layer = make(value)
+        if type(layer) is tuple:  # a chain: x.mean((2, 3)) is a global average, then a flatten
+            for index, part in enumerate(layer[:-1]):
+                value = self.emit(node, part, value, value.shape, value.layout, f"{node.name}_{index}")
+            layer = layer[-1]
+        if layer is None:
+            own = sum(p.numel() for p in module.parameters()) if module is not None else 0
+            buffers = sum(b.numel() for b in module.buffers()) if module is not None else 0
+            layer = Opaque(str(label), convcalc_shape(real, "cf"), own, buffers)
+            self.emit(node, layer, value, real, "cf")
+            return
+        self.emit(node, layer, value, real if real is not None else value.shape, value.layout)
+
+    def on_call_function(self, node) -> None:
+        target = node.target
+        name = getattr(target, "__name__", str(target))
+        self.call(node, name)
+
+    def on_call_method(self, node) -> None:
+        self.call(node, str(node.target))
+
+    def call(self, node, name: str) -> None:
+        parts = self.get(node.args[0]) if node.args else None
+        if name == "getitem" and type(parts) is tuple and parts[0] == "parts":
+            return self.part(node, name, None)
+        tensors = [a for a in flat_args(node) if isinstance(self.get(a), Value)]
+        if not tensors:  # sizes, shapes: nothing a layer reads; a parameter reshaped is still that parameter
+            attrs = [self.get(a) for a in flat_args(node) if type(self.get(a)) is tuple and self.get(a)[0] == "attr"]
+            self.values[node] = attrs[0] if len(attrs) == 1 and name in MOVES | {"expand", "expand_as"} else None
+            return
+        if name == "linear":  # F.linear(x, weight, bias), as timm's Linear calls it
+            return self.layer_for(node, name, None, lambda v: self.functional_linear(node, v))
+        if name in MOVES:
+            return self.move(node, name, tensors[0])
+        if name in ("split", "chunk") or name == "getitem":
+            return self.part(node, name, tensors[0])
+        if name in ("cat", "concat", "concatenate"):
+            return self.concat(node)
+        if name in MERGE_OPS:
+            return self.merge(node, MERGE_OPS[name], tensors)
+        if name in ACTIVATION_FUNCTIONS:
+            return self.layer_for(node, name, None, lambda v: Elementwise(ACTIVATION_FUNCTIONS[name]))
+        self.layer_for(node, name, None, lambda v: self.function_layer(node, name, v))
+
+    def move(self, node, name: str, source) -> None:
+        value = self.values[source]
+        real = self.real_shape(node)
+        if real is None:
+            self.values[node] = None
+            return
+        layout = value.layout
+        if name == "permute":
+            order = [a for a in node.args[1:]] if len(node.args) > 2 or not isinstance(node.args[1], (list, tuple)) else list(node.args[1])
+            order = [o % len(value.shape) for o in order if isinstance(o, int)]
+            if layout == "cf" and order == channels_last_order(len(value.shape)):
+                layout = "cl"
+            elif layout == "cl" and order == channels_first_order(len(value.shape)):
+                layout = "cf"
+            else:
+                layout = "cf"
+                name = "permute*"
+        self.values[node] = Value(value.id, real, layout, True, value.source_shape, name if name != "permute*" else "permute (other axes)")
+
+    def part(self, node, name: str, source) -> None:
+        """torch.split / chunk along the channels give parts; x[i] of them, or x[:, a:b], a channel slice."""
+        if name in ("split", "chunk"):
+            value = self.tensor(node, source)
+            meta = node.meta.get("tensor_meta")
+            sizes = [t.shape for t in meta] if type(meta) in (list, tuple) else []
+            dim = node.args[2] if len(node.args) > 2 else node.kwargs.get("dim", 0)
+            if value.layout == "cf" and sizes and dim % len(value.shape) == 1:
+                starts = [sum(s[1] for s in sizes[:i]) for i in range(len(sizes))]
+                self.values[node] = ("parts", value, [(a, s[1]) for a, s in zip(starts, sizes)])
+            else:
+                self.values[node] = None
+            return
+        container, index = node.args[0], node.args[1]
+        parts = self.get(container)
+        if isinstance(parts, tuple) and parts[0] == "parts" and isinstance(index, int):
+            start, size = parts[2][index]
+            return self.chain(node, parts[1], Slice(start, size), f"{parts[1].id}")
+        value = self.get(container)
+        real = self.real_shape(node)
+        if isinstance(value, Value) and real is not None and value.layout == "cf" and isinstance(index, tuple) and len(index) >= 2 \
+                and index[0] == slice(None) and isinstance(index[1], slice) and all(i == slice(None) for i in index[2:]) \
+                and index[1].step in (None, 1):
+            start = index[1].start or 0
+            if real[1:] == value.shape[1:] and len(real) == len(value.shape):
+                return self.layer_for(node, "getitem", None, lambda v: Slice(start, real[1]) if real[1] != v.shape[1] or start else
+                                      Elementwise("identity"))
+        self.layer_for(node, "getitem", None, lambda v: None)
+
+    def chain(self, node, value, layer, _source) -> None:
+        item = LayerNode(self.leaf_name(node), layer, f"{node.name}: {node.op} {shorten(str(node.target), 80)}", node.name, value.id)
+        self.place(node, item)
+        self.values[node] = Value(node.name, self.real_shape(node), "cf")
+
+    def concat(self, node) -> None:
+        args = node.normalized_arguments(self.traced, normalize_to_only_use_kwargs=True)
+        parts, dim = (args.kwargs["tensors"], args.kwargs.get("dim", 0)) if args else (node.args[0], node.args[1] if len(node.args) > 1 else node.kwargs.get("dim", 0))
+        if not all(isinstance(self.get(p), Value) for p in parts):  # a part convcalc does not follow (a parameter)
+            return self.layer_for(node, "cat", None, lambda v: None)
+        values = [self.tensor(node, p) for p in parts]
+        if len(values) == 1:  # torch.cat of one tensor: that tensor
+            self.values[node] = values[0]
+            return
+        rank = len(values[0].shape)
+        if any(v.layout != "cf" for v in values) or dim % rank != 1:
+            return self.layer_for(node, "cat", None, lambda v: None)
+        self.merge_node(node, "concat", values)
+
+    def merge(self, node, op: str, tensors) -> None:
+        attrs = [a for a in flat_args(node) if isinstance(self.get(a), tuple)]
+        if len(tensors) == 1 and attrs and op == "multiply":  # a learned per-channel scale (ConvNeXt's layer scale)
+            param = self.traced.get_parameter(self.values[attrs[0]][1]) if self.values[attrs[0]][0] == "attr" else None
+            value = self.tensor(node, tensors[0])
+            channels = convcalc_shape(value.shape, value.layout)[0]
+            if param is not None and param.numel() == channels:
+                return self.layer_for(node, "scale", None, lambda v: Scale())
+            return self.layer_for(node, "mul", None, lambda v: None)
+        if len(tensors) == 1:  # a tensor and a number: element-wise, 0 MACs by convcalc's rules
+            value = self.tensor(node, tensors[0])
+            self.values[node] = value
+            return
+        values = [self.tensor(node, t) for t in tensors[:2]]
+        if values[0].layout != values[1].layout:
+            return self.layer_for(node, op, None, lambda v: None)
+        self.merge_node(node, op, values)
+
+    def merge_node(self, node, op: str, values) -> None:
+        paths = tuple(Ref(v.id, node.name) for v in values)
+        merge = Merge(self.leaf_name(node), op, paths, tuple(v.id for v in values), "identity", f"{node.name}: {op}", node.name, None, op)
+        self.place(node, merge)
+        self.values[node] = Value(node.name, self.real_shape(node) or values[0].shape, values[0].layout)
+
+    def functional_linear(self, node, value):
+        weight = self.get(node.args[1] if len(node.args) > 1 else node.kwargs.get("weight"))
+        bias = node.args[2] if len(node.args) > 2 else node.kwargs.get("bias")
+        if type(weight) is not tuple or weight[0] != "attr":
+            return None
+        out_features = self.traced.get_parameter(weight[1]).shape[0]
+        return linear_module(type("F", (), {"out_features": out_features, "bias": bias})(), convcalc_shape(value.shape, value.layout), value.layout)
+
+    def function_layer(self, node, name: str, value):
+        cf, layout = convcalc_shape(value.shape, value.layout), value.layout
+        args = node.normalized_arguments(self.traced, normalize_to_only_use_kwargs=True)
+        kw = dict(args.kwargs) if args else dict(node.kwargs)
+        n = len(cf) - 1
+        if name in ("adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool2d") and layout == "cf":
+            sizes = pairs(kw.get("output_size", node.args[1] if len(node.args) > 1 else None), n)
+            kind = "adaptive_maxpool" if "max" in name else "adaptive_avgpool"
+            return AdaptivePool(tuple(s if s is not None else cf[i + 1] for i, s in enumerate(sizes)), kind)
+        if name in ("max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d") and layout == "cf":
+            k = kw.get("kernel_size", node.args[1] if len(node.args) > 1 else None)
+            s = kw.get("stride") or k
+            kind = "maxpool" if "max" in name else "avgpool"
+            return Pool(pairs(k, n), pairs(s, n), pairs(kw.get("padding", 0), n), pairs(kw.get("dilation", 1), n) if kind == "maxpool" else 1,
+                        bool(kw.get("ceil_mode", False)), kind)
+        if name == "mean" and layout == "cf":
+            dims = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim")
+            dims = sorted(d % len(value.shape) for d in pairs(dims, 1)) if dims is not None else []
+            keep = node.args[2] if len(node.args) > 2 else node.kwargs.get("keepdim", False)
+            if dims == list(range(2, len(value.shape))):
+                return AdaptivePool(1, "global_avgpool") if keep else (AdaptivePool(1, "global_avgpool"), Flatten())
+            return None
+        if name == "interpolate" and layout == "cf":
+            return resize_layer(kw.get("size"), kw.get("scale_factor"), kw.get("mode", "nearest"), n)
+        if name == "pad" and layout == "cf" and kw.get("mode", "constant") in ("constant", "reflect", "replicate") and not kw.get("value"):
+            mode = {"constant": "zeros"}.get(kw.get("mode", "constant"), kw.get("mode"))
+            return Pad(torch_pad(kw.get("pad", node.args[1] if len(node.args) > 1 else ()), n), mode)
+        if name == "layer_norm":
+            return layer_norm(tuple(kw.get("normalized_shape", ())), kw.get("weight") is not None, cf, layout)
+        if name == "batch_norm" and layout == "cf":
+            return Norm(kw.get("weight") is not None, kind="batchnorm")
+        if name == "channel_shuffle" and layout == "cf":
+            return ChannelShuffle(kw.get("groups", node.args[1] if len(node.args) > 1 else 1))
+        return None
+
+
+def flat_args(node) -> list:
+    out = []
+
+    def visit(a):
+        if isinstance(a, (list, tuple)):
+            for x in a:
+                visit(x)
+        elif isinstance(a, dict):
+            for x in a.values():
+                visit(x)
+        else:
+            out.append(a)
+
+    visit(node.args)
+    visit(node.kwargs)
+    return out
+
+
+def first_tensor(structure, values):
+    if isinstance(structure, (list, tuple)):
+        for item in structure:
+            found = first_tensor(item, values)
+            if found is not None:
+                return found
+        return None
+    if isinstance(structure, dict):
+        return first_tensor(list(structure.values()), values)
+    return structure if hasattr(structure, "graph") and isinstance(values.get(structure), Value) else None

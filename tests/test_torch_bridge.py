@@ -1,0 +1,261 @@
+"""PyTorch models read as convcalc networks (convcalc/formats/pytorch.py), against PyTorch itself:
+parameters and buffers as `sum(p.numel())`, MACs as forward hooks on every convolution and linear
+layer count them, the output shape of a forward pass. Runs where torch (and torchvision, timm) are
+installed — in CI, which installs them."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+torch = pytest.importorskip("torch")
+from torch import nn  # noqa: E402
+
+from convcalc import analyze  # noqa: E402
+from convcalc.core.errors import ConvcalcError  # noqa: E402
+from convcalc.formats.pytorch import is_model_target, read_model  # noqa: E402
+
+CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+TRANSFORMERS = ("vit_", "swin_", "maxvit_")  # attention and token mixing: read, but their MACs are partial (listed)
+SLOW = {"regnet_y_128gf"}  # builds only on the CPU (its widths come from a tensor): 2.6 GB and 10 s
+
+
+def pytorch_figures(model: nn.Module, shape: tuple) -> dict:
+    """What PyTorch says: parameters, buffers, conv + linear MACs (hooks), the output shape (a meta forward pass)."""
+    macs = [0]
+
+    def hook(module, inputs, output):
+        if isinstance(module, CONVS):
+            macs[0] += output[0].numel() * (module.in_channels // module.groups) * math.prod(module.kernel_size)
+        elif isinstance(module, nn.Linear):
+            macs[0] += output[0].numel() * module.in_features
+
+    model = model.to("meta").eval()
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (*CONVS, nn.Linear))]
+    with torch.no_grad():
+        out = model(torch.empty(1, *shape, device="meta"))
+    for h in handles:
+        h.remove()
+    out = out["out"] if isinstance(out, dict) else out
+    return {"params": sum(p.numel() for p in model.parameters()), "buffers": sum(b.numel() for b in model.buffers()),
+            "macs": macs[0], "output_shape": tuple(out.shape[1:])}
+
+
+def ours(report) -> dict:
+    return {"params": report.params, "buffers": report.buffers, "macs": report.macs, "output_shape": report.output_shape}
+
+
+def torchvision_classifiers() -> list[str]:
+    try:
+        import torchvision
+    except ImportError:
+        return []
+    return [n for n in torchvision.models.list_models(module=torchvision.models) if n not in SLOW]
+
+
+def build_torchvision(name: str):
+    import torchvision
+
+    kwargs = {"aux_logits": False, "init_weights": False} if name in ("googlenet", "inception_v3") else {}
+    try:
+        with torch.device("meta"):
+            return torchvision.models.get_model(name, **kwargs)
+    except Exception:  # RegNet computes its widths with tensors, which meta tensors cannot give back
+        return torchvision.models.get_model(name, **kwargs)
+
+
+@pytest.mark.parametrize("name", torchvision_classifiers())
+def test_torchvision_classifiers_equal_pytorch(name, tmp_path):
+    shape = (3, 299, 299) if name == "inception_v3" else (3, 224, 224)
+    module = tmp_path / f"tv_{name}.py"
+    module.write_text(f"from test_torch_bridge import build_torchvision\n\ndef build():\n    return build_torchvision({name!r})\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        report = analyze(read_model(f"{module}:build", shape))
+    finally:
+        sys.path.remove(str(tmp_path))
+    theirs = pytorch_figures(build_torchvision(name), shape)
+    if name.startswith(TRANSFORMERS):
+        assert report.output_shape == theirs["output_shape"]
+        assert report.unknown_ops, "attention has no convcalc formula: the totals must say they are partial"
+        return
+    assert ours(report) == theirs
+    assert not report.unknown_ops
+
+
+def test_a_torchvision_function_by_its_import_path():
+    pytest.importorskip("torchvision")
+    report = analyze(read_model("torchvision.models:resnet50", (3, 224, 224)))
+    assert (report.params, report.macs) == (25_557_032, 4_089_184_256)  # torchvision's published 25.6 M, 4.09 GFLOPS
+
+
+TIMM_CNNS = ["resnet50", "efficientnet_b0", "mobilenetv3_large_100", "convnext_tiny", "ghostnet_100", "cspdarknet53",
+             "darknet53", "regnety_040"]
+
+
+@pytest.mark.parametrize("name", TIMM_CNNS)
+def test_timm_cnns_equal_pytorch(name, tmp_path):
+    timm = pytest.importorskip("timm")
+    module = tmp_path / f"timm_{name}.py"
+    module.write_text(f"import timm\n\ndef build():\n    return timm.create_model({name!r}, pretrained=False)\n")
+    network = read_model(f"{module}:build", None)  # timm declares its input (default_cfg)
+    report = analyze(network)
+    assert ours(report) == pytorch_figures(timm.create_model(name, pretrained=False), network.input_shape)
+    assert not report.unknown_ops
+
+
+USER_CODE = '''
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+
+class Block(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(c)
+        self.conv2 = nn.Conv2d(c, c, 3, padding=1)
+
+    def forward(self, x):
+        y = F.relu(self.bn(self.conv1(x)))
+        return x + self.conv2(y)
+
+
+class Net(nn.Module):
+    def __init__(self, classes=10):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 16, 5, stride=2, padding=2)
+        self.blocks = nn.Sequential(Block(16), Block(16))
+        self.side = nn.Conv2d(16, 8, 1)
+        self.head = nn.Linear(24 * 4 * 4, classes)
+
+    def forward(self, x):
+        x = self.blocks(self.stem(x))
+        x = torch.cat([x, self.side(x)], dim=1)
+        x = F.adaptive_avg_pool2d(x, 4)
+        return self.head(torch.flatten(x, 1))
+
+
+def small():
+    return Net(classes=3)
+
+
+not_a_model = 42
+'''
+
+
+@pytest.fixture
+def user_file(tmp_path):
+    path = tmp_path / "my_model.py"
+    path.write_text(USER_CODE)
+    return path
+
+
+def test_user_code_in_a_file(user_file):
+    exec_globals: dict = {}
+    exec(compile(USER_CODE, "my_model.py", "exec"), exec_globals)
+    for name, classes in (("Net", 10), ("small", 3)):
+        report = analyze(read_model(f"{user_file}:{name}", (3, 32, 48)))
+        theirs = pytorch_figures(exec_globals[name](), (3, 32, 48))
+        assert ours(report) == theirs
+        # by hand: stem 16·(3·25 + 1); per block 16·16·9 + 2·16 + 16·16·9 + 16; side 8·(16 + 1); head (24·16 + 1)·classes
+        assert report.params == 16 * 76 + 2 * (2304 + 32 + 2304 + 16) + 8 * 17 + (384 + 1) * classes
+    names = [r.name for r in analyze(read_model(f"{user_file}:Net", (3, 32, 32))).rows]
+    assert "blocks" in names and "blocks.0" in names and "blocks.0.conv1" in names  # blocks from the module tree
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "convcalc", *args], capture_output=True, text=True, timeout=120,
+                          env={"CONVCALC_LANG": "en", "PATH": "/usr/bin:/bin"})
+
+
+def one_error(result, *parts: str) -> None:
+    assert result.returncode != 0 and result.stdout == "", result.stdout
+    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1, result.stderr
+    for part in parts:
+        assert part in result.stderr, result.stderr
+
+
+def test_cli_reads_a_model_and_writes_json(user_file):
+    import json
+
+    result = cli("net", f"{user_file}:Net", "--input", "3x32x32", "-f", "json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["output_shape"] == [10] and "partial" not in data["total"]
+
+
+ERRORS = [
+    (lambda f: [f"{f}:Missing", "--input", "3x32x32"], ["has no attribute 'Missing'"]),
+    (lambda f: [f"{f}:not_a_model", "--input", "3x32x32"], ["must name an nn.Module"]),
+    (lambda f: [f"{f}:Net"], ["--input:", "3x224x224"]),
+    (lambda f: [f"{f}:Net", "--input", "32x32"], ["does not run on an input of 32×32"]),
+    (lambda f: [f"{f}:Net", "--input", "3x32x32", "--set", "classes=4"], ["--set:"]),
+    (lambda f: [f"{f.parent / 'nowhere.py'}:Net", "--input", "3x32x32"], ["no such file"]),
+]
+
+
+@pytest.mark.parametrize("make, parts", ERRORS, ids=["missing", "not-a-model", "no-input", "wrong-rank", "set", "no-file"])
+def test_bad_targets_give_one_error_line(user_file, make, parts):
+    one_error(cli("net", *make(user_file)), *parts)
+
+
+def test_code_that_fails_gives_one_error_line(tmp_path):
+    broken = tmp_path / "broken.py"
+    broken.write_text("import torch\nraise RuntimeError('no GPU here\\nsecond line')\n")
+    one_error(cli("net", f"{broken}:Net", "--input", "3x8x8"), "running", "RuntimeError: no GPU here")
+    builder = tmp_path / "builder.py"
+    builder.write_text("def build():\n    raise ValueError('bad width')\n")
+    one_error(cli("net", f"{builder}:build", "--input", "3x8x8"), "building the model failed: ValueError: bad width")
+
+
+def test_without_torch_the_command_says_how_to_install_it(user_file):
+    code = ("import sys; sys.modules['torch'] = None; from convcalc.cli import main; "
+            f"sys.argv = ['convcalc', 'net', {str(user_file) + ':Net'!r}, '--input', '3x8x8']; main()")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env={"CONVCALC_LANG": "en"})
+    one_error(result, "pip install 'convcalc[torch]'")
+
+
+def test_a_billion_parameters_allocate_nothing(tmp_path):
+    """Built on the meta device: 1.0e9 parameters (4 GB of float32) and the process stays small."""
+    big = tmp_path / "big.py"
+    big.write_text("from torch import nn\n\ndef build():\n    return nn.Sequential(nn.Flatten(), nn.Linear(50_000, 20_000))\n")
+    code = ("import resource, sys; from convcalc import analyze; from convcalc.formats.pytorch import read_model; "
+            f"r = analyze(read_model({str(big) + ':build'!r}, (50_000,))); "
+            "print(r.params, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    params, max_rss_kib = map(int, result.stdout.split())
+    assert params == 50_000 * 20_000 + 20_000
+    assert max_rss_kib < 1_500_000  # far below the 4 GB the weights would take
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("my_model.py:Net", True), ("torchvision.models:resnet50", True), ("pkg.sub:make.inner", True),
+    ("vgg16", False), ("vgg16.yaml", False), ("a b:c", False), (":x", False), ("x:", False),
+])
+def test_what_counts_as_a_model_target(text, expected):
+    assert is_model_target(text) is expected
+
+
+def test_an_untraceable_model_is_one_error(tmp_path):
+    path = tmp_path / "branchy.py"
+    path.write_text(textwrap.dedent("""
+        from torch import nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 4, 3)
+
+            def forward(self, x):
+                if x.sum() > 0:
+                    return self.conv(x)
+                return x
+    """))
+    with pytest.raises(ConvcalcError, match="torch.fx cannot trace"):
+        read_model(f"{path}:Net", (3, 8, 8))
