@@ -422,7 +422,7 @@ COLLAPSE_ROWS = 200  # past this (at the depth shown), identical rows collapse a
 
 @app.command(epilog=CONVENTION_HELP)
 def net(
-    spec: str = typer.Argument(..., metavar="SPEC", help="A description file (YAML), - for standard input, a bundled network's name: vgg16, resnet50, … (see convcalc zoo), or a PyTorch model: my_model.py:Net, torchvision.models:resnet50 (a class, or a function returning an nn.Module; building it runs that code, as python would; needs pip install 'convcalc[torch]')."),
+    spec: str = typer.Argument(..., metavar="SPEC", help="A description file (YAML), - for standard input, a bundled network's name: vgg16, resnet50, … (see convcalc zoo), a PyTorch model: my_model.py:Net, torchvision.models:resnet50 (a class, or a function returning an nn.Module; building it runs that code, as python would; needs pip install 'convcalc[torch]'), or an ONNX file: model.onnx."),
     size: str = typer.Option(None, "--input", "--in", help="Override the description's input: 3x160x160 (C×H×W), or 10 (features, for an MLP)."),
     batch: int = typer.Option(1, "--batch", min=1, help="Batch size: multiplies MACs, FLOPs and activation memory."),
     dtype: Dtype = typer.Option(Dtype.fp32, "--dtype", help="Element type for the memory figures."),
@@ -481,6 +481,13 @@ def load_network(spec: str, shape, arguments: dict):
 
     if spec == "-":
         return load_stdin(shape, arguments)
+    if spec.lower().endswith(".onnx"):
+        if arguments:
+            fail(_("--set: network arguments belong to descriptions; an ONNX model has its own, got {value}").format(
+                value=quote(next(iter(arguments)))), 2)
+        from .formats.onnxfile import read_onnx
+
+        return read_onnx(Path(spec), shape)
     if is_model_target(spec) and not Path(spec).exists():
         if arguments:
             fail(_("--set: network arguments belong to descriptions; a PyTorch model takes its own, got {value}").format(

@@ -1,0 +1,696 @@
+"""An ONNX file read as a convcalc network (`convcalc net model.onnx`).
+
+The file is read as protobuf's wire format, directly: the graph's nodes and attributes and the
+initializers' names, types and sizes — never their data (a weight's bytes are skipped by their
+length, in a memory map, so a 1 GB file costs what its graph costs; external data files are never
+opened). Only a few small integer tensors are read whole: the shapes, pads, scales and splits that
+Reshape, Pad, Resize, Split and Slice take as inputs. No ONNX package is needed.
+
+Shapes come from convcalc's own formulas, layer by layer, as the graph is mapped; parameters are
+the graph's own initializers (an exported model has its BatchNorm folded into the convolutions'
+weights and biases). An operator convcalc has no formula for becomes an `opaque` layer, listed.
+"""
+
+from __future__ import annotations
+
+import mmap
+import struct
+from math import prod
+from pathlib import Path
+
+from ..core.errors import ConvcalcError, SpecError, quote, shorten
+from ..core.formulas import analyze_layer
+from ..core.layers import (LRN, AdaptivePool, Conv, ConvTranspose, Elementwise, Flatten, InstanceNorm, Linear, Norm, Opaque, Pad,
+                           Pool, Reshape, Resize, Scale, Slice)
+from ..core.messages import _
+from ..core.network import LayerNode, Merge, Network, Ref
+
+SMALL = 4096  # bytes: an integer tensor this small is read (a shape, pads, scales); a weight never is
+ACTIVATIONS = {"Relu": "relu", "LeakyRelu": "leaky_relu", "Elu": "elu", "Sigmoid": "sigmoid", "Tanh": "tanh",
+               "HardSigmoid": "hardsigmoid", "HardSwish": "hardswish", "Softmax": "softmax", "Gelu": "gelu", "Mish": "mish",
+               "Dropout": "dropout", "Identity": "identity", "Softplus": None}
+ELEMENTWISE = {"Erf", "Sqrt", "Exp", "Log", "Abs", "Neg", "Reciprocal", "Cast", "Floor", "Ceil", "Round", "Sign"}
+INT_TYPES = {6: "<i", 7: "<q"}  # INT32, INT64
+FLOAT_TYPES = {1: "<f", 11: "<d"}  # FLOAT, DOUBLE
+
+
+class WireError(Exception):
+    pass
+
+
+def varint(buf, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        if pos >= len(buf):
+            raise WireError(_("the file ends inside a field"))
+        byte = buf[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return result, pos
+        shift += 7
+        if shift > 63:
+            raise WireError(_("a malformed field"))
+
+
+def fields(buf, start: int, end: int):
+    """(field number, wire type, value) of one message; a length-delimited value as (start, end)."""
+    pos = start
+    while pos < end:
+        key, pos = varint(buf, pos)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, pos = varint(buf, pos)
+        elif wire == 2:
+            length, pos = varint(buf, pos)
+            if pos + length > end:
+                raise WireError(_("the file ends inside a field"))
+            value = (pos, pos + length)
+            pos += length
+        elif wire == 5:
+            value, pos = buf[pos:pos + 4], pos + 4
+        elif wire == 1:
+            value, pos = buf[pos:pos + 8], pos + 8
+        else:
+            raise WireError(_("a field of unknown type {wire}").format(wire=wire))
+        if number == 0 or pos > end:
+            raise WireError(_("a malformed field"))
+        yield number, wire, value
+
+
+def text(buf, span) -> str:
+    return bytes(buf[span[0]:span[1]]).decode("utf-8", "replace")
+
+
+def ints(buf, wire, value) -> list[int]:
+    """A repeated int64: packed or one at a time (two's complement for negatives)."""
+    if wire == 0:
+        return [signed(value)]
+    out, pos = [], value[0]
+    while pos < value[1]:
+        v, pos = varint(buf, pos)
+        out.append(signed(v))
+    return out
+
+
+def signed(v: int) -> int:
+    return v - (1 << 64) if v >= 1 << 63 else v
+
+
+class Tensor:
+    """An initializer or constant: its name, type and dimensions; the values only if small."""
+
+    __slots__ = ("name", "dims", "dtype", "values")
+
+    def __init__(self, buf, span):
+        self.name, self.dims, self.dtype, self.values = "", [], 0, None
+        raw = None
+        int64s, floats = [], []
+        for number, wire, value in fields(buf, *span):
+            if number == 1:
+                self.dims += ints(buf, wire, value)
+            elif number == 2:
+                self.dtype = value
+            elif number == 8:
+                self.name = text(buf, value)
+            elif number == 9:
+                raw = value
+            elif number == 7:
+                int64s += ints(buf, wire, value)
+            elif number == 5:
+                int64s += ints(buf, wire, value)
+            elif number == 4 and wire == 2:
+                floats += list(struct.unpack(f"<{(value[1] - value[0]) // 4}f", bytes(buf[value[0]:value[1]])))
+        if int64s or floats:
+            self.values = int64s or floats
+        elif raw is not None and raw[1] - raw[0] <= SMALL and (self.dtype in INT_TYPES or self.dtype in FLOAT_TYPES):
+            fmt = INT_TYPES.get(self.dtype) or FLOAT_TYPES[self.dtype]
+            size = struct.calcsize(fmt)
+            self.values = [v[0] for v in struct.iter_unpack(fmt, bytes(buf[raw[0]:raw[1]]))] if (raw[1] - raw[0]) % size == 0 else None
+
+    @property
+    def size(self) -> int:
+        return prod(self.dims)
+
+
+ARITHMETIC = {"Add": lambda x, y: x + y, "Sub": lambda x, y: x - y, "Mul": lambda x, y: x * y,
+              "Div": lambda x, y: int(x / y) if isinstance(x, int) and isinstance(y, int) else x / y}  # ONNX truncates integers
+
+
+class Const:
+    """A small tensor worked out while reading (a shape taken with Shape, then gathered or concatenated)."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values):
+        self.values = values
+
+
+class Node:
+    __slots__ = ("name", "op", "inputs", "outputs", "attrs")
+
+    def __init__(self, buf, span):
+        self.name, self.op, self.inputs, self.outputs, self.attrs = "", "", [], [], {}
+        for number, wire, value in fields(buf, *span):
+            if number == 1:
+                self.inputs.append(text(buf, value))
+            elif number == 2:
+                self.outputs.append(text(buf, value))
+            elif number == 3:
+                self.name = text(buf, value)
+            elif number == 4:
+                self.op = text(buf, value)
+            elif number == 5:
+                name, attr = attribute(buf, value)
+                self.attrs[name] = attr
+
+
+def attribute(buf, span):
+    name, found = "", None
+    listed: list = []
+    for number, wire, value in fields(buf, *span):
+        if number == 1:
+            name = text(buf, value)
+        elif number == 2:
+            found = struct.unpack("<f", bytes(value))[0]
+        elif number == 3:
+            found = signed(value)
+        elif number == 4:
+            found = text(buf, value)
+        elif number == 5:
+            found = Tensor(buf, value)
+        elif number == 7:
+            listed += list(struct.unpack(f"<{(value[1] - value[0]) // 4}f", bytes(buf[value[0]:value[1]]))) if wire == 2 else [
+                struct.unpack("<f", bytes(value))[0]]
+        elif number == 8:
+            listed += ints(buf, wire, value)
+    return name, found if found is not None else listed
+
+
+def value_info_shape(buf, span) -> tuple[str, list]:
+    name, dims = "", []
+    for number, _wire, value in fields(buf, *span):
+        if number == 1:
+            name = text(buf, value)
+        elif number == 2:
+            for n2, _w2, v2 in fields(buf, *value):
+                if n2 == 1:  # tensor_type
+                    for n3, _w3, v3 in fields(buf, *v2):
+                        if n3 == 2:  # shape
+                            for n4, _w4, v4 in fields(buf, *v3):
+                                if n4 == 1:  # dim
+                                    dim = None
+                                    for n5, _w5, v5 in fields(buf, *v4):
+                                        if n5 == 1:
+                                            dim = signed(v5)
+                                    dims.append(dim)
+    return name, dims
+
+
+class Graph:
+    def __init__(self, buf):
+        graph = None
+        for number, wire, value in fields(buf, 0, len(buf)):
+            if number == 7 and wire == 2:
+                graph = value
+        if graph is None:
+            raise WireError(_("it holds no graph"))
+        self.nodes, self.initializers, self.inputs, self.outputs, self.name = [], {}, [], [], ""
+        for number, wire, value in fields(buf, *graph):
+            if number == 1:
+                self.nodes.append(Node(buf, value))
+            elif number == 2:
+                self.name = text(buf, value)
+            elif number == 5:
+                tensor = Tensor(buf, value)
+                self.initializers[tensor.name] = tensor
+            elif number == 11:
+                self.inputs.append(value_info_shape(buf, value))
+            elif number == 12:
+                self.outputs.append(value_info_shape(buf, value)[0])
+
+
+def read_graph(path: Path) -> Graph:
+    try:
+        with open(path, "rb") as handle:
+            size = path.stat().st_size
+            if size == 0:
+                raise WireError(_("the file is empty"))
+            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+                return Graph(buf)
+    except OSError as error:
+        raise SpecError(_("{path}: cannot read the file: {what}, got {value}").format(path=shorten(str(path)), what=error.strerror or str(error),
+                                                                                     value=quote(str(path)))) from None
+    except (WireError, struct.error, ValueError, IndexError, UnicodeDecodeError) as error:
+        reason = str(error) if isinstance(error, WireError) else _("a malformed field")
+        raise SpecError(_("{path}: not an ONNX model (its bytes are not an ONNX ModelProto: {reason}), got {value}").format(
+            path=shorten(str(path)), reason=reason, value=quote(str(path)))) from None
+
+
+def read_onnx(path: Path, input_shape: tuple[int, ...] | None = None) -> Network:
+    graph = read_graph(path)
+    inputs = [(name, dims) for name, dims in graph.inputs if name not in graph.initializers]
+    if not inputs:
+        raise SpecError(_("{path}: the graph has no input, got {value}").format(path=shorten(str(path)), value=quote(str(path))))
+    name, dims = inputs[0]
+    if input_shape is None:
+        if len(dims) < 2 or any(not isinstance(d, int) or d < 1 for d in dims[1:]):
+            raise SpecError(_("--input: the model's input {name} leaves its sizes open; give them, such as --input 3x224x224, got {value}").format(
+                name=quote(name), value=quote(dims)))
+        input_shape = tuple(dims[1:])
+    body = Mapper(graph, name, input_shape, shorten(path.name)).run()
+    return Network(graph.name or path.stem, tuple(input_shape), body, f"ONNX {shorten(path.name)}")
+
+
+class Mapper:
+    """ONNX nodes → convcalc nodes, each output an id; shapes by convcalc's formulas as it goes."""
+
+    def __init__(self, graph: Graph, input_name: str, input_shape, filename: str):
+        self.graph, self.filename = graph, filename
+        self.init = dict(graph.initializers)
+        self.constants: dict[str, Tensor] = dict(graph.initializers)
+        self.shapes = {input_name: tuple(input_shape)}  # convcalc shape (no batch) of every followed value
+        self.alias = {input_name: "input"}  # ONNX value → the convcalc id that holds it
+        self.real: dict[str, tuple] = {}  # a value that is a pending data move: its origin and real shape (batch first)
+        self.transposed: dict[str, bool] = {}  # … and whether the move reorders elements
+        self.layout: dict[str, str] = {}  # "cl": channels last (N, H, W, C), as ConvNeXt permutes for its layer norms
+        self.body: list = []
+
+    def run(self) -> tuple:
+        for node in self.graph.nodes:
+            self.node(node)
+        outputs = [o for o in self.graph.outputs if o in self.alias]
+        if outputs:
+            final = outputs[0]
+            self.materialise(final)
+            if self.body and getattr(self.body[-1], "id", None) != self.alias[final]:
+                self.add(Elementwise("identity"), "output", final, final + "#out")
+        return tuple(self.body)
+
+    # --- helpers -------------------------------------------------------------
+    def where(self, node) -> str:
+        return f"{self.filename}: {node.name or node.op} ({node.op})"
+
+    def followed(self, name: str) -> bool:
+        return name in self.alias
+
+    def shape(self, name: str) -> tuple:
+        return self.shapes[name]
+
+    def add(self, layer, label: str, source: str, out: str) -> None:
+        """A layer reading `source`, its output the value `out`; its shape computed here by convcalc's formula."""
+        src = self.alias[source]
+        new_id = f"{out}"
+        try:
+            cost = analyze_layer(layer, self.shapes[source])
+        except ConvcalcError as error:
+            raise SpecError(_("{where}: {error}").format(where=f"{self.filename}: {label}", error=error)) from None
+        self.body.append(LayerNode(label, layer, f"{self.filename}: {label}", new_id, src))
+        self.alias[out] = new_id
+        self.shapes[out] = cost.output_shape
+        self.layout[out] = self.layout.get(source, "cf") if len(cost.output_shape) > 1 else "cf"
+
+    def materialise(self, name: str) -> None:
+        """A value reached through reshapes and transposes, written as one layer (or none if nothing moved)."""
+        real = self.real.pop(name, None)
+        if real is None:
+            return
+        origin, moved_shape = real
+        target = tuple(moved_shape[1:])
+        source_shape = self.shapes[origin]
+        self.alias[name], self.shapes[name] = self.alias[origin], source_shape
+        if target == source_shape and not self.transposed.get(name):
+            return
+        if len(target) == 1 and len(source_shape) > 1:
+            layer = Flatten()
+        elif prod(target) == prod(source_shape) and target[1:] == source_shape[1:]:
+            layer = Reshape(target)
+        else:
+            layer = Opaque("Reshape", target if 1 <= len(target) <= 4 else (prod(target),))
+        self.add(layer, name, origin, name)
+
+    def same(self, out: str, source: str, layout: str | None = None) -> None:
+        """`out` is `source` (an element-wise op on a constant, a layout change): no layer of its own."""
+        self.alias[out], self.shapes[out] = self.alias[source], self.shapes[source]
+        self.layout[out] = layout or self.layout.get(source, "cf")
+
+    def tensor_input(self, node, index: int = 0) -> str:
+        name = node.inputs[index]
+        if name in self.real:
+            self.materialise(name)
+        if name not in self.alias:
+            raise SpecError(_("{where}: reads {name}, which no earlier node makes, got {value}").format(where=self.where(node), name=shorten(name), value=quote(name)))
+        return name
+
+    def constant(self, name: str):
+        tensor = self.constants.get(name)
+        return tensor.values if tensor is not None else None
+
+    def opaque(self, node, shape=None) -> None:
+        source = next((i for i in node.inputs if i in self.alias or i in self.real), None)
+        if source is None:
+            return  # computes on constants only
+        source = self.tensor_input(node, node.inputs.index(source))
+        params = sum(self.init[i].size for i in node.inputs if i in self.init and self.init[i].dtype in FLOAT_TYPES)
+        out_shape = shape or self.shapes[source]
+        label = node.op if shape is not None else f"{node.op} (shape assumed unchanged)"
+        self.add(Opaque(label, out_shape, params), node.name or node.op, source, node.outputs[0])
+
+    # --- operators -----------------------------------------------------------
+    def node(self, node: Node) -> None:
+        op = node.op
+        if op == "Constant":
+            value = node.attrs.get("value")
+            if isinstance(value, Tensor) and node.outputs:
+                self.constants[node.outputs[0]] = value
+            return
+        if op == "Shape" and node.inputs and (node.inputs[0] in self.alias or node.inputs[0] in self.real):
+            self.constants[node.outputs[0]] = Const(list(self.real_of(node.inputs[0])))
+            return
+        if not any(i in self.alias or i in self.real for i in node.inputs):
+            self.fold(node)  # arithmetic on sizes (Gather, Unsqueeze, Concat of a shape): kept when it is simple
+            return
+        handler = getattr(self, f"op_{op}", None)
+        if handler is None and op in ELEMENTWISE:  # element-wise arithmetic: 0 MACs by convcalc's rules, a row named by the op
+            source = self.tensor_input(node)
+            return self.add(Elementwise("identity"), node.name or op, source, node.outputs[0])
+        if handler is None and op in ACTIVATIONS and ACTIVATIONS[op]:
+            source = self.tensor_input(node)
+            return self.add(Elementwise(ACTIVATIONS[op]), node.name or op, source, node.outputs[0])
+        if handler is None:
+            return self.opaque(node)
+        handler(node)
+
+    def fold(self, node) -> None:
+        if node.op == "Identity" and node.inputs and node.inputs[0] in self.constants and node.outputs:
+            self.constants[node.outputs[0]] = self.constants[node.inputs[0]]  # an exporter shares one initializer so
+            if node.inputs[0] in self.init:
+                self.init[node.outputs[0]] = self.init[node.inputs[0]]
+            return
+        values = [self.constant(i) if i else None for i in node.inputs]
+        if not node.outputs or any(v is None for v in values[:1]):
+            return
+        op, a = node.op, node.attrs
+        try:
+            if op in ("Cast", "Identity", "Unsqueeze", "Squeeze"):
+                result = values[0]
+            elif op == "Gather" and len(values) > 1 and values[1] is not None and int(a.get("axis", 0)) == 0:
+                result = [values[0][int(i)] for i in values[1]]
+            elif op == "Concat" and all(v is not None for v in values):
+                result = [x for v in values for x in v]
+            elif op in ("Add", "Sub", "Mul", "Div") and len(values) == 2 and values[1] is not None:
+                left, right = values
+                if len(left) != len(right):
+                    left, right = (left * len(right), right) if len(left) == 1 else (left, right * len(left))
+                result = [ARITHMETIC[op](x, y) for x, y in zip(left, right)]
+            else:
+                return
+        except (IndexError, TypeError, ValueError):
+            return
+        self.constants[node.outputs[0]] = Const(list(result))
+
+    def weights(self, node, index: int) -> Tensor | None:
+        return self.init.get(node.inputs[index]) if len(node.inputs) > index and node.inputs[index] else None
+
+    def op_Conv(self, node) -> None:
+        source = self.tensor_input(node)
+        w = self.weights(node, 1)
+        if w is None:
+            return self.opaque(node)
+        a = node.attrs
+        n = len(w.dims) - 2
+        pads = a.get("pads") or [0] * (2 * n)
+        padding = tuple((pads[i], pads[i + n]) for i in range(n))
+        auto = a.get("auto_pad", "NOTSET")
+        if auto in ("SAME_UPPER", "SAME_LOWER"):
+            padding = "same"
+        layer = Conv(w.dims[0], tuple(a.get("kernel_shape") or w.dims[2:]), tuple(a.get("strides") or [1] * n), padding,
+                     tuple(a.get("dilations") or [1] * n), int(a.get("group", 1) or 1), len(node.inputs) > 2 and bool(node.inputs[2]))
+        self.add(layer, node.name or "Conv", source, node.outputs[0])
+
+    def op_ConvTranspose(self, node) -> None:
+        source = self.tensor_input(node)
+        w = self.weights(node, 1)
+        a = node.attrs
+        if w is None or a.get("output_shape"):
+            return self.opaque(node)
+        n = len(w.dims) - 2
+        pads = a.get("pads") or [0] * (2 * n)
+        if any(pads[i] != pads[i + n] for i in range(n)):
+            return self.opaque(node)
+        groups = int(a.get("group", 1) or 1)
+        layer = ConvTranspose(w.dims[1] * groups, tuple(a.get("kernel_shape") or w.dims[2:]), tuple(a.get("strides") or [1] * n),
+                              tuple(pads[:n]), tuple(a.get("output_padding") or [0] * n), tuple(a.get("dilations") or [1] * n), groups,
+                              len(node.inputs) > 2 and bool(node.inputs[2]))
+        self.add(layer, node.name or "ConvTranspose", source, node.outputs[0])
+
+    def op_Gemm(self, node) -> None:
+        source = self.tensor_input(node)
+        b = self.weights(node, 1)
+        if b is None or node.attrs.get("transA") or len(self.shape(source)) != 1:
+            return self.opaque(node)
+        out = b.dims[0] if node.attrs.get("transB") else b.dims[1]
+        self.add(Linear(out, len(node.inputs) > 2 and bool(node.inputs[2])), node.name or "Gemm", source, node.outputs[0])
+
+    def op_MatMul(self, node) -> None:
+        source = self.tensor_input(node)
+        b = self.weights(node, 1)
+        if b is None or len(b.dims) != 2 or not (len(self.shape(source)) == 1 or self.layout.get(source) == "cl"):
+            return self.opaque(node)
+        self.add(Linear(b.dims[1], False), node.name or "MatMul", source, node.outputs[0])
+
+    def op_LayerNormalization(self, node) -> None:
+        source = self.tensor_input(node)
+        shape, rank = self.shape(source), len(self.shape(source)) + 1
+        axis = int(node.attrs.get("axis", -1)) % rank
+        affine = len(node.inputs) > 1 and bool(node.inputs[1])
+        if self.layout.get(source) == "cl" and axis == rank - 1 or len(shape) == 1 and axis == 1:
+            layer = Norm(affine, kind="layernorm")
+        elif self.layout.get(source, "cf") == "cf" and axis >= 1:
+            layer = Norm(affine, kind="layernorm", shape=tuple(shape[axis - 1:]))
+        else:
+            return self.opaque(node)
+        self.add(layer, node.name or node.op, source, node.outputs[0])
+
+    def pool(self, node, kind: str) -> None:
+        source = self.tensor_input(node)
+        a = node.attrs
+        kernel = a.get("kernel_shape") or []
+        n = len(kernel)
+        pads = a.get("pads") or [0] * (2 * n)
+        if any(pads[i] != pads[i + n] for i in range(n)) or a.get("auto_pad", "NOTSET") not in ("NOTSET", "VALID"):
+            return self.opaque(node)
+        dilation = tuple(a.get("dilations") or [1] * n) if kind == "maxpool" else 1
+        layer = Pool(tuple(kernel), tuple(a.get("strides") or [1] * n), tuple(pads[:n]), dilation, bool(a.get("ceil_mode", 0)), kind)
+        self.add(layer, node.name or node.op, source, node.outputs[0])
+
+    def op_MaxPool(self, node) -> None:
+        self.pool(node, "maxpool")
+
+    def op_AveragePool(self, node) -> None:
+        self.pool(node, "avgpool")
+
+    def op_GlobalAveragePool(self, node) -> None:
+        self.add(AdaptivePool(1, "global_avgpool"), node.name or node.op, self.tensor_input(node), node.outputs[0])
+
+    def op_GlobalMaxPool(self, node) -> None:
+        self.add(AdaptivePool(1, "global_maxpool"), node.name or node.op, self.tensor_input(node), node.outputs[0])
+
+    def op_BatchNormalization(self, node) -> None:
+        self.add(Norm(True, kind="batchnorm"), node.name or node.op, self.tensor_input(node), node.outputs[0])
+
+    def op_InstanceNormalization(self, node) -> None:
+        self.add(InstanceNorm(True), node.name or node.op, self.tensor_input(node), node.outputs[0])
+
+    def op_LRN(self, node) -> None:
+        self.add(LRN(int(node.attrs.get("size", 5))), node.name or node.op, self.tensor_input(node), node.outputs[0])
+
+    def op_Clip(self, node) -> None:
+        source = self.tensor_input(node)
+        low, high = (self.constant(node.inputs[i]) if len(node.inputs) > i and node.inputs[i] else None for i in (1, 2))
+        kind = "relu6" if (low, high) == ([0.0], [6.0]) else "relu" if low == [0.0] and high is None else "identity"
+        self.add(Elementwise(kind), node.name or node.op, source, node.outputs[0])
+
+    def op_Flatten(self, node) -> None:
+        source = self.tensor_input(node)
+        if int(node.attrs.get("axis", 1)) != 1:
+            return self.opaque(node)
+        if len(self.shape(source)) == 1:
+            return self.same(node.outputs[0], source)
+        self.add(Flatten(), node.name or node.op, source, node.outputs[0])
+
+    def merge(self, node, op: str) -> None:
+        tensors = [i for i in node.inputs if i in self.alias or i in self.real]
+        if len(tensors) == 1:  # a tensor and a constant
+            source = self.tensor_input(node, node.inputs.index(tensors[0]))
+            other = next(i for i in node.inputs if i != tensors[0])
+            last = self.body[-1] if self.body else None
+            bias = self.init.get(other)
+            if (op == "add" and bias is not None and isinstance(last, LayerNode) and last.id == self.alias[source]
+                    and isinstance(last.layer, Linear) and not last.layer.bias and bias.size == last.layer.out_features):
+                self.body[-1] = last._replace(layer=last.layer._replace(bias=True))  # MatMul + Add: one linear layer
+            elif op == "multiply" and bias is not None and bias.dtype in FLOAT_TYPES and bias.size == self.shapes[source][0] > 1:
+                return self.add(Scale(), node.name or node.op, source, node.outputs[0])  # a learned per-channel scale
+            return self.same(node.outputs[0], source)
+        names = [self.tensor_input(node, node.inputs.index(t)) for t in tensors]
+        self.join(node, op, names)
+
+    def join(self, node, op: str, names: list[str]) -> None:
+        from ..core.network import merged_shape
+
+        ids = [self.alias[n] for n in names]
+        merge = Merge(node.name or node.op, op, tuple(Ref(i) for i in ids), tuple(ids), "identity", self.where(node), node.outputs[0], None, op)
+        try:
+            shape = merged_shape(merge, [self.shapes[n] for n in names])
+        except ConvcalcError as error:
+            raise SpecError(_("{where}: {error}").format(where=self.where(node), error=error)) from None
+        self.body.append(merge)
+        self.alias[node.outputs[0]], self.shapes[node.outputs[0]] = node.outputs[0], shape
+        self.layout[node.outputs[0]] = self.layout.get(names[0], "cf")
+
+    def op_Add(self, node) -> None:
+        self.merge(node, "add")
+
+    def op_Sum(self, node) -> None:
+        self.merge(node, "add")
+
+    def op_Mul(self, node) -> None:
+        self.merge(node, "multiply")
+
+    def op_Sub(self, node) -> None:  # element-wise: 0 MACs by convcalc's rules; as a merge for the shapes
+        self.merge(node, "add")
+
+    def op_Div(self, node) -> None:
+        self.merge(node, "multiply")
+
+    def op_Pow(self, node) -> None:
+        self.merge(node, "multiply")
+
+    def op_Concat(self, node) -> None:
+        names = [self.tensor_input(node, i) for i, name in enumerate(node.inputs) if name in self.alias or name in self.real]
+        rank = len(self.shape(names[0])) + 1
+        if len(names) != len(node.inputs) or int(node.attrs.get("axis", 1)) % rank != 1:
+            return self.opaque(node)
+        if len(names) == 1:
+            return self.same(node.outputs[0], names[0])
+        self.join(node, "concat", names)
+
+    def real_of(self, name: str) -> tuple:
+        if name in self.real:
+            return self.real[name][1]
+        shape = self.shapes[name]
+        if self.layout.get(name) == "cl":
+            return (1, *shape[1:], shape[0])
+        return (1, *shape)
+
+    def move(self, node, shape: tuple, transposes: bool = False) -> None:
+        source = node.inputs[0]
+        origin = self.real[source][0] if source in self.real else source
+        self.real[node.outputs[0]] = (origin, tuple(shape))
+        self.transposed[node.outputs[0]] = transposes or self.transposed.get(source, False)
+
+    def op_Reshape(self, node) -> None:
+        target = self.constant(node.inputs[1]) if len(node.inputs) > 1 else node.attrs.get("shape")
+        if not target:
+            return self.opaque(node)
+        current = self.real_of(node.inputs[0])
+        shape = [current[i] if v == 0 and i < len(current) else v for i, v in enumerate(target)]
+        if shape.count(-1) == 1:
+            known = prod(v for v in shape if v != -1)
+            shape[shape.index(-1)] = prod(current) // known if known else 0
+        if prod(shape) != prod(current) or any(v < 1 for v in shape):
+            return self.opaque(node)
+        self.move(node, tuple(shape))
+
+    def op_Transpose(self, node) -> None:
+        source = node.inputs[0]
+        rank = len(self.real_of(source))
+        perm = list(node.attrs.get("perm") or [])
+        if source not in self.real and rank > 2:
+            layout = self.layout.get(source, "cf")
+            if layout == "cf" and perm == [0, *range(2, rank), 1]:
+                return self.same(node.outputs[0], source, "cl")
+            if layout == "cl" and perm == [0, rank - 1, *range(1, rank - 1)]:
+                return self.same(node.outputs[0], source, "cf")
+        current = self.real_of(node.inputs[0])
+        perm = node.attrs.get("perm") or list(range(len(current)))[::-1]
+        self.move(node, tuple(current[p] for p in perm), transposes=list(perm) != sorted(perm))
+
+    def op_Squeeze(self, node) -> None:
+        current = self.real_of(node.inputs[0])
+        axes = node.attrs.get("axes") or (self.constant(node.inputs[1]) if len(node.inputs) > 1 else None)
+        axes = {a % len(current) for a in axes} if axes else {i for i, v in enumerate(current) if v == 1 and i}
+        self.move(node, tuple(v for i, v in enumerate(current) if i not in axes or i == 0))
+
+    def op_Unsqueeze(self, node) -> None:
+        current = list(self.real_of(node.inputs[0]))
+        axes = node.attrs.get("axes") or (self.constant(node.inputs[1]) if len(node.inputs) > 1 else None) or []
+        for a in sorted(a % (len(current) + len(axes)) for a in axes):
+            current.insert(a, 1)
+        self.move(node, tuple(current))
+
+    def op_ReduceMean(self, node) -> None:
+        source = self.tensor_input(node)
+        axes = node.attrs.get("axes") or (self.constant(node.inputs[1]) if len(node.inputs) > 1 else None)
+        rank = len(self.shape(source)) + 1
+        if axes and sorted(a % rank for a in axes) == list(range(2, rank)):
+            self.add(AdaptivePool(1, "global_avgpool"), node.name or node.op, source, node.outputs[0] + ("" if node.attrs.get("keepdims", 1) else "#pool"))
+            if not node.attrs.get("keepdims", 1):
+                self.add(Flatten(), (node.name or node.op) + ".flatten", node.outputs[0] + "#pool", node.outputs[0])
+            return
+        self.opaque(node)
+
+    def op_Resize(self, node) -> None:
+        source = self.tensor_input(node)
+        shape = self.shape(source)
+        n = len(shape) - 1
+        mode = {"nearest": "nearest", "linear": "bilinear"}.get(node.attrs.get("mode", "nearest"))
+        sizes = self.constant(node.inputs[3]) if len(node.inputs) > 3 and node.inputs[3] else None
+        scales = self.constant(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else None
+        if mode is None:
+            return self.opaque(node)
+        if sizes:
+            layer = Resize(size=tuple(int(v) for v in sizes[2:]), mode=mode)
+        elif scales and len(set(scales[2:])) == 1 and len(scales) == n + 2:
+            factor = scales[2]
+            layer = Resize(factor=int(factor) if float(factor).is_integer() else factor, mode=mode)
+        else:
+            return self.opaque(node)
+        self.add(layer, node.name or node.op, source, node.outputs[0])
+
+    op_Upsample = op_Resize
+
+    def op_Pad(self, node) -> None:
+        source = self.tensor_input(node)
+        pads = self.constant(node.inputs[1]) if len(node.inputs) > 1 else node.attrs.get("pads")
+        mode = {"constant": "zeros", "reflect": "reflect", "edge": "replicate"}.get(node.attrs.get("mode", "constant"))
+        rank = len(self.shape(source)) + 1
+        if not pads or mode is None or len(pads) != 2 * rank or pads[0] or pads[1] or pads[rank] or pads[rank + 1]:
+            return self.opaque(node)
+        self.add(Pad(tuple((int(pads[i]), int(pads[i + rank])) for i in range(2, rank)), mode), node.name or node.op, source, node.outputs[0])
+
+    def op_Split(self, node) -> None:
+        source = self.tensor_input(node)
+        shape = self.shape(source)
+        axis = int(node.attrs.get("axis", 0)) % (len(shape) + 1)
+        sizes = node.attrs.get("split") or (self.constant(node.inputs[1]) if len(node.inputs) > 1 and node.inputs[1] else None)
+        if not sizes:
+            parts = len(node.outputs)
+            sizes = [shape[0] // parts] * parts if shape[0] % parts == 0 else None
+        if axis != 1 or not sizes:
+            return self.opaque(node)
+        start = 0
+        for out, size in zip(node.outputs, sizes):
+            self.add(Slice(start, int(size)), out, source, out)
+            start += int(size)
+
+    def op_Slice(self, node) -> None:
+        source = self.tensor_input(node)
+        starts, ends = (self.constant(node.inputs[i]) if len(node.inputs) > i else None for i in (1, 2))
+        axes = self.constant(node.inputs[3]) if len(node.inputs) > 3 and node.inputs[3] else None
+        steps = self.constant(node.inputs[4]) if len(node.inputs) > 4 and node.inputs[4] else None
+        shape = self.shape(source)
+        if not starts or not ends or len(starts) != 1 or (axes or [1])[0] % (len(shape) + 1) != 1 or (steps or [1])[0] != 1:
+            return self.opaque(node)
+        start, end = max(0, starts[0] if starts[0] >= 0 else shape[0] + starts[0]), min(shape[0], ends[0] if ends[0] >= 0 else shape[0] + ends[0])
+        self.add(Slice(int(start), int(end - start)), node.name or node.op, source, node.outputs[0])

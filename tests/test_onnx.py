@@ -1,0 +1,185 @@
+"""ONNX files read as convcalc networks (convcalc/formats/onnxfile.py): torchvision's networks
+exported by PyTorch give PyTorch's MACs and output shapes, and parameters equal to the graph's own
+initializers; graphs built with the onnx package cover the operators one by one; a file that is not
+ONNX is one error line. The export and graph-building tests run where torch, torchvision and onnx
+are installed (CI installs them); the hostile-file tests run everywhere."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from convcalc import analyze
+from convcalc.core.errors import SpecError
+from convcalc.formats.onnxfile import read_onnx
+
+EXPORTED = ["resnet18", "alexnet", "vgg11", "squeezenet1_0", "densenet121", "mobilenet_v2", "mobilenet_v3_small",
+            "efficientnet_b0", "shufflenet_v2_x1_0", "googlenet", "inception_v3", "mnasnet0_5", "regnet_y_400mf",
+            "convnext_tiny", "resnext50_32x4d"]
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    torch = pytest.importorskip("torch")
+    torchvision = pytest.importorskip("torchvision")
+    pytest.importorskip("onnx")
+    folder = tmp_path_factory.mktemp("onnx")
+
+    def export(name: str):
+        kwargs = {"aux_logits": False, "init_weights": False} if name in ("googlenet", "inception_v3") else {}
+        model = torchvision.models.get_model(name, **kwargs).eval()
+        shape = (3, 299, 299) if name == "inception_v3" else (3, 224, 224)
+        path = folder / f"{name}.onnx"
+        torch.onnx.export(model, (torch.zeros(1, *shape),), str(path), dynamo=False, opset_version=17)
+        return model, shape, path
+
+    return export
+
+
+def weights_in_use(path: Path) -> int:
+    """The elements of the float initializers each layer reads (weights, biases, scales), counted at each
+    use: an exporter stores identical tensors once and hands them on through Identity nodes."""
+    import math
+
+    import onnx
+
+    graph = onnx.load(str(path), load_external_data=False).graph
+    sizes = {t.name: math.prod(t.dims) for t in graph.initializer if t.data_type in (1, 10, 11, 16)}
+    for node in graph.node:
+        if node.op_type == "Identity" and node.input[0] in sizes:
+            sizes[node.output[0]] = sizes[node.input[0]]
+    layers = {"Conv", "ConvTranspose", "Gemm", "MatMul", "Add", "Mul", "LayerNormalization"}
+    total = sum(sizes[i] for node in graph.node if node.op_type in layers for i in node.input if sizes.get(i, 1) > 1)
+    # an unfolded batchnorm (DenseNet's, before its convolution) learns its scale and bias; mean and variance are buffers
+    return total + sum(sizes[i] for node in graph.node if node.op_type == "BatchNormalization" for i in node.input[1:3])
+
+
+@pytest.mark.parametrize("name", EXPORTED)
+def test_exported_torchvision_networks_equal_pytorch(exported, name):
+    from test_torch_bridge import pytorch_figures
+
+    model, shape, path = exported(name)
+    report = analyze(read_onnx(path))
+    theirs = pytorch_figures(model, shape)
+    assert (report.macs, report.output_shape) == (theirs["macs"], theirs["output_shape"])
+    assert report.params == weights_in_use(path)  # BatchNorm folded into the convolutions: the graph's own weights
+    assert not report.unknown_ops
+
+
+def test_resnet50_parameters_with_batchnorm_folded(exported):
+    _model, _shape, path = exported("resnet50")
+    report = analyze(read_onnx(path))
+    # PyTorch's 25,557,032 less the 53,120 batchnorm weights and biases, plus the 26,560 biases folding gives the convolutions
+    assert report.params == 25_557_032 - 53_120 + 26_560
+    assert report.macs == 4_089_184_256
+
+
+def test_external_data_is_never_opened(exported, tmp_path):
+    import onnx
+
+    _model, _shape, path = exported("resnet18")
+    model = onnx.load(str(path))
+    moved = tmp_path / "external.onnx"
+    onnx.save_model(model, str(moved), save_as_external_data=True, all_tensors_to_one_file=True, location="weights.bin")
+    (tmp_path / "weights.bin").unlink()  # convcalc reads sizes from the graph, never the weights
+    report = analyze(read_onnx(moved))
+    assert report.macs == 1_814_073_344 and report.output_shape == (1000,)
+
+
+def make_graph(nodes, initializers, shape=(1, 8, 6, 6)):
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape))
+    y = helper.make_tensor_value_info(nodes[-1].output[0], TensorProto.FLOAT, None)
+    graph = helper.make_graph(nodes, "g", [x], [y], initializers)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def save(model, tmp_path, name="g.onnx") -> Path:
+    import onnx
+
+    path = tmp_path / name
+    onnx.save(model, str(path))
+    return path
+
+
+def test_operators_one_by_one(tmp_path):
+    pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    def floats(name, dims):
+        return helper.make_tensor(name, TensorProto.FLOAT, dims, [0.0] * __import__("math").prod(dims))
+
+    def int64s(name, values):
+        return helper.make_tensor(name, TensorProto.INT64, [len(values)], values)
+
+    nodes = [
+        helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[1, 1]),  # 8×6×6
+        helper.make_node("Pad", ["c1", "pads"], ["p"], mode="reflect"),                                          # 8×8×8
+        helper.make_node("Split", ["p", "split"], ["s1", "s2"], axis=1),                                         # 3 + 5 channels
+        helper.make_node("Relu", ["s1"], ["r1"]),
+        helper.make_node("Concat", ["r1", "s2"], ["cat"], axis=1),                                               # 8×8×8
+        helper.make_node("Resize", ["cat", "", "", "sizes"], ["up"], mode="nearest"),                            # 8×16×16
+        helper.make_node("Slice", ["up", "starts", "ends", "axes"], ["sl"]),                                     # channels 2..5: 4×16×16
+        helper.make_node("GlobalAveragePool", ["sl"], ["gap"]),
+        helper.make_node("Flatten", ["gap"], ["flat"], axis=1),
+        helper.make_node("MatMul", ["flat", "w2"], ["mm"]),
+        helper.make_node("Add", ["mm", "b2"], ["fc"]),                                                            # one linear layer, with bias
+        helper.make_node("TopK", ["fc", "k"], ["top", "idx"]),                                                   # no formula: opaque
+    ]
+    inits = [floats("w1", [8, 8, 3, 3]), floats("b1", [8]), int64s("pads", [0, 0, 1, 1, 0, 0, 1, 1]), int64s("split", [3, 5]),
+             int64s("sizes", [1, 8, 16, 16]), int64s("starts", [2]), int64s("ends", [6]), int64s("axes", [1]),
+             floats("w2", [4, 10]), floats("b2", [10]), int64s("k", [3])]
+    report = analyze(read_onnx(save(make_graph(nodes, inits), tmp_path)))
+    kinds = [r.kind for r in report.leaves]
+    assert kinds == ["conv", "pad", "slice", "slice", "relu", "concat", "resize", "slice", "global_avgpool", "flatten", "linear",
+                     "opaque"]
+    shapes = [r.output_shape for r in report.leaves]
+    assert shapes[:9] == [(8, 6, 6), (8, 8, 8), (3, 8, 8), (5, 8, 8), (3, 8, 8), (8, 8, 8), (8, 16, 16), (4, 16, 16), (4, 1, 1)]
+    assert report.params == 8 * 8 * 9 + 8 + 4 * 10 + 10
+    assert report.macs == 8 * 8 * 9 * 36 + 4 * 10
+    assert report.unknown_ops == ("TopK (shape assumed unchanged)",)
+
+
+def test_channels_last_blocks_follow_their_transposes(tmp_path):
+    """ConvNeXt's pattern: to channels last, a layer norm and a linear layer on the channels, back."""
+    pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    nodes = [helper.make_node("Transpose", ["x"], ["t"], perm=[0, 2, 3, 1]),
+             helper.make_node("LayerNormalization", ["t", "g", "b"], ["ln"], axis=-1),
+             helper.make_node("MatMul", ["ln", "w"], ["mm"]),
+             helper.make_node("Add", ["mm", "bias"], ["fc"]),
+             helper.make_node("Transpose", ["fc"], ["out"], perm=[0, 3, 1, 2])]
+    inits = [helper.make_tensor(n, TensorProto.FLOAT, d, [0.0] * __import__("math").prod(d))
+             for n, d in (("g", [8]), ("b", [8]), ("w", [8, 32]), ("bias", [32]))]
+    report = analyze(read_onnx(save(make_graph(nodes, inits), tmp_path)))
+    assert [r.kind for r in report.leaves] == ["layernorm", "linear"]
+    assert report.output_shape == (32, 6, 6)
+    assert report.macs == 8 * 32 * 36 and report.params == 2 * 8 + 8 * 32 + 32
+
+
+HOSTILE = {
+    "text.onnx": b"name: not onnx\n",
+    "empty.onnx": b"",
+    "truncated.onnx": b"\x3a\xff\xff\x03",
+    "bad_wire.onnx": b"\x0f\x00",
+    "deep_varint.onnx": b"\x08" + b"\xff" * 20,
+    "no_graph.onnx": b"\x08\x07",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_a_file_that_is_not_onnx_is_one_error_line(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(HOSTILE[name])
+    with pytest.raises(SpecError):
+        read_onnx(path)
+    result = subprocess.run([sys.executable, "-m", "convcalc", "net", str(path)], capture_output=True, text=True, timeout=60,
+                            env={"CONVCALC_LANG": "en", "PATH": "/usr/bin:/bin"})
+    assert result.returncode != 0 and result.stdout == ""
+    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1, result.stderr
