@@ -449,13 +449,7 @@ def net(
     from .core.limits import MAX_EXPLAINED
     from .core.network import Settings, count_rows
 
-    shape = None
-    if size is not None:
-        parsed = parse_sizes(size, "--input")
-        parsed = parsed if isinstance(parsed, tuple) else (parsed,)
-        if not 1 <= len(parsed) <= 4 or min(parsed) < 1:
-            fail(_("--input: must be C×H×W (or C, C×L, C×D×H×W) with positive sizes, got {value}").format(value=quote(size)), 2)
-        shape = parsed
+    shape = input_shape(size)
     try:
         arguments = parse_assignments(assignments or [])
         network = load_network(spec, shape, arguments)
@@ -470,6 +464,19 @@ def net(
         emit_network(network, settings, fmt, show_steps, depth, connections, by_op, count.value)
     except ConvcalcError as error:
         fail(str(error))
+
+
+def input_shape(size: str | None) -> tuple[int, ...] | None:
+    """--input: C×H×W (or C, C×L, C×D×H×W)."""
+    from .core.errors import quote
+
+    if size is None:
+        return None
+    parsed = parse_sizes(size, "--input")
+    parsed = parsed if isinstance(parsed, tuple) else (parsed,)
+    if not 1 <= len(parsed) <= 4 or min(parsed) < 1:
+        fail(_("--input: must be C×H×W (or C, C×L, C×D×H×W) with positive sizes, got {value}").format(value=quote(size)), 2)
+    return parsed
 
 
 def load_network(spec: str, shape, arguments: dict):
@@ -689,6 +696,43 @@ def zoo(fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output 
         sys.stdout.write(render.zoo_markdown(entries))
     else:
         console().print(render.zoo_table(entries))
+
+
+class Target(str, Enum):
+    torch = "torch"
+
+
+@app.command()
+def export(
+    spec: str = typer.Argument(..., metavar="SPEC", help="A network as net takes it: a description file (YAML), -, a bundled network's name, a PyTorch model or an ONNX file."),
+    to: Target = typer.Option(..., "--to", help="The format to write: torch (a PyTorch file: an nn.Module per block and build())."),
+    output: str = typer.Option(None, "--output", "-o", help="Write to this file [standard output]."),
+    size: str = typer.Option(None, "--input", "--in", help="Override the description's input: 3x160x160 (C×H×W)."),
+    assignments: list[str] = typer.Option(None, "--set", help="Give a network argument: --set classes=10 (repeatable)."),
+    lang: Lang = LANG_OPTION,
+):
+    """Write a network as code for another framework: a self-contained PyTorch file whose build() returns the network.
+
+    Example: convcalc export resnet50 --to torch -o resnet50.py
+    """
+    from .formats.pytorch_export import export_torch
+
+    shape = input_shape(size)
+    try:
+        network = load_network(spec, shape, parse_assignments(assignments or []))
+        text = export_torch(network)
+    except ConvcalcError as error:
+        fail(str(error))
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as error:
+        from .core.errors import quote
+
+        fail(_("--output: cannot write the file: {what}, got {value}").format(what=error.strerror or str(error), value=quote(output)))
 
 
 def emit_layer(report, fmt: "Format", show_steps: bool, drawing: list[str] = ()) -> None:

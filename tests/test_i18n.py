@@ -140,6 +140,8 @@ def convcalc(*args: str, stdin: str | None = None, language: str | None = "zh", 
 MLP = "input: [10]\nlayers:\n  - linear: {out: 128}\n  - relu\n  - linear: {out: 5}\n"
 
 CHINESE_RUNS = {
+    "help_export": (["export", "--help"], None, 0),
+    "export_error": (["export", "vgg11", "--to", "torch", "-o", "/nonexistent/x.py"], None, 1),
     "net_count": (["net", "alexnet", "--count", "calflops", "--depth", "0"], None, 0),
     "net_count_markdown": (["net", "alexnet", "--count", "fvcore-train", "-f", "markdown"], None, 0),
     "layer": (["layer", "--in", "10", "--k", "5", "--p", "1", "--s", "2", "--explain", "--draw"], None, 0),

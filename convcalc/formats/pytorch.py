@@ -17,8 +17,8 @@ from math import prod
 from pathlib import Path
 
 from ..core.errors import ConvcalcError, quote, shorten
-from ..core.layers import (LRN, AdaptivePool, ChannelShuffle, Conv, ConvTranspose, Elementwise, Flatten, InstanceNorm, Linear,
-                           Norm, Opaque, Pad, Pool, Reshape, Resize, Scale, Slice)
+from ..core.layers import (LRN, AdaptivePool, ChannelShuffle, Conv, ConvTranspose, Crop, Elementwise, Flatten, InstanceNorm, Linear,
+                           Norm, Opaque, Pad, Pool, Reshape, Resize, Scale, Slice, Subsample)
 from ..core.messages import _
 from ..core.network import Group, LayerNode, Merge, Network, Ref
 
@@ -31,7 +31,7 @@ ACTIVATION_FUNCTIONS = {"relu": "relu", "relu_": "relu", "relu6": "relu6", "leak
                         "hardswish": "hardswish", "hardsigmoid": "hardsigmoid", "softmax": "softmax", "dropout": "dropout",
                         "dropout2d": "dropout", "hardtanh": "relu6", "sigmoid_": "sigmoid",
                         "stochastic_depth": "dropout"}  # torchvision's, an identity at inference
-MOVES = {"permute", "transpose", "contiguous", "view", "reshape", "flatten", "squeeze", "unsqueeze", "clone", "detach", "to",
+MOVES = {"permute", "movedim", "transpose", "contiguous", "view", "reshape", "flatten", "squeeze", "unsqueeze", "clone", "detach", "to",
          "type_as", "float"}
 MERGE_OPS = {"add": "add", "iadd": "add", "add_": "add", "mul": "multiply", "imul": "multiply", "mul_": "multiply"}
 INSTALL = "pip install 'convcalc[torch]'"
@@ -196,10 +196,16 @@ def trace(torch, model, target: str):
 def module_layer_name(module) -> str | None:
     """The mapping for a module class, by the torch.nn class it is or derives from — unless the
     subclass computes something else (its own forward: torchvision's LayerNorm2d permutes first)."""
+    name = type(module).__name__
+    if name in WRITTEN and all(hasattr(module, a) for a in WRITTEN[name]):
+        return name  # a layer torch.nn lacks, as `convcalc export --to torch` writes it
     for cls in type(module).__mro__:
         if cls.__module__.startswith("torch.nn") and cls.__name__ in MODULE_KINDS:
             return cls.__name__ if type(module).forward is cls.forward else None
     return None
+
+
+WRITTEN = {"Subsample": ("kernel", "stride", "weight", "bias"), "PartialConv": ("table", "maps")}
 
 
 def pairs(values, n: int) -> tuple:
@@ -291,6 +297,7 @@ MODULE_KINDS = {
     **{f"{k}Pool{d}d": "pool" for k in ("Max", "Avg") for d in (1, 2, 3)},
     **{f"Adaptive{k}Pool{d}d": "adaptive" for k in ("Max", "Avg") for d in (1, 2, 3)},
     **{f"BatchNorm{d}d": "norm" for d in (1, 2, 3)}, **{f"InstanceNorm{d}d": "norm" for d in (1, 2, 3)},
+    "Subsample": "subsample", "PartialConv": "table",
     "GroupNorm": "norm", "LayerNorm": "norm", "LocalResponseNorm": "lrn", "Linear": "linear", "Flatten": "flatten",
     "Upsample": "upsample", "UpsamplingNearest2d": "upsample", "UpsamplingBilinear2d": "upsample", "ChannelShuffle": "shuffle",
     **{f"{k}Pad{d}d": "pad" for k in ("Zero", "Constant", "Reflection", "Replication") for d in (1, 2, 3)},
@@ -387,8 +394,9 @@ class Converter:
         return self.values.get(arg) if isinstance(arg, self.Node) else None
 
     # --- the value a layer reads --------------------------------------------
-    def tensor(self, node, arg) -> "Value":
-        """The Value an operation reads, with any pending view materialised as a layer of its own."""
+    def tensor(self, node, arg, gate: bool = False) -> "Value":
+        """The Value an operation reads, with any pending view materialised as a layer of its own. A gate
+        of C values viewed as C×1×1 for a product stays what it is: convcalc's multiply broadcasts it."""
         value = self.get(arg)
         if not isinstance(value, Value):
             raise ConvcalcError(_("{node}: reads something that is not a tensor convcalc follows, got {value}").format(
@@ -396,6 +404,8 @@ class Converter:
         if not value.moved:
             return value
         shape = convcalc_shape(value.shape, value.layout)
+        if gate and len(value.source_shape) == 1 and shape[:1] == value.source_shape and set(shape[1:]) == {1}:
+            return Value(value.id, (value.shape[0], *value.source_shape), "cf")
         if shape == value.source_shape and value.op in ("permute", "contiguous", "clone", "detach", "to", "type_as", "float"):
             return Value(value.id, value.shape, value.layout)  # the same elements, laid out otherwise
         if len(shape) == 1 and len(value.source_shape) > 1 and prod(shape) == prod(value.source_shape):
@@ -457,6 +467,12 @@ class Converter:
             return Elementwise(ACTIVATION_MODULES[name])
         if family == "conv" and layout == "cf":
             return conv_module(module, cf)
+        if family == "subsample" and layout == "cf":
+            return Subsample(tuple(module.kernel), tuple(module.stride))
+        if family == "table" and layout == "cf":
+            first = module.maps[0]
+            return Conv(len(module.table), tuple(first.kernel_size), tuple(first.stride), bias=first.bias is not None,
+                        table=tuple(tuple(row) for row in module.table))
         if family == "pool" and layout == "cf":
             return pool_module(module, cf)
         if family == "adaptive" and layout == "cf":
@@ -539,6 +555,18 @@ class Converter:
             self.values[node] = None
             return
         layout = value.layout
+        if name == "movedim":
+            args = [a for a in node.args[1:3]] if len(node.args) >= 3 else [node.kwargs.get("source"), node.kwargs.get("destination")]
+            rank = len(value.shape)
+            src, dst = (a % rank if isinstance(a, int) else None for a in args)
+            if layout == "cf" and (src, dst) == (1, rank - 1):
+                layout = "cl"
+            elif layout == "cl" and (src, dst) == (rank - 1, 1):
+                layout = "cf"
+            else:
+                layout, name = "cf", "permute*"
+            self.values[node] = Value(value.id, real, layout, True, value.source_shape, "permute" if name != "permute*" else "permute (other axes)")
+            return
         if name == "permute":
             order = [a for a in node.args[1:]] if len(node.args) > 2 or not isinstance(node.args[1], (list, tuple)) else list(node.args[1])
             order = [o % len(value.shape) for o in order if isinstance(o, int)]
@@ -571,6 +599,9 @@ class Converter:
             return self.chain(node, parts[1], Slice(start, size), f"{parts[1].id}")
         value = self.get(container)
         real = self.real_shape(node)
+        crop = crop_of(index, value, real) if isinstance(value, Value) else None
+        if crop is not None:
+            return self.layer_for(node, "getitem", None, lambda v: crop)
         if isinstance(value, Value) and real is not None and value.layout == "cf" and isinstance(index, tuple) and len(index) >= 2 \
                 and index[0] == slice(None) and isinstance(index[1], slice) and all(i == slice(None) for i in index[2:]) \
                 and index[1].step in (None, 1):
@@ -612,7 +643,7 @@ class Converter:
             value = self.tensor(node, tensors[0])
             self.values[node] = value
             return
-        values = [self.tensor(node, t) for t in tensors[:2]]
+        values = [self.tensor(node, t, gate=op == "multiply") for t in tensors[:2]]
         if values[0].layout != values[1].layout:
             return self.layer_for(node, op, None, lambda v: None)
         self.merge_node(node, op, values)
@@ -654,7 +685,10 @@ class Converter:
                 return AdaptivePool(1, "global_avgpool") if keep else (AdaptivePool(1, "global_avgpool"), Flatten())
             return None
         if name == "interpolate" and layout == "cf":
-            return resize_layer(kw.get("size"), kw.get("scale_factor"), kw.get("mode", "nearest"), n)
+            size = kw.get("size")
+            if size is not None and not all(isinstance(v, int) for v in pairs(size, n)):
+                size = self.real_shape(node)[2:]  # a size read from another tensor (F.interpolate(x, size=y.shape[2:]))
+            return resize_layer(size, kw.get("scale_factor") if size is None else None, kw.get("mode", "nearest"), n)
         if name == "pad" and layout == "cf" and kw.get("mode", "constant") in ("constant", "reflect", "replicate") and not kw.get("value"):
             mode = {"constant": "zeros"}.get(kw.get("mode", "constant"), kw.get("mode"))
             return Pad(torch_pad(kw.get("pad", node.args[1] if len(node.args) > 1 else ()), n), mode)
@@ -665,6 +699,20 @@ class Converter:
         if name == "channel_shuffle" and layout == "cf":
             return ChannelShuffle(kw.get("groups", node.args[1] if len(node.args) > 1 else 1))
         return None
+
+
+def crop_of(index, value, real):
+    """x[:, :, a:b, c:d]: a window of the spatial axes, as a crop at those offsets."""
+    if value.layout != "cf" or real is None or not isinstance(index, tuple) or len(index) != len(value.shape):
+        return None
+    if index[0] != slice(None) or index[1] != slice(None) or not all(isinstance(i, slice) and i.step in (None, 1) for i in index[2:]):
+        return None
+    if any(not isinstance(i.start, (int, type(None))) for i in index[2:]) or real[:2] != value.shape[:2]:
+        return None
+    offsets = tuple((i.start or 0) % (m or 1) if (i.start or 0) < 0 else (i.start or 0) for i, m in zip(index[2:], value.shape[2:]))
+    if tuple(real[2:]) == tuple(value.shape[2:]):
+        return None
+    return Crop(size=tuple(real[2:]), offset=offsets)
 
 
 def flat_args(node) -> list:

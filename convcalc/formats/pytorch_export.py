@@ -1,0 +1,401 @@
+"""A convcalc network written as PyTorch code (`convcalc export NET --to torch`): one self-contained
+Python file with an `nn.Module` per block and `build() -> nn.Module`.
+
+The writer walks the network as the analysis does (shapes from the same formulas), so every layer
+gets its input channels; a block used again with the same input becomes the same class, instantiated
+again. A block that reads or gives outputs by id (U-Net's skips) is written inline in its parent. The
+file needs only torch; the few layers torch.nn lacks (LeNet's subsampling and partial connection
+table, a linear layer or layer norm on the channels at each position, ConvNeXt's layer scale) are
+small classes written into it.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from ..core.errors import ConvcalcError, quote
+from ..core.formulas import analyze_layer
+from ..core.messages import _
+from ..core.network import Group, LayerNode, Merge, Network, Ref, Repeat, merged_shape
+
+ACTIVATIONS = {"relu": "nn.ReLU()", "relu6": "nn.ReLU6()", "leaky_relu": "nn.LeakyReLU()", "elu": "nn.ELU()", "gelu": "nn.GELU()",
+               "silu": "nn.SiLU()", "swish": "nn.SiLU()", "mish": "nn.Mish()", "sigmoid": "nn.Sigmoid()", "tanh": "nn.Tanh()",
+               "hardswish": "nn.Hardswish()", "hardsigmoid": "nn.Hardsigmoid()", "softmax": "nn.Softmax(dim=1)",
+               "dropout": "nn.Dropout()", "identity": "nn.Identity()"}
+
+HELPERS = {
+    "ChannelLinear": '''
+class ChannelLinear(nn.Linear):
+    """A linear layer on the channels at each position (the input keeps its spatial axes)."""
+
+    def forward(self, x):
+        return super().forward(x.movedim(1, -1)).movedim(-1, 1)
+''',
+    "ChannelLayerNorm": '''
+class ChannelLayerNorm(nn.LayerNorm):
+    """Layer normalisation over the channels at each position."""
+
+    def forward(self, x):
+        return super().forward(x.movedim(1, -1)).movedim(-1, 1)
+''',
+    "LayerScale": '''
+class LayerScale(nn.Module):
+    """A learned multiplier per channel."""
+
+    def __init__(self, channels, dims):
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(channels, *([1] * dims)))
+
+    def forward(self, x):
+        return self.scale * x
+''',
+    "Subsample": '''
+class Subsample(nn.Module):
+    """LeNet-5's subsampling: the sum of each window times a learned coefficient, plus a learned bias, per map."""
+
+    def __init__(self, channels, kernel, stride):
+        super().__init__()
+        self.kernel, self.stride = kernel, stride
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x):
+        area = 1
+        for k in self.kernel:
+            area *= k
+        summed = F.avg_pool2d(x, self.kernel, self.stride) * area
+        return summed * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+''',
+    "PartialConv": '''
+class PartialConv(nn.Module):
+    """A convolution whose output map o reads only the input maps table[o] (LeNet-5's C3)."""
+
+    def __init__(self, table, kernel, stride, bias):
+        super().__init__()
+        self.table = [list(row) for row in table]
+        self.maps = nn.ModuleList(nn.Conv2d(len(row), 1, kernel, stride, bias=bias) for row in self.table)
+
+    def forward(self, x):
+        return torch.cat([conv(x[:, row]) for conv, row in zip(self.maps, self.table)], dim=1)
+''',
+}
+
+
+def identifier(name: str) -> str:
+    text = re.sub(r"\W", "_", name).strip("_") or "layer"
+    if text[0].isdigit():
+        text = f"m{text}"
+    return f"{text}_" if keyword.iskeyword(text) else text
+
+
+def class_name(kind: str) -> str:
+    words = re.split(r"[^0-9A-Za-z]+", kind)
+    name = "".join(w[:1].upper() + w[1:] for w in words if w) or "Block"
+    return name if not name[0].isdigit() else f"Block{name}"
+
+
+class Scope:
+    """One forward method being written: module attributes, statements, variable names."""
+
+    def __init__(self):
+        self.init: list[str] = []
+        self.forward: list[str] = []
+        self.attrs: set[str] = set()
+        self.vars = 0
+        self.ids: dict[str, tuple[str, tuple, tuple]] = {}  # id → (variable, shape, jump)
+
+    def attr(self, name: str, expression: str) -> str:
+        base = identifier(name)
+        attr, n = base, 1
+        while attr in self.attrs:
+            n += 1
+            attr = f"{base}_{n}"
+        self.attrs.add(attr)
+        self.init.append(f"self.{attr} = {expression}")
+        return attr
+
+    def var(self) -> str:
+        self.vars += 1
+        return f"x{self.vars}"
+
+
+class Writer:
+    def __init__(self, network: Network):
+        self.network = network
+        self.helpers: set[str] = set()
+        self.classes: list[str] = []
+        self.class_of: dict[tuple, str] = {}
+        self.class_names: set[str] = set()
+        self.class_by_body: dict[str, str] = {}  # a block written before, word for word: the same class
+        self.contained: dict[int, bool] = {}
+        self.references = references(network.body)
+
+    def write(self) -> str:
+        top = Scope()
+        shape = self.network.input_shape
+        out = self.sequence(self.network.body, "x", shape, (1,) * (len(shape) - 1), top)
+        body = self.module_source("Network", top, [out[0]])
+        blocks = [HELPERS[h].strip() for h in sorted(self.helpers)] + [c.strip() for c in self.classes] + [body.strip()]
+        title = self.network.name.replace('"""', "'")
+        shape_text = "x".join(map(str, shape))
+        return (f'"""{title}, written by convcalc (convcalc export --to torch): input {shape_text}."""\n\n'
+                "import torch\nimport torch.nn.functional as F\nfrom torch import nn\n\n\n" + "\n\n\n".join(blocks) +
+                f"\n\n\nINPUT_SHAPE = {tuple(shape)!r}\n\n\ndef build() -> nn.Module:\n    return Network()\n")
+
+    def module_source(self, name: str, scope: Scope, outputs: list[str]) -> str:
+        init = "\n".join(f"        {line}" for line in scope.init) or "        pass"
+        forward = "\n".join(f"        {line}" for line in scope.forward)
+        returned = ", ".join(outputs)
+        return (f"\n\nclass {name}(nn.Module):\n    def __init__(self):\n        super().__init__()\n{init}\n\n"
+                f"    def forward(self, x):\n{forward}\n        return {returned}\n")
+
+    # --- the walk ---------------------------------------------------------------
+    def sequence(self, nodes, var: str, shape: tuple, jump: tuple, scope: Scope) -> tuple[str, tuple, tuple]:
+        for node in nodes:
+            if isinstance(node, Repeat):
+                for copy in range(node.count):
+                    for unit in node.nodes:
+                        var, shape, jump = self.node(unit, node.name(copy) + unit.name, var, shape, jump, scope)
+            else:
+                var, shape, jump = self.node(node, node.name, var, shape, jump, scope)
+        return var, shape, jump
+
+    def node(self, node, name: str, var: str, shape: tuple, jump: tuple, scope: Scope):
+        if node.source is not None:
+            var, shape, jump = self.lookup(node.source, scope)
+        if isinstance(node, LayerNode):
+            var, shape, jump = self.leaf(node, name, var, shape, jump, scope)
+        elif isinstance(node, Group):
+            var, shape, jump = self.group(node, name, var, shape, jump, scope)
+        else:
+            var, shape, jump = self.merge(node, name, var, shape, jump, scope)
+        if node.id is not None:
+            scope.ids[node.id] = (var, shape, jump)
+        return var, shape, jump
+
+    def lookup(self, id_: str, scope: Scope):
+        if id_ == "input" and id_ not in scope.ids:
+            return scope.ids.setdefault("input", ("x", self.network.input_shape, (1,) * (len(self.network.input_shape) - 1)))
+        return scope.ids[id_]
+
+    def group(self, node: Group, name: str, var: str, shape: tuple, jump: tuple, scope: Scope):
+        if not self.self_contained(node):
+            return self.sequence(node.children, var, shape, jump, scope)
+        key = (id(node), shape)
+        if key not in self.class_of:
+            inner = Scope()
+            out_var, out_shape, out_jump = self.sequence(node.children, "x", shape, (1,) * len(jump), inner)
+            body = self.module_source("_", inner, [out_var])
+            cls = self.class_by_body.get(body)
+            if cls is None:
+                cls = base = class_name(node.kind)
+                n = 1
+                while cls in self.class_names:
+                    n += 1
+                    cls = f"{base}{n}"
+                self.class_names.add(cls)
+                self.class_by_body[body] = cls
+                self.classes.append(body.replace("class _(", f"class {cls}(", 1))
+            self.class_of[key] = (cls, out_shape, tuple(out_jump))
+        cls, out_shape, relative = self.class_of[key]
+        attr = scope.attr(name, f"{cls}()")
+        out = scope.var()
+        scope.forward.append(f"{out} = self.{attr}({var})")
+        return out, out_shape, tuple(a * b for a, b in zip(jump, relative))
+
+    def self_contained(self, node: Group) -> bool:
+        found = self.contained.get(id(node))
+        if found is None:
+            defined, used = set(), {}
+            collect(node.children, defined, used)
+            found = all(i in defined for i in used) and all(self.references.get(i, 0) == used.get(i, 0) for i in defined)
+            self.contained[id(node)] = found
+        return found
+
+    def leaf(self, node: LayerNode, name: str, var: str, shape: tuple, jump: tuple, scope: Scope):
+        layer = node.layer
+        like = getattr(layer, "like", None)
+        target = self.lookup(like, scope) if isinstance(like, str) else None
+        resolved = layer._replace(size=target[1][1:], like=None) if target is not None else layer
+        cost = analyze_layer(resolved, shape)
+        out = scope.var()
+        for statement in self.layer_code(layer, resolved, cost, name, var, out, shape, scope, target):
+            scope.forward.append(statement)
+        steps = tuple(w.step for w in cost.windows) if cost.windows is not None and len(cost.windows) == len(jump) else (1,) * len(jump)
+        new_jump = tuple(j * s for j, s in zip(jump, steps)) if len(cost.output_shape) == len(shape) else jump
+        return out, cost.output_shape, new_jump
+
+    def layer_code(self, layer, resolved, cost, name: str, var: str, out: str, shape: tuple, scope: Scope, target) -> list[str]:
+        kind, n = layer.kind, len(shape) - 1
+        c_in = shape[0]
+
+        def module(expression: str) -> list[str]:
+            return [f"{out} = self.{scope.attr(name, expression)}({var})"]
+
+        if kind == "conv":
+            pads = [(g.pad_before, g.pad_after) for g in cost.axes]
+            k, s, d = (tuple(getattr(g, f) for g in cost.axes) for f in ("kernel", "stride", "dilation"))
+            lines, source = [], var
+            if any(b != a for b, a in pads):
+                lines.append(f"{out} = F.pad({var}, {tuple(v for b, a in reversed(pads) for v in (b, a))!r})")
+                source, padding = out, 0
+            else:
+                padding = tuple(b for b, _ in pads)
+            if layer.table is not None:
+                self.helpers.add("PartialConv")
+                attr = scope.attr(name, f"PartialConv({tuple(tuple(r) for r in layer.table)!r}, {k!r}, {s!r}, {layer.bias})")
+                if padding and any(padding):
+                    raise ConvcalcError(_("export: a connection table with padding has no PyTorch form here, got layer {name}").format(name=name))
+                return lines + [f"{out} = self.{attr}({source})"]
+            attr = scope.attr(name, f"nn.Conv{n}d({c_in}, {cost.output_shape[0]}, kernel_size={k!r}, stride={s!r}, padding={padding!r}, "
+                                    f"dilation={d!r}, groups={layer.groups}, bias={layer.bias})")
+            return lines + [f"{out} = self.{attr}({source})"]
+        if kind == "convT":
+            g = cost.axes
+            return module(f"nn.ConvTranspose{n}d({c_in}, {cost.output_shape[0]}, kernel_size={tuple(a.kernel for a in g)!r}, "
+                          f"stride={tuple(a.stride for a in g)!r}, padding={tuple(a.padding for a in g)!r}, "
+                          f"output_padding={tuple(a.output_padding for a in g)!r}, groups={layer.groups}, bias={layer.bias}, "
+                          f"dilation={tuple(a.dilation for a in g)!r})")
+        if kind in ("maxpool", "avgpool"):
+            g = cost.axes
+            k, s, p = tuple(a.kernel for a in g), tuple(a.stride for a in g), tuple(a.pad_before for a in g)
+            if kind == "maxpool":
+                return module(f"nn.MaxPool{n}d({k!r}, {s!r}, {p!r}, dilation={tuple(a.dilation for a in g)!r}, ceil_mode={layer.ceil_mode})")
+            return module(f"nn.AvgPool{n}d({k!r}, {s!r}, {p!r}, ceil_mode={layer.ceil_mode})")
+        if kind == "subsample":
+            self.helpers.add("Subsample")
+            return module(f"Subsample({c_in}, {tuple(a.kernel for a in cost.axes)!r}, {tuple(a.stride for a in cost.axes)!r})")
+        if kind in ("adaptive_avgpool", "global_avgpool", "adaptive_maxpool", "global_maxpool"):
+            flavour = "Max" if "max" in kind else "Avg"
+            return module(f"nn.Adaptive{flavour}Pool{n}d({tuple(cost.output_shape[1:])!r})")
+        if kind == "linear":
+            if n:
+                self.helpers.add("ChannelLinear")
+                return module(f"ChannelLinear({c_in}, {layer.out_features}, bias={layer.bias})")
+            return module(f"nn.Linear({c_in}, {layer.out_features}, bias={layer.bias})")
+        if kind == "flatten":
+            return module("nn.Flatten()")
+        if kind == "batchnorm":
+            return module(f"nn.BatchNorm{max(n, 1)}d({c_in}, affine={layer.affine})")
+        if kind == "layernorm":
+            if layer.shape is not None:
+                return module(f"nn.LayerNorm({tuple(layer.shape)!r}, elementwise_affine={layer.affine})")
+            if n:
+                self.helpers.add("ChannelLayerNorm")
+                return module(f"ChannelLayerNorm({c_in}, elementwise_affine={layer.affine})")
+            return module(f"nn.LayerNorm({c_in}, elementwise_affine={layer.affine})")
+        if kind == "groupnorm":
+            return module(f"nn.GroupNorm({layer.groups}, {c_in}, affine={layer.affine})")
+        if kind == "instancenorm":
+            return module(f"nn.InstanceNorm{max(n, 1)}d({c_in}, affine={layer.affine})")
+        if kind == "lrn":
+            return module(f"nn.LocalResponseNorm({layer.size})")
+        if kind in ACTIVATIONS:
+            return module(ACTIVATIONS[kind])
+        if kind == "scale":
+            self.helpers.add("LayerScale")
+            return module(f"LayerScale({c_in}, {n})")
+        if kind == "channel_shuffle":
+            return module(f"nn.ChannelShuffle({layer.groups})")
+        if kind in ("upsample", "resize"):
+            mode = {"nearest": "nearest", "bilinear": {1: "linear", 2: "bilinear", 3: "trilinear"}[n]}[layer.mode]
+            corners = ", align_corners=False" if mode != "nearest" else ""
+            if target is not None:
+                return [f"{out} = F.interpolate({var}, size={target[0]}.shape[2:], mode={mode!r}{corners})"]
+            return [f"{out} = F.interpolate({var}, size={tuple(cost.output_shape[1:])!r}, mode={mode!r}{corners})"]
+        if kind == "pad":
+            pads = tuple(v for before, after in reversed(pad_pair(layer.padding, n)) for v in (before, after))
+            mode = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate"}[layer.mode]
+            return [f"{out} = F.pad({var}, {pads!r}, mode={mode!r})"]
+        if kind == "crop":
+            offsets = tuple(w.offset for w in cost.windows)
+            index = ", ".join(f"{o}:{o + size}" for o, size in zip(offsets, cost.output_shape[1:]))
+            return [f"{out} = {var}[:, :, {index}]"]
+        if kind == "slice":
+            return [f"{out} = {var}[:, {layer.start}:{layer.start + layer.size}]"]
+        if kind == "reshape":
+            return [f"{out} = {var}.reshape({var}.shape[0], *{tuple(layer.shape)!r})"]
+        raise ConvcalcError(_("export: no PyTorch form for a layer of kind {kind}, got layer {name}").format(kind=quote(kind), name=name))
+
+    def merge(self, node: Merge, name: str, var: str, shape: tuple, jump: tuple, scope: Scope):
+        results = []
+        parts = None
+        if node.split is not None:
+            parts = (shape[0] // node.split,) * node.split if type(node.split) is int else tuple(node.split)
+            pieces = scope.var()
+            scope.forward.append(f"{pieces} = torch.split({var}, {list(parts)!r}, dim=1)")
+        for index, path in enumerate(node.paths):
+            start_var = f"{pieces}[{index}]" if parts is not None else var
+            start = (parts[index], *shape[1:]) if parts is not None else shape
+            if isinstance(path, Ref):
+                results.append(self.lookup(path.id, scope))
+                continue
+            reshaped = bool(results) and results[0][1] != start
+            if not path and reshaped and node.shortcut == "if_same":
+                return results[0]
+            if not path and reshaped and node.shortcut == "auto":
+                strides = tuple(a // b for a, b in zip(results[0][2], jump))
+                conv = scope.attr(f"{name}_shortcut_conv", f"nn.Conv{len(shape) - 1}d({shape[0]}, {results[0][1][0]}, 1, "
+                                                             f"stride={strides!r}, bias=False)")
+                bn = scope.attr(f"{name}_shortcut_bn", f"nn.BatchNorm{len(shape) - 1}d({results[0][1][0]})")
+                out = scope.var()
+                scope.forward.append(f"{out} = self.{bn}(self.{conv}({start_var}))")
+                results.append((out, results[0][1], results[0][2]))
+                continue
+            results.append(self.sequence(path, start_var, start, jump, scope))
+        out_shape = merged_shape(node, [r[1] for r in results])
+        out = scope.var()
+        names = [r[0] for r in results]
+        if node.op == "add":
+            scope.forward.append(f"{out} = {' + '.join(names)}")
+        elif node.op == "concat":
+            scope.forward.append(f"{out} = torch.cat([{', '.join(names)}], dim=1)")
+        else:  # a gate of C values scales C maps: viewed with the maps' spatial axes (sizes known here)
+            rank = max(len(r[1]) for r in results)
+            factors = [r[0] if len(r[1]) == rank else f"{r[0]}.view({r[0]}.shape[0], {r[1][0]}{', 1' * (rank - 1)})" for r in results]
+            scope.forward.append(f"{out} = {' * '.join(factors)}")
+        return out, out_shape, results[0][2]
+
+
+def pad_pair(padding, n: int):
+    if isinstance(padding, int):
+        return [(padding, padding)] * n
+    pairs = [p if isinstance(p, tuple) else (p, p) for p in padding]
+    return pairs * n if len(pairs) == 1 else pairs
+
+
+def collect(nodes, defined: set, used: dict) -> None:
+    """The ids a subtree defines, and how often it reads each (from:, a path that is an id, like:)."""
+    for node in nodes:
+        if isinstance(node, Repeat):
+            for _ in range(node.count):
+                collect(node.nodes, defined, used)
+            continue
+        if node.id is not None:
+            defined.add(node.id)
+        if node.source is not None:
+            used[node.source] = used.get(node.source, 0) + 1
+        if isinstance(node, LayerNode):
+            like = getattr(node.layer, "like", None)
+            if isinstance(like, str):
+                used[like] = used.get(like, 0) + 1
+        elif isinstance(node, Group):
+            collect(node.children, defined, used)
+        else:
+            for path in node.paths:
+                if isinstance(path, Ref):
+                    used[path.id] = used.get(path.id, 0) + 1
+                else:
+                    collect(path, defined, used)
+
+
+def references(nodes) -> dict[str, int]:
+    used: dict[str, int] = {}
+    collect(nodes, set(), used)
+    return used
+
+
+def export_torch(network: Network) -> str:
+    """The network as a self-contained PyTorch file (its source text)."""
+    return Writer(network).write()
+
