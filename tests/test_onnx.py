@@ -183,3 +183,80 @@ def test_a_file_that_is_not_onnx_is_one_error_line(tmp_path, name):
                             env={"CONVCALC_LANG": "en", "PATH": "/usr/bin:/bin"})
     assert result.returncode != 0 and result.stdout == ""
     assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1, result.stderr
+
+
+def small_model_bytes() -> bytes:
+    """A small valid graph, written by hand in protobuf's wire format (no onnx package needed): Conv → Relu
+    → GlobalAveragePool → Flatten → Gemm on a 1×3×8×8 input."""
+
+    def varint(v: int) -> bytes:
+        out = b""
+        while True:
+            byte, v = v & 0x7F, v >> 7
+            out += bytes([byte | (0x80 if v else 0)])
+            if not v:
+                return out
+
+    def field(number: int, payload) -> bytes:
+        if isinstance(payload, int):
+            return varint(number << 3) + varint(payload)
+        data = payload.encode() if isinstance(payload, str) else payload
+        return varint(number << 3 | 2) + varint(len(data)) + data
+
+    def ints_attr(name, values):
+        return field(1, name) + b"".join(field(8, v) for v in values) + field(20, 7)
+
+    def tensor(name, dims):
+        return b"".join(field(1, d) for d in dims) + field(2, 1) + field(8, name) + field(9, bytes(4 * __import__("math").prod(dims)))
+
+    def node(op, inputs, outputs, attrs=b""):
+        return b"".join(field(1, i) for i in inputs) + b"".join(field(2, o) for o in outputs) + field(4, op) + attrs
+
+    dims = b"".join(field(1, field(1, d)) for d in (1, 3, 8, 8))
+    value_info = field(1, "x") + field(2, field(1, field(1, 1) + field(2, dims)))
+    graph = (field(1, node("Conv", ["x", "w", "b"], ["c"], field(5, ints_attr("kernel_shape", [3, 3])) + field(5, ints_attr("pads", [1, 1, 1, 1]))))
+             + field(1, node("Relu", ["c"], ["r"])) + field(1, node("GlobalAveragePool", ["r"], ["g"]))
+             + field(1, node("Flatten", ["g"], ["f"])) + field(1, node("Gemm", ["f", "fw", "fb"], ["y"], field(5, field(1, "transB") + field(3, 1) + field(20, 2))))
+             + field(2, "g") + field(5, tensor("w", [4, 3, 3, 3])) + field(5, tensor("b", [4])) + field(5, tensor("fw", [5, 4]))
+             + field(5, tensor("fb", [5])) + field(11, value_info) + field(12, field(1, "y")))
+    return field(1, 8) + field(7, graph)
+
+
+def test_the_hand_written_model_reads(tmp_path):
+    path = tmp_path / "small.onnx"
+    path.write_bytes(small_model_bytes())
+    report = analyze(read_onnx(path))
+    assert [r.kind for r in report.leaves] == ["conv", "relu", "global_avgpool", "flatten", "linear"]
+    assert report.params == 4 * 27 + 4 + 5 * 4 + 5 and report.macs == 4 * 27 * 64 + 20 and report.output_shape == (5,)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from convcalc.core.errors import ConvcalcError  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_fuzzed_onnx_bytes_give_a_network_or_one_clean_error(tmp_path_factory, data):
+    """Bytes of a valid model flipped, cut, spliced or replaced: the reader and the walk either work or
+    raise convcalc's own error (one line at the CLI), never anything else."""
+    original = bytearray(small_model_bytes())
+    action = data.draw(st.sampled_from(["flip", "cut", "splice", "random"]))
+    if action == "flip":
+        for _ in range(data.draw(st.integers(1, 8))):
+            original[data.draw(st.integers(0, len(original) - 1))] = data.draw(st.integers(0, 255))
+        blob = bytes(original)
+    elif action == "cut":
+        blob = bytes(original[:data.draw(st.integers(0, len(original)))])
+    elif action == "splice":
+        at = data.draw(st.integers(0, len(original)))
+        blob = bytes(original[:at]) + data.draw(st.binary(max_size=64)) + bytes(original[at:])
+    else:
+        blob = data.draw(st.binary(max_size=512))
+    path = tmp_path_factory.mktemp("fuzz") / "f.onnx"
+    path.write_bytes(blob)
+    try:
+        analyze(read_onnx(path))
+    except ConvcalcError:
+        pass

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..core.errors import ConvcalcError, SpecError, quote, shorten
 from ..core.formulas import analyze_layer
+from ..core.limits import MAX_ROWS
 from ..core.layers import (LRN, AdaptivePool, Conv, ConvTranspose, Elementwise, Flatten, InstanceNorm, Linear, Norm, Opaque, Pad,
                            Pool, Reshape, Resize, Scale, Slice)
 from ..core.messages import _
@@ -218,6 +219,8 @@ class Graph:
         self.nodes, self.initializers, self.inputs, self.outputs, self.name = [], {}, [], [], ""
         for number, wire, value in fields(buf, *graph):
             if number == 1:
+                if len(self.nodes) >= MAX_ROWS:
+                    raise WireError(_("more than {max_rows:,} nodes").format(max_rows=MAX_ROWS))
                 self.nodes.append(Node(buf, value))
             elif number == 2:
                 self.name = text(buf, value)
@@ -241,7 +244,7 @@ def read_graph(path: Path) -> Graph:
     except OSError as error:
         raise SpecError(_("{path}: cannot read the file: {what}, got {value}").format(path=shorten(str(path)), what=error.strerror or str(error),
                                                                                      value=quote(str(path)))) from None
-    except (WireError, struct.error, ValueError, IndexError, UnicodeDecodeError) as error:
+    except (WireError, struct.error, ValueError, IndexError, UnicodeDecodeError, TypeError, AttributeError, KeyError, OverflowError) as error:
         reason = str(error) if isinstance(error, WireError) else _("a malformed field")
         raise SpecError(_("{path}: not an ONNX model (its bytes are not an ONNX ModelProto: {reason}), got {value}").format(
             path=shorten(str(path)), reason=reason, value=quote(str(path)))) from None
@@ -278,7 +281,14 @@ class Mapper:
 
     def run(self) -> tuple:
         for node in self.graph.nodes:
-            self.node(node)
+            try:
+                self.node(node)
+            except (ConvcalcError, RecursionError):
+                raise
+            except (KeyError, IndexError, TypeError, ValueError, ZeroDivisionError, AttributeError, OverflowError):
+                # attributes of the wrong type or length, inputs missing: a graph no exporter writes
+                raise SpecError(_("{where}: its attributes or inputs are not what the ONNX operator takes, got {value}").format(
+                    where=self.where(node), value=quote(node.op))) from None
         outputs = [o for o in self.graph.outputs if o in self.alias]
         if outputs:
             final = outputs[0]
