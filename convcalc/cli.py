@@ -445,7 +445,6 @@ def net(
 
     Example: convcalc net resnet50 --input 3x160x160 --depth 1
     """
-    from .core.errors import quote
     from .core.limits import MAX_EXPLAINED
     from .core.network import Settings, count_rows
 

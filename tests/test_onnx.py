@@ -90,7 +90,7 @@ def test_external_data_is_never_opened(exported, tmp_path):
 
 
 def make_graph(nodes, initializers, shape=(1, 8, 6, 6)):
-    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnx")
     from onnx import TensorProto, helper
 
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape))

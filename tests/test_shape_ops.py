@@ -5,6 +5,7 @@ receptive field as the input gradient sees it, saved and live bytes), and their 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -259,3 +260,25 @@ def test_a_full_field_stays_full():
     gated = analyze(loads("input: [8, 16, 16]\nlayers:\n  - conv: {c: 8, k: 3, p: 1}\n"
                           "  - multiply: [[], [global_avgpool, {conv: {c: 8, k: 1, act: sigmoid}}]]\n"))
     assert gated.field.full
+
+
+def test_slice_reshape_and_opaque_in_a_description():
+    """The kinds the model readers write, written by hand: a channel slice, a reshape, an operation without formula."""
+    text = ("input: [8, 4, 4]\nlayers:\n  - slice: {start: 2, size: 4}\n  - opaque: {op: my_op, shape: [4, 2, 2], params: 10}\n"
+            "  - reshape: {shape: [16]}\n  - linear: {out: 3}\n")
+    report = analyze(loads(text))
+    assert [r.output_shape for r in report.leaves] == [(4, 4, 4), (4, 2, 2), (16,), (3,)]
+    assert report.params == 10 + 16 * 3 + 3 and report.macs == 16 * 3
+    assert report.unknown_ops == ("my_op",)
+    assert report.field.full  # past an operation without formula the field is taken whole: a bound
+
+
+@pytest.mark.parametrize("item, message", [
+    ("slice: {start: 6, size: 4}", "channels 6 to 9 must lie inside the input's 8"),
+    ("reshape: {shape: [4, 8, 2]}", "must hold the input's 128 elements"),
+    ("reshape: {shape: [8, 16]}", "keeps the spatial sizes (8×4×4) or flattens them"),
+    ("opaque: {op: 7, shape: [4]}", "must be the operation's name"),
+])
+def test_slice_reshape_and_opaque_refusals(item, message):
+    with pytest.raises(SpecError, match=re.escape(message)):
+        analyze(loads(f"input: [8, 4, 4]\nlayers:\n  - {item}\n"))

@@ -29,7 +29,7 @@ from ..core.network import LayerNode, Merge, Network, Ref
 SMALL = 4096  # bytes: an integer tensor this small is read (a shape, pads, scales); a weight never is
 ACTIVATIONS = {"Relu": "relu", "LeakyRelu": "leaky_relu", "Elu": "elu", "Sigmoid": "sigmoid", "Tanh": "tanh",
                "HardSigmoid": "hardsigmoid", "HardSwish": "hardswish", "Softmax": "softmax", "Gelu": "gelu", "Mish": "mish",
-               "Dropout": "dropout", "Identity": "identity", "Softplus": None}
+               "Dropout": "dropout", "Identity": "identity"}
 ELEMENTWISE = {"Erf", "Sqrt", "Exp", "Log", "Abs", "Neg", "Reciprocal", "Cast", "Floor", "Ceil", "Round", "Sign"}
 INT_TYPES = {6: "<i", 7: "<q"}  # INT32, INT64
 FLOAT_TYPES = {1: "<f", 11: "<d"}  # FLOAT, DOUBLE
@@ -384,7 +384,7 @@ class Mapper:
         if handler is None and op in ELEMENTWISE:  # element-wise arithmetic: 0 MACs by convcalc's rules, a row named by the op
             source = self.tensor_input(node)
             return self.add(Elementwise("identity"), node.name or op, source, node.outputs[0])
-        if handler is None and op in ACTIVATIONS and ACTIVATIONS[op]:
+        if handler is None and op in ACTIVATIONS:
             source = self.tensor_input(node)
             return self.add(Elementwise(ACTIVATIONS[op]), node.name or op, source, node.outputs[0])
         if handler is None:

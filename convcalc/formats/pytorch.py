@@ -12,7 +12,6 @@ model's own output shape and parameters: listed, never counted as a silent 0.
 
 from __future__ import annotations
 
-import operator
 from math import prod
 from pathlib import Path
 
@@ -340,7 +339,7 @@ class Converter:
         self.modules = dict(traced.named_modules())
         self.values: dict = {}  # fx node → Value (or a non-tensor: None)
         self.body: list = []
-        self.open: list = []  # [(module path, kind, children)] from the outermost
+        self.open: list = []  # [(module path, class name, children)] from the outermost
         self.names: dict[str, int] = {}
 
     def convert(self) -> tuple:
@@ -360,7 +359,7 @@ class Converter:
 
     def close_to(self, depth: int) -> None:
         while len(self.open) > depth:
-            path, kind, children, source = self.open.pop()
+            path, kind, children = self.open.pop()
             name = path.rsplit(".", 1)[-1]
             group = Group(name, kind, tuple(children), path, None, None)
             (self.open[-1][2] if self.open else self.body).append(group)
@@ -372,7 +371,7 @@ class Converter:
             common += 1
         self.close_to(common)
         for path, kind in groups[common:]:
-            self.open.append((path, kind, [], None))
+            self.open.append((path, kind, []))
         (self.open[-1][2] if self.open else self.body).append(item)
 
     def leaf_name(self, node) -> str:
@@ -596,7 +595,7 @@ class Converter:
         parts = self.get(container)
         if isinstance(parts, tuple) and parts[0] == "parts" and isinstance(index, int):
             start, size = parts[2][index]
-            return self.chain(node, parts[1], Slice(start, size), f"{parts[1].id}")
+            return self.chain(node, parts[1], Slice(start, size))
         value = self.get(container)
         real = self.real_shape(node)
         crop = crop_of(index, value, real) if isinstance(value, Value) else None
@@ -611,7 +610,7 @@ class Converter:
                                       Elementwise("identity"))
         self.layer_for(node, "getitem", None, lambda v: None)
 
-    def chain(self, node, value, layer, _source) -> None:
+    def chain(self, node, value, layer) -> None:
         item = LayerNode(self.leaf_name(node), layer, f"{node.name}: {node.op} {shorten(str(node.target), 80)}", node.name, value.id)
         self.place(node, item)
         self.values[node] = Value(node.name, self.real_shape(node), "cf")

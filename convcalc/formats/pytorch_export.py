@@ -368,7 +368,7 @@ def collect(nodes, defined: set, used: dict) -> None:
     """The ids a subtree defines, and how often it reads each (from:, a path that is an id, like:)."""
     for node in nodes:
         if isinstance(node, Repeat):
-            for _ in range(node.count):
+            for _copy in range(node.count):
                 collect(node.nodes, defined, used)
             continue
         if node.id is not None:

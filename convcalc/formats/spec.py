@@ -284,6 +284,10 @@ class _Builder:
             if not isinstance(value, str):
                 self.fail(line, where, _("must be a word (nearest, bilinear; zeros, reflect, replicate), got {value}").format(value=quote(value)))
             return value
+        if key == "op":
+            if not isinstance(value, str) or not value:
+                self.fail(line, where, _("must be the operation's name (a string), got {value}").format(value=quote(value)))
+            return value
         if key == "like":
             if not isinstance(value, str):
                 self.fail(line, where, _("an id must be a name (a string), got {value}").format(value=quote(value)))

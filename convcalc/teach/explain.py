@@ -5,8 +5,6 @@ It only quotes figures that the formulas (formulas.py, geometry.py, receptive.py
 
 from __future__ import annotations
 
-from math import prod
-
 from ..core.formulas import axis_names, fmt_shape
 from ..core.messages import N_, _
 from ..core.geometry import ConvAxis, TransposedAxis
