@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from net import CONVCALC, medians, verdict  # noqa: E402
+from net import CONVCALC, against, medians, verdict  # noqa: E402
 
 EXPORT = """
 import sys, torch, torchvision
@@ -46,12 +46,9 @@ def main() -> int:
         m = medians({"convcalc": [*CONVCALC, "net", str(model), "--format", "json"],
                      "onnx-tool": [args.tool_python, "-c", PROFILE, str(model)]}, args.runs)
         size = model.stat().st_size
-    speed = m["onnx-tool"][0] / m["convcalc"][0]
-    memory = m["onnx-tool"][1] / m["convcalc"][1]
+    speed, memory, sentence = against(m, "onnx-tool")
     ok = speed > 1 and memory > 1
-    print(f"{model.name} ({size / 1e6:.0f} MB) against onnx-tool: {m['convcalc'][0] * 1000:.0f} ms vs "
-          f"{m['onnx-tool'][0] * 1000:.0f} ms = {speed:.1f}× faster; peak memory {m['convcalc'][1] / 1024:.0f} MiB vs "
-          f"{m['onnx-tool'][1] / 1024:.0f} MiB = {memory:.1f}× less (target: both > 1) {verdict(ok)}")
+    print(f"{model.name} ({size / 1e6:.0f} MB) against onnx-tool: {sentence} (target: both > 1) {verdict(ok)}")
     return 0 if ok else 1
 
 

@@ -75,6 +75,9 @@ def test_resnet50_parameters_with_batchnorm_folded(exported):
     # PyTorch's 25,557,032 less the 53,120 batchnorm weights and biases, plus the 26,560 biases folding gives the convolutions
     assert report.params == 25_557_032 - 53_120 + 26_560
     assert report.macs == 4_089_184_256
+    names = [r.name for r in report.rows]  # blocks from the exporter's scopes, /layer1/layer1.0/conv1/Conv
+    assert names[:4] == ["conv1", "relu", "maxpool", "layer1"] and "layer1.layer1.0.conv1" in names
+    assert report.name == "resnet50"  # the file's name, not the exporter's generic graph name
 
 
 def test_external_data_is_never_opened(exported, tmp_path):

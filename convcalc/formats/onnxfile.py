@@ -24,7 +24,7 @@ from ..core.limits import MAX_ROWS
 from ..core.layers import (LRN, AdaptivePool, Conv, ConvTranspose, Elementwise, Flatten, InstanceNorm, Linear, Norm, Opaque, Pad,
                            Pool, Reshape, Resize, Scale, Slice)
 from ..core.messages import _
-from ..core.network import LayerNode, Merge, Network, Ref
+from ..core.network import Group, LayerNode, Merge, Network, Ref
 
 SMALL = 4096  # bytes: an integer tensor this small is read (a shape, pads, scales); a weight never is
 ACTIVATIONS = {"Relu": "relu", "LeakyRelu": "leaky_relu", "Elu": "elu", "Sigmoid": "sigmoid", "Tanh": "tanh",
@@ -250,6 +250,35 @@ def read_graph(path: Path) -> Graph:
             path=shorten(str(path)), reason=reason, value=quote(str(path)))) from None
 
 
+def nest(items: list) -> tuple:
+    """Rows nested as the exporter's scopes name them (`/layer1/layer1.0/conv1/Conv`): a block per scope,
+    a scope of one row that row under the scope's name."""
+    body: list = []
+    open_: list = []  # [(scope, children)]
+
+    def close_to(depth: int) -> None:
+        while len(open_) > depth:
+            scope, children = open_.pop()
+            if len(children) == 1:
+                item = children[0]._replace(name=scope)
+            else:
+                item = Group(scope, "block", tuple(children), scope)
+            (open_[-1][1] if open_ else body).append(item)
+
+    for item in items:
+        scopes = item.name.strip("/").split("/")[:-1] if item.name.startswith("/") else []
+        item = item._replace(name=item.name.rsplit("/", 1)[-1] or item.name)
+        common = 0
+        while common < min(len(scopes), len(open_)) and open_[common][0] == scopes[common]:
+            common += 1
+        close_to(common)
+        for scope in scopes[common:]:
+            open_.append((scope, []))
+        (open_[-1][1] if open_ else body).append(item)
+    close_to(0)
+    return tuple(body)
+
+
 def read_onnx(path: Path, input_shape: tuple[int, ...] | None = None) -> Network:
     graph = read_graph(path)
     inputs = [(name, dims) for name, dims in graph.inputs if name not in graph.initializers]
@@ -262,7 +291,8 @@ def read_onnx(path: Path, input_shape: tuple[int, ...] | None = None) -> Network
                 name=quote(name), value=quote(dims)))
         input_shape = tuple(dims[1:])
     body = Mapper(graph, name, input_shape, shorten(path.name)).run()
-    return Network(graph.name or path.stem, tuple(input_shape), body, f"ONNX {shorten(path.name)}")
+    generic = graph.name in ("", "main_graph", "torch_jit", "torch-jit-export")  # exporters' default names
+    return Network(path.stem if generic else graph.name, tuple(input_shape), body, f"ONNX {shorten(path.name)}")
 
 
 class Mapper:
@@ -295,7 +325,7 @@ class Mapper:
             self.materialise(final)
             if self.body and getattr(self.body[-1], "id", None) != self.alias[final]:
                 self.add(Elementwise("identity"), "output", final, final + "#out")
-        return tuple(self.body)
+        return nest(self.body)
 
     # --- helpers -------------------------------------------------------------
     def where(self, node) -> str:
