@@ -479,11 +479,10 @@ def input_shape(size: str | None) -> tuple[int, ...] | None:
 
 
 def load_network(spec: str, shape, arguments: dict):
-    """A description (a file, standard input, a bundled name) or a PyTorch model (`file.py:Name`, `module:name`)."""
+    """A description (a file, standard input, a bundled name), an ONNX file, or a PyTorch model (`file.py:Name`, `module:name`)."""
     from pathlib import Path
 
     from .core.errors import quote
-    from .formats.pytorch import is_model_target
 
     if spec == "-":
         return load_stdin(shape, arguments)
@@ -494,13 +493,14 @@ def load_network(spec: str, shape, arguments: dict):
         from .formats.onnxfile import read_onnx
 
         return read_onnx(Path(spec), shape)
-    if is_model_target(spec) and not Path(spec).exists():
-        if arguments:
-            fail(_("--set: network arguments belong to descriptions; a PyTorch model takes its own, got {value}").format(
-                value=quote(next(iter(arguments)))), 2)
-        from .formats.pytorch import read_model
+    if ":" in spec and not Path(spec).exists():  # file.py:Name or module:name; a description's path has no colon
+        from .formats.pytorch import is_model_target, read_model
 
-        return read_model(spec, shape)
+        if is_model_target(spec):
+            if arguments:
+                fail(_("--set: network arguments belong to descriptions; a PyTorch model takes its own, got {value}").format(
+                    value=quote(next(iter(arguments)))), 2)
+            return read_model(spec, shape)
     from .formats.spec import load
     from .formats.zoo import find
 

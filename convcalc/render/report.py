@@ -8,7 +8,6 @@ from ..core.errors import printable
 from ..core.messages import N_, _
 from ..teach.explain import explain, field_chain, num
 from ..core.formulas import KINDS, elementwise, fmt_shape, local_window
-from ..core.counting import RULES, count
 from ..core.memory import roofline
 from ..core.network import Report, Row, Sink
 
@@ -197,6 +196,8 @@ class JsonWriter(Sink):
             name = self.dumps(name)[1:-1]
         timing = self.timing(row) if self.device else ""
         if self.rule != "macs":
+            from ..core.counting import count
+
             timing += f', "counted": {count(self.rule, row, self.batch)}'
         self.write(f'{self.comma}\n    {{"name": "{name}", "depth": {row.depth}, {figures}, "saved_bytes": {row.saved_bytes}, '
                    f'"backward_macs": {row.backward_macs}{timing}, "receptive_field": {rf}, "warnings": {warnings}}}')
@@ -267,6 +268,8 @@ class CsvWriter(Sink):
     def counted(self, r: Row) -> int:
         """A leaf's count, added to every enclosing block's; a block's, its layers' sum (its row comes after them)."""
         if r.leaf:
+            from ..core.counting import count
+
             value = count(self.rule, r, self.batch)
             for depth in range(r.depth):
                 self.counts[depth] = self.counts.get(depth, 0) + value
@@ -543,10 +546,14 @@ def network_table(report: Report, entries: TableRows, connections: bool = False,
 
 
 def count_dict(counted) -> dict:
+    from ..core.counting import RULES
+
     return {"rule": counted.rule, "what": RULES[counted.rule], "total": counted.total}
 
 
 def count_text(counted) -> str:
+    from ..core.counting import RULES
+
     return _("counted as {rule}: {total} ({what})").format(rule=counted.rule, total=figure(counted.total), what=_(RULES[counted.rule]))
 
 
@@ -585,6 +592,8 @@ def totals_table(report: Report, counted=None):
         table.add_row(_("partial"), "", _("MACs and FLOPs leave out the operations convcalc has no formula for: {ops}").format(
             ops=", ".join(report.unknown_ops)), style="yellow")
     if counted is not None:
+        from ..core.counting import RULES
+
         table.add_row(_("counted as {rule}").format(rule=counted.rule), figure(counted.total), _(RULES[counted.rule]))
     if report.field.axes:
         table.add_row(_("receptive field"), field_text(report.field), _("of the last layer"))
