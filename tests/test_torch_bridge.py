@@ -80,11 +80,22 @@ def test_torchvision_classifiers_equal_pytorch(name, tmp_path):
         sys.path.remove(str(tmp_path))
     theirs = pytorch_figures(build_torchvision(name), shape)
     if name.startswith(TRANSFORMERS):
-        assert report.output_shape == theirs["output_shape"]
+        assert (report.params, report.buffers, report.output_shape) == (theirs["params"], theirs["buffers"], theirs["output_shape"])
         assert report.unknown_ops, "attention has no convcalc formula: the totals must say they are partial"
         return
     assert ours(report) == theirs
     assert not report.unknown_ops
+
+
+def test_parameters_no_layer_reads_are_listed_not_dropped():
+    """GoogLeNet as torchvision builds it by default keeps two auxiliary heads that eval mode never calls."""
+    torchvision = pytest.importorskip("torchvision")
+    report = analyze(read_model("torchvision.models:googlenet", (3, 224, 224)))
+    model = torchvision.models.googlenet(weights=None)
+    assert report.params == sum(p.numel() for p in model.parameters())
+    unread = [r for r in report.leaves if r.kind == "opaque"]
+    assert len(unread) == 1 and unread[0].layer.op.startswith("parameters and buffers no traced layer reads (aux1.")
+    assert unread[0].params == sum(p.numel() for p in [*model.aux1.parameters(), *model.aux2.parameters()])
 
 
 def test_a_torchvision_function_by_its_import_path():

@@ -393,7 +393,7 @@ class Mapper:
         source = self.tensor_input(node, node.inputs.index(source))
         params = sum(self.init[i].size for i in node.inputs if i in self.init and self.init[i].dtype in FLOAT_TYPES)
         out_shape = shape or self.shapes[source]
-        label = node.op if shape is not None else f"{node.op} (shape assumed unchanged)"
+        label = node.op if shape is not None else _("{op} (shape assumed unchanged)").format(op=node.op)
         self.add(Opaque(label, out_shape, params), node.name or node.op, source, node.outputs[0])
 
     # --- operators -----------------------------------------------------------

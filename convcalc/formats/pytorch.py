@@ -142,7 +142,7 @@ def read_model(target: str, input_shape: tuple[int, ...] | None) -> Network:
     except BaseException as error:
         raise ConvcalcError(_("{target}: the model does not run on an input of {shape}: {reason}, got {value}").format(
             target=shorten(target), shape="×".join(map(str, shape)), reason=error_text(error), value=quote("x".join(map(str, shape))))) from None
-    body = Converter(torch, traced).convert()
+    body = Converter(torch, traced, model).convert()
     return Network(type(model).__name__, tuple(shape), body, f"PyTorch {target}")
 
 
@@ -158,8 +158,8 @@ class Meta:
 def describe(result):
     if hasattr(result, "shape") and hasattr(result, "dtype"):
         return Meta(result.shape)
-    if isinstance(result, (list, tuple)) and result and all(hasattr(r, "shape") and hasattr(r, "dtype") for r in result):
-        return tuple(Meta(r.shape) for r in result)
+    if isinstance(result, (list, tuple)) and result and hasattr(result[0], "shape") and hasattr(result[0], "dtype"):
+        return tuple(Meta(r.shape) if hasattr(r, "shape") and hasattr(r, "dtype") else None for r in result)
     return None
 
 
@@ -333,21 +333,43 @@ def channels_first_order(rank: int) -> list[int]:
 class Converter:
     """torch.fx nodes → convcalc nodes, nested as the model's modules nest."""
 
-    def __init__(self, torch, traced):
-        self.torch, self.traced = torch, traced
+    def __init__(self, torch, traced, model=None):
+        self.torch, self.traced, self.model = torch, traced, model if model is not None else traced
         self.Node = torch.fx.Node
         self.modules = dict(traced.named_modules())
         self.values: dict = {}  # fx node → Value (or a non-tensor: None)
         self.body: list = []
         self.open: list = []  # [(module path, class name, children)] from the outermost
         self.names: dict[str, int] = {}
+        self.covered: set[int] = set()  # the parameters some layer counts (by identity)
+        self.output: Value | None = None
 
     def convert(self) -> tuple:
         for node in self.traced.graph.nodes:
             handler = getattr(self, f"on_{node.op}")
             handler(node)
         self.close_to(0)
+        unread = [(name, p) for name, p in self.model.named_parameters() if id(p) not in self.covered]
+        unkept = [b for _name, b in self.model.named_buffers() if id(b) not in self.covered]
+        if (unread or unkept) and self.output is not None:  # a module never called, a parameter used outside any layer: said, not dropped
+            names = ", ".join(name for name, _p in unread[:3]) + (", …" if len(unread) > 3 else "")
+            layer = Opaque(_("parameters and buffers no traced layer reads ({names})").format(names=names), convcalc_shape(self.output.shape, self.output.layout),
+                           sum(p.numel() for _name, p in unread), sum(b.numel() for b in unkept))
+            self.body.append(LayerNode("unread_parameters", layer, "parameters", None, self.output.id))
         return tuple(self.body)
+
+    def learned(self, node, kind: str = "parameter") -> list:
+        """The parameters (or buffers) an operation reads itself (get_attr), not through a module."""
+        found = []
+        get = self.traced.get_parameter if kind == "parameter" else self.traced.get_buffer
+        for arg in flat_args(node):
+            value = self.get(arg)
+            if type(value) is tuple and value[0] == "attr":
+                try:
+                    found.append(get(value[1]))
+                except AttributeError:  # the other kind, or a constant tensor
+                    pass
+        return found
 
     # --- building the tree -------------------------------------------------
     def groups_of(self, node) -> list[tuple[str, str]]:
@@ -434,6 +456,7 @@ class Converter:
         if first is None:
             raise ConvcalcError(_("{node}: the model returns no tensor convcalc follows, got {value}").format(node=node.name, value=quote(str(node.args[0]))))
         value = self.tensor(node, first)
+        self.output = value
         last = self.last_id()
         if last != value.id:  # the output is not the last layer written: end on it
             self.place(node, LayerNode("output", Elementwise("identity"), f"{node.name}: output", None, value.id))
@@ -455,7 +478,7 @@ class Converter:
     def on_call_module(self, node) -> None:
         module = self.modules[node.target]
         name = module_layer_name(module)
-        self.layer_for(node, name, module, lambda v: self.module_layer(name, module, v))
+        self.layer_for(node, name or type(module).__name__, module, lambda v: self.module_layer(name, module, v))
 
     def module_layer(self, name, module, value):
         family = MODULE_KINDS.get(name)
@@ -499,20 +522,30 @@ class Converter:
             self.values[node] = None
             return
         real = self.real_shape(node)
+        meta = node.meta.get("tensor_meta")
+        if real is None and module is not None and type(meta) is tuple and meta:  # a module giving a tuple (attention)
+            real = meta[0].shape
+            tupled = True
+        else:
+            tupled = False
         if real is None:  # a size, a shape, a tuple: nothing a layer makes
             self.values[node] = None
             return
         value = self.tensor(node, args[0])
         layer = make(value)
+        read = [p for p in (list(module.parameters()) if module is not None else []) + self.learned(node) if id(p) not in self.covered]
+        kept = [b for b in (list(module.buffers()) if module is not None else []) + self.learned(node, "buffer") if id(b) not in self.covered]
+        self.covered.update(id(t) for t in read + kept)
         if type(layer) is tuple:  # a chain: x.mean((2, 3)) is a global average, then a flatten
             for index, part in enumerate(layer[:-1]):
                 value = self.emit(node, part, value, value.shape, value.layout, f"{node.name}_{index}")
             layer = layer[-1]
         if layer is None:
-            own = sum(p.numel() for p in module.parameters()) if module is not None else 0
-            buffers = sum(b.numel() for b in module.buffers()) if module is not None else 0
-            layer = Opaque(str(label), convcalc_shape(real, "cf"), own, buffers)
-            self.emit(node, layer, value, real, "cf")
+            layer = Opaque(str(label), convcalc_shape(real, value.layout if tupled else "cf"), sum(p.numel() for p in read),
+                           sum(b.numel() for b in kept))
+            out = self.emit(node, layer, value, real, value.layout if tupled else "cf")
+            if tupled:
+                self.values[node] = ("tuple", out)  # x[0] of it is this output
             return
         self.emit(node, layer, value, real if real is not None else value.shape, value.layout)
 
@@ -528,6 +561,9 @@ class Converter:
         parts = self.get(node.args[0]) if node.args else None
         if name == "getitem" and type(parts) is tuple and parts[0] == "parts":
             return self.part(node, name, None)
+        if name == "getitem" and type(parts) is tuple and parts[0] == "tuple":
+            self.values[node] = parts[1] if node.args[1] == 0 else None
+            return
         tensors = [a for a in flat_args(node) if isinstance(self.get(a), Value)]
         if not tensors:  # sizes, shapes: nothing a layer reads; a parameter reshaped is still that parameter
             attrs = [self.get(a) for a in flat_args(node) if type(self.get(a)) is tuple and self.get(a)[0] == "attr"]
@@ -564,7 +600,7 @@ class Converter:
                 layout = "cf"
             else:
                 layout, name = "cf", "permute*"
-            self.values[node] = Value(value.id, real, layout, True, value.source_shape, "permute" if name != "permute*" else "permute (other axes)")
+            self.values[node] = Value(value.id, real, layout, True, value.source_shape, "permute" if name != "permute*" else _("permute (other axes)"))
             return
         if name == "permute":
             order = [a for a in node.args[1:]] if len(node.args) > 2 or not isinstance(node.args[1], (list, tuple)) else list(node.args[1])
@@ -576,7 +612,7 @@ class Converter:
             else:
                 layout = "cf"
                 name = "permute*"
-        self.values[node] = Value(value.id, real, layout, True, value.source_shape, name if name != "permute*" else "permute (other axes)")
+        self.values[node] = Value(value.id, real, layout, True, value.source_shape, name if name != "permute*" else _("permute (other axes)"))
 
     def part(self, node, name: str, source) -> None:
         """torch.split / chunk along the channels give parts; x[i] of them, or x[:, a:b], a channel slice."""
@@ -638,6 +674,8 @@ class Converter:
             if param is not None and param.numel() == channels:
                 return self.layer_for(node, "scale", None, lambda v: Scale())
             return self.layer_for(node, "mul", None, lambda v: None)
+        if len(tensors) == 1 and self.learned(node):  # a learned tensor added (a position embedding): its parameters listed
+            return self.layer_for(node, _("{op} of a parameter").format(op=op), None, lambda v: None)
         if len(tensors) == 1:  # a tensor and a number: element-wise, 0 MACs by convcalc's rules
             value = self.tensor(node, tensors[0])
             self.values[node] = value
@@ -694,6 +732,12 @@ class Converter:
         if name == "layer_norm":
             return layer_norm(tuple(kw.get("normalized_shape", ())), kw.get("weight") is not None, cf, layout)
         if name == "batch_norm" and layout == "cf":
+            stats = self.get(kw.get("running_mean"))
+            if type(stats) is tuple and stats[0] == "attr":  # convcalc's 2·C + 1 buffers include the module's batch counter
+                try:
+                    self.covered.add(id(self.model.get_buffer(stats[1].rpartition(".")[0] + ".num_batches_tracked")))
+                except AttributeError:
+                    pass
             return Norm(kw.get("weight") is not None, kind="batchnorm")
         if name == "channel_shuffle" and layout == "cf":
             return ChannelShuffle(kw.get("groups", node.args[1] if len(node.args) > 1 else 1))
