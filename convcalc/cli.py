@@ -105,8 +105,8 @@ app = typer.Typer(cls=Commands, add_completion=False, no_args_is_help=True, rich
                   help="Shape, parameter, FLOP and receptive-field calculator for convolutional networks.")
 
 CONVENTION_HELP = (
-    "Counting rules: one multiply-add (MAC) is one FLOP unless --flops-per-mac 2; only convolutions and "
-    "linear layers cost FLOPs; bias adds are not counted; parameters are learnable weights and biases, "
+    "Counting rules: one multiply-add (MAC) is one FLOP unless --flops-per-mac 2; only convolutions, "
+    "linear layers and attention cost FLOPs; bias adds are not counted; parameters are learnable weights and biases, "
     "BatchNorm running statistics are buffers, counted apart; figures are per sample unless --batch."
 )
 

@@ -276,9 +276,22 @@ def test_slice_reshape_and_opaque_in_a_description():
 @pytest.mark.parametrize("item, message", [
     ("slice: {start: 6, size: 4}", "channels 6 to 9 must lie inside the input's 8"),
     ("reshape: {shape: [4, 8, 2]}", "must hold the input's 128 elements"),
-    ("reshape: {shape: [8, 16]}", "keeps the spatial sizes (8×4×4) or flattens them"),
+    ("reshape: {shape: [4, 32]}", "keeps the channels (8×4×4) or flattens everything"),
+    ("attention: {heads: 3}", "heads: must divide the channels (8)"),
+    ("class_token", "a class token goes before the positions of a C×L sequence"),
     ("opaque: {op: 7, shape: [4]}", "must be the operation's name"),
 ])
 def test_slice_reshape_and_opaque_refusals(item, message):
     with pytest.raises(SpecError, match=re.escape(message)):
         analyze(loads(f"input: [8, 4, 4]\nlayers:\n  - {item}\n"))
+
+
+def test_a_vision_transformer_block_by_hand():
+    """Patches into a sequence, ViT's class token and position embedding, self-attention: the counts as arithmetic."""
+    text = ("input: [64, 4, 4]\nlayers:\n  - reshape: {shape: [64, 16]}\n  - class_token\n  - position_embedding\n"
+            "  - layernorm\n  - attention: {heads: 8}\n")
+    report = analyze(loads(text))
+    e, t = 64, 17
+    assert [r.output_shape for r in report.leaves] == [(64, 16), (64, 17), (64, 17), (64, 17), (64, 17)]
+    assert report.params == e + e * t + 2 * e + 4 * e * e + 4 * e
+    assert report.macs == 4 * t * e * e + 2 * t * t * e

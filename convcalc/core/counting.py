@@ -22,6 +22,10 @@ own output (tests/oracle/make_count_reference.py).
                   computes it (3 per element + its channel-window average); merges written as Python
                   operators (+, *) 0, as are relu6 (hardtanh), sigmoid, tanh, hardswish, mish
 
+Attention (ViT's): fvcore and calflops count its projections (F.linear), not the attention product
+itself (scaled_dot_product_attention has no handler in either); torchinfo its parameters times the
+batch. These three are read from the sources, not checked against the tools' output.
+
 What a description cannot know is how the code spells an operation: a global average written as
 `x.mean((2, 3))` is not counted by fvcore or calflops where `adaptive_avg_pool2d` is, and
 torch.add() is counted by calflops where `+` is not. The rules follow the torch.nn modules and
@@ -52,10 +56,17 @@ def affine_of(layer) -> bool:
     return bool(getattr(layer, "affine", False))
 
 
+def projections(row, batch: int) -> int:
+    """An attention layer's four projections, 4·T·E² MACs: what tools that see only F.linear count of it."""
+    return 4 * prod(row.input_shape[1:]) * row.input_shape[0] ** 2 * batch
+
+
 def fvcore(row, batch: int, train: bool = False) -> int:
     kind, layer = row.kind, row.layer
     if kind in ("conv", "convT", "linear", "subsample"):
         return row.macs
+    if kind == "attention":
+        return projections(row, batch)
     inputs = batch * prod(row.input_shape)
     if kind == "batchnorm":
         if train:
@@ -88,6 +99,8 @@ def calflops(row, batch: int) -> int:
         return 2 * row.macs + (batch * layer.out_channels * prod(plain_conv_sizes(layer, row.input_shape[1:])) if layer.bias else 0)
     if kind in ("linear", "subsample"):
         return 2 * row.macs
+    if kind == "attention":
+        return 2 * projections(row, batch)
     if kind in CALFLOPS_ACTIVATIONS or kind in POOLS:
         return inputs
     if kind == "batchnorm":

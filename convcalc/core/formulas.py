@@ -4,7 +4,8 @@ Counting rules (stated once; the CLI, the README and every table footer repeat t
 - A MAC is one multiply-add. FLOPs = MACs × flops-per-MAC, 1 by default (the course's
   C_i·C_o·K²·L_h·L_w, fvcore, torchvision's "GFLOPS"); 2 counts the multiply and the add apart
   (Darknet, calflops, torch.utils.flop_counter).
-- Only convolutions and linear layers (matrix products) cost MACs; the bias add is not counted.
+- Only convolutions, linear layers and attention (matrix products) cost MACs; the bias add is not
+  counted.
   Pooling, normalisation, activations, dropout, upsampling and element-wise merges cost 0.
 - Parameters are learnable weights and biases. Buffers (BatchNorm's running mean and variance,
   and its batch counter) are counted apart.
@@ -25,7 +26,8 @@ from . import geometry as geo
 from .errors import ConvcalcError, quote
 from .limits import MAX_INT
 from .layers import (LRN, AdaptivePool, ChannelShuffle, Conv, ConvTranspose, Crop, Elementwise, Flatten, InstanceNorm, Layer, Linear, Norm,
-                     Opaque, Pad, Pool, Reshape, Resize, Scale, Slice, Subsample, Upsample)
+                     Opaque, Pad, Pool, Reshape, Resize, Scale, Slice, Subsample, Upsample, Attention, ClassToken,
+                     PositionEmbedding)
 from .receptive import Window, conv_window, transposed_window, upsample_window
 
 Shape = tuple[int, ...]  # channel-first, no batch axis: (C,), (C, L), (C, H, W), (C, D, H, W)
@@ -534,10 +536,36 @@ def reshape(layer: Reshape, shape: Shape) -> LayerCost:
             count=prod(shape), input=fmt_shape(shape), value=fmt_shape(out)))
     if len(out) == 1 and len(shape) > 1:
         return LayerCost(out, 0, 0, 0, None, True)
-    if out[1:] != shape[1:]:
-        raise ConvcalcError(_("shape: a reshape keeps the spatial sizes ({input}) or flattens them, got {value}").format(
-            input=fmt_shape(shape), value=fmt_shape(out)))
-    return LayerCost(out, 0, 0, 0, None, False)
+    if out[1:] == shape[1:]:
+        return LayerCost(out, 0, 0, 0, None, False)
+    if out[0] == shape[0] and len(out) > 1:  # the positions rearranged (ViT's patches into a sequence): the field taken whole, a bound
+        return LayerCost(out, 0, 0, 0, None, True)
+    raise ConvcalcError(_("shape: a reshape keeps the channels ({input}) or flattens everything, got {value}").format(
+        input=fmt_shape(shape), value=fmt_shape(out)))
+
+
+def attention(layer: Attention, shape: Shape) -> LayerCost:
+    """E channels, T = ∏L positions: params 4·E² + 4·E (query, key, value and output projections, with
+    biases); MACs 4·T·E² (the projections) + 2·T²·E (scores, then the weighted sum of values). Every
+    output reads every position."""
+    embed, tokens = shape[0], prod(shape[1:])
+    heads = positive(layer.heads, "heads")
+    if embed % heads:
+        raise ConvcalcError(_("heads: must divide the channels ({channels}), got {heads}").format(channels=embed, heads=heads))
+    params = 4 * embed * embed + (4 * embed if layer.bias else 0)
+    return LayerCost(shape, params, 0, 4 * tokens * embed * embed + 2 * tokens * tokens * embed, None, True)
+
+
+def class_token(layer: ClassToken, shape: Shape) -> LayerCost:
+    """C×L → C×(L + 1), C parameters; output position u reads input position u − 1."""
+    if len(shape) != 2:
+        raise ConvcalcError(_("input: a class token goes before the positions of a C×L sequence, got {value}").format(value=fmt_shape(shape)))
+    return LayerCost((shape[0], shape[1] + 1), shape[0], 0, 0, (Window(-1, 0, 1),), False)
+
+
+def position_embedding(layer: PositionEmbedding, shape: Shape) -> LayerCost:
+    """Same shape; one learned value per channel and position: C·∏L parameters, 0 MACs."""
+    return LayerCost(shape, prod(shape), 0, 0, None, False)
 
 
 def opaque(layer: Opaque, shape: Shape) -> LayerCost:
@@ -577,6 +605,9 @@ KINDS: dict[str, Kind] = {
     "crop": Kind(Crop, crop),
     "resize": Kind(Resize, resize),
     "slice": Kind(Slice, channel_slice),
+    "attention": Kind(Attention, attention),
+    "class_token": Kind(ClassToken, class_token),
+    "position_embedding": Kind(PositionEmbedding, position_embedding),
     "reshape": Kind(Reshape, reshape),
     "opaque": Kind(Opaque, opaque),
     **{name: Kind(Elementwise, elementwise) for name in ACTIVATIONS},

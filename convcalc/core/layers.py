@@ -199,6 +199,30 @@ class Scale(NamedTuple):
     keys = {}  # no options
 
 
+class Attention(NamedTuple):
+    """Multi-head self-attention over the positions (tokens) of its input, as nn.MultiheadAttention
+    with query = key = value: every position attends to every position."""
+
+    heads: int
+    bias: bool = True
+    kind: str = "attention"
+    keys = {"heads": "heads", "bias": "bias"}
+
+
+class ClassToken(NamedTuple):
+    """A learned token put before the first position (ViT's class token): one more position."""
+
+    kind: str = "class_token"
+    keys = {}  # no options
+
+
+class PositionEmbedding(NamedTuple):
+    """A learned embedding added at every position (ViT's position embedding): C·L parameters."""
+
+    kind: str = "position_embedding"
+    keys = {}  # no options
+
+
 class Slice(NamedTuple):
     """Channels `start` to `start + size` − 1 of the input (x[:, start:start + size], one part of a
     torch.split or chunk): a view, no cost, each output reads one position."""
@@ -232,4 +256,4 @@ class Opaque(NamedTuple):
 
 
 Layer = (Conv | ConvTranspose | Pool | Subsample | AdaptivePool | Linear | Flatten | Norm | InstanceNorm | LRN | Elementwise | Upsample
-         | Scale | ChannelShuffle | Pad | Crop | Resize | Slice | Reshape | Opaque)
+         | Scale | ChannelShuffle | Pad | Crop | Resize | Slice | Reshape | Opaque | Attention | ClassToken | PositionEmbedding)

@@ -55,7 +55,8 @@ SAVES: dict[str, Saves] = {
     "resize": Saves(),  # interpolation's backward needs only the sizes
     "slice": Saves(view=True),  # x[:, a:b] is a view of x
     "reshape": Saves(),  # a permutation made contiguous allocates and keeps nothing (a plain view: a bound)
-    "opaque": _INPUT,  # unknown: as most operations, its input
+    "opaque": _INPUT,
+    "attention": _INPUT, "class_token": Saves(), "position_embedding": Saves(),  # unknown: as most operations, its input
 }
 PADS_KEEPING_INPUT = {"reflect", "replicate"}
 

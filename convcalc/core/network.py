@@ -221,7 +221,7 @@ OP_GROUPS = {
     "activation": ("relu", "relu6", "leaky_relu", "elu", "gelu", "silu", "swish", "mish", "sigmoid", "tanh", "hardswish",
                    "hardsigmoid", "softmax"),
     "merge": ("add", "concat", "multiply"),
-    "reshape": ("flatten", "identity", "dropout", "upsample", "resize", "crop", "pad", "channel_shuffle", "reshape", "slice"),
+    "reshape": ("flatten", "identity", "dropout", "upsample", "resize", "crop", "pad", "channel_shuffle", "reshape", "slice", "class_token", "position_embedding"),
 }
 GROUP_OF = {kind: group for group, kinds in OP_GROUPS.items() for kind in kinds}
 

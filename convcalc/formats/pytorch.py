@@ -17,7 +17,8 @@ from pathlib import Path
 
 from ..core.errors import ConvcalcError, quote, shorten
 from ..core.layers import (LRN, AdaptivePool, ChannelShuffle, Conv, ConvTranspose, Crop, Elementwise, Flatten, InstanceNorm, Linear,
-                           Norm, Opaque, Pad, Pool, Reshape, Resize, Scale, Slice, Subsample)
+                           Norm, Opaque, Pad, Pool, Reshape, Resize, Scale, Slice, Subsample, Attention, ClassToken,
+                           PositionEmbedding)
 from ..core.messages import _
 from ..core.network import Group, LayerNode, Merge, Network, Ref
 
@@ -296,7 +297,7 @@ MODULE_KINDS = {
     **{f"{k}Pool{d}d": "pool" for k in ("Max", "Avg") for d in (1, 2, 3)},
     **{f"Adaptive{k}Pool{d}d": "adaptive" for k in ("Max", "Avg") for d in (1, 2, 3)},
     **{f"BatchNorm{d}d": "norm" for d in (1, 2, 3)}, **{f"InstanceNorm{d}d": "norm" for d in (1, 2, 3)},
-    "Subsample": "subsample", "PartialConv": "table",
+    "Subsample": "subsample", "PartialConv": "table", "MultiheadAttention": "attention",
     "GroupNorm": "norm", "LayerNorm": "norm", "LocalResponseNorm": "lrn", "Linear": "linear", "Flatten": "flatten",
     "Upsample": "upsample", "UpsamplingNearest2d": "upsample", "UpsamplingBilinear2d": "upsample", "ChannelShuffle": "shuffle",
     **{f"{k}Pad{d}d": "pad" for k in ("Zero", "Constant", "Reflection", "Replication") for d in (1, 2, 3)},
@@ -431,7 +432,7 @@ class Converter:
             return Value(value.id, value.shape, value.layout)  # the same elements, laid out otherwise
         if len(shape) == 1 and len(value.source_shape) > 1 and prod(shape) == prod(value.source_shape):
             layer = Flatten()
-        elif prod(shape) == prod(value.source_shape) and (shape[1:] == value.source_shape[1:] or len(shape) == 1):
+        elif prod(shape) == prod(value.source_shape) and (shape[1:] == value.source_shape[1:] or shape[0] == value.source_shape[0]):
             layer = Reshape(shape)
         else:
             layer = Opaque(value.op or "view", shape)
@@ -478,6 +479,8 @@ class Converter:
     def on_call_module(self, node) -> None:
         module = self.modules[node.target]
         name = module_layer_name(module)
+        if name == "MultiheadAttention" and len({a for a in node.args[:3]}) != 1:
+            name = None  # attention between different tensors: no convcalc formula
         self.layer_for(node, name or type(module).__name__, module, lambda v: self.module_layer(name, module, v))
 
     def module_layer(self, name, module, value):
@@ -489,6 +492,8 @@ class Converter:
             return Elementwise(ACTIVATION_MODULES[name])
         if family == "conv" and layout == "cf":
             return conv_module(module, cf)
+        if family == "attention" and layout == "cl" and module.batch_first and module._qkv_same_embed_dim:
+            return Attention(module.num_heads, module.in_proj_bias is not None)
         if family == "subsample" and layout == "cf":
             return Subsample(tuple(module.kernel), tuple(module.stride))
         if family == "table" and layout == "cf":
@@ -547,7 +552,9 @@ class Converter:
             if tupled:
                 self.values[node] = ("tuple", out)  # x[0] of it is this output
             return
-        self.emit(node, layer, value, real if real is not None else value.shape, value.layout)
+        out = self.emit(node, layer, value, real if real is not None else value.shape, value.layout)
+        if tupled:
+            self.values[node] = ("tuple", out)
 
     def on_call_function(self, node) -> None:
         target = node.target
@@ -634,6 +641,10 @@ class Converter:
             return self.chain(node, parts[1], Slice(start, size))
         value = self.get(container)
         real = self.real_shape(node)
+        if (isinstance(value, Value) and value.layout == "cl" and len(value.shape) == 3 and isinstance(index, tuple)
+                and len(index) == 2 and index[0] == slice(None) and isinstance(index[1], int)):  # x[:, i]: one position
+            position = index[1] % value.shape[1]
+            return self.layer_for(node, "getitem", None, lambda v: (Crop(size=(1,), offset=(position,)), Flatten()))
         crop = crop_of(index, value, real) if isinstance(value, Value) else None
         if crop is not None:
             return self.layer_for(node, "getitem", None, lambda v: crop)
@@ -655,6 +666,10 @@ class Converter:
         args = node.normalized_arguments(self.traced, normalize_to_only_use_kwargs=True)
         parts, dim = (args.kwargs["tensors"], args.kwargs.get("dim", 0)) if args else (node.args[0], node.args[1] if len(node.args) > 1 else node.kwargs.get("dim", 0))
         if not all(isinstance(self.get(p), Value) for p in parts):  # a part convcalc does not follow (a parameter)
+            first, second = (self.get(p) for p in parts) if len(parts) == 2 else (None, None)
+            if (type(first) is tuple and first[0] == "attr" and isinstance(second, Value) and second.layout == "cl"
+                    and len(second.shape) == 3 and dim % 3 == 1):
+                return self.layer_for(node, "class_token", None, lambda v: ClassToken())  # ViT: a learned token first
             return self.layer_for(node, "cat", None, lambda v: None)
         values = [self.tensor(node, p) for p in parts]
         if len(values) == 1:  # torch.cat of one tensor: that tensor
@@ -674,7 +689,11 @@ class Converter:
             if param is not None and param.numel() == channels:
                 return self.layer_for(node, "scale", None, lambda v: Scale())
             return self.layer_for(node, "mul", None, lambda v: None)
-        if len(tensors) == 1 and self.learned(node):  # a learned tensor added (a position embedding): its parameters listed
+        learned = self.learned(node)
+        if len(tensors) == 1 and learned:  # a learned tensor added: a position embedding, or else listed
+            value = self.get(tensors[0])
+            if op == "add" and len(learned) == 1 and learned[0].numel() == prod(value.shape[1:]):
+                return self.layer_for(node, "position_embedding", None, lambda v: PositionEmbedding())
             return self.layer_for(node, _("{op} of a parameter").format(op=op), None, lambda v: None)
         if len(tensors) == 1:  # a tensor and a number: element-wise, 0 MACs by convcalc's rules
             value = self.tensor(node, tensors[0])

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 ELEMENTWISE = {kind for kind, entry in KINDS.items() if entry.cost is elementwise}
 CONVENTION = N_(
-    "FLOPs = MACs × {fpm}: {meaning}. Only convolutions and linear layers cost MACs; bias adds, pooling, "
+    "FLOPs = MACs × {fpm}: {meaning}. Only convolutions, linear layers and attention cost MACs; bias adds, pooling, "
     "normalisation, activations and merges count 0. Parameters are learnable weights and biases; "
     "buffers (BatchNorm running statistics) are counted apart. {batch}"
 )

@@ -5,6 +5,8 @@ It only quotes figures that the formulas (formulas.py, geometry.py, receptive.py
 
 from __future__ import annotations
 
+from math import prod
+
 from ..core.formulas import axis_names, fmt_shape
 from ..core.messages import N_, _
 from ..core.geometry import ConvAxis, TransposedAxis
@@ -199,6 +201,14 @@ def upsample_lines(row: Row) -> list[str]:
     return [_("{shape} × {scale} = {shape2}; no parameters; 0 MACs").format(shape=fmt_shape(row.input_shape[1:]), scale=row.layer.scale, shape2=fmt_shape(row.output_shape[1:]))]
 
 
+def attention_lines(row: Row) -> list[str]:
+    embed, tokens = row.input_shape[0], prod(row.input_shape[1:])
+    bias = 4 * embed if row.layer.bias else 0
+    return [_("params = 4·E² + 4·E = 4·{e}² + {bias} = {params}").format(e=embed, bias=bias, params=num(row.params)),
+            _("MACs = 4·T·E² + 2·T²·E = 4·{t}·{e}² + 2·{t}²·{e} = {macs} (projections, then scores and the weighted sum of values)").format(
+                t=tokens, e=embed, macs=num(row.macs))]
+
+
 def slice_lines(row: Row) -> list[str]:
     layer = row.layer
     return [_("channels {start} to {end} of {c}; a view, no parameters, 0 MACs").format(
@@ -265,6 +275,7 @@ LINES = {
     "global_avgpool": adaptive_lines, "global_maxpool": adaptive_lines,
     "scale": scale_lines, "upsample": upsample_lines, "channel_shuffle": shuffle_lines, "pad": pad_lines,
     "crop": crop_lines, "resize": resize_lines, "slice": slice_lines, "reshape": reshape_lines, "opaque": opaque_lines,
+    "attention": attention_lines,
     "add": merge_lines, "concat": merge_lines, "multiply": merge_lines,
 }
 
