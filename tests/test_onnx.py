@@ -16,9 +16,22 @@ from convcalc import analyze
 from convcalc.core.errors import SpecError
 from convcalc.formats.onnxfile import read_onnx
 
-EXPORTED = ["resnet18", "alexnet", "vgg11", "squeezenet1_0", "densenet121", "mobilenet_v2", "mobilenet_v3_small",
-            "efficientnet_b0", "shufflenet_v2_x1_0", "googlenet", "inception_v3", "mnasnet0_5", "regnet_y_400mf",
-            "convnext_tiny", "resnext50_32x4d"]
+# torchvision's convolutional classifiers but the largest (each export allocates and folds the real weights)
+HEAVY = {"regnet_y_128gf", "regnet_y_32gf", "regnet_x_32gf", "regnet_y_16gf", "regnet_x_16gf", "vgg13", "vgg13_bn", "vgg16",
+         "vgg16_bn", "vgg19", "vgg19_bn", "wide_resnet101_2", "resnext101_32x8d", "resnext101_64x4d", "efficientnet_v2_l",
+         "efficientnet_b7", "efficientnet_b6", "convnext_large", "convnext_base"}
+
+
+def convolutional_classifiers() -> list[str]:
+    try:
+        import torchvision
+    except ImportError:
+        return ["resnet18"]  # skipped below without torch
+    return [n for n in torchvision.models.list_models(module=torchvision.models)
+            if not n.startswith(("vit_", "swin_", "maxvit_")) and n not in HEAVY]
+
+
+EXPORTED = convolutional_classifiers()
 
 
 @pytest.fixture(scope="module")
