@@ -83,11 +83,18 @@ def test_exported_torchvision_networks_equal_pytorch(exported, name):
 
 
 def test_resnet50_parameters_with_batchnorm_folded(exported):
-    _model, _shape, path = exported("resnet50")
+    import torch
+
+    from test_torch_bridge import pytorch_figures
+
+    model, shape, path = exported("resnet50")
     report = analyze(read_onnx(path))
-    # PyTorch's 25,557,032 less the 53,120 batchnorm weights and biases, plus the 26,560 biases folding gives the convolutions
-    assert report.params == 25_557_032 - 53_120 + 26_560
-    assert report.macs == 4_089_184_256
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    # PyTorch's parameters less every batchnorm's weight and bias, plus the bias folding gives each convolution
+    # (25,557,032 − 53,120 + 26,560 for torchvision's ResNet-50)
+    folded = sum(p.numel() for p in model.parameters()) - sum(2 * m.num_features for m in norms) + sum(m.num_features for m in norms)
+    assert report.params == folded
+    assert report.macs == pytorch_figures(model, shape)["macs"]
     names = [r.name for r in report.rows]  # blocks from the exporter's scopes, /layer1/layer1.0/conv1/Conv
     assert names[:4] == ["conv1", "relu", "maxpool", "layer1"] and "layer1.layer1.0.conv1" in names
     assert report.name == "resnet50"  # the file's name, not the exporter's generic graph name
@@ -96,13 +103,16 @@ def test_resnet50_parameters_with_batchnorm_folded(exported):
 def test_external_data_is_never_opened(exported, tmp_path):
     import onnx
 
-    _model, _shape, path = exported("resnet18")
+    from test_torch_bridge import pytorch_figures
+
+    network, shape, path = exported("resnet18")
     model = onnx.load(str(path))
     moved = tmp_path / "external.onnx"
     onnx.save_model(model, str(moved), save_as_external_data=True, all_tensors_to_one_file=True, location="weights.bin")
     (tmp_path / "weights.bin").unlink()  # convcalc reads sizes from the graph, never the weights
     report = analyze(read_onnx(moved))
-    assert report.macs == 1_814_073_344 and report.output_shape == (1000,)
+    theirs = pytorch_figures(network, shape)
+    assert (report.macs, report.output_shape) == (theirs["macs"], theirs["output_shape"])
 
 
 def make_graph(nodes, initializers, shape=(1, 8, 6, 6)):

@@ -213,6 +213,11 @@ def pad_pair(value) -> tuple[int, int]:
     return value if isinstance(value, tuple) else (value, value)
 
 
+def pad_pairs(padding, n: int) -> list[tuple[int, int]]:
+    """A pad layer's padding as (before, after) for each of n axes."""
+    return [pad_pair(v) for v in per_axis(padding, n, "p", padding_value)]
+
+
 def conv_table(table, c_in: int, c_out: int, groups: int) -> tuple[tuple[int, ...], ...]:
     if groups != 1:
         raise ConvcalcError(_("table: a connection table replaces groups, so groups must be 1, got {groups}").format(groups=groups))
@@ -418,7 +423,7 @@ def pad(layer: Pad, shape: Shape) -> LayerCost:
     padding = layer.padding
     if isinstance(padding, str):
         raise ConvcalcError(_("p: must be a number or a pair (before, after) per axis, got {value}").format(value=quote(padding)))
-    pads = [pad_pair(v) for v in per_axis(padding, len(spatial), "p", padding_value)]
+    pads = pad_pairs(padding, len(spatial))
     if layer.mode == "reflect":
         for name, m, (before, after) in zip(axis_names(len(spatial)), spatial, pads):
             if max(before, after) >= m:
@@ -525,6 +530,16 @@ def channel_slice(layer: Slice, shape: Shape) -> LayerCost:
         raise ConvcalcError(_("size: channels {start} to {end} must lie inside the input's {channels}, got {value}").format(
             start=start, end=start + size - 1, channels=shape[0], value=size))
     return LayerCost((size, *shape[1:]), 0, 0, 0, None, False)
+
+
+def data_move(target: Shape, source: Shape, op: str) -> Layer:
+    """The layer a view, reshape or permutation of `source` into `target` is (both channel-first, no
+    batch): a flatten, a reshape the formula takes, or else an opaque layer named after `op`."""
+    if len(target) == 1 and len(source) > 1 and prod(target) == prod(source):
+        return Flatten()
+    if prod(target) == prod(source) and 1 <= len(target) <= 4 and (target[1:] == source[1:] or target[0] == source[0]):
+        return Reshape(target)
+    return Opaque(op, target if 1 <= len(target) <= 4 else (prod(target),))
 
 
 def reshape(layer: Reshape, shape: Shape) -> LayerCost:

@@ -19,10 +19,10 @@ from math import prod
 from pathlib import Path
 
 from ..core.errors import ConvcalcError, SpecError, quote, shorten
-from ..core.formulas import analyze_layer
+from ..core.formulas import analyze_layer, data_move
 from ..core.limits import MAX_ROWS
 from ..core.layers import (LRN, AdaptivePool, Conv, ConvTranspose, Elementwise, Flatten, InstanceNorm, Linear, Norm, Opaque, Pad,
-                           Pool, Reshape, Resize, Scale, Slice)
+                           Pool, Resize, Scale, Slice)
 from ..core.messages import _
 from ..core.network import Group, LayerNode, Merge, Network, Ref
 
@@ -331,9 +331,6 @@ class Mapper:
     def where(self, node) -> str:
         return f"{self.filename}: {node.name or node.op} ({node.op})"
 
-    def followed(self, name: str) -> bool:
-        return name in self.alias
-
     def shape(self, name: str) -> tuple:
         return self.shapes[name]
 
@@ -361,13 +358,7 @@ class Mapper:
         self.alias[name], self.shapes[name] = self.alias[origin], source_shape
         if target == source_shape and not self.transposed.get(name):
             return
-        if len(target) == 1 and len(source_shape) > 1:
-            layer = Flatten()
-        elif prod(target) == prod(source_shape) and target[1:] == source_shape[1:]:
-            layer = Reshape(target)
-        else:
-            layer = Opaque("Reshape", target if 1 <= len(target) <= 4 else (prod(target),))
-        self.add(layer, name, origin, name)
+        self.add(data_move(target, source_shape, "Reshape"), name, origin, name)
 
     def same(self, out: str, source: str, layout: str | None = None) -> None:
         """`out` is `source` (an element-wise op on a constant, a layout change): no layer of its own."""

@@ -16,8 +16,9 @@ from math import prod
 from pathlib import Path
 
 from ..core.errors import ConvcalcError, quote, shorten
+from ..core.formulas import data_move
 from ..core.layers import (LRN, AdaptivePool, ChannelShuffle, Conv, ConvTranspose, Crop, Elementwise, Flatten, InstanceNorm, Linear,
-                           Norm, Opaque, Pad, Pool, Reshape, Resize, Scale, Slice, Subsample, Attention, ClassToken,
+                           Norm, Opaque, Pad, Pool, Resize, Scale, Slice, Subsample, Attention, ClassToken,
                            PositionEmbedding)
 from ..core.messages import _
 from ..core.network import Group, LayerNode, Merge, Network, Ref
@@ -341,7 +342,6 @@ class Converter:
         self.values: dict = {}  # fx node → Value (or a non-tensor: None)
         self.body: list = []
         self.open: list = []  # [(module path, class name, children)] from the outermost
-        self.names: dict[str, int] = {}
         self.covered: set[int] = set()  # the parameters some layer counts (by identity)
         self.output: Value | None = None
 
@@ -430,12 +430,7 @@ class Converter:
             return Value(value.id, (value.shape[0], *value.source_shape), "cf")
         if shape == value.source_shape and value.op in ("permute", "contiguous", "clone", "detach", "to", "type_as", "float"):
             return Value(value.id, value.shape, value.layout)  # the same elements, laid out otherwise
-        if len(shape) == 1 and len(value.source_shape) > 1 and prod(shape) == prod(value.source_shape):
-            layer = Flatten()
-        elif prod(shape) == prod(value.source_shape) and (shape[1:] == value.source_shape[1:] or shape[0] == value.source_shape[0]):
-            layer = Reshape(shape)
-        else:
-            layer = Opaque(value.op or "view", shape)
+        layer = data_move(shape, value.source_shape, value.op or "view")
         item = LayerNode(value.op or "view", layer, f"{arg.name}: {value.op}", arg.name, value.id)
         self.place(arg, item)
         fresh = Value(arg.name, value.shape, value.layout)

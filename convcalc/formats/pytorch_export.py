@@ -14,7 +14,7 @@ from __future__ import annotations
 import keyword
 import re
 from ..core.errors import ConvcalcError, quote
-from ..core.formulas import analyze_layer
+from ..core.formulas import analyze_layer, pad_pairs
 from ..core.messages import _
 from ..core.network import Group, LayerNode, Merge, Network, Ref, Repeat, merged_shape
 
@@ -304,7 +304,7 @@ class Writer:
                 return [f"{out} = F.interpolate({var}, size={target[0]}.shape[2:], mode={mode!r}{corners})"]
             return [f"{out} = F.interpolate({var}, size={tuple(cost.output_shape[1:])!r}, mode={mode!r}{corners})"]
         if kind == "pad":
-            pads = tuple(v for before, after in reversed(pad_pair(layer.padding, n)) for v in (before, after))
+            pads = tuple(v for before, after in reversed(pad_pairs(layer.padding, n)) for v in (before, after))
             mode = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate"}[layer.mode]
             return [f"{out} = F.pad({var}, {pads!r}, mode={mode!r})"]
         if kind == "crop":
@@ -355,13 +355,6 @@ class Writer:
             factors = [r[0] if len(r[1]) == rank else f"{r[0]}.view({r[0]}.shape[0], {r[1][0]}{', 1' * (rank - 1)})" for r in results]
             scope.forward.append(f"{out} = {' * '.join(factors)}")
         return out, out_shape, results[0][2]
-
-
-def pad_pair(padding, n: int):
-    if isinstance(padding, int):
-        return [(padding, padding)] * n
-    pairs = [p if isinstance(p, tuple) else (p, p) for p in padding]
-    return pairs * n if len(pairs) == 1 else pairs
 
 
 def collect(nodes, defined: set, used: dict) -> None:
