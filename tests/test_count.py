@@ -23,13 +23,52 @@ REFERENCE = json.loads((Path(__file__).parent / "golden" / "count_reference.json
 PEERS = ("fvcore", "fvcore-train", "torchinfo", "calflops")
 
 
-@pytest.mark.parametrize("case", REFERENCE["cases"], ids=lambda c: f"{c['network']}-{'x'.join(map(str, c['input_shape']))}-b{c['batch']}")
+BUNDLED = [c for c in REFERENCE["cases"] if c.get("source") != "pytorch"]
+FROM_PYTORCH = [c for c in REFERENCE["cases"] if c.get("source") == "pytorch"]
+
+
+def case_id(case) -> str:
+    return f"{case['network']}-{'x'.join(map(str, case['input_shape']))}-b{case['batch']}"
+
+
+@pytest.mark.parametrize("case", BUNDLED, ids=case_id)
 @pytest.mark.parametrize("rule", PEERS)
 def test_bundled_networks_counted_as_each_tool_counts_them(case, rule):
     network = load(find(case["network"]), tuple(case["input_shape"]))
     counted = Counted(rule, case["batch"])
     walk(network, Settings(batch=case["batch"]), counted)
     assert counted.total == case[rule]
+
+
+@pytest.mark.parametrize("case", FROM_PYTORCH, ids=case_id)
+def test_attention_networks_read_from_pytorch_counted_as_each_tool_counts_them(case):
+    """ViT, Swin, Swin V2 and MaxViT as torchvision writes them: each tool's figure, except MaxViT's two
+    documented differences, computed here from the model: torchinfo also counts the projections it
+    calls as modules, and fvcore and calflops count its einsums by NumPy's estimate (4 digits)."""
+    torch = pytest.importorskip("torch")
+    torchvision = pytest.importorskip("torchvision")
+    from convcalc.formats.pytorch import read_model
+
+    network = read_model(f"torchvision.models:{case['network']}", tuple(case["input_shape"]))
+    expected = {rule: case[rule] for rule in PEERS}
+    if case["network"] == "maxvit_t":
+        with torch.device("meta"):
+            model = torchvision.models.maxvit_t()
+        attentions = [m for m in model.modules() if type(m).__name__ == "RelativePositionalMultiHeadAttention"]
+        expected["torchinfo"] -= sum(p.numel() for m in attentions for p in [*m.to_qkv.parameters(), *m.merge.parameters()])
+        rounding = 0
+        for m in attentions:  # two einsums each, of G·heads·P·P·head_dim multiply-adds
+            size = m.head_dim * m.n_heads
+            positions = {64: 56 * 56, 128: 28 * 28, 256: 14 * 14, 512: 7 * 7}[size]  # MaxViT-T's stages at 224
+            exact = positions * m.max_seq_len * size  # G·P = positions; heads·head_dim = size
+            rounding += 2 * (exact - int(float(f"{2 * exact:.3e}") // 2))  # NumPy prints "Optimized FLOP count: 2.810e+07"
+        expected["fvcore"] += rounding
+        expected["fvcore-train"] += rounding
+        expected["calflops"] += 2 * rounding
+    for rule in PEERS:
+        counted = Counted(rule, case["batch"])
+        walk(network, Settings(batch=case["batch"]), counted)
+        assert counted.total == expected[rule], rule
 
 
 def one_layer(text: str, shape: tuple, batch: int = 1):
@@ -73,6 +112,21 @@ LAYERS = [
     ("resize: {size: 7, mode: bilinear}", (4, 5, 5), {"fvcore": 4 * N * 4 * 49, "calflops": 7 * 7}),  # calflops: ∏size
     ("lrn: {size: 5}", (8, 3, 3), {"fvcore": 0, "calflops": 3 * N * 8 * 9 + N * (8 + 5 - 1) * 9}),
     ("flatten", (4, 5, 5), {"fvcore": 0, "torchinfo": 0, "calflops": 0}),
+    # global attention: the fused fast path at inference; fvcore in train mode sees the four projections
+    ("attention: {heads: 2}", (8, 4, 4), {"macs": N * (4 * 16 * 8 * 8 + 2 * 16 * 16 * 8), "fvcore": 0,
+                                          "fvcore-train": N * 4 * 16 * 8 * 8, "torchinfo": 0, "calflops": 0}),
+    # windows of 2×2 on 5×4, padded to 6×4: T_p = 24, N = 4
+    ("attention: {heads: 2, window: 2, position_bias: table}", (8, 5, 4), {
+        "macs": N * (4 * 24 * 8 * 8 + 2 * 24 * 4 * 8), "fvcore": N * (4 * 24 * 8 * 8 + 2 * 24 * 4 * 8), "torchinfo": 0,
+        "calflops": 2 * N * (4 * 24 * 8 * 8 + 2 * 24 * 4 * 8) + N * 2 * 24 * 4}),  # + one per softmax score
+    # Swin V2: cosine scores written with `@` (not patched by calflops), a bias MLP 2→512→2 on 3×3 offsets
+    ("attention: {heads: 2, window: 2, position_bias: mlp, cosine: true}", (8, 4, 4), {
+        "macs": N * (4 * 16 * 8 * 8 + 2 * 16 * 4 * 8 + 9 * (2 * 512 + 512 * 2)),
+        "fvcore": N * (4 * 16 * 8 * 8 + 2 * 16 * 4 * 8 + 9 * (2 * 512 + 512 * 2)),
+        "torchinfo": N * (2 * 512 + 512 + 512 * 2),  # the MLP's two Linear modules' parameters
+        "calflops": 2 * N * (4 * 16 * 8 * 8 + 16 * 4 * 8 + 9 * (2 * 512 + 512 * 2)) + N * 2 * 16 * 4 + N * 9 * 512}),
+    ("class_token", (8, 5), {"torchinfo": 0}),  # a parameter of the model, not a module
+    ("space_to_depth", (4, 6, 6), {"macs": 0, "fvcore": 0, "torchinfo": 0, "calflops": 0}),
     ("dropout", (4, 5, 5), {"calflops": 0}),
 ]
 

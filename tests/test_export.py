@@ -94,3 +94,101 @@ def test_cli_errors_are_one_line(args, part):
     result = cli("export", *args)
     assert result.returncode != 0 and result.stdout == ""
     assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1 and part in result.stderr, result.stderr
+
+
+ATTENTION = """name: attention kinds
+input: [3, 30, 26]
+layers:
+  - conv: {c: 16, k: 2, s: 2}
+  - attention: {heads: 2, window: 4, shift: 2, position_bias: table}
+  - attention: {heads: 4, window: [4, 3], position_bias: mlp, cosine: true}
+  - space_to_depth: {pad: true}
+  - attention: {heads: 4, window: [4, 7], grid: true, position_bias: table}
+  - space_to_depth: {factor: 2, pad: true}
+  - attention: {heads: 8}
+  - reshape: {shape: [256, 16]}
+  - class_token
+  - position_embedding
+  - attention: {heads: 8, bias: false}
+  - space_to_depth: {factor: 4, pad: true}
+  - flatten
+  - linear: {out: 10}
+"""
+
+
+def test_attention_kinds_export_run_and_read_back(tmp_path):
+    """Windows (padded, shifted, with a bias table), Swin V2's bias MLP and cosine attention, a grid, global
+    attention, ViT's token and embedding, space-to-depth with and without padding: the exported module's
+    parameters, buffers, output shape and MACs (PyTorch's FLOP counter, batch 1) equal convcalc's."""
+    torch = pytest.importorskip("torch")
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from convcalc import loads
+    from convcalc.formats.pytorch import read_model
+
+    network = loads(ATTENTION)
+    ours = analyze(network)
+    path = tmp_path / "attention_exported.py"
+    path.write_text(export_torch(network))
+    model = import_file(path).build().eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        out = model(torch.randn(1, *network.input_shape))
+    assert (sum(p.numel() for p in model.parameters()), sum(b.numel() for b in model.buffers()), counter.get_total_flops() // 2,
+            tuple(out.shape[1:])) == (ours.params, ours.buffers, ours.macs, ours.output_shape)
+    back = analyze(read_model(f"{path}:build", network.input_shape))
+    assert (back.params, back.buffers, back.macs, back.output_shape, back.field) == \
+           (ours.params, ours.buffers, ours.macs, ours.output_shape, ours.field)
+    assert not back.unknown_ops
+
+
+@pytest.mark.parametrize("v2", [False, True])
+def test_exported_window_attention_computes_what_swin_computes(v2):
+    """The written attention with Swin's weights gives torchvision's ShiftedWindowAttention(V2) output: windows
+    padded (10×9 on 4×4 windows), shifted and masked, bias table or MLP, cosine attention."""
+    torch = pytest.importorskip("torch")
+    swin = pytest.importorskip("torchvision.models.swin_transformer")
+    from convcalc.formats.pytorch_export import HELPERS
+
+    namespace: dict = {}
+    exec("from math import prod\nimport torch\nimport torch.nn.functional as F\nfrom torch import nn\n" + HELPERS["SelfAttention"],
+         namespace)
+    torch.manual_seed(0)
+    theirs = (swin.ShiftedWindowAttentionV2 if v2 else swin.ShiftedWindowAttention)(32, [4, 4], [2, 2], 4).eval()
+    ours = namespace["SelfAttention"](32, 4, True, (4, 4), (2, 2), False, "mlp" if v2 else "table", v2, (10, 9)).eval()
+    shapes = {k: v.shape for k, v in ours.state_dict().items()}  # the same tensors; Swin keeps its tables flatter
+    ours.load_state_dict({k: v.reshape(shapes[k]) for k, v in theirs.state_dict().items()})
+    x = torch.randn(2, 10, 9, 32)
+    with torch.no_grad():
+        expected = theirs(x)
+        got = ours(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+    assert torch.allclose(got, expected, atol=1e-5), (got - expected).abs().max()
+
+
+def test_exported_grid_attention_is_window_attention_on_the_strided_positions():
+    """MaxViT's grid: windows of 3×2 positions spaced 2×4 apart on 6×8. Rearranging each axis so that those
+    positions sit together (m = i·g + j → j·w + i) turns it into plain windows of 3×2 with the same weights."""
+    torch = pytest.importorskip("torch")
+    from convcalc.formats.pytorch_export import HELPERS
+
+    namespace: dict = {}
+    exec("from math import prod\nimport torch\nimport torch.nn.functional as F\nfrom torch import nn\n" + HELPERS["SelfAttention"],
+         namespace)
+    torch.manual_seed(0)
+    grid = namespace["SelfAttention"](16, 2, True, (3, 2), (0, 0), True, "table", False, (6, 8)).eval()
+    windows = namespace["SelfAttention"](16, 2, True, (3, 2), (0, 0), False, "table", False, (6, 8)).eval()
+    windows.load_state_dict(grid.state_dict())
+    x = torch.randn(2, 16, 6, 8)
+
+    def together(t, w, g):  # axis 2 then 3: position i·g + j moved to j·w + i
+        for axis, (a, b) in ((2, (w[0], g[0])), (3, (w[1], g[1]))):
+            shape = list(t.shape)
+            t = t.reshape(*shape[:axis], a, b, *shape[axis + 1:]).transpose(axis, axis + 1).reshape(shape)
+        return t
+
+    def apart(t, w, g):
+        return together(t, (g[0], g[1]), (w[0], w[1]))
+
+    with torch.no_grad():
+        expected = apart(windows(together(x, (3, 2), (2, 4))), (3, 2), (2, 4))
+        got = grid(x)
+    assert torch.allclose(got, expected, atol=1e-5), (got - expected).abs().max()

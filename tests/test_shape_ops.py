@@ -295,3 +295,64 @@ def test_a_vision_transformer_block_by_hand():
     assert [r.output_shape for r in report.leaves] == [(64, 16), (64, 17), (64, 17), (64, 17), (64, 17)]
     assert report.params == e + e * t + 2 * e + 4 * e * e + 4 * e
     assert report.macs == 4 * t * e * e + 2 * t * t * e
+
+
+# (attention options on an input of E = 16 channels, H×W, expected params, buffers, MACs) — arithmetic:
+# T_p positions once padded to a multiple of the window, N per window; 4·T_p·E² + 2·T_p·N·E MACs
+WINDOWED = [
+    ("{heads: 2, window: 4}", (8, 8), 4 * 16 * 16 + 4 * 16, 0, 4 * 64 * 16 * 16 + 2 * 64 * 16 * 16),
+    ("{heads: 2, window: 4}", (8, 7), 4 * 16 * 16 + 4 * 16, 0, 4 * 64 * 16 * 16 + 2 * 64 * 16 * 16),  # 7 padded to 8
+    ("{heads: 2, window: [2, 4], bias: false}", (5, 5), 4 * 16 * 16, 0, 4 * 6 * 8 * 16 * 16 + 2 * 48 * 8 * 16),
+    ("{heads: 2, window: 4, shift: 2, position_bias: table}", (8, 8),  # Swin: a (2w − 1)² table per head, N² indices
+     4 * 16 * 16 + 4 * 16 + 7 * 7 * 2, 16 * 16, 4 * 64 * 16 * 16 + 2 * 64 * 16 * 16),
+    ("{heads: 4, window: 4, position_bias: mlp, cosine: true}", (8, 8),  # Swin V2: MLP 2→512→4, a scale per head
+     4 * 16 * 16 + 4 * 16 + (2 * 512 + 512 + 512 * 4) + 4, 7 * 7 * 2 + 16 * 16,
+     4 * 64 * 16 * 16 + 2 * 64 * 16 * 16 + 7 * 7 * (2 * 512 + 512 * 4)),
+    ("{heads: 2, window: 2, grid: true}", (8, 6), 4 * 16 * 16 + 4 * 16, 0, 4 * 48 * 16 * 16 + 2 * 48 * 4 * 16),  # MaxViT's grid
+]
+
+
+@pytest.mark.parametrize("options, spatial, params, buffers, macs", WINDOWED)
+def test_windowed_attention_counts(options, spatial, params, buffers, macs):
+    report = analyze(loads(f"input: [16, {spatial[0]}, {spatial[1]}]\nlayers:\n  - attention: {options}\n"))
+    row = report.leaves[0]
+    assert (row.output_shape, row.params, row.buffers, row.macs) == ((16, *spatial), params, buffers, macs)
+
+
+def test_window_and_grid_receptive_fields():
+    """A window reads at most w − 1 positions either side (a bound); a grid's window spans the axis."""
+    windowed = analyze(loads("input: [8, 16, 16]\nlayers:\n  - attention: {heads: 2, window: 4}\n"))
+    assert not windowed.field.full and windowed.field.axes[0].size == 1 + 2 * 3 and not windowed.field.exact
+    grid = analyze(loads("input: [8, 16, 16]\nlayers:\n  - attention: {heads: 2, window: 4, grid: true}\n"))
+    assert grid.field.full
+
+
+SPACE_TO_DEPTH = [  # (options, input, output, receptive field r per axis) — C·r^d channels, ⌈M/r⌉ positions with pad
+    ("space_to_depth", (4, 6, 8), (4 * 2 * 2, 6 // 2, 8 // 2), 2),
+    ("space_to_depth: {factor: 3}", (2, 9, 3), (2 * 3 * 3, 9 // 3, 3 // 3), 3),
+    ("space_to_depth: {pad: true}", (4, 7, 5), (4 * 2 * 2, (7 + 1) // 2, (5 + 1) // 2), 2),  # Swin's patch merging, odd sizes
+    ("space_to_depth: {factor: 2}", (4, 8), (4 * 2, 8 // 2), 2),
+]
+
+
+@pytest.mark.parametrize("item, shape, out, field", SPACE_TO_DEPTH)
+def test_space_to_depth_shapes(item, shape, out, field):
+    report = analyze(loads(f"input: {list(shape)}\nlayers:\n  - {item}\n"))
+    assert report.output_shape == out and report.params == report.macs == 0
+    assert all(a.size == field for a in report.field.axes) and report.field.exact
+
+
+@pytest.mark.parametrize("item, message", [
+    ("attention: {heads: 2, position_bias: table}", "a position bias, a grid or a shift needs a window"),
+    ("attention: {heads: 2, window: 4, shift: 4}", "shift: must be smaller than the window (4×4)"),
+    ("attention: {heads: 2, window: 3, grid: true}", "window: a grid's window must divide the input (8×8)"),
+    ("attention: {heads: 2, window: [2, 2, 2]}", "window: needs 1 or 2 values for 2 spatial axes"),
+    ("attention: {heads: 2, window: 2, position_bias: learned}", "position_bias: must be none, table or mlp"),
+    ("attention: {heads: 2, window: 2, grid: 1}", "grid: must be true or false"),
+    ("space_to_depth: {factor: 3}", "factor: must divide every spatial size (8×8) unless pad is true"),
+    ("space_to_depth: {factor: 0}", "factor: must be a positive number"),
+    ("space_to_depth: {factor: 1.5}", "factor: must be a positive integer"),
+])
+def test_windowed_attention_and_space_to_depth_refusals(item, message):
+    with pytest.raises(SpecError, match=re.escape(message)):
+        analyze(loads(f"input: [8, 8, 8]\nlayers:\n  - {item}\n"))

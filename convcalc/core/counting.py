@@ -22,9 +22,17 @@ own output (tests/oracle/make_count_reference.py).
                   computes it (3 per element + its channel-window average); merges written as Python
                   operators (+, *) 0, as are relu6 (hardtanh), sigmoid, tanh, hardswish, mish
 
-Attention (ViT's): fvcore and calflops count its projections (F.linear), not the attention product
-itself (scaled_dot_product_attention has no handler in either); torchinfo its parameters times the
-batch. These three are read from the sources, not checked against the tools' output.
+Attention, as torchvision's code runs it at inference (checked against the tools on ViT-B/16, Swin-T/S,
+Swin V2-T and MaxViT-T, read from PyTorch): global attention (nn.MultiheadAttention) takes PyTorch's
+fused fast path, which none of the three sees — 0, except fvcore in train mode, which counts its four
+projections (4·T·E²; not the attention product, scaled_dot_product_attention having no handler).
+Windowed attention (Swin's, MaxViT's) is linear layers and explicit products: fvcore counts all its
+MACs; calflops 2·MACs + one per softmax score (heads·T_p·N), less the cosine attention's scores
+(written with `@`, which it does not patch: 2·T_p·N·E), plus Swin V2's bias-MLP ReLU; torchinfo
+counts none of it (its projections are never called as modules) but Swin V2's bias MLP, which is.
+MaxViT differs from these rules twice: torchinfo counts its projections (4·E² + 4·E, called as
+modules), and fvcore and calflops count its einsums by NumPy's estimate, rounded to 4 digits. Swin
+V2's bias MLP runs once per forward pass; convcalc, and these rules, count it per sample.
 
 What a description cannot know is how the code spells an operation: a global average written as
 `x.mean((2, 3))` is not counted by fvcore or calflops where `adaptive_avg_pool2d` is, and
@@ -37,6 +45,7 @@ from __future__ import annotations
 
 from math import prod
 
+from .formulas import BIAS_MLP_WIDTH, per_axis
 from .messages import N_
 
 RULES = {  # name: what the figure is, for the footer
@@ -57,16 +66,24 @@ def affine_of(layer) -> bool:
 
 
 def projections(row, batch: int) -> int:
-    """An attention layer's four projections, 4·T·E² MACs: what tools that see only F.linear count of it."""
+    """Global attention's four projections, 4·T·E² MACs: what F.linear is called for."""
     return 4 * prod(row.input_shape[1:]) * row.input_shape[0] ** 2 * batch
+
+
+def softmax_elements(row, batch: int) -> int:
+    """The scores windowed attention's softmax reads: heads·T_p·N per sample."""
+    spatial, layer = row.input_shape[1:], row.layer
+    window = per_axis(layer.window, len(spatial), "window")
+    padded = spatial if layer.grid else tuple(-(-m // w) * w for m, w in zip(spatial, window))
+    return batch * layer.heads * prod(padded) * prod(window)
 
 
 def fvcore(row, batch: int, train: bool = False) -> int:
     kind, layer = row.kind, row.layer
     if kind in ("conv", "convT", "linear", "subsample"):
         return row.macs
-    if kind == "attention":
-        return projections(row, batch)
+    if kind == "attention":  # windows: linear, matmul and einsum all counted; global: the fused fast path at inference is not
+        return row.macs if row.layer.window is not None else projections(row, batch) if train else 0
     inputs = batch * prod(row.input_shape)
     if kind == "batchnorm":
         if train:
@@ -85,8 +102,12 @@ def fvcore(row, batch: int, train: bool = False) -> int:
 def torchinfo(row, batch: int) -> int:
     if row.kind in ("conv", "convT"):
         return row.params * batch * prod(row.output_shape[1:])
-    if row.kind == "scale":
+    if row.kind in ("scale", "class_token", "position_embedding"):
         return 0
+    if row.kind == "attention":  # a module with children (nn.MultiheadAttention, Swin's): only its called leaves count
+        layer, embed = row.layer, row.input_shape[0]
+        axes, width = len(row.input_shape) - 1, BIAS_MLP_WIDTH  # Swin V2's bias MLP: two Linear modules called
+        return (axes * width + width + width * layer.heads) * batch if layer.position_bias == "mlp" else 0
     return row.params * batch
 
 
@@ -99,8 +120,13 @@ def calflops(row, batch: int) -> int:
         return 2 * row.macs + (batch * layer.out_channels * prod(plain_conv_sizes(layer, row.input_shape[1:])) if layer.bias else 0)
     if kind in ("linear", "subsample"):
         return 2 * row.macs
-    if kind == "attention":
-        return 2 * projections(row, batch)
+    if kind == "attention":  # global: the fused fast path at inference, not patched; windows: linear, matmul, einsum, softmax
+        if row.layer.window is None:
+            return 0
+        products = softmax_elements(row, batch) * row.input_shape[0] // row.layer.heads  # T_p·N·E: one of the two
+        relu = batch * prod(2 * w - 1 for w in per_axis(row.layer.window, len(row.input_shape) - 1, "window")) * BIAS_MLP_WIDTH
+        return (2 * row.macs + softmax_elements(row, batch) - (2 * products if row.layer.cosine else 0)  # V2's scores: `@`, not patched
+                + (relu if row.layer.position_bias == "mlp" else 0))
     if kind in CALFLOPS_ACTIVATIONS or kind in POOLS:
         return inputs
     if kind == "batchnorm":

@@ -27,7 +27,7 @@ from .errors import ConvcalcError, quote
 from .limits import MAX_INT
 from .layers import (LRN, AdaptivePool, ChannelShuffle, Conv, ConvTranspose, Crop, Elementwise, Flatten, InstanceNorm, Layer, Linear, Norm,
                      Opaque, Pad, Pool, Reshape, Resize, Scale, Slice, Subsample, Upsample, Attention, ClassToken,
-                     PositionEmbedding)
+                     PositionEmbedding, SpaceToDepth)
 from .receptive import Window, conv_window, transposed_window, upsample_window
 
 Shape = tuple[int, ...]  # channel-first, no batch axis: (C,), (C, L), (C, H, W), (C, D, H, W)
@@ -91,8 +91,8 @@ def at_most_limit(value: int, option: str) -> int:
     return value
 
 
-BOOL_FIELDS = ("bias", "ceil_mode", "affine")
-TEXT_FIELDS = ("padding", "mode", "like", "op")  # the formulas check which words
+BOOL_FIELDS = ("bias", "ceil_mode", "affine", "grid", "cosine", "pad")
+TEXT_FIELDS = ("padding", "mode", "like", "op", "position_bias")  # the formulas check which words
 NUMBER_FIELDS = ("factor",)  # any positive number
 
 
@@ -559,16 +559,70 @@ def reshape(layer: Reshape, shape: Shape) -> LayerCost:
         input=fmt_shape(shape), value=fmt_shape(out)))
 
 
+POSITION_BIASES = ("none", "table", "mlp")
+BIAS_MLP_WIDTH = 512  # Swin V2's continuous position bias: Linear(axes, 512), ReLU, Linear(512, heads)
+
+
 def attention(layer: Attention, shape: Shape) -> LayerCost:
-    """E channels, T = ∏L positions: params 4·E² + 4·E (query, key, value and output projections, with
-    biases); MACs 4·T·E² (the projections) + 2·T²·E (scores, then the weighted sum of values). Every
-    output reads every position."""
-    embed, tokens = shape[0], prod(shape[1:])
+    """E channels, T = ∏L positions, attending in windows of N = ∏w positions (global: N = T); T_p
+    positions once each axis is padded to a multiple of its window (⌈L/w⌉·w; global and grid: T).
+
+    params 4·E² + 4·E (query, key, value and output projections, with biases); MACs 4·T_p·E² (the
+    projections) + 2·T_p·N·E (each window's scores, then its weighted sum of values). A position bias
+    `table` adds ∏(2w − 1)·heads parameters and N² buffer indices; `mlp` adds its 2-layer MLP
+    (axes·512 + 512 + 512·heads parameters, ∏(2w − 1)·(axes·512 + 512·heads) MACs on the offsets
+    table it keeps as a buffer — once per forward pass, here per sample); `cosine` one scale per head.
+    Global and grid attention: every output reads the whole input; windows: at most w − 1 positions
+    either side (a bound: where the windows fall decides)."""
+    embed, spatial = shape[0], shape[1:]
     heads = positive(layer.heads, "heads")
     if embed % heads:
         raise ConvcalcError(_("heads: must divide the channels ({channels}), got {heads}").format(channels=embed, heads=heads))
-    params = 4 * embed * embed + (4 * embed if layer.bias else 0)
-    return LayerCost(shape, params, 0, 4 * tokens * embed * embed + 2 * tokens * tokens * embed, None, True)
+    if layer.position_bias not in POSITION_BIASES:
+        raise ConvcalcError(_("position_bias: must be none, table or mlp, got {value}").format(value=quote(layer.position_bias)))
+    params = 4 * embed * embed + (4 * embed if layer.bias else 0) + (heads if layer.cosine else 0)
+    tokens = prod(spatial)
+    if layer.window is None:
+        if layer.position_bias != "none" or layer.grid or any(per_axis(layer.shift, len(spatial), "shift", non_negative)):
+            raise ConvcalcError(_("window: a position bias, a grid or a shift needs a window, got {value}").format(value=quote(None)))
+        return LayerCost(shape, params, 0, 4 * tokens * embed * embed + 2 * tokens * tokens * embed, None, True)
+    if not spatial:
+        raise ConvcalcError(_("window: needs positions to split into windows, got input of shape {shape}").format(shape=fmt_shape(shape)))
+    window = per_axis(layer.window, len(spatial), "window")
+    shift = per_axis(layer.shift, len(spatial), "shift", non_negative)
+    if any(s >= w for s, w in zip(shift, window)):
+        raise ConvcalcError(_("shift: must be smaller than the window ({window}), got {value}").format(
+            window=fmt_shape(window), value=quote(layer.shift)))
+    if layer.grid and any(m % w for m, w in zip(spatial, window)):
+        raise ConvcalcError(_("window: a grid's window must divide the input ({input}), got {value}").format(
+            input=fmt_shape(spatial), value=quote(layer.window)))
+    padded = spatial if layer.grid else tuple(-(-m // w) * w for m, w in zip(spatial, window))
+    tokens, per_window = prod(padded), prod(window)
+    macs = 4 * tokens * embed * embed + 2 * tokens * per_window * embed
+    buffers = 0
+    offsets = prod(2 * w - 1 for w in window)  # relative offsets between two positions of a window
+    if layer.position_bias == "table":
+        params, buffers = params + offsets * heads, per_window * per_window
+    elif layer.position_bias == "mlp":
+        hidden = BIAS_MLP_WIDTH
+        mlp = len(window) * hidden + hidden + hidden * heads
+        params, buffers = params + mlp, offsets * len(window) + per_window * per_window
+        macs += offsets * (len(window) * hidden + hidden * heads)
+    if layer.grid:
+        return LayerCost(shape, params, buffers, macs, None, True)
+    return LayerCost(shape, params, buffers, macs, tuple(Window(-(w - 1), 2 * (w - 1), 1, False) for w in window), False)
+
+
+def space_to_depth(layer: SpaceToDepth, shape: Shape) -> LayerCost:
+    """C×M… → C·r^d × (M/r)… (with `pad`: ⌈M/r⌉, zeros added at the end); no parameters, 0 MACs;
+    output u reads input positions r·u … r·u + r − 1."""
+    channels, spatial = split_input(shape, "space_to_depth")
+    r = positive(layer.factor, "factor")
+    if not layer.pad and any(m % r for m in spatial):
+        raise ConvcalcError(_("factor: must divide every spatial size ({input}) unless pad is true, got {value}").format(
+            input=fmt_shape(spatial), value=r))
+    out = tuple(-(-m // r) for m in spatial)
+    return LayerCost((channels * r ** len(spatial), *out), 0, 0, 0, tuple(conv_window(r, r, 0) for _m in spatial), False)
 
 
 def class_token(layer: ClassToken, shape: Shape) -> LayerCost:
@@ -621,6 +675,7 @@ KINDS: dict[str, Kind] = {
     "resize": Kind(Resize, resize),
     "slice": Kind(Slice, channel_slice),
     "attention": Kind(Attention, attention),
+    "space_to_depth": Kind(SpaceToDepth, space_to_depth),
     "class_token": Kind(ClassToken, class_token),
     "position_embedding": Kind(PositionEmbedding, position_embedding),
     "reshape": Kind(Reshape, reshape),

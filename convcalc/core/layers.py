@@ -201,12 +201,24 @@ class Scale(NamedTuple):
 
 class Attention(NamedTuple):
     """Multi-head self-attention over the positions (tokens) of its input, as nn.MultiheadAttention
-    with query = key = value: every position attends to every position."""
+    with query = key = value: every position attends to every position — or, with `window`, only to
+    the positions of its own window: Swin's windows (the input padded at the end to a multiple of the
+    window; `shift` is Swin's cyclic shift, which moves the windows and costs nothing), or MaxViT's
+    grid (`grid`: a window's positions spaced M/w apart across the axis). `position_bias` adds a
+    learned bias per head and pair of positions in a window: `table` (Swin, MaxViT: one value per
+    relative offset), `mlp` (Swin V2: computed from the offsets by a 2-layer MLP, 512 wide);
+    `cosine` is Swin V2's cosine attention with a learned scale per head."""
 
     heads: int
     bias: bool = True
+    window: IntOrTuple | None = None
+    shift: IntOrTuple = 0
+    grid: bool = False
+    position_bias: str = "none"
+    cosine: bool = False
     kind: str = "attention"
-    keys = {"heads": "heads", "bias": "bias"}
+    keys = {"heads": "heads", "bias": "bias", "window": "window", "shift": "shift", "grid": "grid",
+            "position_bias": "position_bias", "cosine": "cosine"}
 
 
 class ClassToken(NamedTuple):
@@ -221,6 +233,17 @@ class PositionEmbedding(NamedTuple):
 
     kind: str = "position_embedding"
     keys = {}  # no options
+
+
+class SpaceToDepth(NamedTuple):
+    """Each `factor`×`factor` block of positions folded into the channels: C×H×W → C·r²×H/r×W/r, as
+    nn.PixelUnshuffle and ONNX's SpaceToDepth (which refuse a size r does not divide), or Swin's patch
+    merging (`pad`: an odd size padded with zeros at the end first). Moves data, costs nothing."""
+
+    factor: int = 2
+    pad: bool = False
+    kind: str = "space_to_depth"
+    keys = {"factor": "factor", "pad": "pad"}
 
 
 class Slice(NamedTuple):
@@ -256,4 +279,5 @@ class Opaque(NamedTuple):
 
 
 Layer = (Conv | ConvTranspose | Pool | Subsample | AdaptivePool | Linear | Flatten | Norm | InstanceNorm | LRN | Elementwise | Upsample
-         | Scale | ChannelShuffle | Pad | Crop | Resize | Slice | Reshape | Opaque | Attention | ClassToken | PositionEmbedding)
+         | Scale | ChannelShuffle | Pad | Crop | Resize | Slice | Reshape | Opaque | Attention | ClassToken | PositionEmbedding
+         | SpaceToDepth)

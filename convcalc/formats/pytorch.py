@@ -19,7 +19,7 @@ from ..core.errors import ConvcalcError, quote, shorten
 from ..core.formulas import data_move
 from ..core.layers import (LRN, AdaptivePool, ChannelShuffle, Conv, ConvTranspose, Crop, Elementwise, Flatten, InstanceNorm, Linear,
                            Norm, Opaque, Pad, Pool, Resize, Scale, Slice, Subsample, Attention, ClassToken,
-                           PositionEmbedding)
+                           PositionEmbedding, SpaceToDepth)
 from ..core.messages import _
 from ..core.network import Group, LayerNode, Merge, Network, Ref
 
@@ -198,15 +198,25 @@ def module_layer_name(module) -> str | None:
     """The mapping for a module class, by the torch.nn class it is or derives from — unless the
     subclass computes something else (its own forward: torchvision's LayerNorm2d permutes first)."""
     name = type(module).__name__
-    if name in WRITTEN and all(hasattr(module, a) for a in WRITTEN[name]):
-        return name  # a layer torch.nn lacks, as `convcalc export --to torch` writes it
+    if name in KNOWN and all(hasattr(module, a) for a in KNOWN[name]):
+        return name  # a layer torch.nn lacks: as `convcalc export --to torch` writes it, or as torchvision does
     for cls in type(module).__mro__:
         if cls.__module__.startswith("torch.nn") and cls.__name__ in MODULE_KINDS:
             return cls.__name__ if type(module).forward is cls.forward else None
     return None
 
 
-WRITTEN = {"Subsample": ("kernel", "stride", "weight", "bias"), "PartialConv": ("table", "maps")}
+# classes outside torch.nn read whole, recognised by name and attributes: convcalc's own export
+# helpers, torchvision's Swin and MaxViT attention (fx cannot follow their windows through 5-D
+# views) and MaxViT's window partitions, followed without a layer (see Converter.partition)
+KNOWN = {"Subsample": ("kernel", "stride", "weight", "bias"), "PartialConv": ("table", "maps"),
+         "ShiftedWindowAttention": ("window_size", "shift_size", "num_heads", "qkv", "proj", "relative_position_bias_table"),
+         "ShiftedWindowAttentionV2": ("window_size", "shift_size", "num_heads", "qkv", "proj", "cpb_mlp", "logit_scale"),
+         "RelativePositionalMultiHeadAttention": ("to_qkv", "merge", "n_heads", "head_dim", "max_seq_len",
+                                                  "relative_position_bias_table"),
+         "WindowPartition": (), "WindowDepartition": (), "SwapAxes": ("a", "b"),
+         "SelfAttention": ("heads", "window", "shift", "grid", "position_bias", "cosine", "qkv", "proj"),
+         "SpaceToDepth": ("factor", "pad"), "ClassToken": ("token",), "PositionEmbedding": ("embedding",)}
 
 
 def pairs(values, n: int) -> tuple:
@@ -299,6 +309,10 @@ MODULE_KINDS = {
     **{f"Adaptive{k}Pool{d}d": "adaptive" for k in ("Max", "Avg") for d in (1, 2, 3)},
     **{f"BatchNorm{d}d": "norm" for d in (1, 2, 3)}, **{f"InstanceNorm{d}d": "norm" for d in (1, 2, 3)},
     "Subsample": "subsample", "PartialConv": "table", "MultiheadAttention": "attention",
+    "ShiftedWindowAttention": "swin", "ShiftedWindowAttentionV2": "swin", "RelativePositionalMultiHeadAttention": "maxvit",
+    "WindowPartition": "partition", "WindowDepartition": "partition", "SwapAxes": "partition", "PixelUnshuffle": "unshuffle",
+    "SelfAttention": "written_attention", "SpaceToDepth": "unshuffle", "ClassToken": "class_token",
+    "PositionEmbedding": "position_embedding",
     "GroupNorm": "norm", "LayerNorm": "norm", "LocalResponseNorm": "lrn", "Linear": "linear", "Flatten": "flatten",
     "Upsample": "upsample", "UpsamplingNearest2d": "upsample", "UpsamplingBilinear2d": "upsample", "ChannelShuffle": "shuffle",
     **{f"{k}Pad{d}d": "pad" for k in ("Zero", "Constant", "Reflection", "Replication") for d in (1, 2, 3)},
@@ -308,12 +322,13 @@ MODULE_KINDS = {
 class Value:
     """A tensor of the traced graph: the convcalc output it is (an id), as laid out and shaped now."""
 
-    __slots__ = ("id", "shape", "layout", "moved", "source_shape", "op")
+    __slots__ = ("id", "shape", "layout", "moved", "source_shape", "op", "windows")
 
-    def __init__(self, id_, shape, layout="cf", moved=False, source_shape=None, op=""):
+    def __init__(self, id_, shape, layout="cf", moved=False, source_shape=None, op="", windows=None):
         self.id, self.shape, self.layout, self.moved = id_, tuple(shape), layout, moved
         self.source_shape = source_shape if source_shape is not None else convcalc_shape(shape, layout)
         self.op = op
+        self.windows = windows  # MaxViT's partition: (p, swapped) while the model sees windows, `shape` the image's
 
 
 def convcalc_shape(real: tuple, layout: str) -> tuple:
@@ -407,7 +422,10 @@ class Converter:
         item = LayerNode(self.leaf_name(node) if id_ == node.name else id_, layer, f"{node.name}: {node.op} {shorten(str(node.target), 80)}",
                          id_, source.id)
         self.place(node, item)
-        value = Value(id_, shape_after, layout)
+        windows = source.windows if source.windows and len(shape_after) == len(source.shape) else None
+        if windows:  # a per-position layer on windows: in convcalc's terms, on the image
+            shape_after = (*source.shape[:-1], shape_after[-1])
+        value = Value(id_, shape_after, layout, windows=windows)
         if id_ == node.name:
             self.values[node] = value
         return value
@@ -474,6 +492,8 @@ class Converter:
     def on_call_module(self, node) -> None:
         module = self.modules[node.target]
         name = module_layer_name(module)
+        if MODULE_KINDS.get(name) == "partition" and isinstance(self.get(node.args[0]), Value):
+            return self.partition(node, name, module, self.tensor(node, node.args[0]))
         if name == "MultiheadAttention" and len({a for a in node.args[:3]}) != 1:
             name = None  # attention between different tensors: no convcalc formula
         self.layer_for(node, name or type(module).__name__, module, lambda v: self.module_layer(name, module, v))
@@ -489,6 +509,19 @@ class Converter:
             return conv_module(module, cf)
         if family == "attention" and layout == "cl" and module.batch_first and module._qkv_same_embed_dim:
             return Attention(module.num_heads, module.in_proj_bias is not None)
+        if family == "swin" and layout == "cl" and len(cf) == 3:
+            return swin_attention(module, cf)
+        if family == "maxvit" and layout == "cl" and value.windows:
+            return maxvit_attention(module, cf, value.windows)
+        if family == "unshuffle" and layout == "cf":
+            return SpaceToDepth(module.factor, module.pad) if name == "SpaceToDepth" else SpaceToDepth(module.downscale_factor)
+        if family == "written_attention" and layout == "cf":
+            return Attention(module.heads, module.qkv.bias is not None, module.window, module.shift if module.window else 0, module.grid,
+                             module.position_bias, module.cosine)
+        if family == "class_token" and layout == "cf":
+            return ClassToken()
+        if family == "position_embedding" and layout == "cf":
+            return PositionEmbedding()
         if family == "subsample" and layout == "cf":
             return Subsample(tuple(module.kernel), tuple(module.stride))
         if family == "table" and layout == "cf":
@@ -514,6 +547,21 @@ class Converter:
         if family == "pad" and layout == "cf":
             return pad_module(module, cf)
         return None
+
+    def partition(self, node, name: str, module, value) -> None:
+        """MaxViT's window partition, axis swap and departition: the same tensor seen as windows (or, swapped,
+        as a grid), which convcalc keeps as the image; the attention inside reads which windows."""
+        args = [a for a in node.args[1:] if isinstance(a, int)]
+        if name == "WindowPartition" and value.layout == "cf" and not value.windows and len(value.shape) == 4 and args:
+            b, c, h, w = value.shape
+            self.values[node] = Value(value.id, (b, h, w, c), "cl", windows=(args[0], False))
+        elif name == "SwapAxes" and value.windows and {module.a % 4, module.b % 4} == {1, 2}:
+            self.values[node] = Value(value.id, value.shape, "cl", windows=(value.windows[0], not value.windows[1]))
+        elif name == "WindowDepartition" and value.windows and not value.windows[1]:
+            b, h, w, c = value.shape
+            self.values[node] = Value(value.id, (b, c, h, w), "cf")
+        else:
+            self.layer_for(node, name, module, lambda v: None)
 
     def layer_for(self, node, label, module, make) -> None:
         """Map one operation on its first tensor argument; what has no mapping becomes an opaque layer."""
@@ -703,7 +751,9 @@ class Converter:
         paths = tuple(Ref(v.id, node.name) for v in values)
         merge = Merge(self.leaf_name(node), op, paths, tuple(v.id for v in values), "identity", f"{node.name}: {op}", node.name, None, op)
         self.place(node, merge)
-        self.values[node] = Value(node.name, self.real_shape(node) or values[0].shape, values[0].layout)
+        windows = values[0].windows if all(v.windows == values[0].windows for v in values) else None
+        shape = values[0].shape if windows else self.real_shape(node) or values[0].shape
+        self.values[node] = Value(node.name, shape, values[0].layout, windows=windows)
 
     def functional_linear(self, node, value):
         weight = self.get(node.args[1] if len(node.args) > 1 else node.kwargs.get("weight"))
@@ -755,7 +805,33 @@ class Converter:
             return Norm(kw.get("weight") is not None, kind="batchnorm")
         if name == "channel_shuffle" and layout == "cf":
             return ChannelShuffle(kw.get("groups", node.args[1] if len(node.args) > 1 else 1))
+        if name == "pixel_unshuffle" and layout == "cf":
+            return SpaceToDepth(kw.get("downscale_factor", node.args[1] if len(node.args) > 1 else None))
+        if name == "_patch_merging_pad" and layout == "cl" and len(cf) == 3:
+            return SpaceToDepth(2, pad=True)  # torchvision's Swin: pad to even, four strided views concatenated
         return None
+
+
+def swin_attention(m, cf):
+    """torchvision's ShiftedWindowAttention (V2: cosine attention, bias from a 2→512→heads MLP)."""
+    v2 = hasattr(m, "cpb_mlp")
+    if (m.qkv.bias is None) != (m.proj.bias is None) or m.qkv.in_features != cf[0] or len(m.window_size) != len(cf) - 1:
+        return None
+    if v2 and [type(x).__name__ for x in m.cpb_mlp] != ["Linear", "ReLU", "Linear"] or v2 and m.cpb_mlp[0].out_features != 512:
+        return None
+    return Attention(m.num_heads, m.qkv.bias is not None, tuple(m.window_size), tuple(m.shift_size), False,
+                     "mlp" if v2 else "table", v2)
+
+
+def maxvit_attention(m, cf, windows):
+    """torchvision's MaxViT attention on windows of p×p positions, or (swapped) on a grid of windows spaced p apart."""
+    p, grid = windows
+    window = tuple(size // p for size in cf[1:]) if grid else (p, p)
+    if m.n_heads * m.head_dim != cf[0] or prod(window) != m.max_seq_len or window[0] != m.size or len(set(window)) != 1:
+        return None
+    if (m.to_qkv.bias is None) != (m.merge.bias is None):
+        return None
+    return Attention(m.n_heads, m.to_qkv.bias is not None, window, grid=grid, position_bias="table")
 
 
 def crop_of(index, value, real):

@@ -4,9 +4,10 @@ Python file with an `nn.Module` per block and `build() -> nn.Module`.
 The writer walks the network as the analysis does (shapes from the same formulas), so every layer
 gets its input channels; a block used again with the same input becomes the same class, instantiated
 again. A block that reads or gives outputs by id (U-Net's skips) is written inline in its parent. The
-file needs only torch; the few layers torch.nn lacks (LeNet's subsampling and partial connection
-table, a linear layer or layer norm on the channels at each position, ConvNeXt's layer scale) are
-small classes written into it.
+file needs only torch; the layers torch.nn lacks (LeNet's subsampling and partial connection
+table, a linear layer or layer norm on the channels at each position, ConvNeXt's layer scale, ViT's
+class token and position embedding, space-to-depth with padding, attention in all its forms) are
+small classes written into it, which the PyTorch reader maps back by name and attributes.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import keyword
 import re
 from ..core.errors import ConvcalcError, quote
-from ..core.formulas import analyze_layer, pad_pairs
+from ..core.formulas import analyze_layer, non_negative, pad_pairs, per_axis
 from ..core.messages import _
 from ..core.network import Group, LayerNode, Merge, Network, Ref, Repeat, merged_shape
 
@@ -78,6 +79,126 @@ class PartialConv(nn.Module):
     def forward(self, x):
         return torch.cat([conv(x[:, row]) for conv, row in zip(self.maps, self.table)], dim=1)
 ''',
+    "SpaceToDepth": """
+class SpaceToDepth(nn.Module):
+    \"\"\"Each factor-sized block of positions folded into the channels (nn.PixelUnshuffle's order, any number of
+    spatial axes); with pad, sizes the factor does not divide are first padded with zeros at the end.\"\"\"
+
+    def __init__(self, factor, pad):
+        super().__init__()
+        self.factor, self.pad = factor, pad
+
+    def forward(self, x):
+        r, n = self.factor, x.dim() - 2
+        if self.pad:
+            x = F.pad(x, [v for m in reversed(x.shape[2:]) for v in (0, -m % r)])
+        b, c, *sizes = x.shape
+        x = x.reshape(b, c, *[v for m in sizes for v in (m // r, r)])
+        x = x.permute(0, 1, *range(3, 2 * n + 2, 2), *range(2, 2 * n + 2, 2))
+        return x.reshape(b, c * r ** n, *[m // r for m in sizes])
+""",
+    "SelfAttention": """
+class SelfAttention(nn.Module):
+    \"\"\"Multi-head self-attention over the positions of a channels-first input: all of them (window None), or
+    within windows (the input padded at the end to a multiple, cyclically shifted by shift, regions the shift
+    brings together masked apart, as Swin), or within a grid of windows spaced evenly (MaxViT's). position_bias:
+    a learned bias per head and relative offset, from a table or (mlp) from a 2-layer MLP on the offsets; cosine:
+    cosine attention with a learned scale per head (Swin V2).\"\"\"
+
+    def __init__(self, channels, heads, bias, window, shift, grid, position_bias, cosine, sizes):
+        super().__init__()
+        self.heads, self.grid, self.position_bias, self.cosine = heads, grid, position_bias, cosine
+        self.window = tuple(window) if window is not None else None
+        self.shift = tuple(shift)
+        self.qkv = nn.Linear(channels, 3 * channels, bias=bias)
+        self.proj = nn.Linear(channels, channels, bias=bias)
+        if position_bias != "none":  # each pair of positions of a window: the index of their relative offset
+            w = self.window
+            offsets = torch.stack(torch.meshgrid(*[torch.arange(1 - a, a) for a in w], indexing="ij"), -1).reshape(-1, len(w))
+            inside = torch.stack(torch.meshgrid(*[torch.arange(a) for a in w], indexing="ij"), -1).reshape(-1, len(w))
+            pair = inside[:, None, :] - inside[None, :, :] + torch.tensor(w) - 1
+            index = torch.zeros(pair.shape[:2], dtype=torch.long)
+            for axis, a in enumerate(w):
+                index = index * (2 * a - 1) + pair[..., axis]
+            self.register_buffer("relative_position_index", index)
+        if position_bias == "table":
+            self.relative_position_bias_table = nn.Parameter(torch.zeros(len(offsets), heads))
+        if position_bias == "mlp":  # Swin V2's log-spaced offsets
+            coords = offsets.float() / torch.tensor([max(a - 1, 1) for a in w]) * 8
+            self.register_buffer("relative_coords_table", torch.sign(coords) * torch.log2(coords.abs() + 1.0) / 3.0)
+            self.cpb_mlp = nn.Sequential(nn.Linear(len(w), 512), nn.ReLU(), nn.Linear(512, heads, bias=False))
+        if cosine:
+            self.logit_scale = nn.Parameter(torch.full((heads, 1, 1), 2.302585))
+
+    def forward(self, x):
+        b, c, *sizes = x.shape
+        n, w = len(sizes), self.window or tuple(sizes)
+        x = x.movedim(1, -1)
+        if not self.grid:
+            x = F.pad(x, [0, 0] + [v for m, a in zip(reversed(sizes), reversed(w)) for v in (0, -m % a)])
+        padded = x.shape[1:-1]
+        shift = [s if a < m else 0 for s, a, m in zip(self.shift, w, padded)]
+        if any(shift):
+            x = torch.roll(x, [-s for s in shift], list(range(1, n + 1)))
+        split = [v for m, a in zip(padded, w) for v in ((a, m // a) if self.grid else (m // a, a))]
+        outer = [2 * i + (1 if self.grid else 0) for i in range(n)]  # which factor numbers the windows
+        order = [0] + [1 + i for i in outer] + [2 + 2 * i - (1 if self.grid else 0) for i in range(n)] + [2 * n + 1]
+        x = x.reshape(b, *split, c).permute(order)
+        windows = x.shape[1:n + 1]
+        x = x.reshape(-1, prod(w), c)
+        qkv_bias = self.qkv.bias
+        if self.cosine and qkv_bias is not None:  # Swin V2 learns no key bias
+            qkv_bias = torch.cat([qkv_bias[:c], torch.zeros_like(qkv_bias[c:2 * c]), qkv_bias[2 * c:]])
+        qkv = F.linear(x, self.qkv.weight, qkv_bias)
+        q, k, v = qkv.reshape(x.shape[0], x.shape[1], 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        if self.cosine:
+            attn = F.normalize(q, dim=-1) @ F.normalize(k, dim=-1).transpose(-2, -1)
+            attn = attn * torch.clamp(self.logit_scale, max=4.605170).exp()
+        else:
+            attn = (q * (c // self.heads) ** -0.5) @ k.transpose(-2, -1)
+        if self.position_bias != "none":
+            table = self.relative_position_bias_table if self.position_bias == "table" else self.cpb_mlp(self.relative_coords_table)
+            bias = table[self.relative_position_index.reshape(-1)].reshape(prod(w), prod(w), -1).permute(2, 0, 1)
+            attn = attn + (16 * torch.sigmoid(bias) if self.position_bias == "mlp" else bias)
+        if any(shift):  # positions the roll brought together from opposite edges do not attend to each other
+            region = torch.zeros(padded, dtype=torch.long, device=x.device)
+            for axis, (m, a, s) in enumerate(zip(padded, w, shift)):
+                label = torch.zeros(m, dtype=torch.long, device=x.device)
+                if s:
+                    label[m - a:m - s], label[m - s:] = 1, 2
+                region = region * 3 + label.reshape([-1 if i == axis else 1 for i in range(n)])
+            region = region.reshape(split).permute([o - 1 for o in order[1:-1]]).reshape(-1, prod(w))
+            mask = (region[:, None, :] != region[:, :, None]).float() * -100.0
+            attn = (attn.reshape(b, -1, self.heads, prod(w), prod(w)) + mask[None, :, None]).reshape(attn.shape)
+        x = (attn.softmax(-1) @ v).transpose(1, 2).reshape(-1, prod(w), c)
+        x = self.proj(x).reshape(b, *windows, *w, c)
+        x = x.permute([order.index(i) for i in range(len(order))]).reshape(b, *padded, c)
+        if any(shift):
+            x = torch.roll(x, shift, list(range(1, n + 1)))
+        return x[(slice(None), *[slice(0, m) for m in sizes])].movedim(-1, 1)
+""",
+    "ClassToken": """
+class ClassToken(nn.Module):
+    \"\"\"A learned token put before the first position of a C×L sequence.\"\"\"
+
+    def __init__(self, channels):
+        super().__init__()
+        self.token = nn.Parameter(torch.zeros(1, channels, 1))
+
+    def forward(self, x):
+        return torch.cat([self.token.expand(x.shape[0], -1, -1), x], dim=2)
+""",
+    "PositionEmbedding": """
+class PositionEmbedding(nn.Module):
+    \"\"\"A learned embedding added at every position.\"\"\"
+
+    def __init__(self, shape):
+        super().__init__()
+        self.embedding = nn.Parameter(torch.zeros(1, *shape))
+
+    def forward(self, x):
+        return x + self.embedding
+""",
 }
 
 
@@ -139,7 +260,7 @@ class Writer:
         title = self.network.name.replace('"""', "'")
         shape_text = "x".join(map(str, shape))
         return (f'"""{title}, written by convcalc (convcalc export --to torch): input {shape_text}."""\n\n'
-                "import torch\nimport torch.nn.functional as F\nfrom torch import nn\n\n\n" + "\n\n\n".join(blocks) +
+                "from math import prod\n\nimport torch\nimport torch.nn.functional as F\nfrom torch import nn\n\n\n" + "\n\n\n".join(blocks) +
                 f"\n\n\nINPUT_SHAPE = {tuple(shape)!r}\n\n\ndef build() -> nn.Module:\n    return Network()\n")
 
     def module_source(self, name: str, scope: Scope, outputs: list[str]) -> str:
@@ -315,6 +436,23 @@ class Writer:
             return [f"{out} = {var}[:, {layer.start}:{layer.start + layer.size}]"]
         if kind == "reshape":
             return [f"{out} = {var}.reshape({var}.shape[0], *{tuple(layer.shape)!r})"]
+        if kind == "space_to_depth":
+            if n == 2 and not layer.pad:
+                return module(f"nn.PixelUnshuffle({layer.factor})")
+            self.helpers.add("SpaceToDepth")
+            return module(f"SpaceToDepth({layer.factor}, {layer.pad})")
+        if kind == "attention":
+            self.helpers.add("SelfAttention")
+            window = per_axis(layer.window, n, "window") if layer.window is not None else None
+            shift = per_axis(layer.shift, n, "shift", non_negative)
+            return module(f"SelfAttention({c_in}, {layer.heads}, {layer.bias}, {window!r}, {shift!r}, {layer.grid}, "
+                          f"{layer.position_bias!r}, {layer.cosine}, {tuple(shape[1:])!r})")
+        if kind == "class_token":
+            self.helpers.add("ClassToken")
+            return module(f"ClassToken({c_in})")
+        if kind == "position_embedding":
+            self.helpers.add("PositionEmbedding")
+            return module(f"PositionEmbedding({tuple(shape)!r})")
         raise ConvcalcError(_("export: no PyTorch form for a layer of kind {kind}, got layer {name}").format(kind=quote(kind), name=name))
 
     def merge(self, node: Merge, name: str, var: str, shape: tuple, jump: tuple, scope: Scope):

@@ -276,13 +276,17 @@ class _Builder:
 
     def check(self, key: str, default, value, line: int, where: str):
         """YAML types to the layer's types; value ranges are the formulas' to check."""
-        if key in ("bias", "ceil", "affine"):
+        if key in ("bias", "ceil", "affine", "grid", "cosine", "pad"):
             if not isinstance(value, bool):
                 self.fail(line, where, _("must be true or false, got {value}").format(value=quote(value)))
             return value
         if key == "mode":
             if not isinstance(value, str):
                 self.fail(line, where, _("must be a word (nearest, bilinear; zeros, reflect, replicate), got {value}").format(value=quote(value)))
+            return value
+        if key == "position_bias":
+            if not isinstance(value, str):
+                self.fail(line, where, _("must be none, table or mlp, got {value}").format(value=quote(value)))
             return value
         if key == "op":
             if not isinstance(value, str) or not value:
@@ -311,7 +315,7 @@ class _Builder:
             return value
         if value is None and default is None:  # an option whose absence means something
             return None
-        kind = _("a non-negative integer") if key in ("p", "output_padding", "p_total") else _("a positive integer")
+        kind = _("a non-negative integer") if key in ("p", "output_padding", "p_total", "shift") else _("a positive integer")
         self.fail(line, where, _("must be {kind} or a list of them (one per axis), got {value}").format(kind=kind, value=quote(value)))
 
     def sugar(self, kind: str, key: str, value, line: int, where: str) -> list:

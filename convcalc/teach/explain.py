@@ -202,11 +202,44 @@ def upsample_lines(row: Row) -> list[str]:
 
 
 def attention_lines(row: Row) -> list[str]:
-    embed, tokens = row.input_shape[0], prod(row.input_shape[1:])
-    bias = 4 * embed if row.layer.bias else 0
-    return [_("params = 4·E² + 4·E = 4·{e}² + {bias} = {params}").format(e=embed, bias=bias, params=num(row.params)),
-            _("MACs = 4·T·E² + 2·T²·E = 4·{t}·{e}² + 2·{t}²·{e} = {macs} (projections, then scores and the weighted sum of values)").format(
-                t=tokens, e=embed, macs=num(row.macs))]
+    from ..core.formulas import BIAS_MLP_WIDTH, per_axis
+
+    layer, embed, spatial = row.layer, row.input_shape[0], row.input_shape[1:]
+    bias = 4 * embed if layer.bias else 0
+    if layer.window is None:
+        tokens = prod(spatial)
+        return [_("params = 4·E² + 4·E = 4·{e}² + {bias} = {params}").format(e=embed, bias=bias, params=num(row.params)),
+                _("MACs = 4·T·E² + 2·T²·E = 4·{t}·{e}² + 2·{t}²·{e} = {macs} (projections, then scores and the weighted sum of values)").format(
+                    t=tokens, e=embed, macs=num(row.macs))]
+    window = per_axis(layer.window, len(spatial), "window")
+    padded = spatial if layer.grid else tuple(-(-m // w) * w for m, w in zip(spatial, window))
+    tokens, per_window, offsets = prod(padded), prod(window), prod(2 * w - 1 for w in window)
+    hidden, heads = BIAS_MLP_WIDTH, layer.heads
+    if layer.grid:
+        lines = [_("a grid of windows of N = {window} = {n} positions, spaced {spacing} apart; T = {t} positions").format(
+            window=fmt_shape(window), n=per_window, spacing=fmt_shape(tuple(m // w for m, w in zip(spatial, window))), t=tokens)]
+    else:
+        lines = [_("windows of N = {window} = {n} positions; the input padded to {padded}: T_p = {t} positions").format(
+            window=fmt_shape(window), n=per_window, padded=fmt_shape(padded), t=tokens)]
+    terms, macs_extra = [f"4·{embed}² + {bias}"], ""
+    if layer.position_bias == "table":
+        terms.append(_("bias table {offsets}·{heads}").format(offsets=offsets, heads=heads))
+    elif layer.position_bias == "mlp":
+        terms.append(_("bias MLP {a}·{h} + {h} + {h}·{heads}").format(a=len(window), h=hidden, heads=heads))
+        macs_extra = " + " + _("bias MLP {offsets}·({a}·{h} + {h}·{heads})").format(offsets=offsets, a=len(window), h=hidden, heads=heads)
+    if layer.cosine:
+        terms.append(_("a scale per head {heads}").format(heads=heads))
+    lines.append(_("params = {terms} = {params}").format(terms=" + ".join(terms), params=num(row.params)))
+    lines.append(_("MACs = 4·T_p·E² + 2·T_p·N·E = 4·{t}·{e}² + 2·{t}·{n}·{e}{extra} = {macs} (projections, then each window's scores "
+                   "and weighted sum of values)").format(t=tokens, e=embed, n=per_window, extra=macs_extra, macs=num(row.macs)))
+    return lines
+
+
+def space_to_depth_lines(row: Row) -> list[str]:
+    r, spatial = row.layer.factor, row.input_shape[1:]
+    return [_("each {block} block of positions folded into the channels: {c}·{r}^{d} = {out_c}; {sizes}; no parameters, 0 MACs").format(
+        block="×".join([str(r)] * len(spatial)), c=row.input_shape[0], r=r, d=len(spatial), out_c=row.output_shape[0],
+        sizes=", ".join(f"⌈{m}/{r}⌉ = {o}" for m, o in zip(spatial, row.output_shape[1:])))]
 
 
 def slice_lines(row: Row) -> list[str]:
@@ -275,7 +308,7 @@ LINES = {
     "global_avgpool": adaptive_lines, "global_maxpool": adaptive_lines,
     "scale": scale_lines, "upsample": upsample_lines, "channel_shuffle": shuffle_lines, "pad": pad_lines,
     "crop": crop_lines, "resize": resize_lines, "slice": slice_lines, "reshape": reshape_lines, "opaque": opaque_lines,
-    "attention": attention_lines,
+    "attention": attention_lines, "space_to_depth": space_to_depth_lines,
     "add": merge_lines, "concat": merge_lines, "multiply": merge_lines,
 }
 

@@ -3,7 +3,9 @@
 
 Writes tests/golden/count_reference.json: for each network and batch, each peer's total as the
 peer computes it — fvcore's FlopCountAnalysis (model in eval and in train mode), torchinfo's
-"Total mult-adds", calflops' FLOPs. Regenerate with the peers installed:
+"Total mult-adds", calflops' FLOPs. The bundled networks by their description; the attention
+networks (`"source": "pytorch"`) read by convcalc from torchvision's code. Regenerate with the peers
+installed:
 
     pip install torch==2.14.1 torchvision==0.29.1 fvcore torchinfo calflops
     python tests/oracle/make_count_reference.py
@@ -25,6 +27,9 @@ CASES = [
     ("efficientnet_b0", (3, 224, 224), 1), ("convnext_tiny", (3, 224, 224), 1), ("squeezenet1_0", (3, 224, 224), 1),
     ("fcn_resnet50", (3, 224, 320), 1), ("mobilenet_v3_large", (3, 224, 224), 1), ("resnet18", (3, 160, 128), 3),
 ]
+# torchvision networks with attention, not bundled: convcalc reads them from PyTorch
+PYTORCH_CASES = [("vit_b_16", (3, 224, 224), 1), ("swin_t", (3, 224, 224), 1), ("swin_v2_t", (3, 256, 256), 1),
+                 ("swin_s", (3, 200, 300), 1), ("maxvit_t", (3, 224, 224), 1)]
 
 
 def build(name: str):
@@ -67,12 +72,13 @@ def main() -> None:
 
     logging.disable(logging.WARNING)
     found = []
-    for name, shape, batch in CASES:
+    for name, shape, batch in CASES + PYTORCH_CASES:
         torch.manual_seed(0)
         model = build(name)
         x = torch.randn(batch, *shape)
         with torch.no_grad():
             entry = {"network": name, "input_shape": list(shape), "batch": batch,
+                     **({"source": "pytorch"} if (name, shape, batch) in PYTORCH_CASES else {}),
                      "fvcore": fvcore_count(model, x, train=False), "fvcore-train": fvcore_count(model, x, train=True),
                      "torchinfo": torchinfo_count(model, x), "calflops": calflops_count(model, x)}
         found.append(entry)
