@@ -32,7 +32,8 @@ MACs; calflops 2·MACs + one per softmax score (heads·T_p·N), less the cosine 
 counts none of it (its projections are never called as modules) but Swin V2's bias MLP, which is.
 MaxViT differs from these rules twice: torchinfo counts its projections (4·E² + 4·E, called as
 modules), and fvcore and calflops count its einsums by NumPy's estimate, rounded to 4 digits. Swin
-V2's bias MLP runs once per forward pass; convcalc, and these rules, count it per sample.
+V2's bias MLP runs once per forward pass; convcalc, and these rules, count it per sample. A region
+of an ONNX file read as a whole (`subgraph`) counts as its matrix products, as a linear layer does.
 
 What a description cannot know is how the code spells an operation: a global average written as
 `x.mean((2, 3))` is not counted by fvcore or calflops where `adaptive_avg_pool2d` is, and
@@ -80,7 +81,7 @@ def softmax_elements(row, batch: int) -> int:
 
 def fvcore(row, batch: int, train: bool = False) -> int:
     kind, layer = row.kind, row.layer
-    if kind in ("conv", "convT", "linear", "subsample"):
+    if kind in ("conv", "convT", "linear", "subsample", "subgraph"):
         return row.macs
     if kind == "attention":  # windows: linear, matmul and einsum all counted; global: the fused fast path at inference is not
         return row.macs if row.layer.window is not None else projections(row, batch) if train else 0
@@ -118,7 +119,7 @@ def calflops(row, batch: int) -> int:
         return 2 * row.macs + (batch * prod(row.output_shape) if layer.bias else 0)
     if kind == "convT":
         return 2 * row.macs + (batch * layer.out_channels * prod(plain_conv_sizes(layer, row.input_shape[1:])) if layer.bias else 0)
-    if kind in ("linear", "subsample"):
+    if kind in ("linear", "subsample", "subgraph"):
         return 2 * row.macs
     if kind == "attention":  # global: the fused fast path at inference, not patched; windows: linear, matmul, einsum, softmax
         if row.layer.window is None:

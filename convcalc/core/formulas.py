@@ -27,7 +27,7 @@ from .errors import ConvcalcError, quote
 from .limits import MAX_INT
 from .layers import (LRN, AdaptivePool, ChannelShuffle, Conv, ConvTranspose, Crop, Elementwise, Flatten, InstanceNorm, Layer, Linear, Norm,
                      Opaque, Pad, Pool, Reshape, Resize, Scale, Slice, Subsample, Upsample, Attention, ClassToken,
-                     PositionEmbedding, SpaceToDepth)
+                     PositionEmbedding, SpaceToDepth, Subgraph)
 from .receptive import Window, conv_window, transposed_window, upsample_window
 
 Shape = tuple[int, ...]  # channel-first, no batch axis: (C,), (C, L), (C, H, W), (C, D, H, W)
@@ -647,6 +647,14 @@ def opaque(layer: Opaque, shape: Shape) -> LayerCost:
     return LayerCost(out, params, buffers, 0, None, True, (warning,))
 
 
+def subgraph(layer: Subgraph, shape: Shape) -> LayerCost:
+    """A region of a model file: the file's own output shape, parameters, buffers and MACs (a MAC per
+    multiply-add of its matrix products, per sample); every output reads the whole input."""
+    out = target_shape(layer.shape)
+    params, buffers = non_negative(layer.params, "params"), non_negative(layer.buffers, "buffers")
+    return LayerCost(out, params, buffers, non_negative(layer.macs, "macs"), None, True)
+
+
 ACTIVATIONS = ("relu", "relu6", "leaky_relu", "elu", "gelu", "silu", "swish", "mish", "sigmoid", "tanh", "hardswish", "hardsigmoid", "softmax")
 
 # activations, dropout and identity: same shape, no parameters, 0 MACs (listed, never guessed)
@@ -680,6 +688,7 @@ KINDS: dict[str, Kind] = {
     "position_embedding": Kind(PositionEmbedding, position_embedding),
     "reshape": Kind(Reshape, reshape),
     "opaque": Kind(Opaque, opaque),
+    "subgraph": Kind(Subgraph, subgraph),
     **{name: Kind(Elementwise, elementwise) for name in ACTIVATIONS},
     "dropout": Kind(Elementwise, elementwise),
     "identity": Kind(Elementwise, elementwise),

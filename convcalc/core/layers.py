@@ -278,6 +278,20 @@ class Opaque(NamedTuple):
     keys = {"op": "op", "shape": "shape", "params": "params", "buffers": "buffers"}
 
 
+class Subgraph(NamedTuple):
+    """A part of a model file read as a whole (attention in an ONNX graph: reshapes, transposes and
+    matrix products between activations): its output shape, parameters, buffers and MACs — the
+    matrix products inside it — as the file gives them; the receptive field past it taken whole."""
+
+    op: str
+    shape: tuple[int, ...]
+    params: int = 0
+    buffers: int = 0
+    macs: int = 0
+    kind: str = "subgraph"
+    keys = {"op": "op", "shape": "shape", "params": "params", "buffers": "buffers", "macs": "macs"}
+
+
 Layer = (Conv | ConvTranspose | Pool | Subsample | AdaptivePool | Linear | Flatten | Norm | InstanceNorm | LRN | Elementwise | Upsample
          | Scale | ChannelShuffle | Pad | Crop | Resize | Slice | Reshape | Opaque | Attention | ClassToken | PositionEmbedding
-         | SpaceToDepth)
+         | SpaceToDepth | Subgraph)

@@ -57,6 +57,7 @@ SAVES: dict[str, Saves] = {
     "reshape": Saves(),  # a permutation made contiguous allocates and keeps nothing (a plain view: a bound)
     "opaque": _INPUT,
     "attention": _INPUT, "class_token": Saves(), "position_embedding": Saves(),  # unknown: as most operations, its input
+    "subgraph": _INPUT,  # unknown inside: as most operations, its input
     "space_to_depth": Saves(),  # pixel_unshuffle (or pad, strided views, cat) allocates its result and keeps nothing
 }
 PADS_KEEPING_INPUT = {"reflect", "replicate"}

@@ -9,6 +9,7 @@ Reshape, Pad, Resize, Split and Slice take as inputs. No ONNX package is needed.
 Shapes come from convcalc's own formulas, layer by layer, as the graph is mapped; parameters are
 the graph's own initializers (an exported model has its BatchNorm folded into the convolutions'
 weights and biases). An operator convcalc has no formula for becomes an `opaque` layer, listed.
+Attention is read a module scope at a time (onnxregion.py).
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from ..core.errors import ConvcalcError, SpecError, quote, shorten
 from ..core.formulas import analyze_layer, data_move
 from ..core.limits import MAX_ROWS
 from ..core.layers import (LRN, AdaptivePool, Conv, ConvTranspose, Elementwise, Flatten, InstanceNorm, Linear, Norm, Opaque, Pad,
-                           Pool, Resize, Scale, Slice)
+                           Pool, Resize, Scale, Slice, Subgraph, ClassToken, PositionEmbedding, Crop)
 from ..core.messages import _
 from ..core.network import Group, LayerNode, Merge, Network, Ref
+from .onnxregion import PRODUCTS, Region, Unknown, activations, find_regions
 
 SMALL = 4096  # bytes: an integer tensor this small is read (a shape, pads, scales); a weight never is
 ACTIVATIONS = {"Relu": "relu", "LeakyRelu": "leaky_relu", "Elu": "elu", "Sigmoid": "sigmoid", "Tanh": "tanh",
@@ -250,6 +252,20 @@ def read_graph(path: Path) -> Graph:
             path=shorten(str(path)), reason=reason, value=quote(str(path)))) from None
 
 
+def follow_channels(before: tuple, axis: int | None, after: tuple, perm=None) -> int | None:
+    """The channel axis after a transpose (`perm`) or a reshape that keeps it an axis of its own (the
+    sizes before it multiply to the same, and it keeps its size); None once it is split or merged."""
+    if axis is None or axis >= len(before):
+        return None
+    if perm is not None:
+        return perm.index(axis) if axis in perm else None
+    prefix = prod(before[:axis])
+    for j, size in enumerate(after):
+        if prod(after[:j]) == prefix and size == before[axis]:
+            return j
+    return None
+
+
 def nest(items: list) -> tuple:
     """Rows nested as the exporter's scopes name them (`/layer1/layer1.0/conv1/Conv`): a block per scope,
     a scope of one row that row under the scope's name."""
@@ -299,20 +315,36 @@ class Mapper:
     """ONNX nodes → convcalc nodes, each output an id; shapes by convcalc's formulas as it goes."""
 
     def __init__(self, graph: Graph, input_name: str, input_shape, filename: str):
-        self.graph, self.filename = graph, filename
+        self.graph, self.filename, self.input_name = graph, filename, input_name
         self.init = dict(graph.initializers)
         self.constants: dict[str, Tensor] = dict(graph.initializers)
         self.shapes = {input_name: tuple(input_shape)}  # convcalc shape (no batch) of every followed value
         self.alias = {input_name: "input"}  # ONNX value → the convcalc id that holds it
         self.real: dict[str, tuple] = {}  # a value that is a pending data move: its origin and real shape (batch first)
         self.transposed: dict[str, bool] = {}  # … and whether the move reorders elements
+        self.channel_axis: dict[str, int | None] = {}  # … and where its channels are (MaxViT's windows keep them last)
         self.layout: dict[str, str] = {}  # "cl": channels last (N, H, W, C), as ConvNeXt permutes for its layer norms
         self.body: list = []
 
     def run(self) -> tuple:
+        regions = self.regions()
+        pending: list = []  # the nodes of the region being passed, read one by one if it cannot be read whole
         for node in self.graph.nodes:
+            region = regions.get(id(node))
+            if region is not None and region[-1] is not node:
+                if node.op == "Constant":
+                    self.node(node)  # a constant may serve a node outside too
+                pending.append(node)
+                continue  # a region is read at its last node, when every value it reads from outside exists
             try:
-                self.node(node)
+                if region is None:
+                    self.node(node)
+                    continue
+                if not self.region(region):
+                    for earlier in pending + [node]:
+                        node = earlier
+                        self.node(earlier)
+                pending = []
             except (ConvcalcError, RecursionError):
                 raise
             except (KeyError, IndexError, TypeError, ValueError, ZeroDivisionError, AttributeError, OverflowError):
@@ -326,6 +358,63 @@ class Mapper:
             if self.body and getattr(self.body[-1], "id", None) != self.alias[final]:
                 self.add(Elementwise("identity"), "output", final, final + "#out")
         return nest(self.body)
+
+    # --- attention, read a scope at a time (onnxregion.py) -------------------
+    def regions(self) -> dict:
+        """node → its region's nodes, for the scopes holding a product of two activations whose nodes nothing
+        outside reads before the region ends."""
+        found = {}
+        consumers: dict[str, set] = {}
+        for node in self.graph.nodes:
+            for name in node.inputs:
+                consumers.setdefault(name, set()).add(id(node))
+        self.consumers = consumers
+        self.active = activations(self.graph, self.input_name)
+        position = {id(node): i for i, node in enumerate(self.graph.nodes)}
+        for nodes in find_regions(self.graph, self.input_name).values():
+            members = {id(n) for n in nodes}
+            made = {o for n in nodes for o in n.outputs}
+            between = self.graph.nodes[position[id(nodes[0])]:position[id(nodes[-1])]]
+            if any(id(n) not in members and any(i in made and i in self.active for i in n.inputs) for n in between):
+                continue  # something outside reads the region's values before it ends: read node by node
+            for node in nodes:
+                found[id(node)] = nodes
+        return found
+
+    def region(self, nodes) -> bool:
+        """The region as one layer, if it reads one activation and gives one; else False (read node by node)."""
+        region = Region(nodes, self.constants, self.init, FLOAT_TYPES)
+        inputs, outputs = region.edges(self.active, self.consumers)
+        if len(inputs) != 1 or len(outputs) != 1 or not (inputs[0] in self.alias or inputs[0] in self.real):
+            return False
+        source = inputs[0]
+        real_in = self.real_of(source)
+        try:
+            params, buffers, macs = region.infer(source, real_in)
+            real_out = region.shape(outputs[0])
+        except (Unknown, KeyError, IndexError, TypeError, ValueError, ZeroDivisionError, OverflowError):
+            return False
+        source = self.tensor_input(type("N", (), {"inputs": [source], "name": "", "op": ""})())
+        if tuple(real_out) == tuple(real_in):
+            shape, layout = self.shapes[source], self.layout.get(source, "cf")
+        elif self.layout.get(source) == "cl" and len(real_out) == len(real_in) > 2:  # channels stay last (Swin's patch merging)
+            shape, layout = (real_out[-1], *real_out[1:-1]), "cl"
+        elif 2 <= len(real_out) <= 5:
+            shape, layout = tuple(real_out[1:]), "cf"
+        else:
+            return False
+        scope = nodes[0].name.rpartition("/")[0]
+        ops = ", ".join(dict.fromkeys(n.op for n in nodes if n.op in PRODUCTS + ("Softmax",)))
+        self.add(Subgraph(ops, shape, params, buffers, macs), f"{scope}/{scope.rsplit('/', 1)[-1]}", source, outputs[0])
+        self.layout[outputs[0]] = layout
+        for node in nodes:  # constants, and what the region worked out on sizes, stay known to the nodes after it
+            if node.op == "Constant" and isinstance(node.attrs.get("value"), Tensor) and node.outputs:
+                self.constants[node.outputs[0]] = node.attrs["value"]
+                continue
+            for name in node.outputs:
+                if name in region.values and name not in self.alias:
+                    self.constants[name] = Const(region.values[name])
+        return True
 
     # --- helpers -------------------------------------------------------------
     def where(self, node) -> str:
@@ -354,11 +443,15 @@ class Mapper:
             return
         origin, moved_shape = real
         target = tuple(moved_shape[1:])
+        channels_last = self.channel_axis.get(name) == len(moved_shape) - 1 and len(moved_shape) > 2
+        if channels_last:
+            target = (moved_shape[-1], *moved_shape[1:-1])
         source_shape = self.shapes[origin]
         self.alias[name], self.shapes[name] = self.alias[origin], source_shape
-        if target == source_shape and not self.transposed.get(name):
+        if target == source_shape and not self.transposed.get(name) and self.layout.get(origin, "cf") == ("cl" if channels_last else "cf"):
             return
         self.add(data_move(target, source_shape, "Reshape"), name, origin, name)
+        self.layout[name] = "cl" if channels_last else "cf"
 
     def same(self, out: str, source: str, layout: str | None = None) -> None:
         """`out` is `source` (an element-wise op on a constant, a layout change): no layer of its own."""
@@ -413,6 +506,9 @@ class Mapper:
         handler(node)
 
     def fold(self, node) -> None:
+        if node.op == "Expand" and node.inputs and node.inputs[0] in self.init and node.outputs:
+            self.init[node.outputs[0]] = self.init[node.inputs[0]]  # ViT's class token, one per sample
+            return
         if node.op == "Identity" and node.inputs and node.inputs[0] in self.constants and node.outputs:
             self.constants[node.outputs[0]] = self.constants[node.inputs[0]]  # an exporter shares one initializer so
             if node.inputs[0] in self.init:
@@ -557,6 +653,9 @@ class Mapper:
             other = next(i for i in node.inputs if i != tensors[0])
             last = self.body[-1] if self.body else None
             bias = self.init.get(other)
+            if (op == "add" and bias is not None and bias.dtype in FLOAT_TYPES and self.layout.get(source) == "cl"
+                    and len(self.shapes[source]) == 2 and bias.size == prod(self.shapes[source])):
+                return self.add(PositionEmbedding(), node.name or node.op, source, node.outputs[0])  # ViT's, one per position
             if (op == "add" and bias is not None and isinstance(last, LayerNode) and last.id == self.alias[source]
                     and isinstance(last.layer, Linear) and not last.layer.bias and bias.size == last.layer.out_features):
                 self.body[-1] = last._replace(layer=last.layer._replace(bias=True))  # MatMul + Add: one linear layer
@@ -597,9 +696,28 @@ class Mapper:
     def op_Pow(self, node) -> None:
         self.merge(node, "multiply")
 
+    def op_Gather(self, node) -> None:
+        """x[:, i] of a channels-last sequence (ViT's class token taken for the head): a crop of one position."""
+        source = self.tensor_input(node)
+        index = self.constants.get(node.inputs[1]) if len(node.inputs) > 1 else None
+        shape = self.shapes[source]
+        if (not isinstance(index, Tensor) or index.values is None or len(index.values) != 1 or self.layout.get(source) != "cl"
+                or len(shape) != 2 or int(node.attrs.get("axis", 0)) % 3 != 1):
+            return self.opaque(node)
+        label = node.name or node.op
+        position = int(index.values[0]) % shape[1]
+        if index.dims:  # x[:, [i]]: the axis kept
+            return self.add(Crop(size=(1,), offset=(position,)), label, source, node.outputs[0])
+        self.add(Crop(size=(1,), offset=(position,)), label, source, node.outputs[0] + "#position")
+        self.add(Flatten(), label, node.outputs[0] + "#position", node.outputs[0])
+
     def op_Concat(self, node) -> None:
         names = [self.tensor_input(node, i) for i, name in enumerate(node.inputs) if name in self.alias or name in self.real]
         rank = len(self.shape(names[0])) + 1
+        token = self.init.get(node.inputs[0]) if len(node.inputs) == 2 and node.inputs[1] == names[0] else None
+        if (token is not None and self.layout.get(names[0]) == "cl" and rank == 3 and int(node.attrs.get("axis", 1)) % 3 == 1
+                and token.size == self.shapes[names[0]][0]):
+            return self.add(ClassToken(), node.name or node.op, names[0], node.outputs[0])  # ViT's learned token, first
         if len(names) != len(node.inputs) or int(node.attrs.get("axis", 1)) % rank != 1:
             return self.opaque(node)
         if len(names) == 1:
@@ -614,11 +732,18 @@ class Mapper:
             return (1, *shape[1:], shape[0])
         return (1, *shape)
 
-    def move(self, node, shape: tuple, transposes: bool = False) -> None:
+    def move(self, node, shape: tuple, transposes: bool = False, perm=None) -> None:
         source = node.inputs[0]
         origin = self.real[source][0] if source in self.real else source
         self.real[node.outputs[0]] = (origin, tuple(shape))
         self.transposed[node.outputs[0]] = transposes or self.transposed.get(source, False)
+        self.channel_axis[node.outputs[0]] = follow_channels(self.real_of(source), self.channel_of(source), tuple(shape), perm)
+
+    def channel_of(self, name: str) -> int | None:
+        """Where the channels are in a value's real shape: followed through pending moves."""
+        if name in self.real:
+            return self.channel_axis.get(name)
+        return len(self.shapes[name]) if self.layout.get(name) == "cl" and len(self.shapes[name]) > 1 else 1
 
     def op_Reshape(self, node) -> None:
         target = self.constant(node.inputs[1]) if len(node.inputs) > 1 else node.attrs.get("shape")
@@ -637,6 +762,10 @@ class Mapper:
         source = node.inputs[0]
         rank = len(self.real_of(source))
         perm = list(node.attrs.get("perm") or [])
+        if source in self.real and rank > 2 and perm == [0, *range(2, rank), 1]:
+            origin, moved = self.real[source]
+            if data_move(tuple(moved[1:]), self.shapes[origin], "Reshape").kind == "reshape":
+                self.materialise(source)  # ViT: the patches flattened (channels kept), then put channels last
         if source not in self.real and rank > 2:
             layout = self.layout.get(source, "cf")
             if layout == "cf" and perm == [0, *range(2, rank), 1]:
@@ -645,7 +774,7 @@ class Mapper:
                 return self.same(node.outputs[0], source, "cf")
         current = self.real_of(node.inputs[0])
         perm = node.attrs.get("perm") or list(range(len(current)))[::-1]
-        self.move(node, tuple(current[p] for p in perm), transposes=list(perm) != sorted(perm))
+        self.move(node, tuple(current[p] for p in perm), transposes=list(perm) != sorted(perm), perm=list(perm))
 
     def op_Squeeze(self, node) -> None:
         current = self.real_of(node.inputs[0])

@@ -258,6 +258,11 @@ def opaque_lines(row: Row) -> list[str]:
         op=row.layer.op, output=fmt_shape(row.output_shape), params=num(row.params))]
 
 
+def subgraph_lines(row: Row) -> list[str]:
+    return [_("{op}: read as a whole; output {output}, {params} parameters and {macs} MACs (its matrix products) as the file gives them").format(
+        op=row.layer.op, output=fmt_shape(row.output_shape), params=num(row.params), macs=num(row.macs))]
+
+
 def shuffle_lines(row: Row) -> list[str]:
     c, g = row.input_shape[0], row.layer.groups
     return [_("channels {c} as {g} groups of {per}, read across the groups; no parameters, 0 MACs").format(c=c, g=g, per=c // g)]
@@ -307,7 +312,7 @@ LINES = {
     "adaptive_avgpool": adaptive_lines, "adaptive_maxpool": adaptive_lines,
     "global_avgpool": adaptive_lines, "global_maxpool": adaptive_lines,
     "scale": scale_lines, "upsample": upsample_lines, "channel_shuffle": shuffle_lines, "pad": pad_lines,
-    "crop": crop_lines, "resize": resize_lines, "slice": slice_lines, "reshape": reshape_lines, "opaque": opaque_lines,
+    "crop": crop_lines, "resize": resize_lines, "slice": slice_lines, "reshape": reshape_lines, "opaque": opaque_lines, "subgraph": subgraph_lines,
     "attention": attention_lines, "space_to_depth": space_to_depth_lines,
     "add": merge_lines, "concat": merge_lines, "multiply": merge_lines,
 }
