@@ -106,7 +106,7 @@ def torchinfo(row, batch: int) -> int:
     if row.kind in ("scale", "class_token", "position_embedding"):
         return 0
     if row.kind == "attention":  # a module with children (nn.MultiheadAttention, Swin's): only its called leaves count
-        layer, embed = row.layer, row.input_shape[0]
+        layer = row.layer
         axes, width = len(row.input_shape) - 1, BIAS_MLP_WIDTH  # Swin V2's bias MLP: two Linear modules called
         return (axes * width + width + width * layer.heads) * batch if layer.position_bias == "mlp" else 0
     return row.params * batch
