@@ -535,10 +535,11 @@ def network_table(report: Report, entries: TableRows, connections: bool = False,
     widths = [max([cell_len(c) for c in column] + [cell_len(h)]) for column, h in zip(columns, headers)]
     table.add_column(headers[0], overflow="fold", ratio=1, min_width=min(16, widths[0]))
     table.add_column(headers[1], overflow="fold", max_width=40, min_width=min(12, widths[1]))
+    # the figures' widths are known: fixed, so that rich need not measure every cell again
     for header, width in zip(figures, widths[2:]):
-        table.add_column(header, justify="right", no_wrap=True, min_width=width)
-    table.add_column(headers[-2], justify="center", min_width=max(3, cell_len(headers[-2])), no_wrap=True)
-    table.add_column(headers[-1], no_wrap=True, min_width=widths[-1])
+        table.add_column(header, justify="right", no_wrap=True, width=width)
+    table.add_column(headers[-2], justify="center", width=max(3, widths[-2]), no_wrap=True)
+    table.add_column(headers[-1], no_wrap=True, width=widths[-1])
     for index, e in enumerate(lines):
         style = "bold" if e is not None and not e.row.leaf else ("dim" if e is None else None)
         table.add_row(*(Text(column[index]) for column in columns), style=style)
