@@ -229,10 +229,22 @@ class Graph:
             elif number == 5:
                 tensor = Tensor(buf, value)
                 self.initializers[tensor.name] = tensor
+                release(buf, *value)
             elif number == 11:
                 self.inputs.append(value_info_shape(buf, value))
             elif number == 12:
                 self.outputs.append(value_info_shape(buf, value)[0])
+
+
+def release(buf, start: int, end: int) -> None:
+    """Unmaps the pages of a tensor once its header is read: the kernel maps the cached pages around each
+    one touched, so without this the weights' pages would count in the peak memory as the graph is read."""
+    if hasattr(buf, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+        first = start // mmap.PAGESIZE * mmap.PAGESIZE
+        try:
+            buf.madvise(mmap.MADV_DONTNEED, first, max(end - first, 1))
+        except (OSError, ValueError):  # only memory: the reading goes on
+            pass
 
 
 def read_graph(path: Path) -> Graph:
