@@ -17,7 +17,7 @@ from convcalc.core.errors import SpecError
 from convcalc.formats.onnxfile import read_onnx
 
 # torchvision's convolutional classifiers but the largest (each export allocates and folds the real weights)
-HEAVY = {"regnet_y_128gf", "vit_h_14"}  # 2.6 GB on the CPU, a 2.5 GB file: checked by hand
+HEAVY = {"regnet_y_128gf", "vit_h_14"}  # 2.6 GB on the CPU; 2.5 GB of weights written out: checked by hand
 
 
 def convolutional_classifiers() -> list[str]:
