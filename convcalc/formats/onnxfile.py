@@ -406,7 +406,8 @@ class Mapper:
             real_out = region.shape(outputs[0])
         except (Unknown, KeyError, IndexError, TypeError, ValueError, ZeroDivisionError, OverflowError):
             return False
-        source = self.tensor_input(type("N", (), {"inputs": [source], "name": "", "op": ""})())
+        if source in self.real:
+            self.materialise(source)
         if tuple(real_out) == tuple(real_in):
             shape, layout = self.shapes[source], self.layout.get(source, "cf")
         elif self.layout.get(source) == "cl" and len(real_out) == len(real_in) > 2:  # channels stay last (Swin's patch merging)

@@ -149,15 +149,25 @@ class Region:
     """One scope's nodes, shapes inferred from its input's real shape."""
 
     def __init__(self, nodes, constants: dict, initializers: dict, float_types):
-        self.nodes, self.initializers, self.float_types = nodes, initializers, float_types
+        self.nodes, self.constants, self.initializers, self.float_types = nodes, constants, initializers, float_types
         self.shapes: dict[str, tuple] = {}
         self.values: dict[str, list] = {}
-        for name, tensor in constants.items():
-            dims = getattr(tensor, "dims", None)
-            values = tensor.values
-            self.shapes[name] = tuple(dims) if dims is not None else (len(values),) if values is not None else ()
-            if values is not None:
-                self.values[name] = list(values)
+
+    def known(self, name: str) -> bool:
+        """Whether a value's shape is known: worked out here, or a constant of the graph (looked up when read)."""
+        if name in self.shapes:
+            return True
+        tensor = self.constants.get(name)
+        if tensor is None:
+            return False
+        dims, values = getattr(tensor, "dims", None), tensor.values
+        self.shapes[name] = tuple(dims) if dims is not None else (len(values),) if values is not None else ()
+        if values is not None:
+            self.values[name] = list(values)
+        return True
+
+    def has_values(self, name: str) -> bool:
+        return self.known(name) and name in self.values
 
     def edges(self, active: set, consumers: dict) -> tuple[list[str], list[str]]:
         """The activations it reads from outside, and the values it gives to nodes outside or to the graph."""
@@ -184,12 +194,12 @@ class Region:
         return params, buffers, macs
 
     def shape(self, name: str) -> tuple:
-        if name not in self.shapes:
+        if not self.known(name):
             raise Unknown
         return self.shapes[name]
 
     def value(self, name: str) -> list:
-        if name not in self.values:
+        if not self.has_values(name):
             raise Unknown
         return self.values[name]
 
@@ -207,13 +217,13 @@ class Region:
                 raise Unknown
             self.set(out, tuple(value.dims), value.values)
         elif op in ELEMENTWISE:
-            values = self.values.get(ins[0]) if op in ("Identity", "Cast") else None
+            values = self.values.get(ins[0]) if op in ("Identity", "Cast") and self.has_values(ins[0]) else None
             self.set(out, self.shape(ins[0]), values)
         elif op in BROADCAST:
             shapes = [self.shape(i) for i in ins]
             shape = broadcast(*shapes)
             values = None
-            if all(i in self.values for i in ins) and prod(shape) <= SMALL_VALUES and all(len(s) <= 1 for s in shapes):
+            if all(self.has_values(i) for i in ins) and prod(shape) <= SMALL_VALUES and all(len(s) <= 1 for s in shapes):
                 left, right = (self.values[i] for i in ins)
                 left, right = (left * len(right) if len(left) == 1 else left), (right * len(left) if len(right) == 1 else right)
                 try:
@@ -224,7 +234,7 @@ class Region:
         elif op == "Where":
             shape = broadcast(*(self.shape(i) for i in ins))
             values = None
-            if all(i in self.values for i in ins) and len(shape) <= 1:
+            if all(self.has_values(i) for i in ins) and len(shape) <= 1:
                 c, x, y = (self.values[i] * (prod(shape) if len(self.values[i]) == 1 else 1) for i in ins)
                 values = [xv if cv else yv for cv, xv, yv in zip(c, x, y)]
             self.set(out, shape, values)
@@ -243,7 +253,7 @@ class Region:
                 shape[shape.index(-1)] = prod(current) // known
             if prod(shape) != prod(current) or any(v < 0 for v in shape):
                 raise Unknown
-            self.set(out, tuple(shape), self.values.get(ins[0]))
+            self.set(out, tuple(shape), self.values.get(ins[0]) if self.has_values(ins[0]) else None)
         elif op == "Flatten":
             shape, axis = self.shape(ins[0]), int(a.get("axis", 1))
             axis %= len(shape) if axis < 0 else len(shape) + 1
@@ -253,7 +263,7 @@ class Region:
             perm = [int(p) for p in a.get("perm") or range(len(shape) - 1, -1, -1)]
             if sorted(perm) != list(range(len(shape))):
                 raise Unknown
-            values = transposed(self.values[ins[0]], shape, perm) if ins[0] in self.values else None
+            values = transposed(self.values[ins[0]], shape, perm) if self.has_values(ins[0]) else None
             self.set(out, tuple(shape[p] for p in perm), values)
         elif op in ("Unsqueeze", "Squeeze"):
             shape = list(self.shape(ins[0]))
@@ -266,19 +276,19 @@ class Region:
             else:
                 drop = {int(x) % len(shape) for x in axes} if axes else {i for i, v in enumerate(shape) if v == 1}
                 shape = [v for i, v in enumerate(shape) if i not in drop]
-            self.set(out, tuple(shape), self.values.get(ins[0]))
+            self.set(out, tuple(shape), self.values.get(ins[0]) if self.has_values(ins[0]) else None)
         elif op == "Concat":
             shapes = [self.shape(i) for i in ins]
             axis = int(a.get("axis", 0)) % len(shapes[0])
             shape = list(shapes[0])
             shape[axis] = sum(s[axis] for s in shapes)
-            values = [v for i in ins for v in self.values[i]] if all(i in self.values for i in ins) and len(shape) == 1 else None
+            values = [v for i in ins for v in self.values[i]] if all(self.has_values(i) for i in ins) and len(shape) == 1 else None
             self.set(out, tuple(shape), values)
         elif op == "Gather":
             data, indices = self.shape(ins[0]), self.shape(ins[1])
             axis = int(a.get("axis", 0)) % len(data)
             values = None
-            if axis == 0 and len(data) == 1 and ins[0] in self.values and ins[1] in self.values:
+            if axis == 0 and len(data) == 1 and self.has_values(ins[0]) and self.has_values(ins[1]):
                 values = [self.values[ins[0]][int(i)] for i in self.values[ins[1]]]
             self.set(out, (*data[:axis], *indices, *data[axis + 1:]), values)
         elif op == "Slice":
@@ -286,7 +296,7 @@ class Region:
             starts, ends = self.value(ins[1]), self.value(ins[2])
             axes = self.value(ins[3]) if len(ins) > 3 and ins[3] else list(range(len(starts)))
             steps = self.value(ins[4]) if len(ins) > 4 and ins[4] else [1] * len(starts)
-            values = self.values.get(ins[0])
+            values = self.values.get(ins[0]) if self.has_values(ins[0]) else None
             for start, end, axis, step in zip(starts, ends, axes, steps):
                 axis = int(axis) % len(shape)
                 kept = range(*slice(int(start), int(end), int(step)).indices(shape[axis]))
