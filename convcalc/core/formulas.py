@@ -544,8 +544,16 @@ def data_move(target: Shape, source: Shape, op: str) -> Layer:
 
 def reshape(layer: Reshape, shape: Shape) -> LayerCost:
     """The same elements in another shape: no parameters, 0 MACs. Positions kept: each output reads
-    one position; flattened into features: each reads the whole input."""
-    out = target_shape(layer.shape)
+    one position; flattened into features: each reads the whole input. One size may be −1: the rest
+    of the elements, as PyTorch infers it (ViT's patches: [768, -1] at any input size)."""
+    target = layer.shape
+    if type(target) is tuple and target.count(-1) == 1 and all(is_int(v) and (v == -1 or v >= 1) for v in target):
+        known = prod(v for v in target if v != -1)
+        if prod(shape) % known:
+            raise ConvcalcError(_("shape: must hold the input's {count:,} elements ({input}), got {value}").format(
+                count=prod(shape), input=fmt_shape(shape), value=fmt_shape(target)))
+        target = tuple(prod(shape) // known if v == -1 else v for v in target)
+    out = target_shape(target)
     if prod(out) != prod(shape):
         raise ConvcalcError(_("shape: must hold the input's {count:,} elements ({input}), got {value}").format(
             count=prod(shape), input=fmt_shape(shape), value=fmt_shape(out)))

@@ -16,7 +16,8 @@ For each network: parameters and buffers (numel of model.parameters() and model.
 output shape, and every convolution, linear and pooling module's output shape in execution order
 (channel-first, no batch axis), found with forward hooks on a 1×3×224×224 input. MACs are counted
 from those hooks with the definition convcalc states — (C_i/g)·C_o·∏K per output element of a
-convolution, in·out per output row of a linear layer — and checked against torchvision's own
+convolution, in·out per output row of a linear layer — or, for a network with attention, by PyTorch's
+own FLOP counter (math attention, halved); and checked against torchvision's own
 published figure (weights.meta["_ops"], GFLOPS) and parameter count (meta["num_params"]).
 """
 
@@ -50,7 +51,7 @@ def sources() -> dict[str, tuple[str, str]]:
     return found
 
 
-def build(library: str, name: str) -> nn.Module:
+def build(library: str, name: str, size=None) -> nn.Module:
     if library == "d2l":
         from d2l_models import MODELS
 
@@ -62,6 +63,8 @@ def build(library: str, name: str) -> nn.Module:
     kwargs = {"aux_logits": False, "init_weights": False} if name in ("googlenet", "inception_v3") else {}
     if name.startswith(("fcn_", "deeplabv3_")):
         kwargs = {"weights_backbone": None}  # no download; no auxiliary head
+    if name.startswith("vit_") and size is not None:
+        kwargs = {"image_size": size[1]}  # a ViT is built for one (square) image size: its position embedding
     return torchvision.models.get_model(name, weights=None, **kwargs)
 
 
@@ -69,7 +72,8 @@ def build(library: str, name: str) -> nn.Module:
 OTHER_SIZES = {"default": [(3, 160, 160), (3, 192, 256)], "fcn_resnet50": [(3, 500, 500), (3, 224, 320)],
                "deeplabv3_resnet50": [(3, 513, 513), (3, 224, 320)], "r3d_18": [(3, 8, 112, 112), (3, 16, 96, 128)],
                "inception_v3": [(3, 256, 256), (3, 299, 352)], "d2l_lenet": [(1, 32, 32), (1, 28, 36)],
-               "d2l_alexnet": [(1, 192, 192), (1, 160, 256)], "d2l_nin": [(1, 192, 192), (1, 160, 256)]}
+               "d2l_alexnet": [(1, 192, 192), (1, 160, 256)], "d2l_nin": [(1, 192, 192), (1, 160, 256)],
+               "vit_b_16": [(3, 160, 160), (3, 384, 384)]}  # square: torchvision's ViT takes one image size
 
 
 def channel_first(module: nn.Module, shape: tuple[int, ...]) -> list[int]:
@@ -80,6 +84,8 @@ def channel_first(module: nn.Module, shape: tuple[int, ...]) -> list[int]:
 
 def record(model: nn.Module, input_shape=(3, 224, 224)) -> dict:
     layers, macs = [], [0]
+    attention = any(isinstance(m, nn.MultiheadAttention) or type(m).__name__.startswith("ShiftedWindowAttention") for m in model.modules())
+    counted = attention_macs(model.eval(), input_shape) if attention else None  # before the hooks: one forward pass each
 
     def hook(module, inputs, output):
         shape = tuple(output.shape[1:])
@@ -100,6 +106,8 @@ def record(model: nn.Module, input_shape=(3, 224, 224)) -> dict:
     with torch.no_grad():
         out = model(torch.zeros(1, *input_shape))
         out = out["out"] if isinstance(out, dict) else out  # segmentation models return a dict
+    if counted is not None:
+        macs[0] = counted
     return {
         "params": sum(p.numel() for p in model.parameters()),
         "buffers": sum(b.numel() for b in model.buffers()),
@@ -107,6 +115,17 @@ def record(model: nn.Module, input_shape=(3, 224, 224)) -> dict:
         "output_shape": list(out.shape[1:]),
         "layers": layers,
     }
+
+
+def attention_macs(model: nn.Module, input_shape) -> int:
+    """Hooks miss attention's products and the projections it calls as functions: PyTorch's own FLOP counter,
+    with gradients on (no fused inference path) and the math kernel, halved."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter, sdpa_kernel(SDPBackend.MATH):
+        model(torch.zeros(1, *input_shape))
+    return counter.get_total_flops() // 2
 
 
 RF_INPUT = {"vgg16": 256, "resnet50": 512, "mobilenet_v2": 544, "googlenet": 448}  # big enough that fields fit
@@ -171,7 +190,7 @@ def main() -> int:
         default = DEFAULT_INPUT.get(stem, (3, 224, 224))
         entry = {"library": library, "model": name, "input_shape": list(default), **record(model, default),
                  "published": published(library, name)}
-        entry["other_sizes"] = {"x".join(map(str, size)): record(build(library, name), size)
+        entry["other_sizes"] = {"x".join(map(str, size)): record(build(library, name, size), size)
                                 for size in OTHER_SIZES.get(stem, OTHER_SIZES["default"])}
         if entry["published"]:
             assert entry["published"]["num_params"] == entry["params"], stem
