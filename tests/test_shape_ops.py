@@ -356,3 +356,22 @@ def test_space_to_depth_shapes(item, shape, out, field):
 def test_windowed_attention_and_space_to_depth_refusals(item, message):
     with pytest.raises(SpecError, match=re.escape(message)):
         analyze(loads(f"input: [8, 8, 8]\nlayers:\n  - {item}\n"))
+
+
+@pytest.mark.parametrize("item, out", [
+    ("reshape: {shape: [8, -1]}", (8, 4 * 4)),  # ViT's patches into a sequence, at any input size
+    ("reshape: {shape: [-1]}", (8 * 4 * 4,)),
+    ("reshape: {shape: [8, 2, -1]}", (8, 2, 16 // 2)),
+])
+def test_reshape_infers_one_size(item, out):
+    assert analyze(loads(f"input: [8, 4, 4]\nlayers:\n  - {item}\n")).output_shape == out
+
+
+@pytest.mark.parametrize("item, message", [
+    ("reshape: {shape: [3, -1]}", "shape: must hold the input's 128 elements"),
+    ("reshape: {shape: [-1, -1]}", "shape: must be 1 to 4 positive sizes"),
+    ("reshape: {shape: [8, 0]}", "shape: must be 1 to 4 positive sizes"),
+])
+def test_reshape_refusals(item, message):
+    with pytest.raises(SpecError, match=re.escape(message)):
+        analyze(loads(f"input: [8, 4, 4]\nlayers:\n  - {item}\n"))
