@@ -79,15 +79,9 @@ def test_torchvision_classifiers_equal_pytorch(name, tmp_path):
     finally:
         sys.path.remove(str(tmp_path))
     theirs = pytorch_figures(build_torchvision(name), shape)
-    if name.startswith(TRANSFORMERS):  # hooks miss F.linear and the attention products: PyTorch's FLOP counter, halved
-        from torch.nn.attention import SDPBackend, sdpa_kernel
-        from torch.utils.flop_counter import FlopCounterMode
-
+    if name.startswith(TRANSFORMERS):  # hooks miss F.linear and the attention products: PyTorch's FLOP counter
         with torch.device("meta"):
-            model = build_torchvision(name).eval()
-        with FlopCounterMode(display=False) as counter, sdpa_kernel(SDPBackend.MATH):
-            model(torch.empty(1, *shape, device="meta"))
-        theirs["macs"] = counter.get_total_flops() // 2
+            theirs["macs"] = flop_counter_macs(build_torchvision(name).eval(), shape)
     assert ours(report) == theirs
     assert not report.unknown_ops
 
@@ -111,6 +105,45 @@ def test_a_torchvision_function_by_its_import_path():
 
 TIMM_CNNS = ["resnet50", "efficientnet_b0", "mobilenetv3_large_100", "convnext_tiny", "ghostnet_100", "cspdarknet53",
              "darknet53", "regnety_040"]
+
+
+def flop_counter_macs(model, shape) -> int:
+    """PyTorch's own FLOP counter on the meta device, math attention, halved: convolutions, linear layers and
+    every matrix product (attention's too)."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter, sdpa_kernel(SDPBackend.MATH):
+        model(torch.empty(1, *shape, device="meta"))
+    return counter.get_total_flops() // 2
+
+
+@pytest.mark.parametrize("name", ["vit_base_patch16_224", "deit_small_patch16_224"])
+def test_timm_vision_transformers_equal_pytorch(name, tmp_path):
+    """timm's ViT and DeiT: its PatchEmbed (flatten, transpose), class token, position embedding and Attention."""
+    timm = pytest.importorskip("timm")
+    module = tmp_path / f"timm_{name}.py"
+    module.write_text(f"import timm\n\ndef build():\n    return timm.create_model({name!r}, pretrained=False)\n")
+    network = read_model(f"{module}:build", None)
+    report = analyze(network)
+    with torch.device("meta"):
+        model = timm.create_model(name, pretrained=False).eval()
+    assert (report.params, report.buffers) == (sum(p.numel() for p in model.parameters()), sum(b.numel() for b in model.buffers()))
+    assert report.macs == flop_counter_macs(model, network.input_shape) and report.output_shape == (1000,)
+    assert not report.unknown_ops
+
+
+def test_timm_swin_is_listed_where_it_is_not_followed(tmp_path):
+    """timm's Swin partitions its windows into the batch axis, which convcalc's tensors do not have: read all
+    the same, its parameters whole, the operations it cannot follow listed (partial), never an error."""
+    timm = pytest.importorskip("timm")
+    module = tmp_path / "timm_swin.py"
+    module.write_text("import timm\n\ndef build():\n    return timm.create_model('swin_tiny_patch4_window7_224', pretrained=False)\n")
+    report = analyze(read_model(f"{module}:build", None))
+    with torch.device("meta"):
+        model = timm.create_model("swin_tiny_patch4_window7_224", pretrained=False)
+    assert report.params == sum(p.numel() for p in model.parameters())
+    assert report.unknown_ops
 
 
 @pytest.mark.parametrize("name", TIMM_CNNS)
@@ -312,14 +345,11 @@ def test_common_idioms(tmp_path, name, shape):
 def test_windowed_attention_where_the_windows_do_not_divide(name, shape):
     """Swin pads each stage to a multiple of its window (and patch merging to an even size): PyTorch's FLOP counter."""
     pytest.importorskip("torchvision")
-    from torch.utils.flop_counter import FlopCounterMode
-
     report = analyze(read_model(f"torchvision.models:{name}", shape))
     with torch.device("meta"):
         model = build_torchvision(name).eval()
-    with FlopCounterMode(display=False) as counter:
         out = model(torch.empty(1, *shape, device="meta"))
-    assert (report.macs, report.params, report.output_shape) == (counter.get_total_flops() // 2, sum(p.numel() for p in model.parameters()),
+    assert (report.macs, report.params, report.output_shape) == (flop_counter_macs(model, shape), sum(p.numel() for p in model.parameters()),
                                                                  tuple(out.shape[1:]))
     assert not report.unknown_ops
 

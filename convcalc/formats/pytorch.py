@@ -16,7 +16,7 @@ from math import prod
 from pathlib import Path
 
 from ..core.errors import ConvcalcError, quote, shorten
-from ..core.formulas import data_move
+from ..core.formulas import analyze_layer, data_move
 from ..core.layers import (LRN, AdaptivePool, ChannelShuffle, Conv, ConvTranspose, Crop, Elementwise, Flatten, InstanceNorm, Linear,
                            Norm, Opaque, Pad, Pool, Resize, Scale, Slice, Subsample, Attention, ClassToken,
                            PositionEmbedding, SpaceToDepth)
@@ -173,6 +173,8 @@ def note_shapes(traced, x) -> None:
         def run_node(self, node):
             result = super().run_node(node)
             node.meta["tensor_meta"] = describe(result)
+            if type(result) is int:  # a size worked out at run time (timm's Swin pads by H % window)
+                node.meta["value"] = result
             return result
 
     Shapes(traced).run(x)
@@ -198,6 +200,8 @@ def module_layer_name(module) -> str | None:
     """The mapping for a module class, by the torch.nn class it is or derives from — unless the
     subclass computes something else (its own forward: torchvision's LayerNorm2d permutes first)."""
     name = type(module).__name__
+    if name == "Attention" and type(module).__module__.startswith("timm."):
+        return "TimmAttention" if all(hasattr(module, a) for a in KNOWN["TimmAttention"]) else None
     if name in KNOWN and all(hasattr(module, a) for a in KNOWN[name]):
         return name  # a layer torch.nn lacks: as `convcalc export --to torch` writes it, or as torchvision does
     for cls in type(module).__mro__:
@@ -216,7 +220,8 @@ KNOWN = {"Subsample": ("kernel", "stride", "weight", "bias"), "PartialConv": ("t
                                                   "relative_position_bias_table"),
          "WindowPartition": (), "WindowDepartition": (), "SwapAxes": ("a", "b"),
          "SelfAttention": ("heads", "window", "shift", "grid", "position_bias", "cosine", "qkv", "proj"),
-         "SpaceToDepth": ("factor", "pad"), "ClassToken": ("token",), "PositionEmbedding": ("embedding",)}
+         "SpaceToDepth": ("factor", "pad"), "ClassToken": ("token",), "PositionEmbedding": ("embedding",),
+         "TimmAttention": ("num_heads", "head_dim", "qkv", "proj", "q_norm", "k_norm", "norm")}
 
 
 def pairs(values, n: int) -> tuple:
@@ -311,7 +316,7 @@ MODULE_KINDS = {
     "Subsample": "subsample", "PartialConv": "table", "MultiheadAttention": "attention",
     "ShiftedWindowAttention": "swin", "ShiftedWindowAttentionV2": "swin", "RelativePositionalMultiHeadAttention": "maxvit",
     "WindowPartition": "partition", "WindowDepartition": "partition", "SwapAxes": "partition", "PixelUnshuffle": "unshuffle",
-    "SelfAttention": "written_attention", "SpaceToDepth": "unshuffle", "ClassToken": "class_token",
+    "SelfAttention": "written_attention", "TimmAttention": "timm_attention", "SpaceToDepth": "unshuffle", "ClassToken": "class_token",
     "PositionEmbedding": "position_embedding",
     "GroupNorm": "norm", "LayerNorm": "norm", "LocalResponseNorm": "lrn", "Linear": "linear", "Flatten": "flatten",
     "Upsample": "upsample", "UpsamplingNearest2d": "upsample", "UpsamplingBilinear2d": "upsample", "ChannelShuffle": "shuffle",
@@ -518,6 +523,8 @@ class Converter:
         if family == "written_attention" and layout == "cf":
             return Attention(module.heads, module.qkv.bias is not None, module.window, module.shift if module.window else 0, module.grid,
                              module.position_bias, module.cosine)
+        if family == "timm_attention" and layout == "cl" and len(cf) == 2:
+            return timm_attention(module, cf)
         if family == "class_token" and layout == "cf":
             return ClassToken()
         if family == "position_embedding" and layout == "cf":
@@ -581,6 +588,11 @@ class Converter:
             return
         value = self.tensor(node, args[0])
         layer = make(value)
+        if layer is not None and type(layer) is not tuple:
+            try:
+                analyze_layer(layer, convcalc_shape(value.shape, value.layout))
+            except ConvcalcError:
+                layer = None  # a mapping the shapes here do not allow (timm's Swin pads channels last): listed instead
         read = [p for p in (list(module.parameters()) if module is not None else []) + self.learned(node) if id(p) not in self.covered]
         kept = [b for b in (list(module.buffers()) if module is not None else []) + self.learned(node, "buffer") if id(b) not in self.covered]
         self.covered.update(id(t) for t in read + kept)
@@ -652,9 +664,17 @@ class Converter:
                 layout, name = "cf", "permute*"
             self.values[node] = Value(value.id, real, layout, True, value.source_shape, "permute" if name != "permute*" else _("permute (other axes)"))
             return
+        if name in ("transpose", "swapaxes", "swapdims") and len(node.args) >= 3 and all(isinstance(a, int) for a in node.args[1:3]):
+            a, b = (d % len(value.shape) for d in node.args[1:3])
+            order = list(range(len(value.shape)))
+            order[a], order[b] = b, a
+            name = "permute"  # timm's patches: x.flatten(2).transpose(1, 2), channels last
+        else:
+            order = None
         if name == "permute":
-            order = [a for a in node.args[1:]] if len(node.args) > 2 or not isinstance(node.args[1], (list, tuple)) else list(node.args[1])
-            order = [o % len(value.shape) for o in order if isinstance(o, int)]
+            if order is None:
+                order = [a for a in node.args[1:]] if len(node.args) > 2 or not isinstance(node.args[1], (list, tuple)) else list(node.args[1])
+                order = [o % len(value.shape) for o in order if isinstance(o, int)]
             if layout == "cf" and order == channels_last_order(len(value.shape)):
                 layout = "cl"
             elif layout == "cl" and order == channels_first_order(len(value.shape)):
@@ -792,7 +812,8 @@ class Converter:
             return resize_layer(size, kw.get("scale_factor") if size is None else None, kw.get("mode", "nearest"), n)
         if name == "pad" and layout == "cf" and kw.get("mode", "constant") in ("constant", "reflect", "replicate") and not kw.get("value"):
             mode = {"constant": "zeros"}.get(kw.get("mode", "constant"), kw.get("mode"))
-            return Pad(torch_pad(kw.get("pad", node.args[1] if len(node.args) > 1 else ()), n), mode)
+            amounts = [a.meta.get("value") if isinstance(a, self.Node) else a for a in kw.get("pad", node.args[1] if len(node.args) > 1 else ())]
+            return Pad(torch_pad(amounts, n), mode) if all(type(a) is int for a in amounts) else None
         if name == "layer_norm":
             return layer_norm(tuple(kw.get("normalized_shape", ())), kw.get("weight") is not None, cf, layout)
         if name == "batch_norm" and layout == "cf":
@@ -821,6 +842,15 @@ def swin_attention(m, cf):
         return None
     return Attention(m.num_heads, m.qkv.bias is not None, tuple(m.window_size), tuple(m.shift_size), False,
                      "mlp" if v2 else "table", v2)
+
+
+def timm_attention(m, cf):
+    """timm's Attention (ViT, DeiT): plain multi-head self-attention over a sequence, unless it normalises
+    queries and keys, gates, or biases only some projections — no convcalc formula for those."""
+    plain = all(type(x).__name__ == "Identity" for x in (m.q_norm, m.k_norm, m.norm)) and getattr(m, "gate", None) is None
+    if not plain or m.num_heads * m.head_dim != cf[0] or m.proj.out_features != cf[0] or (m.qkv.bias is None) != (m.proj.bias is None):
+        return None
+    return Attention(m.num_heads, m.qkv.bias is not None)
 
 
 def maxvit_attention(m, cf, windows):
