@@ -46,7 +46,7 @@ from __future__ import annotations
 
 from math import prod
 
-from .formulas import BIAS_MLP_WIDTH, per_axis
+from .formulas import BIAS_MLP_WIDTH
 from .messages import N_
 
 RULES = {  # name: what the figure is, for the footer
@@ -73,10 +73,8 @@ def projections(row, batch: int) -> int:
 
 def softmax_elements(row, batch: int) -> int:
     """The scores windowed attention's softmax reads: heads·T_p·N per sample."""
-    spatial, layer = row.input_shape[1:], row.layer
-    window = per_axis(layer.window, len(spatial), "window")
-    padded = spatial if layer.grid else tuple(-(-m // w) * w for m, w in zip(spatial, window))
-    return batch * layer.heads * prod(padded) * prod(window)
+    windows = row.cost.axes[0]
+    return batch * row.layer.heads * windows.tokens * windows.per_window
 
 
 def fvcore(row, batch: int, train: bool = False) -> int:
@@ -125,7 +123,7 @@ def calflops(row, batch: int) -> int:
         if row.layer.window is None:
             return 0
         products = softmax_elements(row, batch) * row.input_shape[0] // row.layer.heads  # T_p·N·E: one of the two
-        relu = batch * prod(2 * w - 1 for w in per_axis(row.layer.window, len(row.input_shape) - 1, "window")) * BIAS_MLP_WIDTH
+        relu = batch * row.cost.axes[0].offsets * BIAS_MLP_WIDTH
         return (2 * row.macs + softmax_elements(row, batch) - (2 * products if row.layer.cosine else 0)  # V2's scores: `@`, not patched
                 + (relu if row.layer.position_bias == "mlp" else 0))
     if kind in CALFLOPS_ACTIVATIONS or kind in POOLS:

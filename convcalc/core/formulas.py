@@ -567,6 +567,27 @@ def reshape(layer: Reshape, shape: Shape) -> LayerCost:
         input=fmt_shape(shape), value=fmt_shape(out)))
 
 
+class Windows(NamedTuple):
+    """Where windowed attention's windows fall: `window` positions per axis, the input `padded` to a
+    multiple of it (a grid's window divides the input: nothing padded). Quoted by the explanation and
+    by the other tools' counting rules."""
+
+    window: tuple[int, ...]
+    padded: tuple[int, ...]
+
+    @property
+    def tokens(self) -> int:  # T_p
+        return prod(self.padded)
+
+    @property
+    def per_window(self) -> int:  # N
+        return prod(self.window)
+
+    @property
+    def offsets(self) -> int:  # relative offsets between two positions of a window: ∏(2w − 1)
+        return prod(2 * w - 1 for w in self.window)
+
+
 POSITION_BIASES = ("none", "table", "mlp")
 BIAS_MLP_WIDTH = 512  # Swin V2's continuous position bias: Linear(axes, 512), ReLU, Linear(512, heads)
 
@@ -604,11 +625,10 @@ def attention(layer: Attention, shape: Shape) -> LayerCost:
     if layer.grid and any(m % w for m, w in zip(spatial, window)):
         raise ConvcalcError(_("window: a grid's window must divide the input ({input}), got {value}").format(
             input=fmt_shape(spatial), value=quote(layer.window)))
-    padded = spatial if layer.grid else tuple(-(-m // w) * w for m, w in zip(spatial, window))
-    tokens, per_window = prod(padded), prod(window)
+    windows = Windows(window, spatial if layer.grid else tuple(-(-m // w) * w for m, w in zip(spatial, window)))
+    tokens, per_window, offsets = windows.tokens, windows.per_window, windows.offsets
     macs = 4 * tokens * embed * embed + 2 * tokens * per_window * embed
     buffers = 0
-    offsets = prod(2 * w - 1 for w in window)  # relative offsets between two positions of a window
     if layer.position_bias == "table":
         params, buffers = params + offsets * heads, per_window * per_window
     elif layer.position_bias == "mlp":
@@ -617,8 +637,9 @@ def attention(layer: Attention, shape: Shape) -> LayerCost:
         params, buffers = params + mlp, offsets * len(window) + per_window * per_window
         macs += offsets * (len(window) * hidden + hidden * heads)
     if layer.grid:
-        return LayerCost(shape, params, buffers, macs, None, True)
-    return LayerCost(shape, params, buffers, macs, tuple(Window(-(w - 1), 2 * (w - 1), 1, False) for w in window), False)
+        return LayerCost(shape, params, buffers, macs, None, True, axes=(windows,))
+    return LayerCost(shape, params, buffers, macs, tuple(Window(-(w - 1), 2 * (w - 1), 1, False) for w in window), False,
+                     axes=(windows,))
 
 
 def space_to_depth(layer: SpaceToDepth, shape: Shape) -> LayerCost:

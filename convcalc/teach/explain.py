@@ -202,7 +202,7 @@ def upsample_lines(row: Row) -> list[str]:
 
 
 def attention_lines(row: Row) -> list[str]:
-    from ..core.formulas import BIAS_MLP_WIDTH, per_axis
+    from ..core.formulas import BIAS_MLP_WIDTH
 
     layer, embed, spatial = row.layer, row.input_shape[0], row.input_shape[1:]
     bias = 4 * embed if layer.bias else 0
@@ -211,9 +211,9 @@ def attention_lines(row: Row) -> list[str]:
         return [_("params = 4·E² + 4·E = 4·{e}² + {bias} = {params}").format(e=embed, bias=bias, params=num(row.params)),
                 _("MACs = 4·T·E² + 2·T²·E = 4·{t}·{e}² + 2·{t}²·{e} = {macs} (projections, then scores and the weighted sum of values)").format(
                     t=tokens, e=embed, macs=num(row.macs))]
-    window = per_axis(layer.window, len(spatial), "window")
-    padded = spatial if layer.grid else tuple(-(-m // w) * w for m, w in zip(spatial, window))
-    tokens, per_window, offsets = prod(padded), prod(window), prod(2 * w - 1 for w in window)
+    windows = row.cost.axes[0]
+    window, padded = windows.window, windows.padded
+    tokens, per_window, offsets = windows.tokens, windows.per_window, windows.offsets
     hidden, heads = BIAS_MLP_WIDTH, layer.heads
     if layer.grid:
         lines = [_("a grid of windows of N = {window} = {n} positions, spaced {spacing} apart; T = {t} positions").format(
