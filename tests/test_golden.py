@@ -62,3 +62,31 @@ def test_matches_golden(name):
 @pytest.mark.parametrize("name", IN_README)
 def test_readme_shows_real_output(name):
     assert (GOLDEN / f"{name}.txt").read_text(encoding="utf-8") in README.read_text(encoding="utf-8")
+
+
+# the model readers' whole output, pinned: a hand-written ONNX graph (no package needed) and two PyTorch models
+MODEL_CASES = {
+    "onnx_small_json": ("small.onnx", ["--format", "json"]),
+    "onnx_small_explain": ("small.onnx", ["--explain"]),
+    "torch_resnet18_json": ("torchvision.models:resnet18", ["--input", "3x64x64", "--format", "json"]),
+    "torch_d2l_lenet_json": ("d2l_models.py:lenet", ["--input", "1x28x28", "--format", "json"]),
+    "net_vit_b_16_by_op": ("vit_b_16", ["--by-op", "--depth", "1"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MODEL_CASES))
+def test_model_readers_match_golden(name, tmp_path, monkeypatch):
+    source, args = MODEL_CASES[name]
+    if source.endswith(".onnx"):
+        from test_onnx import small_model_bytes
+
+        (tmp_path / source).write_bytes(small_model_bytes())
+        monkeypatch.chdir(tmp_path)
+    elif ":" in source:
+        pytest.importorskip("torchvision")
+        monkeypatch.chdir(Path(__file__).parent / "oracle")
+    path = GOLDEN / f"{name}.txt"
+    text = output(["net", source, *args])
+    if os.environ.get("CONVCALC_REGEN"):
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8")

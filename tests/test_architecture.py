@@ -1,0 +1,60 @@
+"""The package's layering, read from the source: core imports nothing above it (and no typer, rich or
+yaml), only the command line imports typer, render imports no typer, formats and teach never import the
+command line or the renderers' table code."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).parent.parent / "convcalc"
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every module a file imports, resolved to an absolute dotted name (relative imports included)."""
+    package = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts[:-1])
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def files(folder: str) -> list[Path]:
+    root = PACKAGE / folder if folder else PACKAGE
+    return sorted(root.rglob("*.py")) if folder else sorted(PACKAGE.rglob("*.py"))
+
+
+FORBIDDEN = {
+    "core": ("convcalc.formats", "convcalc.render", "convcalc.teach", "convcalc.cli", "typer", "rich", "yaml", "click"),
+    "teach": ("convcalc.formats", "convcalc.render", "convcalc.cli", "typer", "rich", "click"),
+    "formats": ("convcalc.render", "convcalc.teach", "convcalc.cli", "typer", "rich", "click"),
+    "render": ("convcalc.cli", "typer", "click"),
+}
+
+
+@pytest.mark.parametrize("folder", sorted(FORBIDDEN))
+def test_each_package_imports_only_what_its_layer_allows(folder):
+    wrong = {}
+    for path in files(folder):
+        bad = sorted(m for m in imports_of(path) if m.startswith(FORBIDDEN[folder]) and
+                     any(m == f or m.startswith(f + ".") for f in FORBIDDEN[folder]))
+        if bad:
+            wrong[str(path.relative_to(PACKAGE))] = bad
+    assert not wrong
+
+
+def test_only_the_command_line_imports_typer():
+    users = sorted(str(p.relative_to(PACKAGE)) for p in files("")
+                   if any(m == "typer" or m.startswith("typer.") for m in imports_of(p)))
+    assert users and all(u == "cli.py" or u.startswith("cli/") for u in users), users
