@@ -25,6 +25,7 @@ from .messages import _
 from . import geometry as geo
 from .errors import ConvcalcError, quote
 from .limits import MAX_INT
+from .memory import Saves
 from .layers import (LRN, AdaptivePool, ChannelShuffle, Conv, ConvTranspose, Crop, Elementwise, Flatten, InstanceNorm, Layer, Linear, Norm,
                      Opaque, Pad, Pool, Reshape, Resize, Scale, Slice, Subsample, Upsample, Attention, ClassToken,
                      PositionEmbedding, SpaceToDepth, Subgraph)
@@ -511,10 +512,13 @@ def scale(layer: Scale, shape: Shape) -> LayerCost:
 
 
 class Kind(NamedTuple):
-    """A layer kind: the record a description builds, and its formula."""
+    """A layer kind: the record a description builds, its formula, what it keeps for the backward
+    pass and its `--by-op` group (KINDS below: one entry per kind)."""
 
-    layer: type
-    cost: Callable[..., LayerCost]
+    layer: type | None  # None for a merge
+    cost: Callable[..., LayerCost] | None
+    saves: Saves
+    group: str
 
 
 def target_shape(value, option: str = "shape") -> Shape:
@@ -686,42 +690,80 @@ def subgraph(layer: Subgraph, shape: Shape) -> LayerCost:
 
 ACTIVATIONS = ("relu", "relu6", "leaky_relu", "elu", "gelu", "silu", "swish", "mish", "sigmoid", "tanh", "hardswish", "hardsigmoid", "softmax")
 
-# activations, dropout and identity: same shape, no parameters, 0 MACs (listed, never guessed)
+# the `--by-op` groups, in the order they are listed; every kind names one
+GROUPS = ("conv", "linear", "attention", "pool", "norm", "activation", "merge", "embedding", "reshape", "other")
+
+_INPUT = Saves(input=True)  # what most operations keep: their input
+_MAX = Saves(input=True, indices=True)  # max pooling: its input and int64 argmax indices
+_NOTHING = Saves()
+
+# Every layer kind once: its record, its formula, what it keeps for the backward pass (memory.py:
+# as PyTorch's kernels save it) and its --by-op group. Activations, dropout and identity keep the
+# shape, learn nothing and cost 0 MACs (listed, never guessed).
 KINDS: dict[str, Kind] = {
-    "conv": Kind(Conv, conv),
-    "convT": Kind(ConvTranspose, conv_transpose),
-    "maxpool": Kind(Pool, pool),
-    "avgpool": Kind(Pool, pool),
-    "subsample": Kind(Subsample, subsample),
-    "adaptive_avgpool": Kind(AdaptivePool, adaptive_pool),
-    "adaptive_maxpool": Kind(AdaptivePool, adaptive_pool),
-    "global_avgpool": Kind(AdaptivePool, adaptive_pool),
-    "global_maxpool": Kind(AdaptivePool, adaptive_pool),
-    "linear": Kind(Linear, linear),
-    "flatten": Kind(Flatten, flatten),
-    "batchnorm": Kind(Norm, norm),
-    "layernorm": Kind(Norm, norm),
-    "groupnorm": Kind(Norm, norm),
-    "instancenorm": Kind(InstanceNorm, norm),
-    "lrn": Kind(LRN, lrn),
-    "upsample": Kind(Upsample, upsample),
-    "scale": Kind(Scale, scale),
-    "channel_shuffle": Kind(ChannelShuffle, channel_shuffle),
-    "pad": Kind(Pad, pad),
-    "crop": Kind(Crop, crop),
-    "resize": Kind(Resize, resize),
-    "slice": Kind(Slice, channel_slice),
-    "attention": Kind(Attention, attention),
-    "space_to_depth": Kind(SpaceToDepth, space_to_depth),
-    "class_token": Kind(ClassToken, class_token),
-    "position_embedding": Kind(PositionEmbedding, position_embedding),
-    "reshape": Kind(Reshape, reshape),
-    "opaque": Kind(Opaque, opaque),
-    "subgraph": Kind(Subgraph, subgraph),
-    **{name: Kind(Elementwise, elementwise) for name in ACTIVATIONS},
-    "dropout": Kind(Elementwise, elementwise),
-    "identity": Kind(Elementwise, elementwise),
+    "conv": Kind(Conv, conv, _INPUT, "conv"),
+    "convT": Kind(ConvTranspose, conv_transpose, _INPUT, "conv"),
+    "subsample": Kind(Subsample, subsample, _INPUT, "conv"),
+    "linear": Kind(Linear, linear, _INPUT, "linear"),
+    "attention": Kind(Attention, attention, _INPUT, "attention"),
+    "subgraph": Kind(Subgraph, subgraph, _INPUT, "attention"),  # a model file's products of activations; unknown inside: its input
+    "maxpool": Kind(Pool, pool, _MAX, "pool"),
+    "avgpool": Kind(Pool, pool, _INPUT, "pool"),
+    "adaptive_avgpool": Kind(AdaptivePool, adaptive_pool, _INPUT, "pool"),
+    "adaptive_maxpool": Kind(AdaptivePool, adaptive_pool, _MAX, "pool"),
+    "global_avgpool": Kind(AdaptivePool, adaptive_pool, _NOTHING, "pool"),  # a mean over the spatial axes keeps only the sizes
+    "global_maxpool": Kind(AdaptivePool, adaptive_pool, _MAX, "pool"),
+    "batchnorm": Kind(Norm, norm, Saves(input=True, stats="batch"), "norm"),
+    "layernorm": Kind(Norm, norm, Saves(input=True, stats="row"), "norm"),
+    "groupnorm": Kind(Norm, norm, Saves(input=True, stats="group"), "norm"),
+    "instancenorm": Kind(InstanceNorm, norm, Saves(input=True, stats="instance"), "norm"),
+    "lrn": Kind(LRN, lrn, _INPUT, "norm"),
+    "scale": Kind(Scale, scale, _INPUT, "norm"),
+    "relu": Kind(Elementwise, elementwise, Saves(output=True, in_place=True), "activation"),
+    "relu6": Kind(Elementwise, elementwise, Saves(copy=True, in_place=True), "activation"),
+    "leaky_relu": Kind(Elementwise, elementwise, Saves(output=True, in_place=True), "activation"),
+    "elu": Kind(Elementwise, elementwise, Saves(output=True, in_place=True), "activation"),
+    "sigmoid": Kind(Elementwise, elementwise, Saves(output=True), "activation"),
+    "tanh": Kind(Elementwise, elementwise, Saves(output=True), "activation"),
+    "softmax": Kind(Elementwise, elementwise, Saves(output=True), "activation"),
+    **{name: Kind(Elementwise, elementwise, _INPUT, "activation") for name in ("gelu", "silu", "swish", "mish", "hardswish", "hardsigmoid")},
+    # its output is a new tensor in training (input × noise), the input itself without gradients
+    "dropout": Kind(Elementwise, elementwise, Saves(mask=True), "reshape"),
+    "identity": Kind(Elementwise, elementwise, Saves(view=True), "reshape"),
+    "class_token": Kind(ClassToken, class_token, _NOTHING, "embedding"),
+    "position_embedding": Kind(PositionEmbedding, position_embedding, _NOTHING, "embedding"),
+    "flatten": Kind(Flatten, flatten, Saves(view=True), "reshape"),
+    "upsample": Kind(Upsample, upsample, _NOTHING, "reshape"),
+    "resize": Kind(Resize, resize, _NOTHING, "reshape"),  # interpolation's backward needs only the sizes
+    "crop": Kind(Crop, crop, Saves(view=True), "reshape"),  # a slice of its input
+    "slice": Kind(Slice, channel_slice, Saves(view=True), "reshape"),  # x[:, a:b] is a view of x
+    # zeros keep nothing; reflect and replicate keep their input (saves_of)
+    "pad": Kind(Pad, pad, _NOTHING, "reshape"),
+    # view, transpose, then a contiguous copy: it allocates, keeps nothing
+    "channel_shuffle": Kind(ChannelShuffle, channel_shuffle, _NOTHING, "reshape"),
+    # a permutation made contiguous allocates and keeps nothing (a plain view: a bound)
+    "reshape": Kind(Reshape, reshape, _NOTHING, "reshape"),
+    # pixel_unshuffle (or pad, strided views, cat) allocates its result and keeps nothing
+    "space_to_depth": Kind(SpaceToDepth, space_to_depth, _NOTHING, "reshape"),
+    "opaque": Kind(Opaque, opaque, _INPUT, "other"),  # unknown: as most operations, its input
 }
+assert set(ACTIVATIONS) <= set(KINDS)
+
+# the merges a network's paths meet in: no record and no formula of their own (network.py computes them)
+MERGE_KINDS: dict[str, Kind] = {
+    "add": Kind(None, None, _NOTHING, "merge"),
+    "concat": Kind(None, None, _NOTHING, "merge"),
+    "multiply": Kind(None, None, _INPUT, "merge"),
+}
+ROW_KINDS: dict[str, Kind] = {**KINDS, **MERGE_KINDS}  # every kind a leaf row can have
+PADS_KEEPING_INPUT = ("reflect", "replicate")
+
+
+def saves_of(layer) -> Saves:
+    """What one layer keeps for its backward pass: by kind, and for padding by mode."""
+    if layer.kind == "pad" and layer.mode in PADS_KEEPING_INPUT:
+        return _INPUT
+    return KINDS[layer.kind].saves
 
 
 def analyze_layer(layer: Layer, shape: Shape) -> LayerCost:

@@ -3,7 +3,7 @@
 Two figures come from the walk over the network (network.py), storage by storage:
 
 - **Saved for backward**: the tensors autograd keeps from a training forward pass until the
-  backward pass — what each kind of layer saves (SAVES below, as PyTorch's kernels save it), each
+  backward pass — what each kind of layer saves (its `saves` in formulas.KINDS, as PyTorch's kernels save it), each
   storage counted once (an in-place ReLU's output is its input's storage; a flatten is a view).
   Parameters and buffers are not counted: they exist with or without a forward pass.
 - **Inference peak**: the largest total of live tensors during a forward pass without gradients —
@@ -25,54 +25,17 @@ class Saves(NamedTuple):
 
     input: bool = False  # its input tensor
     output: bool = False  # its result tensor
-    indices: bool = False  # int64 argmax indices, one per output element (max pooling)
-    mask: bool = False  # a mask the size of its input at the activation dtype (dropout on the CPU: input × noise)
+    # int64 argmax indices, one per output element (max pooling, which on the CPU computes them even
+    # without gradients and drops them after)
+    indices: bool = False
+    # a mask the size of its input at the activation dtype (dropout on the CPU: input × noise); without
+    # gradients such a layer returns its input, allocating nothing
+    mask: bool = False
     copy: bool = False  # an in-place op whose backward needs its input keeps a copy of it (hardtanh_, ReLU6)
     stats: str = ""  # per-channel 'batch' statistics (mean, inverse std), or per-position 'row' statistics
     in_place: bool = False  # writes its output into its input's storage (allocates nothing)
     view: bool = False  # its output is its input seen differently (allocates nothing, saves nothing)
 
-
-_INPUT = Saves(input=True)
-SAVES: dict[str, Saves] = {
-    "conv": _INPUT, "convT": _INPUT, "linear": _INPUT, "subsample": _INPUT, "avgpool": _INPUT,
-    "adaptive_avgpool": _INPUT, "lrn": _INPUT, "scale": _INPUT,
-    "gelu": _INPUT, "silu": _INPUT, "swish": _INPUT, "mish": _INPUT, "hardswish": _INPUT, "hardsigmoid": _INPUT,
-    "maxpool": Saves(input=True, indices=True), "adaptive_maxpool": Saves(input=True, indices=True),
-    "global_maxpool": Saves(input=True, indices=True),
-    "global_avgpool": Saves(),  # a mean over the spatial axes keeps only the sizes
-    "batchnorm": Saves(input=True, stats="batch"), "instancenorm": Saves(input=True, stats="instance"),
-    "groupnorm": Saves(input=True, stats="group"), "layernorm": Saves(input=True, stats="row"),
-    "relu": Saves(output=True, in_place=True), "relu6": Saves(copy=True, in_place=True),
-    "leaky_relu": Saves(output=True, in_place=True), "elu": Saves(output=True, in_place=True),
-    "sigmoid": Saves(output=True), "tanh": Saves(output=True), "softmax": Saves(output=True),
-    "dropout": Saves(mask=True),  # its output is a new tensor in training, the input itself without gradients
-    "flatten": Saves(view=True), "identity": Saves(view=True), "upsample": Saves(),
-    "add": Saves(), "concat": Saves(), "multiply": Saves(input=True),
-    "channel_shuffle": Saves(),  # view, transpose, then a contiguous copy: it allocates, keeps nothing
-    "pad": Saves(),  # zeros keep nothing; reflect and replicate keep their input (saves_of)
-    "crop": Saves(view=True),  # a slice of its input
-    "resize": Saves(),  # interpolation's backward needs only the sizes
-    "slice": Saves(view=True),  # x[:, a:b] is a view of x
-    "reshape": Saves(),  # a permutation made contiguous allocates and keeps nothing (a plain view: a bound)
-    "opaque": _INPUT,
-    "attention": _INPUT, "class_token": Saves(), "position_embedding": Saves(),  # unknown: as most operations, its input
-    "subgraph": _INPUT,  # unknown inside: as most operations, its input
-    "space_to_depth": Saves(),  # pixel_unshuffle (or pad, strided views, cat) allocates its result and keeps nothing
-}
-PADS_KEEPING_INPUT = {"reflect", "replicate"}
-
-
-def saves_of(layer) -> Saves:
-    """The rule for one layer: by kind, and for padding by mode."""
-    if layer.kind == "pad" and getattr(layer, "mode", "zeros") in PADS_KEEPING_INPUT:
-        return _INPUT
-    return SAVES.get(layer.kind, _INPUT)
-
-# dropout without gradients returns its input: a view in the sense that nothing is allocated
-INFERENCE_VIEWS = {"dropout"}
-# max pooling on the CPU computes its int64 indices even without gradients, and drops them after
-TRANSIENT_INDICES = {"maxpool", "adaptive_maxpool", "global_maxpool"}
 
 INDEX_BYTES = 8  # int64
 STAT_BYTES = 4  # float32 statistics, whatever the activation dtype

@@ -18,11 +18,11 @@ from typing import NamedTuple
 
 from .messages import _
 from .errors import ConvcalcError, SpecError, quote, shorten
-from .formulas import KINDS, LayerCost, Shape, check_layer, fmt_shape
+from .formulas import GROUPS, KINDS, ROW_KINDS, LayerCost, Shape, check_layer, fmt_shape, saves_of
 from .layers import Conv, Layer, Norm
 from .limits import MAX_INT, MAX_ROWS
-from .memory import (INDEX_BYTES, INFERENCE_VIEWS, OPTIMIZER_STATES, STAT_BYTES, TRANSIENT_INDICES, Device, Memory, Storage,
-                     Training, roofline, saves_of, stat_count, training)
+from .memory import (INDEX_BYTES, OPTIMIZER_STATES, STAT_BYTES, Device, Memory, Storage, Training, roofline, stat_count,
+                     training)
 from .receptive import ReceptiveField, union
 
 DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
@@ -213,19 +213,6 @@ class Sink:
         pass
 
 
-# the operator groups of `--by-op`, each kind in one
-OP_GROUPS = {
-    "conv": ("conv", "convT", "subsample"), "linear": ("linear",),
-    "pool": ("maxpool", "avgpool", "adaptive_avgpool", "adaptive_maxpool", "global_avgpool", "global_maxpool"),
-    "norm": ("batchnorm", "layernorm", "groupnorm", "instancenorm", "lrn", "scale"),
-    "activation": ("relu", "relu6", "leaky_relu", "elu", "gelu", "silu", "swish", "mish", "sigmoid", "tanh", "hardswish",
-                   "hardsigmoid", "softmax"),
-    "merge": ("add", "concat", "multiply"),
-    "reshape": ("flatten", "identity", "dropout", "upsample", "resize", "crop", "pad", "channel_shuffle", "reshape", "slice", "class_token", "position_embedding"),
-}
-GROUP_OF = {kind: group for group, kinds in OP_GROUPS.items() for kind in kinds}
-
-
 class OpTotals(NamedTuple):
     layers: int
     params: int
@@ -235,13 +222,13 @@ class OpTotals(NamedTuple):
 
 
 class ByOp(Sink):
-    """Totals per operator group (conv, linear, pool, norm, activation, merge, reshape), from the leaves."""
+    """Totals per operator group (formulas.GROUPS: each kind names its own), from the leaves."""
 
     def __init__(self):
         self.totals: dict[str, list] = {}
 
     def leaf(self, row: Row) -> None:
-        entry = self.totals.setdefault(GROUP_OF.get(row.kind, "other"), [0, 0, 0, 0, 0.0])
+        entry = self.totals.setdefault(ROW_KINDS[row.kind].group, [0, 0, 0, 0, 0.0])
         entry[0] += 1
         entry[1] += row.params
         entry[2] += row.macs
@@ -249,8 +236,7 @@ class ByOp(Sink):
         entry[4] += row.time_s
 
     def result(self) -> dict[str, OpTotals]:
-        order = list(OP_GROUPS) + ["other"]
-        return {group: OpTotals(*self.totals[group]) for group in order if group in self.totals}
+        return {group: OpTotals(*self.totals[group]) for group in GROUPS if group in self.totals}
 
 
 class Collect(Sink):
@@ -416,12 +402,12 @@ class _Walk:
         whether it allocates, the bytes it saves beyond its input and output, the bytes that live
         only while it runs, and the bytes it moves (for the time bounds)."""
         rule = saves_of(layer)
-        indices = prod(out) * self.batch * INDEX_BYTES if (rule.indices or layer.kind in TRANSIENT_INDICES) else 0
+        indices = prod(out) * self.batch * INDEX_BYTES if rule.indices else 0
         extra = (indices if rule.indices else 0) + (out_bytes if rule.copy else 0) + (out_bytes if rule.mask else 0)
         if rule.stats:
             extra += stat_count(layer.kind, rule.stats, shape, self.batch, layer) * STAT_BYTES
-        allocates = not (rule.view or rule.in_place or layer.kind in INFERENCE_VIEWS)
-        transient = indices if layer.kind in TRANSIENT_INDICES else 0
+        allocates = not (rule.view or rule.in_place or rule.mask)
+        transient = indices
         moved = prod(shape) * self.element_bytes + out_bytes + params * self.param_element
         return allocates, rule.input, rule.output, extra, rule.mask, transient, moved
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import keyword
 import re
+from typing import NamedTuple
+
 from ..core.errors import ConvcalcError, quote
 from ..core.formulas import analyze_layer, non_negative, pad_pairs, per_axis
 from ..core.messages import _
@@ -240,6 +242,165 @@ class Scope:
         return f"x{self.vars}"
 
 
+
+class Site(NamedTuple):
+    """Where one layer is written: what a writer needs to give its statements."""
+
+    helpers: set  # the helper classes the file will need
+    layer: object
+    cost: object  # the layer's LayerCost on this input
+    name: str
+    var: str  # the input variable
+    out: str  # the output variable
+    shape: tuple  # the input shape
+    scope: Scope
+    target: tuple | None  # for `like`: the earlier output's variable and shape
+
+    @property
+    def n(self) -> int:
+        return len(self.shape) - 1
+
+    @property
+    def c_in(self) -> int:
+        return self.shape[0]
+
+    def module(self, expression: str) -> list[str]:
+        """The layer as a submodule called on the input."""
+        return [f"{self.out} = self.{self.scope.attr(self.name, expression)}({self.var})"]
+
+    def helper(self, name: str, expression: str) -> list[str]:
+        self.helpers.add(name)
+        return self.module(expression)
+
+
+def write_conv(site: Site) -> list[str]:
+    layer, cost, out, var = site.layer, site.cost, site.out, site.var
+    pads = [(g.pad_before, g.pad_after) for g in cost.axes]
+    k, s, d = (tuple(getattr(g, f) for g in cost.axes) for f in ("kernel", "stride", "dilation"))
+    lines, source = [], var
+    if any(b != a for b, a in pads):
+        lines.append(f"{out} = F.pad({var}, {tuple(v for b, a in reversed(pads) for v in (b, a))!r})")
+        source, padding = out, 0
+    else:
+        padding = tuple(b for b, _ in pads)
+    if layer.table is not None:
+        site.helpers.add("PartialConv")
+        attr = site.scope.attr(site.name, f"PartialConv({tuple(tuple(r) for r in layer.table)!r}, {k!r}, {s!r}, {layer.bias})")
+        if padding and any(padding):
+            raise ConvcalcError(_("export: a connection table with padding has no PyTorch form here, got layer {name}").format(name=site.name))
+        return lines + [f"{out} = self.{attr}({source})"]
+    attr = site.scope.attr(site.name, f"nn.Conv{site.n}d({site.c_in}, {cost.output_shape[0]}, kernel_size={k!r}, stride={s!r}, "
+                                      f"padding={padding!r}, dilation={d!r}, groups={layer.groups}, bias={layer.bias})")
+    return lines + [f"{out} = self.{attr}({source})"]
+
+
+def write_conv_transpose(site: Site) -> list[str]:
+    g, layer = site.cost.axes, site.layer
+    return site.module(f"nn.ConvTranspose{site.n}d({site.c_in}, {site.cost.output_shape[0]}, kernel_size={tuple(a.kernel for a in g)!r}, "
+                       f"stride={tuple(a.stride for a in g)!r}, padding={tuple(a.padding for a in g)!r}, "
+                       f"output_padding={tuple(a.output_padding for a in g)!r}, groups={layer.groups}, bias={layer.bias}, "
+                       f"dilation={tuple(a.dilation for a in g)!r})")
+
+
+def write_pool(site: Site) -> list[str]:
+    g = site.cost.axes
+    k, s, p = tuple(a.kernel for a in g), tuple(a.stride for a in g), tuple(a.pad_before for a in g)
+    if site.layer.kind == "maxpool":
+        return site.module(f"nn.MaxPool{site.n}d({k!r}, {s!r}, {p!r}, dilation={tuple(a.dilation for a in g)!r}, "
+                           f"ceil_mode={site.layer.ceil_mode})")
+    return site.module(f"nn.AvgPool{site.n}d({k!r}, {s!r}, {p!r}, ceil_mode={site.layer.ceil_mode})")
+
+
+def write_subsample(site: Site) -> list[str]:
+    axes = site.cost.axes
+    return site.helper("Subsample", f"Subsample({site.c_in}, {tuple(a.kernel for a in axes)!r}, {tuple(a.stride for a in axes)!r})")
+
+
+def write_adaptive_pool(site: Site) -> list[str]:
+    flavour = "Max" if "max" in site.layer.kind else "Avg"
+    return site.module(f"nn.Adaptive{flavour}Pool{site.n}d({tuple(site.cost.output_shape[1:])!r})")
+
+
+def write_linear(site: Site) -> list[str]:
+    layer = site.layer
+    if site.n:
+        return site.helper("ChannelLinear", f"ChannelLinear({site.c_in}, {layer.out_features}, bias={layer.bias})")
+    return site.module(f"nn.Linear({site.c_in}, {layer.out_features}, bias={layer.bias})")
+
+
+def write_norm(site: Site) -> list[str]:
+    layer, n, c_in = site.layer, site.n, site.c_in
+    if layer.kind == "batchnorm":
+        return site.module(f"nn.BatchNorm{max(n, 1)}d({c_in}, affine={layer.affine})")
+    if layer.kind == "groupnorm":
+        return site.module(f"nn.GroupNorm({layer.groups}, {c_in}, affine={layer.affine})")
+    if layer.kind == "instancenorm":
+        return site.module(f"nn.InstanceNorm{max(n, 1)}d({c_in}, affine={layer.affine})")
+    if layer.shape is not None:  # layernorm over the last axes given
+        return site.module(f"nn.LayerNorm({tuple(layer.shape)!r}, elementwise_affine={layer.affine})")
+    if n:
+        return site.helper("ChannelLayerNorm", f"ChannelLayerNorm({c_in}, elementwise_affine={layer.affine})")
+    return site.module(f"nn.LayerNorm({c_in}, elementwise_affine={layer.affine})")
+
+
+def write_resample(site: Site) -> list[str]:
+    mode = {"nearest": "nearest", "bilinear": {1: "linear", 2: "bilinear", 3: "trilinear"}[site.n]}[site.layer.mode]
+    corners = ", align_corners=False" if mode != "nearest" else ""
+    size = f"{site.target[0]}.shape[2:]" if site.target is not None else repr(tuple(site.cost.output_shape[1:]))
+    return [f"{site.out} = F.interpolate({site.var}, size={size}, mode={mode!r}{corners})"]
+
+
+def write_pad(site: Site) -> list[str]:
+    pads = tuple(v for before, after in reversed(pad_pairs(site.layer.padding, site.n)) for v in (before, after))
+    mode = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate"}[site.layer.mode]
+    return [f"{site.out} = F.pad({site.var}, {pads!r}, mode={mode!r})"]
+
+
+def write_crop(site: Site) -> list[str]:
+    offsets = tuple(w.offset for w in site.cost.windows)
+    index = ", ".join(f"{o}:{o + size}" for o, size in zip(offsets, site.cost.output_shape[1:]))
+    return [f"{site.out} = {site.var}[:, :, {index}]"]
+
+
+def write_space_to_depth(site: Site) -> list[str]:
+    if site.n == 2 and not site.layer.pad:
+        return site.module(f"nn.PixelUnshuffle({site.layer.factor})")
+    return site.helper("SpaceToDepth", f"SpaceToDepth({site.layer.factor}, {site.layer.pad})")
+
+
+def write_attention(site: Site) -> list[str]:
+    layer, n = site.layer, site.n
+    window = per_axis(layer.window, n, "window") if layer.window is not None else None
+    shift = per_axis(layer.shift, n, "shift", non_negative)
+    return site.helper("SelfAttention", f"SelfAttention({site.c_in}, {layer.heads}, {layer.bias}, {window!r}, {shift!r}, {layer.grid}, "
+                                        f"{layer.position_bias!r}, {layer.cosine}, {tuple(site.shape[1:])!r})")
+
+
+def write_nothing(site: Site) -> list[str]:
+    """A row read from a model file (opaque, subgraph) has no code of its own to write."""
+    raise ConvcalcError(_("export: no PyTorch form for a layer of kind {kind}, got layer {name}").format(
+        kind=quote(site.layer.kind), name=site.name))
+
+
+# how each layer kind is written: every kind in formulas.KINDS once (tests/test_kinds.py)
+WRITERS = {
+    **{kind: (lambda code: lambda site: site.module(code))(code) for kind, code in ACTIVATIONS.items()},
+    "conv": write_conv, "convT": write_conv_transpose, "maxpool": write_pool, "avgpool": write_pool,
+    "subsample": write_subsample, **dict.fromkeys(("adaptive_avgpool", "global_avgpool", "adaptive_maxpool", "global_maxpool"), write_adaptive_pool),
+    "linear": write_linear, "flatten": lambda site: site.module("nn.Flatten()"),
+    **dict.fromkeys(("batchnorm", "layernorm", "groupnorm", "instancenorm"), write_norm),
+    "lrn": lambda site: site.module(f"nn.LocalResponseNorm({site.layer.size})"),
+    "scale": lambda site: site.helper("LayerScale", f"LayerScale({site.c_in}, {site.n})"),
+    "channel_shuffle": lambda site: site.module(f"nn.ChannelShuffle({site.layer.groups})"),
+    "upsample": write_resample, "resize": write_resample, "pad": write_pad, "crop": write_crop,
+    "slice": lambda site: [f"{site.out} = {site.var}[:, {site.layer.start}:{site.layer.start + site.layer.size}]"],
+    "reshape": lambda site: [f"{site.out} = {site.var}.reshape({site.var}.shape[0], *{tuple(site.layer.shape)!r})"],
+    "space_to_depth": write_space_to_depth, "attention": write_attention,
+    "class_token": lambda site: site.helper("ClassToken", f"ClassToken({site.c_in})"),
+    "position_embedding": lambda site: site.helper("PositionEmbedding", f"PositionEmbedding({tuple(site.shape)!r})"),
+    "opaque": write_nothing, "subgraph": write_nothing,
+}
+
 class Writer:
     def __init__(self, network: Network):
         self.network = network
@@ -340,120 +501,11 @@ class Writer:
         resolved = layer._replace(size=target[1][1:], like=None) if target is not None else layer
         cost = analyze_layer(resolved, shape)
         out = scope.var()
-        for statement in self.layer_code(layer, resolved, cost, name, var, out, shape, scope, target):
-            scope.forward.append(statement)
+        site = Site(self.helpers, layer, cost, name, var, out, shape, scope, target)
+        scope.forward.extend(WRITERS[layer.kind](site))
         steps = tuple(w.step for w in cost.windows) if cost.windows is not None and len(cost.windows) == len(jump) else (1,) * len(jump)
         new_jump = tuple(j * s for j, s in zip(jump, steps)) if len(cost.output_shape) == len(shape) else jump
         return out, cost.output_shape, new_jump
-
-    def layer_code(self, layer, resolved, cost, name: str, var: str, out: str, shape: tuple, scope: Scope, target) -> list[str]:
-        kind, n = layer.kind, len(shape) - 1
-        c_in = shape[0]
-
-        def module(expression: str) -> list[str]:
-            return [f"{out} = self.{scope.attr(name, expression)}({var})"]
-
-        if kind == "conv":
-            pads = [(g.pad_before, g.pad_after) for g in cost.axes]
-            k, s, d = (tuple(getattr(g, f) for g in cost.axes) for f in ("kernel", "stride", "dilation"))
-            lines, source = [], var
-            if any(b != a for b, a in pads):
-                lines.append(f"{out} = F.pad({var}, {tuple(v for b, a in reversed(pads) for v in (b, a))!r})")
-                source, padding = out, 0
-            else:
-                padding = tuple(b for b, _ in pads)
-            if layer.table is not None:
-                self.helpers.add("PartialConv")
-                attr = scope.attr(name, f"PartialConv({tuple(tuple(r) for r in layer.table)!r}, {k!r}, {s!r}, {layer.bias})")
-                if padding and any(padding):
-                    raise ConvcalcError(_("export: a connection table with padding has no PyTorch form here, got layer {name}").format(name=name))
-                return lines + [f"{out} = self.{attr}({source})"]
-            attr = scope.attr(name, f"nn.Conv{n}d({c_in}, {cost.output_shape[0]}, kernel_size={k!r}, stride={s!r}, padding={padding!r}, "
-                                    f"dilation={d!r}, groups={layer.groups}, bias={layer.bias})")
-            return lines + [f"{out} = self.{attr}({source})"]
-        if kind == "convT":
-            g = cost.axes
-            return module(f"nn.ConvTranspose{n}d({c_in}, {cost.output_shape[0]}, kernel_size={tuple(a.kernel for a in g)!r}, "
-                          f"stride={tuple(a.stride for a in g)!r}, padding={tuple(a.padding for a in g)!r}, "
-                          f"output_padding={tuple(a.output_padding for a in g)!r}, groups={layer.groups}, bias={layer.bias}, "
-                          f"dilation={tuple(a.dilation for a in g)!r})")
-        if kind in ("maxpool", "avgpool"):
-            g = cost.axes
-            k, s, p = tuple(a.kernel for a in g), tuple(a.stride for a in g), tuple(a.pad_before for a in g)
-            if kind == "maxpool":
-                return module(f"nn.MaxPool{n}d({k!r}, {s!r}, {p!r}, dilation={tuple(a.dilation for a in g)!r}, ceil_mode={layer.ceil_mode})")
-            return module(f"nn.AvgPool{n}d({k!r}, {s!r}, {p!r}, ceil_mode={layer.ceil_mode})")
-        if kind == "subsample":
-            self.helpers.add("Subsample")
-            return module(f"Subsample({c_in}, {tuple(a.kernel for a in cost.axes)!r}, {tuple(a.stride for a in cost.axes)!r})")
-        if kind in ("adaptive_avgpool", "global_avgpool", "adaptive_maxpool", "global_maxpool"):
-            flavour = "Max" if "max" in kind else "Avg"
-            return module(f"nn.Adaptive{flavour}Pool{n}d({tuple(cost.output_shape[1:])!r})")
-        if kind == "linear":
-            if n:
-                self.helpers.add("ChannelLinear")
-                return module(f"ChannelLinear({c_in}, {layer.out_features}, bias={layer.bias})")
-            return module(f"nn.Linear({c_in}, {layer.out_features}, bias={layer.bias})")
-        if kind == "flatten":
-            return module("nn.Flatten()")
-        if kind == "batchnorm":
-            return module(f"nn.BatchNorm{max(n, 1)}d({c_in}, affine={layer.affine})")
-        if kind == "layernorm":
-            if layer.shape is not None:
-                return module(f"nn.LayerNorm({tuple(layer.shape)!r}, elementwise_affine={layer.affine})")
-            if n:
-                self.helpers.add("ChannelLayerNorm")
-                return module(f"ChannelLayerNorm({c_in}, elementwise_affine={layer.affine})")
-            return module(f"nn.LayerNorm({c_in}, elementwise_affine={layer.affine})")
-        if kind == "groupnorm":
-            return module(f"nn.GroupNorm({layer.groups}, {c_in}, affine={layer.affine})")
-        if kind == "instancenorm":
-            return module(f"nn.InstanceNorm{max(n, 1)}d({c_in}, affine={layer.affine})")
-        if kind == "lrn":
-            return module(f"nn.LocalResponseNorm({layer.size})")
-        if kind in ACTIVATIONS:
-            return module(ACTIVATIONS[kind])
-        if kind == "scale":
-            self.helpers.add("LayerScale")
-            return module(f"LayerScale({c_in}, {n})")
-        if kind == "channel_shuffle":
-            return module(f"nn.ChannelShuffle({layer.groups})")
-        if kind in ("upsample", "resize"):
-            mode = {"nearest": "nearest", "bilinear": {1: "linear", 2: "bilinear", 3: "trilinear"}[n]}[layer.mode]
-            corners = ", align_corners=False" if mode != "nearest" else ""
-            if target is not None:
-                return [f"{out} = F.interpolate({var}, size={target[0]}.shape[2:], mode={mode!r}{corners})"]
-            return [f"{out} = F.interpolate({var}, size={tuple(cost.output_shape[1:])!r}, mode={mode!r}{corners})"]
-        if kind == "pad":
-            pads = tuple(v for before, after in reversed(pad_pairs(layer.padding, n)) for v in (before, after))
-            mode = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate"}[layer.mode]
-            return [f"{out} = F.pad({var}, {pads!r}, mode={mode!r})"]
-        if kind == "crop":
-            offsets = tuple(w.offset for w in cost.windows)
-            index = ", ".join(f"{o}:{o + size}" for o, size in zip(offsets, cost.output_shape[1:]))
-            return [f"{out} = {var}[:, :, {index}]"]
-        if kind == "slice":
-            return [f"{out} = {var}[:, {layer.start}:{layer.start + layer.size}]"]
-        if kind == "reshape":
-            return [f"{out} = {var}.reshape({var}.shape[0], *{tuple(layer.shape)!r})"]
-        if kind == "space_to_depth":
-            if n == 2 and not layer.pad:
-                return module(f"nn.PixelUnshuffle({layer.factor})")
-            self.helpers.add("SpaceToDepth")
-            return module(f"SpaceToDepth({layer.factor}, {layer.pad})")
-        if kind == "attention":
-            self.helpers.add("SelfAttention")
-            window = per_axis(layer.window, n, "window") if layer.window is not None else None
-            shift = per_axis(layer.shift, n, "shift", non_negative)
-            return module(f"SelfAttention({c_in}, {layer.heads}, {layer.bias}, {window!r}, {shift!r}, {layer.grid}, "
-                          f"{layer.position_bias!r}, {layer.cosine}, {tuple(shape[1:])!r})")
-        if kind == "class_token":
-            self.helpers.add("ClassToken")
-            return module(f"ClassToken({c_in})")
-        if kind == "position_embedding":
-            self.helpers.add("PositionEmbedding")
-            return module(f"PositionEmbedding({tuple(shape)!r})")
-        raise ConvcalcError(_("export: no PyTorch form for a layer of kind {kind}, got layer {name}").format(kind=quote(kind), name=name))
 
     def merge(self, node: Merge, name: str, var: str, shape: tuple, jump: tuple, scope: Scope):
         results = []

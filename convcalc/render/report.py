@@ -72,8 +72,9 @@ def totals_dict(report: Report) -> dict:
     return total
 
 
-OP_GROUP_NAMES = {"conv": N_("conv"), "linear": N_("linear"), "pool": N_("pool"), "norm": N_("norm"),
-                  "activation": N_("activation"), "merge": N_("merge"), "reshape": N_("reshape"), "other": N_("other")}
+OP_GROUP_NAMES = {"conv": N_("conv"), "linear": N_("linear"), "attention": N_("attention"), "pool": N_("pool"), "norm": N_("norm"),
+                  "activation": N_("activation"), "merge": N_("merge"), "embedding": N_("embedding"), "reshape": N_("reshape"),
+                  "other": N_("other")}  # formulas.GROUPS, each named
 
 
 def by_op_dict(groups: dict, report: Report) -> dict:

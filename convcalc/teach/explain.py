@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from math import prod
 
-from ..core.formulas import axis_names, fmt_shape
+from ..core.formulas import ACTIVATIONS, axis_names, fmt_shape
 from ..core.messages import N_, _
 from ..core.geometry import ConvAxis, TransposedAxis
 from ..core.network import Row, Settings
@@ -305,7 +305,31 @@ def merge_lines(row: Row) -> list[str]:
     return [_("{items} = {shape} (axes of size 1 are broadcast); no parameters, 0 MACs").format(items=' × '.join(shapes), shape=fmt_shape(row.output_shape))]
 
 
+def elementwise_lines(row: Row) -> list[str]:
+    return [_("{kind}: element by element, same shape; no parameters, 0 MACs").format(kind=row.kind)]
+
+
+def lrn_lines(row: Row) -> list[str]:
+    return [_("each value divided by a power of the sum of squares over {size} neighbouring channels; same shape, no "
+              "parameters, 0 MACs").format(size=row.layer.size)]
+
+
+def class_token_lines(row: Row) -> list[str]:
+    c, positions = row.input_shape
+    return [_("one learned token before the positions: L = {positions} + 1 = {out}; params = C = {params}; 0 MACs").format(
+        positions=positions, out=row.output_shape[1], params=num(row.params))]
+
+
+def position_embedding_lines(row: Row) -> list[str]:
+    c, *positions = row.input_shape
+    return [_("one learned value added per channel and position: params = C·L = {c}·{positions} = {params}; 0 MACs").format(
+        c=c, positions=product(positions), params=num(row.params))]
+
+
+# how each kind of leaf row is explained: every kind in formulas.ROW_KINDS once (tests/test_kinds.py)
 LINES = {
+    **dict.fromkeys(ACTIVATIONS + ("dropout", "identity"), elementwise_lines),
+    "lrn": lrn_lines, "class_token": class_token_lines, "position_embedding": position_embedding_lines,
     "conv": conv_lines, "convT": conv_transpose_lines, "maxpool": pool_lines, "avgpool": pool_lines,
     "subsample": subsample_lines, "linear": linear_lines, "flatten": flatten_lines,
     "batchnorm": norm_lines, "layernorm": norm_lines, "groupnorm": norm_lines, "instancenorm": norm_lines,
@@ -365,7 +389,7 @@ def input_field_lines(row: Row) -> list[str]:
 
 def explain(row: Row, settings: Settings) -> list[str]:
     """Every step for one leaf row."""
-    lines = LINES.get(row.kind, lambda r: [_("{kind}: same shape, no parameters, 0 MACs").format(kind=r.kind)])(row)
+    lines = LINES[row.kind](row)
     if row.macs:
         batch = _(" × {batch} samples").format(batch=settings.batch) if settings.batch > 1 else ""
         lines.append(_("FLOPs = MACs × {flops_per_mac} FLOP per MAC{batch} = {num}").format(flops_per_mac=settings.flops_per_mac, batch=batch, num=num(row.macs * settings.flops_per_mac)))
@@ -379,10 +403,11 @@ SAVED_PARTS = (("input", N_("its input")), ("output", N_("its output")), ("indic
 
 def memory_lines(row: Row, settings: Settings) -> list[str]:
     """What autograd keeps of this layer, its backward MACs, and with a device its time bound."""
-    from ..core.memory import SAVES, Saves, roofline, saves_of
+    from ..core.formulas import ROW_KINDS, saves_of
+    from ..core.memory import roofline
 
     lines = []
-    rule = saves_of(row.layer) if row.layer is not None else SAVES.get(row.kind, Saves())
+    rule = saves_of(row.layer) if row.layer is not None else ROW_KINDS[row.kind].saves
     parts = [_(text) for flag, text in SAVED_PARTS if getattr(rule, flag)]
     if row.saved_bytes:
         lines.append(_("saved for backward: {size} B ({what}; a storage an earlier layer keeps is not counted again)").format(
