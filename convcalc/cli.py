@@ -9,9 +9,9 @@ from enum import Enum
 
 import typer
 
-from .core.messages import _
 from . import __version__
 from .core.errors import ConvcalcError, reason
+from .core.messages import Note, _, say
 
 class Commands(typer.core.TyperGroup):
     """The command group, whose usage errors (an unknown option, a value of the wrong type, a
@@ -142,9 +142,10 @@ class Format(str, Enum):
     markdown = "markdown"
 
 
-def fail(message: str, code: int = 1):
-    """One line on stderr, `Error: <where>: <what>, got <value>`, at most MAX_MESSAGE characters."""
-    fail_line(message)
+def fail(message, code: int = 1):
+    """One line on stderr, `Error: <where>: <what>, got <value>`, at most MAX_MESSAGE characters; an error or a
+    Note is said in the reader's language here."""
+    fail_line(say(message))
     raise typer.Exit(code)
 
 
@@ -229,14 +230,17 @@ FLAGS = {"c": "--cout", "k": "--k", "s": "--s", "p": "--p", "d": "--d", "groups"
 
 
 def flag_message(error: ConvcalcError, op: str) -> str:
-    """Name the flag the user typed: 'k: must be …' → '--k: must be …'."""
-    text = str(error)
-    match = re.match(r"([\w-]+)(: |：)(.*)", text, re.S)  # English or Chinese colon
-    if match and match[1] in FLAGS:
-        head = match[1]
-        flag = "--cout" if (head == "out" and op == "linear") else FLAGS[head]
-        return f"{flag}{match[2]}{match[3]}"
-    return text
+    """Name the flag the user typed: 'k: must be …' → '--k: must be …', the option read from the error's
+    own record (its Note), never from the translated text."""
+    note, where = error.note, error.where
+    if where not in FLAGS:
+        return say(note)
+    flag = "--cout" if (where == "out" and op == "linear") else FLAGS[where]
+    head = note.template.partition(": ")[0]
+    if head.startswith("{"):  # the option is a value of the sentence: give it the flag instead
+        return say(Note(note.template, **{**note.values, head[1:-1]: flag}))
+    text = say(note)
+    return flag + text[len(where):] if text.startswith(where) else text
 
 
 def no_such_option(flag: str, kind: str, value) -> str:
@@ -462,7 +466,7 @@ def net(
             fail(_("--by-op: a second table has no place in CSV; use --format table, markdown or json, got --format csv"), 2)
         emit_network(network, settings, fmt, show_steps, depth, connections, by_op, count.value)
     except ConvcalcError as error:
-        fail(str(error))
+        fail(error)
 
 
 def input_shape(size: str | None) -> tuple[int, ...] | None:
@@ -682,7 +686,7 @@ def zoo(fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output 
             network = load(path)
             entries.append((path.stem, network.name, analyze(network), network.source))
     except ConvcalcError as error:
-        fail(str(error))
+        fail(error)
     if fmt is Format.json:
         import json
 
@@ -721,7 +725,7 @@ def export(
         network = load_network(spec, shape, parse_assignments(assignments or []))
         text = export_torch(network)
     except ConvcalcError as error:
-        fail(str(error))
+        fail(error)
     if output is None:
         sys.stdout.write(text)
         return
@@ -791,7 +795,7 @@ def read_values(text: str | None, flag: str):
     try:
         return read(text, where, exact=True)
     except SpecError as error:
-        fail(_("{flag}: {error}").format(flag=flag, error=error) if where == flag else str(error), 2)
+        fail(_("{flag}: {error}").format(flag=flag, error=say(error)) if where == flag else error, 2)
 
 
 COMPUTE_FLAGS = {
@@ -882,7 +886,7 @@ def compute(
         else:
             result = teach.pool(x_t, kind, parse_sizes(k, "--k"), strides, padding, dilation, ceil, not no_count_pad)
     except ConvcalcError as error:
-        fail(str(error))
+        fail(error)
     emit_compute(result, fmt, show_steps, symbolic, draw, numbers=x is not None)
 
 
@@ -1004,7 +1008,7 @@ def solve(
                 seen[key] = count_layers(kind, given, target, rf, ceil) if what == "layers" else solve_axis(kind, given, ceil, max_p)
             answers.append(seen[key])
     except ConvcalcError as error:
-        fail(str(error))
+        fail(error)
     if len(seen) == 1:
         emit_solve([("", answers[0])], fmt, show_steps)
     else:

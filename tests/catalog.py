@@ -25,7 +25,7 @@ METHODS = [("**.py", "python")]
 
 
 def code_messages() -> list[str]:
-    found = extract_from_dir(str(ROOT / "convcalc"), METHODS, keywords={"_": None, "N_": None})
+    found = extract_from_dir(str(ROOT / "convcalc"), METHODS, keywords={"_": None, "N_": None, "Note": None})
     return [message for _, _, message, _, _ in found if isinstance(message, str)]
 
 

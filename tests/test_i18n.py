@@ -56,8 +56,10 @@ def test_messages_are_templates_not_formatted_strings():
                 continue
             name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
             first = node.args[2] if name == "fail" and isinstance(node.func, ast.Attribute) and len(node.args) > 2 else node.args[0]
-            if name in ("_", "N_") and not (isinstance(first, ast.Constant) or isinstance(node.func, ast.Attribute)):
-                if not (isinstance(first, (ast.Subscript, ast.Name)) and name == "_"):  # _(TABLE[key]) of N_ entries
+            if name in ("_", "N_", "Note") and not (isinstance(first, ast.Constant) or isinstance(node.func, ast.Attribute)):
+                # _(TABLE[key]) of N_ entries; Note(template) re-made from a Note's own template or an N_ table's entry
+                if not (isinstance(first, (ast.Subscript, ast.Name)) and name == "_"
+                        or isinstance(first, (ast.Name, ast.Attribute)) and name == "Note"):
                     offenders.append(f"{path.name}:{node.lineno}")
             if name in ("ConvcalcError", "SpecError", "fail") and isinstance(first, ast.JoinedStr):
                 offenders.append(f"{path.name}:{node.lineno}")
@@ -215,12 +217,36 @@ def test_chinese_is_not_the_default():
     assert re.search(r"[\u4e00-\u9fff]", convcalc("layer", "--in", "10", "--k", "3", language=None, LANG="zh_CN.UTF-8").stdout)
 
 
-def test_json_stays_english():
-    import json
+@pytest.mark.parametrize("args", [("net", "lenet5", "--format", "json"), ("net", "resnet50", "--format", "json"),
+                                  ("layer", "--in", "10", "--k", "5", "--p", "1", "--s", "2", "--format", "json"),
+                                  ("net", "lenet5", "--format", "csv"),
+                                  ("solve", "--in", "10", "--k", "3", "--s", "2", "--out", "7", "--p", "?", "--format", "json")])
+def test_machine_readable_output_is_identical_in_both_languages(args):
+    """JSON and CSV are a contract: resnet50's warnings (strides that leave rows unread) stay English under --lang zh."""
+    zh = convcalc(*args)
+    en = convcalc(*args, language="en")
+    assert zh.returncode == en.returncode == 0 and zh.stdout == en.stdout
+    if "resnet50" in args:
+        assert "is not divisible by S = 2" in zh.stdout
 
-    zh = convcalc("net", "lenet5", "--format", "json")
-    en = convcalc("net", "lenet5", "--format", "json", language="en")
-    assert json.loads(zh.stdout) == json.loads(en.stdout)
+
+def test_the_library_speaks_english_whatever_language_was_installed():
+    """A notebook that once chose Chinese: results and errors are Notes whose text is English; `say` gives the
+    installed language, at the edge."""
+    from convcalc import Conv, ConvcalcError, single_layer
+    from convcalc.core.messages import say
+
+    i18n.install("zh")
+    try:
+        report = single_layer(Conv(out_channels=1, kernel=5, padding=1, stride=2), (1, 10, 10))
+        (warning,) = report.warnings
+        assert "is not divisible by S = 2" in warning and "不能被 S = 2 整除" in say(warning)
+        with pytest.raises(ConvcalcError, match="k: must be a positive integer, got 0") as caught:
+            single_layer(Conv(out_channels=1, kernel=0), (1, 10, 10))
+        assert caught.value.where == "k" and say(caught.value) == "k：必须是正整数，实际为 0"
+    finally:
+        i18n.install("en")
+    assert say(warning) == warning
 
 
 def test_the_table_lines_up_with_wide_characters():

@@ -6,11 +6,27 @@ own notation), shortened with `…` so that one line stays one short line whatev
 
 from __future__ import annotations
 
-from .messages import N_, _
+from .messages import N_, Note
 
 
 class ConvcalcError(ValueError):
-    """A configuration that cannot be computed; the message says where, what, and the value."""
+    """A configuration that cannot be computed; the message says where, what, and the value.
+
+    Its message is a Note (messages.py): `str(error)` is the English sentence, `error.note` the record
+    (template and values) that the edge says in the reader's language, `error.where` the option or
+    place it names first."""
+
+    @property
+    def note(self) -> Note:
+        message = self.args[0] if self.args else ""
+        if isinstance(message, Note):
+            return message
+        text = str(message)  # a plain message: a template without values is never formatted
+        return Note(text)
+
+    @property
+    def where(self) -> str | None:
+        return self.note.where
 
 
 class SpecError(ConvcalcError):
@@ -49,7 +65,7 @@ def quote(value, limit: int = QUOTE_CHARS) -> str:
             return put("null")
         if isinstance(item, int):
             digits = len(str(item)) if item.bit_length() < 10_000 else limit + 1
-            return put(str(item) if digits <= limit else _("an integer of about {digits:,} digits").format(digits=item.bit_length() * 3 // 10))
+            return put(str(item) if digits <= limit else Note("an integer of about {digits:,} digits", digits=item.bit_length() * 3 // 10))
         if isinstance(item, str):
             return put(_string(item[: limit + 1]))
         if isinstance(item, float):
@@ -101,8 +117,8 @@ OS_REASONS = (N_("No such file or directory"), N_("Permission denied"), N_("Is a
 def reason(error: Exception, otherwise: str | None = None) -> str:
     """Why reading failed, in words: the operating system's reason, or 'not UTF-8 text'."""
     if isinstance(error, UnicodeDecodeError):
-        return _("not UTF-8 text")
+        return Note("not UTF-8 text")
     strerror = getattr(error, "strerror", None)
     if strerror:
-        return _(strerror)
-    return otherwise or _("cannot be read")
+        return Note(strerror)
+    return otherwise or Note("cannot be read")

@@ -18,7 +18,7 @@ import math
 import re
 from fractions import Fraction
 
-from .messages import _
+from .messages import Note
 from .errors import SpecError, quote
 from .limits import MAX_INT, MAX_INT_DIGITS, MAX_NESTING
 
@@ -52,12 +52,12 @@ def tokens(text: str) -> list[tuple[str, object]]:
     while pos < len(text):
         match = TOKEN.match(text, pos)
         if not match:
-            raise SpecError(_("cannot read the expression at {value}, got {value2}").format(value=quote(text[pos:].strip()), value2=quote(text)))
+            raise SpecError(Note("cannot read the expression at {value}, got {value2}", value=quote(text[pos:].strip()), value2=quote(text)))
         digits, name, function, op = match.groups()
         if digits and len(digits.partition(".")[0].lstrip("0")) > MAX_INT_DIGITS or len(digits or "") > 40:
-            raise SpecError(_("integer too large (the limit is 2^53 = {max_int:,}), got {value}").format(max_int=MAX_INT, value=quote(text)))
+            raise SpecError(Note("integer too large (the limit is 2^53 = {max_int:,}), got {value}", max_int=MAX_INT, value=quote(text)))
         if function and function not in FUNCTIONS:
-            raise SpecError(_("unknown function {name} (known: {known}), got {value}").format(
+            raise SpecError(Note("unknown function {name} (known: {known}), got {value}",
                 name=function, known=", ".join(FUNCTIONS), value=quote(text)))
         if digits:
             out.append(("num", Fraction(digits) if "." in digits else int(digits)))
@@ -76,7 +76,7 @@ def evaluate(text: str, env: dict[str, object]) -> int:
 
     def bounded(value):
         if not -MAX_INT <= value <= MAX_INT or (type(value) is Fraction and value.denominator > MAX_INT):
-            raise SpecError(_("the value passes the limit of 2^53 = {max_int:,}, got {value}").format(max_int=MAX_INT, value=quote(text)))
+            raise SpecError(Note("the value passes the limit of 2^53 = {max_int:,}, got {value}", max_int=MAX_INT, value=quote(text)))
         if type(value) is Fraction and value.denominator == 1:
             return value.numerator
         return value
@@ -96,45 +96,45 @@ def evaluate(text: str, env: dict[str, object]) -> int:
             return value
         if kind == "name":
             if value not in env:
-                known = ", ".join("$" + k for k in list(env)[:12]) or _("none")
-                raise SpecError(_("unknown argument ${value} (known: {known}), got {value2}").format(value=value, known=known, value2=quote(text)))
+                known = ", ".join("$" + k for k in list(env)[:12]) or Note("none")
+                raise SpecError(Note("unknown argument ${value} (known: {known}), got {value2}", value=value, known=known, value2=quote(text)))
             got = number(env[value])
             if got is None:
-                raise SpecError(_("${value} is used in arithmetic but is not a number, got {value2}").format(value=value, value2=quote(env[value])))
+                raise SpecError(Note("${value} is used in arithmetic but is not a number, got {value2}", value=value, value2=quote(env[value])))
             return bounded(got)
         if kind == "func":  # the token is followed by its bracket
             count, function = FUNCTIONS[value]
             take()
             depth += 1
             if depth > MAX_NESTING:
-                raise SpecError(_("brackets nest deeper than {max_nesting} levels, got {value}").format(max_nesting=MAX_NESTING, value=quote(text)))
+                raise SpecError(Note("brackets nest deeper than {max_nesting} levels, got {value}", max_nesting=MAX_NESTING, value=quote(text)))
             arguments = [sum_()]
             while peek() == ("op", ","):
                 take()
                 arguments.append(sum_())
             if peek() != ("op", ")") or len(arguments) != count:
-                raise SpecError(_("{name} takes {count} values in brackets, got {value}").format(name=value, count=count, value=quote(text)))
+                raise SpecError(Note("{name} takes {count} values in brackets, got {value}", name=value, count=count, value=quote(text)))
             take()
             depth -= 1
             try:
                 return bounded(function(*arguments))
             except (ValueError, ZeroDivisionError):
-                raise SpecError(_("{name}: the multiple must be positive, got {value}").format(name=value, value=quote(text))) from None
+                raise SpecError(Note("{name}: the multiple must be positive, got {value}", name=value, value=quote(text))) from None
         if (kind, value) == ("op", "("):
             depth += 1
             if depth > MAX_NESTING:
-                raise SpecError(_("brackets nest deeper than {max_nesting} levels, got {value}").format(max_nesting=MAX_NESTING, value=quote(text)))
+                raise SpecError(Note("brackets nest deeper than {max_nesting} levels, got {value}", max_nesting=MAX_NESTING, value=quote(text)))
             result = sum_()
             if peek() != ("op", ")"):
-                raise SpecError(_("missing ')' in the expression, got {value}").format(value=quote(text)))
+                raise SpecError(Note("missing ')' in the expression, got {value}", value=quote(text)))
             take()
             depth -= 1
             return result
         if (kind, value) == ("op", "-"):
             if pos < len(items) and items[pos] == ("op", "-"):
-                raise SpecError(_("two minus signs in a row, got {value}").format(value=quote(text)))
+                raise SpecError(Note("two minus signs in a row, got {value}", value=quote(text)))
             return -atom()
-        raise SpecError(_("incomplete expression, got {value}").format(value=quote(text)))
+        raise SpecError(Note("incomplete expression, got {value}", value=quote(text)))
 
     def product() -> int:
         result = atom()
@@ -144,7 +144,7 @@ def evaluate(text: str, env: dict[str, object]) -> int:
             if op == "*":
                 result = bounded(result * right)
             elif right == 0:
-                raise SpecError(_("division by zero, got {value}").format(value=quote(text)))
+                raise SpecError(Note("division by zero, got {value}", value=quote(text)))
             elif op == "//":
                 result = bounded(math.floor(Fraction(result) / right))
             else:
@@ -160,8 +160,8 @@ def evaluate(text: str, env: dict[str, object]) -> int:
 
     value = sum_()
     if pos != len(items):
-        raise SpecError(_("unexpected {value} in the expression, got {value2}").format(value=quote(str(items[pos][1])), value2=quote(text)))
+        raise SpecError(Note("unexpected {value} in the expression, got {value2}", value=quote(str(items[pos][1])), value2=quote(text)))
     if type(value) is Fraction:
-        raise SpecError(_("{result} is not a whole number (round it with //, ceil, floor or div_round), got {value}").format(
+        raise SpecError(Note("{result} is not a whole number (round it with //, ceil, floor or div_round), got {value}",
             result=value, value=quote(text)))
     return value

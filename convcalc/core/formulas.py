@@ -21,7 +21,7 @@ from __future__ import annotations
 from math import prod
 from typing import Callable, NamedTuple
 
-from .messages import _
+from .messages import Note
 from . import geometry as geo
 from .errors import ConvcalcError, quote
 from .limits import MAX_INT
@@ -76,19 +76,19 @@ def is_int(value) -> bool:
 
 def positive(value, option: str) -> int:
     if not is_int(value) or value < 1:
-        raise ConvcalcError(_("{option}: must be a positive integer, got {value}").format(option=option, value=quote(value)))
+        raise ConvcalcError(Note("{option}: must be a positive integer, got {value}", option=option, value=quote(value)))
     return at_most_limit(value, option)
 
 
 def non_negative(value, option: str) -> int:
     if not is_int(value) or value < 0:
-        raise ConvcalcError(_("{option}: must be a non-negative integer, got {value}").format(option=option, value=quote(value)))
+        raise ConvcalcError(Note("{option}: must be a non-negative integer, got {value}", option=option, value=quote(value)))
     return at_most_limit(value, option)
 
 
 def at_most_limit(value: int, option: str) -> int:
     if value > MAX_INT:
-        raise ConvcalcError(_("{option}: must be at most 2^53 = {max_int:,}, got {value}").format(option=option, max_int=MAX_INT, value=quote(value)))
+        raise ConvcalcError(Note("{option}: must be at most 2^53 = {max_int:,}, got {value}", option=option, max_int=MAX_INT, value=quote(value)))
     return value
 
 
@@ -103,7 +103,7 @@ def check_layer(layer) -> None:
     kind = getattr(layer, "kind", None)
     if not isinstance(kind, str) or kind not in KINDS or type(layer) is not KINDS[kind].layer:
         known = ", ".join(sorted(KINDS))
-        raise ConvcalcError(_("layer: must be a convcalc layer record whose kind is one of {known}, got {value}").format(known=known, value=quote(layer)))
+        raise ConvcalcError(Note("layer: must be a convcalc layer record whose kind is one of {known}, got {value}", known=known, value=quote(layer)))
     names = {field: key for key, field in layer.keys.items()}
     for field, value in zip(layer._fields, layer):
         option = names.get(field, field)
@@ -111,54 +111,54 @@ def check_layer(layer) -> None:
             continue
         if field in BOOL_FIELDS:
             if type(value) is not bool:
-                raise ConvcalcError(_("{option}: must be true or false, got {value}").format(option=option, value=quote(value)))
+                raise ConvcalcError(Note("{option}: must be true or false, got {value}", option=option, value=quote(value)))
         elif field in TEXT_FIELDS and isinstance(value, str):
             continue
         elif field in NUMBER_FIELDS and value is not None:
             if type(value) not in (int, float) or not 0 < value < float("inf"):
-                raise ConvcalcError(_("{option}: must be a positive number, got {value}").format(option=option, value=quote(value)))
+                raise ConvcalcError(Note("{option}: must be a positive number, got {value}", option=option, value=quote(value)))
         elif field == "table" and value is not None:
             if not isinstance(value, tuple):
-                raise ConvcalcError(_("table: must be a tuple with one tuple of input channels per output channel, got {value}").format(value=quote(value)))
+                raise ConvcalcError(Note("table: must be a tuple with one tuple of input channels per output channel, got {value}", value=quote(value)))
             for o, row in enumerate(value):
                 if not isinstance(row, tuple) or not all(is_int(i) for i in row):
-                    raise ConvcalcError(_("table[{o}]: must list input channels (integers), got {value}").format(o=o, value=quote(row)))
+                    raise ConvcalcError(Note("table[{o}]: must list input channels (integers), got {value}", o=o, value=quote(row)))
         elif value is None:
             if layer._field_defaults.get(field, 0) is not None:
-                raise ConvcalcError(_("{option}: must be an integer or one per axis, got null").format(option=option))
+                raise ConvcalcError(Note("{option}: must be an integer or one per axis, got null", option=option))
         elif field == "padding" and type(value) is tuple and all(
                 is_int(v) or (type(v) is tuple and all(is_int(x) for x in v)) for v in value):
             continue  # per axis a number, or a pair (before, after)
         elif not (is_int(value) or (type(value) is tuple and all(is_int(v) for v in value))):
-            raise ConvcalcError(_("{option}: must be an integer or a tuple of integers (one per axis), got {value}").format(option=option, value=quote(value)))
+            raise ConvcalcError(Note("{option}: must be an integer or a tuple of integers (one per axis), got {value}", option=option, value=quote(value)))
 
 
 def per_axis(value, n: int, option: str, check=positive) -> tuple[int, ...]:
     """One value for every axis, or exactly one per axis."""
     if isinstance(value, (tuple, list)):
         if len(value) != n:
-            needs = _("one value for 1 spatial axis") if n == 1 else _("1 or {n} values for {n} spatial axes").format(n=n)
-            raise ConvcalcError(_("{option}: needs {needs}, got {value}").format(option=option, needs=needs, value=quote(list(value))))
+            needs = Note("one value for 1 spatial axis") if n == 1 else Note("1 or {n} values for {n} spatial axes", n=n)
+            raise ConvcalcError(Note("{option}: needs {needs}, got {value}", option=option, needs=needs, value=quote(list(value))))
         return tuple(check(v, option) for v in value)
     return (check(value, option),) * n
 
 
 def split_input(shape: Shape, kind: str) -> tuple[int, Shape]:
     if not 2 <= len(shape) <= 4:
-        raise ConvcalcError(_("{kind}: needs channels and 1 to 3 spatial axes, got input of shape {shape}").format(kind=kind, shape=fmt_shape(shape)))
+        raise ConvcalcError(Note("{kind}: needs channels and 1 to 3 spatial axes, got input of shape {shape}", kind=kind, shape=fmt_shape(shape)))
     return shape[0], shape[1:]
 
 
 def unit_name(axis: str, count: int) -> str:
     if axis == "H":
-        return _("row") if count == 1 else _("rows")
+        return Note("row") if count == 1 else Note("rows")
     if axis == "W":
-        return _("column") if count == 1 else _("columns")
-    return _("position") if count == 1 else _("positions")
+        return Note("column") if count == 1 else Note("columns")
+    return Note("position") if count == 1 else Note("positions")
 
 
 def axis_label(name: str) -> str:
-    return _("axis {name}").format(name=name)
+    return Note("axis {name}", name=name)
 
 
 def unreached_warnings(names: tuple[str, ...], axes) -> list[str]:
@@ -170,11 +170,14 @@ def unreached_warnings(names: tuple[str, ...], axes) -> list[str]:
             by_figures.setdefault((g.span, g.stride, g.unreached, min(g.unreached, g.pad_after)), []).append(name)
     warnings = []
     for (span, stride, left, of_padding), axis_list in by_figures.items():
-        units = _(" and ").join(dict.fromkeys(unit_name(a, left) for a in axis_list))
-        label = axis_label(axis_list[0]) if len(axis_list) == 1 else _("axes {names}").format(names=", ".join(axis_list))
+        names = list(dict.fromkeys(unit_name(a, left) for a in axis_list))
+        units = names[0]
+        for name in names[1:]:
+            units = Note("{first} and {then}", first=units, then=name)
+        label = axis_label(axis_list[0]) if len(axis_list) == 1 else Note("axes {names}", names=", ".join(axis_list))
         warnings.append(
-            _("{label}: (M + 2P − K̂) = {span} is not divisible by S = {stride}: the windows never reach the last "
-              "{left} {units} of the padded input ({of_input} of input, {of_padding} of padding)").format(
+            Note("{label}: (M + 2P − K̂) = {span} is not divisible by S = {stride}: the windows never reach the last "
+              "{left} {units} of the padded input ({of_input} of input, {of_padding} of padding)",
                 label=label, span=span, stride=stride, left=left, units=units, of_input=left - of_padding, of_padding=of_padding)
         )
     return warnings
@@ -186,13 +189,13 @@ def conv_padding(layer: Conv, spatial: Shape, k, d, s) -> tuple[list[tuple[int, 
         notes = []
         if geo.PRESET_NAMES.get(layer.padding, layer.padding) == "same" and any(si > 1 for si in s):
             notes.append(
-                _("p='same' with stride > 1 follows TensorFlow: output ⌈M/S⌉, padding (before, after) = {pads}; "
-                  "PyTorch refuses padding='same' for strided convolutions").format(pads=", ".join(f"({b}, {a})" for b, a in pads))
+                Note("p='same' with stride > 1 follows TensorFlow: output ⌈M/S⌉, padding (before, after) = {pads}; "
+                  "PyTorch refuses padding='same' for strided convolutions", pads=", ".join(f"({b}, {a})" for b, a in pads))
             )
         return pads, notes
     if layer.p_total is not None:
         if layer.padding != 0:
-            raise ConvcalcError(_("p_total: gives the padding already; drop p (or p_total), got p {value} too").format(value=quote(layer.padding)))
+            raise ConvcalcError(Note("p_total: gives the padding already; drop p (or p_total), got p {value} too", value=quote(layer.padding)))
         totals = per_axis(layer.p_total, len(spatial), "p_total", non_negative)
         return [(t // 2, t - t // 2) for t in totals], []
     padding = layer.padding
@@ -205,7 +208,7 @@ def padding_value(value, option: str):
     """A padding for one axis: a number for both sides, or a pair (before, after)."""
     if isinstance(value, tuple):
         if len(value) != 2:
-            raise ConvcalcError(_("{option}: a pair (before, after) per axis, got {value}").format(option=option, value=quote(list(value))))
+            raise ConvcalcError(Note("{option}: a pair (before, after) per axis, got {value}", option=option, value=quote(list(value))))
         return tuple(non_negative(v, option) for v in value)
     return non_negative(value, option)
 
@@ -221,12 +224,12 @@ def pad_pairs(padding, n: int) -> list[tuple[int, int]]:
 
 def conv_table(table, c_in: int, c_out: int, groups: int) -> tuple[tuple[int, ...], ...]:
     if groups != 1:
-        raise ConvcalcError(_("table: a connection table replaces groups, so groups must be 1, got {groups}").format(groups=groups))
+        raise ConvcalcError(Note("table: a connection table replaces groups, so groups must be 1, got {groups}", groups=groups))
     if len(table) != c_out:
-        raise ConvcalcError(_("table: needs one row per output channel ({c_out}), got {count} rows").format(c_out=c_out, count=len(table)))
+        raise ConvcalcError(Note("table: needs one row per output channel ({c_out}), got {count} rows", c_out=c_out, count=len(table)))
     for o, row in enumerate(table):
         if not row or any(not is_int(i) or not 0 <= i < c_in for i in row) or len(set(row)) != len(row):
-            raise ConvcalcError(_("table[{o}]: must list distinct input channels from 0 to {value}, got {value2}").format(o=o, value=c_in - 1, value2=quote(list(row))))
+            raise ConvcalcError(Note("table[{o}]: must list distinct input channels from 0 to {value}, got {value2}", o=o, value=c_in - 1, value2=quote(list(row))))
     return table
 
 
@@ -239,14 +242,14 @@ def conv(layer: Conv, shape: Shape) -> LayerCost:
     k, s, d = per_axis(layer.kernel, n, "k"), per_axis(layer.stride, n, "s"), per_axis(layer.dilation, n, "d")
     groups = positive(layer.groups, "groups")
     if c_in % groups or c_out % groups:
-        raise ConvcalcError(_("groups: must divide the input channels ({c_in}) and the output channels ({c_out}), got "
-                              "{groups}").format(c_in=c_in, c_out=c_out, groups=groups))
+        raise ConvcalcError(Note("groups: must divide the input channels ({c_in}) and the output channels ({c_out}), got "
+                              "{groups}", c_in=c_in, c_out=c_out, groups=groups))
     pads, warnings = conv_padding(layer, spatial, k, d, s)
     names = axis_names(n)
     axes = tuple(geo.conv_axis(m, ki, si, b, a, di, axis_label(ax)) for m, ki, si, (b, a), di, ax in zip(spatial, k, s, pads, d, names))
     warnings += unreached_warnings(names, axes)
     warnings += [
-        _("{axis}: padding {padding} ≥ effective kernel {kernel}: the first outputs see only padding").format(
+        Note("{axis}: padding {padding} ≥ effective kernel {kernel}: the first outputs see only padding",
             axis=axis_label(ax), padding=g.pad_before, kernel=g.effective_kernel)
         for ax, g in zip(names, axes) if g.pad_before >= g.effective_kernel
     ]
@@ -273,8 +276,8 @@ def conv_transpose(layer: ConvTranspose, shape: Shape) -> LayerCost:
     op = per_axis(layer.output_padding, n, "output_padding", non_negative)
     groups = positive(layer.groups, "groups")
     if c_in % groups or c_out % groups:
-        raise ConvcalcError(_("groups: must divide the input channels ({c_in}) and the output channels ({c_out}), got "
-                              "{groups}").format(c_in=c_in, c_out=c_out, groups=groups))
+        raise ConvcalcError(Note("groups: must divide the input channels ({c_in}) and the output channels ({c_out}), got "
+                              "{groups}", c_in=c_in, c_out=c_out, groups=groups))
     axes = tuple(
         geo.transposed_axis(m, ki, si, pi, opi, di, axis_label(ax))
         for m, ki, si, pi, opi, di, ax in zip(spatial, k, s, p, op, d, axis_names(n))
@@ -295,7 +298,7 @@ def pool_geometry(kind: str, shape: Shape, kernel, stride, padding, dilation, ce
     p = per_axis(padding, n, "p", non_negative)
     d = per_axis(dilation, n, "d")
     if not isinstance(ceil_mode, bool):
-        raise ConvcalcError(_("ceil: must be true or false, got {value}").format(value=quote(ceil_mode)))
+        raise ConvcalcError(Note("ceil: must be true or false, got {value}", value=quote(ceil_mode)))
     names = axis_names(n)
     axes = tuple(geo.pool_axis(m, ki, si, pi, di, ceil_mode, axis_label(ax)) for m, ki, si, pi, di, ax in zip(spatial, k, s, p, d, names))
     return channels, axes, unreached_warnings(names, axes)
@@ -304,13 +307,13 @@ def pool_geometry(kind: str, shape: Shape, kernel, stride, padding, dilation, ce
 def pool(layer: Pool, shape: Shape) -> LayerCost:
     """out = ⌊(M + 2P − K̂)/S⌋ + 1 (⌈·⌉ with ceil_mode, as PyTorch); channels unchanged; no parameters, 0 MACs."""
     if layer.kind == "avgpool" and layer.dilation != 1:
-        raise ConvcalcError(_("d: average pooling has no dilation, got {value}").format(value=quote(layer.dilation)))
+        raise ConvcalcError(Note("d: average pooling has no dilation, got {value}", value=quote(layer.dilation)))
     channels, axes, warnings = pool_geometry(layer.kind, shape, layer.kernel, layer.stride, layer.padding, layer.dilation, layer.ceil_mode)
     if layer.kind == "avgpool" and len(axes) == 3:  # PyTorch's avg_pool3d also checks the unpadded input
         for name, g in zip(axis_names(3), axes):
             if g.size < g.kernel:
-                raise ConvcalcError(_("axis {name}: 3-D average pooling needs the unpadded input to be at least the kernel "
-                                      "({kernel}), as PyTorch checks, got size {size}").format(name=name, kernel=g.kernel, size=g.size))
+                raise ConvcalcError(Note("axis {name}: 3-D average pooling needs the unpadded input to be at least the kernel "
+                                      "({kernel}), as PyTorch checks, got size {size}", name=name, kernel=g.kernel, size=g.size))
     windows = tuple(conv_window(g.effective_kernel, g.stride, g.pad_before) for g in axes)
     return LayerCost((channels, *(g.out for g in axes)), 0, 0, 0, windows, False, tuple(warnings), axes)
 
@@ -368,17 +371,17 @@ def norm(layer: Norm | InstanceNorm, shape: Shape) -> LayerCost:
     normalized = getattr(layer, "shape", None)
     if normalized is not None:
         if layer.kind != "layernorm":
-            raise ConvcalcError(_("shape: only layernorm normalises over given axes, got {value} for {kind}").format(value=quote(list(normalized)), kind=layer.kind))
+            raise ConvcalcError(Note("shape: only layernorm normalises over given axes, got {value} for {kind}", value=quote(list(normalized)), kind=layer.kind))
         normalized = per_axis(normalized, len(normalized), "shape") if normalized else ()
         if not normalized or tuple(shape[-len(normalized):]) != normalized or len(normalized) > len(shape):
-            raise ConvcalcError(_("shape: must be the input's last axes (of {shape}), as nn.LayerNorm's normalized_shape, "
-                                  "got {value}").format(shape=fmt_shape(shape), value=quote(list(normalized))))
+            raise ConvcalcError(Note("shape: must be the input's last axes (of {shape}), as nn.LayerNorm's normalized_shape, "
+                                  "got {value}", shape=fmt_shape(shape), value=quote(list(normalized))))
         return LayerCost(shape, 2 * prod(normalized) if layer.affine else 0, 0, 0, None, False)
     affine = 2 * channels if layer.affine else 0
     if layer.kind == "groupnorm":
         groups = positive(layer.groups, "groups")
         if channels % groups:
-            raise ConvcalcError(_("groups: must divide the channels ({channels}), got {groups}").format(channels=channels, groups=groups))
+            raise ConvcalcError(Note("groups: must divide the channels ({channels}), got {groups}", channels=channels, groups=groups))
     buffers = 2 * channels + 1 if layer.kind == "batchnorm" else 0
     return LayerCost(shape, affine, buffers, 0, None, False)
 
@@ -399,7 +402,7 @@ def upsample(layer: Upsample, shape: Shape) -> LayerCost:
     channels, spatial = split_input(shape, "upsample")
     f = per_axis(layer.scale, len(spatial), "scale")
     if layer.mode not in ("nearest", "bilinear"):
-        raise ConvcalcError(_("mode: must be nearest or bilinear, got {value}").format(value=quote(layer.mode)))
+        raise ConvcalcError(Note("mode: must be nearest or bilinear, got {value}", value=quote(layer.mode)))
     windows = tuple(upsample_window(fi, layer.mode) for fi in f)
     return LayerCost((channels, *(m * fi for m, fi in zip(spatial, f))), 0, 0, 0, windows, False)
 
@@ -408,7 +411,7 @@ def channel_shuffle(layer: ChannelShuffle, shape: Shape) -> LayerCost:
     """Same shape (the channels reordered); no parameters, 0 MACs; each output reads one position."""
     groups = positive(layer.groups, "groups")
     if shape[0] % groups:
-        raise ConvcalcError(_("groups: must divide the channels ({channels}), got {groups}").format(channels=shape[0], groups=groups))
+        raise ConvcalcError(Note("groups: must divide the channels ({channels}), got {groups}", channels=shape[0], groups=groups))
     return LayerCost(shape, 0, 0, 0, None, False)
 
 
@@ -420,15 +423,15 @@ def pad(layer: Pad, shape: Shape) -> LayerCost:
     a reflected or replicated border cell reads a cell elsewhere, so the field is a bound."""
     channels, spatial = split_input(shape, "pad")
     if layer.mode not in PAD_MODES:
-        raise ConvcalcError(_("mode: must be zeros, reflect or replicate, got {value}").format(value=quote(layer.mode)))
+        raise ConvcalcError(Note("mode: must be zeros, reflect or replicate, got {value}", value=quote(layer.mode)))
     padding = layer.padding
     if isinstance(padding, str):
-        raise ConvcalcError(_("p: must be a number or a pair (before, after) per axis, got {value}").format(value=quote(padding)))
+        raise ConvcalcError(Note("p: must be a number or a pair (before, after) per axis, got {value}", value=quote(padding)))
     pads = pad_pairs(padding, len(spatial))
     if layer.mode == "reflect":
         for name, m, (before, after) in zip(axis_names(len(spatial)), spatial, pads):
             if max(before, after) >= m:
-                raise ConvcalcError(_("{axis}: reflect padding must be smaller than the input ({size}), as PyTorch checks, got {padding}").format(
+                raise ConvcalcError(Note("{axis}: reflect padding must be smaller than the input ({size}), as PyTorch checks, got {padding}",
                     axis=axis_label(name), size=m, padding=max(before, after)))
     # output u reads input u − P_b; a border cell instead reads a mirrored cell, at most 2·P_b above
     # or 2·P_a below (reflect), or the edge cell, at most P_b above or P_a below (replicate)
@@ -443,7 +446,7 @@ def pad(layer: Pad, shape: Shape) -> LayerCost:
 
 def unresolved(layer) -> None:
     if layer.like is not None:  # the walk replaces `like` by the id's size before it gets here
-        raise ConvcalcError(_("like: names an earlier output, which only a network has, got {value}").format(value=quote(layer.like)))
+        raise ConvcalcError(Note("like: names an earlier output, which only a network has, got {value}", value=quote(layer.like)))
 
 
 def crop(layer: Crop, shape: Shape) -> LayerCost:
@@ -454,14 +457,14 @@ def crop(layer: Crop, shape: Shape) -> LayerCost:
     channels, spatial = split_input(shape, "crop")
     unresolved(layer)
     if layer.size is None:
-        raise ConvcalcError(_("size: give the size to crop to (or like: an id), got none"))
+        raise ConvcalcError(Note("size: give the size to crop to (or like: an id), got none"))
     n = len(spatial)
     size = per_axis(layer.size, n, "size")
     offsets = (per_axis(layer.offset, n, "offset", non_negative) if layer.offset is not None
                else tuple(round(Fraction(m - s, 2)) if m >= s else 0 for m, s in zip(spatial, size)))
     for name, m, s, o in zip(axis_names(n), spatial, size, offsets):
         if o + s > m:
-            raise ConvcalcError(_("{axis}: the crop ({size} from {offset}) must lie inside the input ({input}), got size {size}").format(
+            raise ConvcalcError(Note("{axis}: the crop ({size} from {offset}) must lie inside the input ({input}), got size {size}",
                 axis=axis_label(name), size=s, offset=o, input=m))
     return LayerCost((channels, *size), 0, 0, 0, tuple(Window(o, 0, 1) for o in offsets), False)
 
@@ -476,9 +479,9 @@ def resize(layer: Resize, shape: Shape) -> LayerCost:
     channels, spatial = split_input(shape, "resize")
     unresolved(layer)
     if layer.mode not in ("nearest", "bilinear"):
-        raise ConvcalcError(_("mode: must be nearest or bilinear, got {value}").format(value=quote(layer.mode)))
+        raise ConvcalcError(Note("mode: must be nearest or bilinear, got {value}", value=quote(layer.mode)))
     if (layer.size is None) == (layer.factor is None):
-        raise ConvcalcError(_("size: give the size, or factor, or like: an id (one of them), got {value}").format(
+        raise ConvcalcError(Note("size: give the size, or factor, or like: an id (one of them), got {value}",
             value=quote({"size": layer.size, "factor": layer.factor})))
     n = len(spatial)
     if layer.size is not None:
@@ -488,7 +491,7 @@ def resize(layer: Resize, shape: Shape) -> LayerCost:
         factor = Fraction(repr(layer.factor)) if isinstance(layer.factor, float) else Fraction(layer.factor)
         out = tuple(math.floor(m * factor) for m in spatial)
         if min(out) < 1:
-            raise ConvcalcError(_("factor: the output would be empty ({shape}), got {value}").format(
+            raise ConvcalcError(Note("factor: the output would be empty ({shape}), got {value}",
                 shape=fmt_shape(out), value=quote(layer.factor)))
         ratios = [1 / factor] * n  # PyTorch samples with the factor given, not in/out
     return LayerCost((channels, *out), 0, 0, 0, tuple(resample_window(r, layer.mode) for r in ratios), False)
@@ -523,7 +526,7 @@ class Kind(NamedTuple):
 
 def target_shape(value, option: str = "shape") -> Shape:
     if type(value) is not tuple or not 1 <= len(value) <= 4 or not all(is_int(v) and 1 <= v <= MAX_INT for v in value):
-        raise ConvcalcError(_("{option}: must be 1 to 4 positive sizes (C, C×L, C×H×W, C×D×H×W), got {value}").format(option=option, value=quote(value)))
+        raise ConvcalcError(Note("{option}: must be 1 to 4 positive sizes (C, C×L, C×H×W, C×D×H×W), got {value}", option=option, value=quote(value)))
     return value
 
 
@@ -531,7 +534,7 @@ def channel_slice(layer: Slice, shape: Shape) -> LayerCost:
     """Channels [start, start + size) of the input; the spatial sizes kept, no parameters, 0 MACs."""
     start, size = non_negative(layer.start, "start"), positive(layer.size, "size")
     if start + size > shape[0]:
-        raise ConvcalcError(_("size: channels {start} to {end} must lie inside the input's {channels}, got {value}").format(
+        raise ConvcalcError(Note("size: channels {start} to {end} must lie inside the input's {channels}, got {value}",
             start=start, end=start + size - 1, channels=shape[0], value=size))
     return LayerCost((size, *shape[1:]), 0, 0, 0, None, False)
 
@@ -554,12 +557,12 @@ def reshape(layer: Reshape, shape: Shape) -> LayerCost:
     if type(target) is tuple and target.count(-1) == 1 and all(is_int(v) and (v == -1 or v >= 1) for v in target):
         known = prod(v for v in target if v != -1)
         if prod(shape) % known:
-            raise ConvcalcError(_("shape: must hold the input's {count:,} elements ({input}), got {value}").format(
+            raise ConvcalcError(Note("shape: must hold the input's {count:,} elements ({input}), got {value}",
                 count=prod(shape), input=fmt_shape(shape), value=fmt_shape(target)))
         target = tuple(prod(shape) // known if v == -1 else v for v in target)
     out = target_shape(target)
     if prod(out) != prod(shape):
-        raise ConvcalcError(_("shape: must hold the input's {count:,} elements ({input}), got {value}").format(
+        raise ConvcalcError(Note("shape: must hold the input's {count:,} elements ({input}), got {value}",
             count=prod(shape), input=fmt_shape(shape), value=fmt_shape(out)))
     if len(out) == 1 and len(shape) > 1:
         return LayerCost(out, 0, 0, 0, None, True)
@@ -567,7 +570,7 @@ def reshape(layer: Reshape, shape: Shape) -> LayerCost:
         return LayerCost(out, 0, 0, 0, None, False)
     if out[0] == shape[0] and len(out) > 1:  # the positions rearranged (ViT's patches into a sequence): the field taken whole, a bound
         return LayerCost(out, 0, 0, 0, None, True)
-    raise ConvcalcError(_("shape: a reshape keeps the channels ({input}) or flattens everything, got {value}").format(
+    raise ConvcalcError(Note("shape: a reshape keeps the channels ({input}) or flattens everything, got {value}",
         input=fmt_shape(shape), value=fmt_shape(out)))
 
 
@@ -610,24 +613,24 @@ def attention(layer: Attention, shape: Shape) -> LayerCost:
     embed, spatial = shape[0], shape[1:]
     heads = positive(layer.heads, "heads")
     if embed % heads:
-        raise ConvcalcError(_("heads: must divide the channels ({channels}), got {heads}").format(channels=embed, heads=heads))
+        raise ConvcalcError(Note("heads: must divide the channels ({channels}), got {heads}", channels=embed, heads=heads))
     if layer.position_bias not in POSITION_BIASES:
-        raise ConvcalcError(_("position_bias: must be none, table or mlp, got {value}").format(value=quote(layer.position_bias)))
+        raise ConvcalcError(Note("position_bias: must be none, table or mlp, got {value}", value=quote(layer.position_bias)))
     params = 4 * embed * embed + (4 * embed if layer.bias else 0) + (heads if layer.cosine else 0)
     tokens = prod(spatial)
     if layer.window is None:
         if layer.position_bias != "none" or layer.grid or any(per_axis(layer.shift, len(spatial), "shift", non_negative)):
-            raise ConvcalcError(_("window: a position bias, a grid or a shift needs a window, got {value}").format(value=quote(None)))
+            raise ConvcalcError(Note("window: a position bias, a grid or a shift needs a window, got {value}", value=quote(None)))
         return LayerCost(shape, params, 0, 4 * tokens * embed * embed + 2 * tokens * tokens * embed, None, True)
     if not spatial:
-        raise ConvcalcError(_("window: needs positions to split into windows, got input of shape {shape}").format(shape=fmt_shape(shape)))
+        raise ConvcalcError(Note("window: needs positions to split into windows, got input of shape {shape}", shape=fmt_shape(shape)))
     window = per_axis(layer.window, len(spatial), "window")
     shift = per_axis(layer.shift, len(spatial), "shift", non_negative)
     if any(s >= w for s, w in zip(shift, window)):
-        raise ConvcalcError(_("shift: must be smaller than the window ({window}), got {value}").format(
+        raise ConvcalcError(Note("shift: must be smaller than the window ({window}), got {value}",
             window=fmt_shape(window), value=quote(layer.shift)))
     if layer.grid and any(m % w for m, w in zip(spatial, window)):
-        raise ConvcalcError(_("window: a grid's window must divide the input ({input}), got {value}").format(
+        raise ConvcalcError(Note("window: a grid's window must divide the input ({input}), got {value}",
             input=fmt_shape(spatial), value=quote(layer.window)))
     windows = Windows(window, spatial if layer.grid else tuple(-(-m // w) * w for m, w in zip(spatial, window)))
     tokens, per_window, offsets = windows.tokens, windows.per_window, windows.offsets
@@ -652,7 +655,7 @@ def space_to_depth(layer: SpaceToDepth, shape: Shape) -> LayerCost:
     channels, spatial = split_input(shape, "space_to_depth")
     r = positive(layer.factor, "factor")
     if not layer.pad and any(m % r for m in spatial):
-        raise ConvcalcError(_("factor: must divide every spatial size ({input}) unless pad is true, got {value}").format(
+        raise ConvcalcError(Note("factor: must divide every spatial size ({input}) unless pad is true, got {value}",
             input=fmt_shape(spatial), value=r))
     out = tuple(-(-m // r) for m in spatial)
     return LayerCost((channels * r ** len(spatial), *out), 0, 0, 0, tuple(conv_window(r, r, 0) for _m in spatial), False)
@@ -661,7 +664,7 @@ def space_to_depth(layer: SpaceToDepth, shape: Shape) -> LayerCost:
 def class_token(layer: ClassToken, shape: Shape) -> LayerCost:
     """C×L → C×(L + 1), C parameters; output position u reads input position u − 1."""
     if len(shape) != 2:
-        raise ConvcalcError(_("input: a class token goes before the positions of a C×L sequence, got {value}").format(value=fmt_shape(shape)))
+        raise ConvcalcError(Note("input: a class token goes before the positions of a C×L sequence, got {value}", value=fmt_shape(shape)))
     return LayerCost((shape[0], shape[1] + 1), shape[0], 0, 0, (Window(-1, 0, 1),), False)
 
 
@@ -675,8 +678,8 @@ def opaque(layer: Opaque, shape: Shape) -> LayerCost:
     warning), its receptive field taken as the whole input (a bound)."""
     out = target_shape(layer.shape)
     params, buffers = non_negative(layer.params, "params"), non_negative(layer.buffers, "buffers")
-    warning = _("{op}: convcalc has no formula for this operation; its MACs are not counted (the totals are partial) and "
-                "the receptive field past it is a bound").format(op=layer.op)
+    warning = Note("{op}: convcalc has no formula for this operation; its MACs are not counted (the totals are partial) and "
+                "the receptive field past it is a bound", op=layer.op)
     return LayerCost(out, params, buffers, 0, None, True, (warning,))
 
 
@@ -769,6 +772,6 @@ def saves_of(layer) -> Saves:
 def analyze_layer(layer: Layer, shape: Shape) -> LayerCost:
     """The output shape, parameters, MACs and receptive-field step of one layer on `shape`."""
     if not isinstance(shape, tuple) or not 1 <= len(shape) <= 4 or any(not is_int(v) or not 1 <= v <= MAX_INT for v in shape):
-        raise ConvcalcError(_("input: must be a tuple of 1 to 4 positive integers up to 2^53, got {value}").format(value=quote(shape)))
+        raise ConvcalcError(Note("input: must be a tuple of 1 to 4 positive integers up to 2^53, got {value}", value=quote(shape)))
     check_layer(layer)
     return KINDS[layer.kind].cost(layer, shape)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .messages import _
+from .messages import Note
 from .errors import ConvcalcError, quote
 
 
@@ -81,7 +81,7 @@ def resolve_padding(preset: str, size: int, kernel: int, dilation: int, stride: 
         out = -(-size // stride)
         total = max((out - 1) * stride + k_eff - size, 0)
         return total // 2, total - total // 2
-    raise ConvcalcError(_("padding: must be a number or one of valid, same, full, narrow, equal, wide, got {value}").format(value=quote(preset)))
+    raise ConvcalcError(Note("padding: must be a number or one of valid, same, full, narrow, equal, wide, got {value}", value=quote(preset)))
 
 
 def conv_axis(size: int, kernel: int, stride: int, pad_before: int, pad_after: int, dilation: int, where: str) -> ConvAxis:
@@ -90,8 +90,8 @@ def conv_axis(size: int, kernel: int, stride: int, pad_before: int, pad_after: i
     padded = size + pad_before + pad_after
     if padded < k_eff:
         raise ConvcalcError(
-            _("{where}: kernel larger than the padded input: effective kernel {k_eff} > input {size} + "
-              "padding {value}, got size {size}").format(where=where, k_eff=k_eff, size=size, value=pad_before + pad_after)
+            Note("{where}: kernel larger than the padded input: effective kernel {k_eff} > input {size} + "
+              "padding {value}, got size {size}", where=where, k_eff=k_eff, size=size, value=pad_before + pad_after)
         )
     out = (padded - k_eff) // stride + 1
     return ConvAxis(size, kernel, dilation, stride, pad_before, pad_after, False, out)
@@ -104,7 +104,7 @@ def pool_axis(size: int, kernel: int, stride: int, padding: int, dilation: int, 
     window would start past the input and its left padding ((O − 1)·S ≥ M + P).
     """
     if 2 * padding > kernel:
-        raise ConvcalcError(_("{where}: padding must be at most half the kernel ({kernel}/2), got {padding}").format(where=where, kernel=kernel, padding=padding))
+        raise ConvcalcError(Note("{where}: padding must be at most half the kernel ({kernel}/2), got {padding}", where=where, kernel=kernel, padding=padding))
     k_eff = effective_kernel(kernel, dilation)
     span = size + 2 * padding - k_eff
     out = (span + (stride - 1 if ceil_mode else 0)) // stride + 1
@@ -112,8 +112,8 @@ def pool_axis(size: int, kernel: int, stride: int, padding: int, dilation: int, 
         out -= 1
     if out < 1:
         raise ConvcalcError(
-            _("{where}: kernel larger than the padded input: effective kernel {k_eff} > input {size} + "
-              "padding {value}, got size {size}").format(where=where, k_eff=k_eff, size=size, value=2 * padding)
+            Note("{where}: kernel larger than the padded input: effective kernel {k_eff} > input {size} + "
+              "padding {value}, got size {size}", where=where, k_eff=k_eff, size=size, value=2 * padding)
         )
     return ConvAxis(size, kernel, dilation, stride, padding, padding, ceil_mode, out)
 
@@ -122,12 +122,12 @@ def transposed_axis(size: int, kernel: int, stride: int, padding: int, output_pa
     """O = (M − 1)·S − 2P + D·(K − 1) + output_padding + 1, with output_padding < max(S, D)."""
     if output_padding >= stride and output_padding >= dilation:
         raise ConvcalcError(
-            _("{where}: output_padding must be smaller than the stride ({stride}) or the dilation "
-              "({dilation}), got {output_padding}").format(where=where, stride=stride, dilation=dilation, output_padding=output_padding)
+            Note("{where}: output_padding must be smaller than the stride ({stride}) or the dilation "
+              "({dilation}), got {output_padding}", where=where, stride=stride, dilation=dilation, output_padding=output_padding)
         )
     out = (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
     if out < 1:
-        raise ConvcalcError(_("{where}: output size would be {out}: padding {padding} is too large for input {size}, "
-                              "got {padding}").format(where=where, out=out, padding=padding, size=size))
+        raise ConvcalcError(Note("{where}: output size would be {out}: padding {padding} is too large for input {size}, "
+                              "got {padding}", where=where, out=out, padding=padding, size=size))
     return TransposedAxis(size, kernel, dilation, stride, padding, output_padding, out)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from math import prod
 from typing import NamedTuple
 
-from .messages import _
+from .messages import Note
 from .errors import ConvcalcError, SpecError, quote, shorten
 from .formulas import GROUPS, KINDS, ROW_KINDS, LayerCost, Shape, check_layer, fmt_shape, saves_of
 from .layers import Conv, Layer, Norm
@@ -114,17 +114,17 @@ class Settings(NamedTuple):
 
     def check(self) -> None:
         if self.dtype not in DTYPE_BYTES:
-            raise ConvcalcError(_("dtype: must be one of {items}, got {value}").format(items=', '.join(DTYPE_BYTES), value=quote(self.dtype)))
+            raise ConvcalcError(Note("dtype: must be one of {items}, got {value}", items=', '.join(DTYPE_BYTES), value=quote(self.dtype)))
         if not isinstance(self.batch, int) or isinstance(self.batch, bool) or not 1 <= self.batch <= MAX_INT:
-            raise ConvcalcError(_("batch: must be a positive integer up to 2^53, got {value}").format(value=quote(self.batch)))
+            raise ConvcalcError(Note("batch: must be a positive integer up to 2^53, got {value}", value=quote(self.batch)))
         if type(self.flops_per_mac) is not int or self.flops_per_mac not in (1, 2):
-            raise ConvcalcError(_("flops-per-mac: must be 1 or 2, got {value}").format(value=quote(self.flops_per_mac)))
+            raise ConvcalcError(Note("flops-per-mac: must be 1 or 2, got {value}", value=quote(self.flops_per_mac)))
         if self.optimizer not in OPTIMIZER_STATES:
-            raise ConvcalcError(_("optimizer: must be one of {items}, got {value}").format(items=", ".join(OPTIMIZER_STATES), value=quote(self.optimizer)))
+            raise ConvcalcError(Note("optimizer: must be one of {items}, got {value}", items=", ".join(OPTIMIZER_STATES), value=quote(self.optimizer)))
         if self.amp not in (None, "fp16", "bf16"):
-            raise ConvcalcError(_("amp: must be fp16 or bf16, got {value}").format(value=quote(self.amp)))
+            raise ConvcalcError(Note("amp: must be fp16 or bf16, got {value}", value=quote(self.amp)))
         if self.device is not None and not isinstance(self.device, Device):
-            raise ConvcalcError(_("device: must be a convcalc Device, got {value}").format(value=quote(self.device)))
+            raise ConvcalcError(Note("device: must be a convcalc Device, got {value}", value=quote(self.device)))
 
 
 class Row(NamedTuple):
@@ -171,7 +171,7 @@ class Report(NamedTuple):
     param_bytes: int
     activation_bytes: int
     field: ReceptiveField
-    warnings: tuple[str, ...] = ()  # "layer name: warning", in execution order
+    warnings: tuple[Note, ...] = ()  # "layer name: warning", in execution order (messages.Note: English as a string)
     saved_activation_bytes: int = 0  # autograd's saved tensors in a training forward pass (memory.py)
     inference_peak_bytes: int = 0  # the most bytes of tensors alive at once in a forward pass without gradients
     backward_macs: int = 0
@@ -297,10 +297,10 @@ class _Walk:
             import difflib
 
             close = difflib.get_close_matches(name, list(self.ids), n=3)
-            known = _("did you mean {names}? ").format(names=", ".join(map(quote, close))) if close else ""
-            count = (_("{count} ids defined before this point").format(count=len(self.ids)) if self.ids
-                     else _("no id defined before this point"))
-            raise SpecError(_("{where}: unknown id ({known}{count}), got {value}").format(where=where, known=known, count=count, value=quote(name)))
+            known = Note("did you mean {names}? ", names=", ".join(map(quote, close))) if close else ""
+            count = (Note("{count} ids defined before this point", count=len(self.ids)) if self.ids
+                     else Note("no id defined before this point"))
+            raise SpecError(Note("{where}: unknown id ({known}{count}), got {value}", where=where, known=known, count=count, value=quote(name)))
         shape, field, storage = self.ids[name]
         remaining = self.lookups.get(name)
         if remaining:  # a counted use takes over one of the id's holds
@@ -311,17 +311,17 @@ class _Walk:
 
     def sequence(self, nodes, prefix: str, shape: Shape, field: ReceptiveField, depth: int) -> tuple[Shape, ReceptiveField]:
         if not isinstance(nodes, tuple):
-            raise ConvcalcError(_("{value}: a sequence of layers must be a tuple of nodes, got {value2}").format(value=prefix or 'network', value2=quote(nodes)))
+            raise ConvcalcError(Note("{value}: a sequence of layers must be a tuple of nodes, got {value2}", value=prefix or 'network', value2=quote(nodes)))
         for node in nodes:
             kind = type(node)
             if kind is Repeat:
                 if type(node.count) is not int or node.count < 0:
-                    raise ConvcalcError(_("{value}: Repeat.count must be a non-negative integer, got {value2}").format(value=prefix or 'network', value2=quote(node.count)))
+                    raise ConvcalcError(Note("{value}: Repeat.count must be a non-negative integer, got {value2}", value=prefix or 'network', value2=quote(node.count)))
                 if id(node) not in self.seen:
                     if (not isinstance(node.nodes, tuple) or type(node.stem) is not str or type(node.first) is not int
                             or not all(type(u) in (LayerNode, Group, Merge) and type(u.name) is str for u in node.nodes)):
-                        raise ConvcalcError(_("{value}: a Repeat needs a tuple of nodes with string names, a string stem and an "
-                                              "integer first number, got {value2}").format(value=prefix or 'network', value2=quote(node)))
+                        raise ConvcalcError(Note("{value}: a Repeat needs a tuple of nodes with string names, a string stem and an "
+                                              "integer first number, got {value2}", value=prefix or 'network', value2=quote(node)))
                     self.seen.add(id(node))
                 for copy in range(node.count):
                     name = node.name(copy)
@@ -330,13 +330,13 @@ class _Walk:
             elif kind in (LayerNode, Group, Merge):
                 shape, field = self.node(node, node.name, prefix, shape, field, depth)
             else:
-                raise ConvcalcError(_("{value}: not a LayerNode, Group, Merge or Repeat, got {value2}").format(value=prefix or 'network', value2=quote(node)))
+                raise ConvcalcError(Note("{value}: not a LayerNode, Group, Merge or Repeat, got {value2}", value=prefix or 'network', value2=quote(node)))
         return shape, field
 
     def node(self, node, name: str, prefix: str, shape: Shape, field: ReceptiveField, depth: int):
         if id(node) not in self.seen:  # a shared or repeated node is checked once
             if type(name) is not str or (node.id is not None and type(node.id) is not str) or (node.source is not None and type(node.source) is not str):
-                raise ConvcalcError(_("{value}: a node's name, id and source must be strings, got {value2}").format(value=prefix or 'network', value2=quote(node)))
+                raise ConvcalcError(Note("{value}: a node's name, id and source must be strings, got {value2}", value=prefix or 'network', value2=quote(node)))
             self.seen.add(id(node))
         full = prefix + "." + name if prefix else name
         if node.source is not None:
@@ -385,12 +385,12 @@ class _Walk:
                 raise
             head = str(error).partition(": ")[0]
             joint = "." if head.isidentifier() and head != layer.kind else ": "
-            raise SpecError(_("{where}{joint}{error} (layer {name}, input {shape})").format(where=node.where, joint=joint, error=error, name=shorten(name), shape=fmt_shape(shape))) from None
+            raise SpecError(Note("{where}{joint}{error} (layer {name}, input {shape})", where=node.where, joint=joint, error=error, name=shorten(name), shape=fmt_shape(shape))) from None
         out = cost.output_shape
         if max(out) > MAX_INT:
             where = node.where or layer.kind
-            raise SpecError(_("{where}: the output would be {shape}, beyond the limit of 2^53 per axis, got input "
-                              "{shape2} (layer {name})").format(where=where, shape=fmt_shape(out), shape2=fmt_shape(shape), name=shorten(name)))
+            raise SpecError(Note("{where}: the output would be {shape}, beyond the limit of 2^53 per axis, got input "
+                              "{shape2} (layer {name})", where=where, shape=fmt_shape(out), shape2=fmt_shape(shape), name=shorten(name)))
         memory = prod(out) * self.element_bytes
         if layer.kind == "opaque":
             self.unknown[layer.op] = None
@@ -420,7 +420,7 @@ class _Walk:
             for size, jump, twice_start in field.axes:  # strides multiply the jump: stop before the figures run away
                 if not (size <= MAX_INT and jump <= MAX_INT and -MAX_INT <= twice_start <= MAX_INT) or (
                         type(jump) is not int and max(jump.denominator, size.denominator, twice_start.denominator) > MAX_INT):
-                    raise SpecError(_("{value}: receptive field: its figures would pass 2^53 (jump {jump}), got layer {name}").format(value=node.where or node.layer.kind, jump=jump, name=shorten(name)))
+                    raise SpecError(Note("{value}: receptive field: its figures would pass 2^53 (jump {jump}), got layer {name}", value=node.where or node.layer.kind, jump=jump, name=shorten(name)))
         elif cost.full and not field.full:
             field = field.advance(None, True)
         out = cost.output_shape
@@ -476,7 +476,7 @@ class _Walk:
         self.memory += memory
         self.leaves += 1
         if cost.warnings:
-            self.warnings += [f"{name}: {w}" for w in cost.warnings]
+            self.warnings += [Note("{layer}: {warning}", layer=name, warning=w) for w in cost.warnings]
         self.sink.leaf(row)
         return out, field
 
@@ -514,11 +514,11 @@ class _Walk:
 
     def merge(self, node: Merge, name: str, shape: Shape, field: ReceptiveField, depth: int) -> tuple[Shape, ReceptiveField]:
         if node.op not in ("add", "concat", "multiply") or node.shortcut not in ("identity", "auto", "if_same"):
-            raise ConvcalcError(_("{name}: a merge's op is add, concat or multiply and its shortcut identity, auto or "
-                                  "if_same, got {value} and {value2}").format(name=name, value=quote(node.op), value2=quote(node.shortcut)))
+            raise ConvcalcError(Note("{name}: a merge's op is add, concat or multiply and its shortcut identity, auto or "
+                                  "if_same, got {value} and {value2}", name=name, value=quote(node.op), value2=quote(node.shortcut)))
         if not isinstance(node.paths, tuple) or len(node.paths) < 2 or not isinstance(node.path_names, tuple):
-            raise ConvcalcError(_("{name}: a merge needs a tuple of at least two paths and a tuple of their names, got "
-                                  "{value}").format(name=name, value=quote(node.paths)))
+            raise ConvcalcError(Note("{name}: a merge needs a tuple of at least two paths and a tuple of their names, got "
+                                  "{value}", name=name, value=quote(node.paths)))
         opened = self.opened(depth)
         results = []
         entry = self.value  # every path that is not a reference starts from the merge's input,
@@ -531,7 +531,7 @@ class _Walk:
             reshaped = bool(results) and results[0][0] != start
             if isinstance(path, Ref):
                 if type(path.id) is not str:
-                    raise ConvcalcError(_("{name}: a Ref names an id (a string), got {value}").format(name=name, value=quote(path.id)))
+                    raise ConvcalcError(Note("{name}: a Ref names an id (a string), got {value}", name=name, value=quote(path.id)))
                 results.append(self.lookup(path.id, path.where or name))
                 continue
             self.value = entry
@@ -559,7 +559,7 @@ class _Walk:
         self.memory += memory
         self.leaves += 1
         if notes:
-            self.warnings += [f"{op_name}: {w}" for w in notes]
+            self.warnings += [Note("{layer}: {warning}", layer=op_name, warning=w) for w in notes]
         self.sink.leaf(Row(op_name, node.op, depth + 1, shape, out, 0, 0, 0, memory,
                            out_field, field, out_field.covers(out[1:], self.input_spatial), True, tuple(notes),
                            None, None, tuple(s for s, _, _ in results), 0, saved, 0, moved, seconds))
@@ -571,12 +571,12 @@ class _Walk:
         paths = len(node.paths)
         if type(split) is int:
             if split != paths or channels % split:
-                raise SpecError(_("{where}: split: {parts} equal parts of {channels} channels for {paths} paths, got {split}").format(
+                raise SpecError(Note("{where}: split: {parts} equal parts of {channels} channels for {paths} paths, got {split}",
                     where=node.where or name, parts=split, channels=channels, paths=paths, split=split))
             return (channels // split,) * split
         if (not isinstance(split, tuple) or len(split) != paths or any(type(v) is not int or v < 1 for v in split)
                 or sum(split) != channels):
-            raise SpecError(_("{where}: split: one size per path ({paths}), adding up to the {channels} channels, got {value}").format(
+            raise SpecError(Note("{where}: split: one size per path ({paths}), adding up to the {channels} channels, got {value}",
                 where=node.where or name, paths=paths, channels=channels, value=quote(split)))
         return split
 
@@ -609,7 +609,7 @@ class _Walk:
         for before, after in zip(field.axes, target_field.axes):
             ratio = Fraction(after.jump) / before.jump
             if ratio.denominator != 1:
-                raise SpecError(_("{where}: shortcut: the main path's stride is not a whole number, got {ratio}").format(where=node.where, ratio=ratio))
+                raise SpecError(Note("{where}: shortcut: the main path's stride is not a whole number, got {ratio}", where=node.where, ratio=ratio))
             strides.append(ratio.numerator)
         conv = Conv(out_channels=target[0], kernel=1, stride=tuple(strides) or 1, bias=False)
         return (LayerNode("conv", conv, f"{node.where}.shortcut"), LayerNode("bn", Norm(), f"{node.where}.shortcut"))
@@ -623,23 +623,23 @@ def merged_shape(node: Merge, shapes: list[Shape]) -> Shape:
         rank = max(len(s) for s in shapes)
         shapes = [s + (1,) * (rank - len(s)) if len(s) == 1 else s for s in shapes]
     if len({len(s) for s in shapes}) > 1:
-        raise SpecError(_("{where}: {op}: paths have different numbers of axes, got {described}").format(where=node.where, op=node.op, described=described))
+        raise SpecError(Note("{where}: {op}: paths have different numbers of axes, got {described}", where=node.where, op=node.op, described=described))
     if node.op == "concat":
         if len({s[1:] for s in shapes}) > 1:
-            raise SpecError(_("{where}: concat: spatial sizes differ between paths, got {described}").format(where=node.where, described=described))
+            raise SpecError(Note("{where}: concat: spatial sizes differ between paths, got {described}", where=node.where, described=described))
         channels = sum(s[0] for s in shapes)
         if channels > MAX_INT:
-            raise SpecError(_("{where}: concat: {channels:,} channels, beyond the limit of 2^53, got {described}").format(where=node.where, channels=channels, described=described))
+            raise SpecError(Note("{where}: concat: {channels:,} channels, beyond the limit of 2^53, got {described}", where=node.where, channels=channels, described=described))
         return (channels, *shapes[0][1:])
     if node.op == "add":
         if len(set(shapes)) > 1:
             what = "channels" if len({s[1:] for s in shapes}) == 1 else "shapes"
-            raise SpecError(_("{where}: add: {what} differ between paths, got {described}").format(where=node.where, what=what, described=described))
+            raise SpecError(Note("{where}: add: {what} differ between paths, got {described}", where=node.where, what=what, described=described))
         return shapes[0]
     # multiply broadcasts size-1 axes, as the squeeze-and-excitation gate does
     out = tuple(max(sizes) for sizes in zip(*shapes))
     if any(v not in (1, o) for s in shapes for v, o in zip(s, out)):
-        raise SpecError(_("{where}: multiply: shapes do not broadcast, got {described}").format(where=node.where, described=described))
+        raise SpecError(Note("{where}: multiply: shapes do not broadcast, got {described}", where=node.where, described=described))
     return out
 
 
@@ -725,25 +725,25 @@ def walk(network: Network, settings: Settings, sink: Sink) -> Report:
     """Hand every row of `network` to `sink`; the totals and the final field come back in a Report
     whose `rows` are empty. Raises ConvcalcError for anything that cannot be computed."""
     if not isinstance(network, Network):
-        raise ConvcalcError(_("network: must be a convcalc Network, got {value}").format(value=quote(network)))
+        raise ConvcalcError(Note("network: must be a convcalc Network, got {value}", value=quote(network)))
     if not isinstance(settings, Settings):
-        raise ConvcalcError(_("settings: must be a convcalc Settings, got {value}").format(value=quote(settings)))
+        raise ConvcalcError(Note("settings: must be a convcalc Settings, got {value}", value=quote(settings)))
     settings.check()
     shape = network.input_shape
     if (not isinstance(shape, tuple) or not 1 <= len(shape) <= 4
             or any(type(v) is not int or not 1 <= v <= MAX_INT for v in shape)):
-        raise ConvcalcError(_("input: must be C, C×L, C×H×W or C×D×H×W with positive integers up to 2^53, got {value}").format(value=quote(shape)))
+        raise ConvcalcError(Note("input: must be C, C×L, C×H×W or C×D×H×W with positive integers up to 2^53, got {value}", value=quote(shape)))
     rows = count_rows(network.body) if isinstance(network.body, tuple) else 0
     if rows > MAX_ROWS:
-        raise ConvcalcError(_("layers: the network has more than {max_rows:,} rows (layers, blocks and merges, repeats "
-                              "multiplied out), got at least {rows:,}").format(max_rows=MAX_ROWS, rows=rows))
+        raise ConvcalcError(Note("layers: the network has more than {max_rows:,} rows (layers, blocks and merges, repeats "
+                              "multiplied out), got at least {rows:,}", max_rows=MAX_ROWS, rows=rows))
     state = _Walk(shape, settings, sink, count_lookups(network.body) if isinstance(network.body, tuple) else {})
     start = ReceptiveField.of_input(len(shape) - 1)
     state.value.holders += state.lookups.get("input", 0)
     state.input_entry = (shape, start, state.value)  # the network's input is the id `input` (`from: input`, `like: input`)
     out, field = state.sequence(network.body, "", shape, start, 0)
     if state.leaves == 0:
-        raise ConvcalcError(_("layers: the network has no layers, got none"))
+        raise ConvcalcError(Note("layers: the network has no layers, got none"))
     held = state.held
     return Report(
         network.name, shape, out, (), settings, state.params, state.buffers, state.macs,

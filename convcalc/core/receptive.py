@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
-from .messages import _
+from .messages import Note
 
 if TYPE_CHECKING:  # fractions is imported only where a division does not come out whole
     from fractions import Fraction
@@ -157,15 +157,15 @@ def union(fields: list[ReceptiveField]) -> tuple[ReceptiveField, list[str]]:
         if len(jumps) > 1:
             exact = False
             warnings.append(
-                _("receptive field: merged paths step differently on axis {axis} (jumps {jumps}): the field is a bound").format(
+                Note("receptive field: merged paths step differently on axis {axis} (jumps {jumps}): the field is a bound",
                     axis=axis, jumps=", ".join(show(j) for j in sorted(jumps)))
             )
         widest = max(p.size for p in parts)
         size = half(high - low)
         if size > widest and not full:
             warnings.append(
-                _("receptive field: merged paths are not centred alike on axis {axis} (starts {starts}): the union widens it "
-                  "from {widest} to {size}").format(axis=axis, starts=", ".join(show(p.start) for p in parts), widest=show(widest), size=show(size))
+                Note("receptive field: merged paths are not centred alike on axis {axis} (starts {starts}): the union widens it "
+                  "from {widest} to {size}", axis=axis, starts=", ".join(show(p.start) for p in parts), widest=show(widest), size=show(size))
             )
         axes.append(AxisField(size, max(jumps), half(low + high)))
     return ReceptiveField(tuple(axes), full, exact), warnings

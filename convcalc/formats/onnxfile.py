@@ -24,7 +24,7 @@ from ..core.formulas import analyze_layer, data_move
 from ..core.limits import MAX_ROWS
 from ..core.layers import (LRN, AdaptivePool, Conv, ConvTranspose, Elementwise, Flatten, InstanceNorm, Linear, Norm, Opaque, Pad,
                            Pool, Resize, Scale, Slice, Subgraph, ClassToken, PositionEmbedding, Crop)
-from ..core.messages import _
+from ..core.messages import Note
 from ..core.network import Group, LayerNode, Merge, Network, Ref
 from .onnxregion import PRODUCTS, Region, Unknown, activations, find_regions
 
@@ -45,7 +45,7 @@ def varint(buf, pos: int) -> tuple[int, int]:
     result = shift = 0
     while True:
         if pos >= len(buf):
-            raise WireError(_("the file ends inside a field"))
+            raise WireError(Note("the file ends inside a field"))
         byte = buf[pos]
         pos += 1
         result |= (byte & 0x7F) << shift
@@ -53,7 +53,7 @@ def varint(buf, pos: int) -> tuple[int, int]:
             return result, pos
         shift += 7
         if shift > 63:
-            raise WireError(_("a malformed field"))
+            raise WireError(Note("a malformed field"))
 
 
 def fields(buf, start: int, end: int):
@@ -67,7 +67,7 @@ def fields(buf, start: int, end: int):
         elif wire == 2:
             length, pos = varint(buf, pos)
             if pos + length > end:
-                raise WireError(_("the file ends inside a field"))
+                raise WireError(Note("the file ends inside a field"))
             value = (pos, pos + length)
             pos += length
         elif wire == 5:
@@ -75,9 +75,9 @@ def fields(buf, start: int, end: int):
         elif wire == 1:
             value, pos = buf[pos:pos + 8], pos + 8
         else:
-            raise WireError(_("a field of unknown type {wire}").format(wire=wire))
+            raise WireError(Note("a field of unknown type {wire}", wire=wire))
         if number == 0 or pos > end:
-            raise WireError(_("a malformed field"))
+            raise WireError(Note("a malformed field"))
         yield number, wire, value
 
 
@@ -217,12 +217,12 @@ class Graph:
             if number == 7 and wire == 2:
                 graph = value
         if graph is None:
-            raise WireError(_("it holds no graph"))
+            raise WireError(Note("it holds no graph"))
         self.nodes, self.initializers, self.inputs, self.outputs, self.name = [], {}, [], [], ""
         for number, wire, value in fields(buf, *graph):
             if number == 1:
                 if len(self.nodes) >= MAX_ROWS:
-                    raise WireError(_("more than {max_rows:,} nodes").format(max_rows=MAX_ROWS))
+                    raise WireError(Note("more than {max_rows:,} nodes", max_rows=MAX_ROWS))
                 self.nodes.append(Node(buf, value))
             elif number == 2:
                 self.name = text(buf, value)
@@ -252,15 +252,15 @@ def read_graph(path: Path) -> Graph:
         with open(path, "rb") as handle:
             size = path.stat().st_size
             if size == 0:
-                raise WireError(_("the file is empty"))
+                raise WireError(Note("the file is empty"))
             with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as buf:
                 return Graph(buf)
     except OSError as error:
-        raise SpecError(_("{path}: cannot read the file: {what}, got {value}").format(path=shorten(str(path)), what=error.strerror or str(error),
+        raise SpecError(Note("{path}: cannot read the file: {what}, got {value}", path=shorten(str(path)), what=error.strerror or str(error),
                                                                                      value=quote(str(path)))) from None
     except (WireError, struct.error, ValueError, IndexError, UnicodeDecodeError, TypeError, AttributeError, KeyError, OverflowError) as error:
-        reason = str(error) if isinstance(error, WireError) else _("a malformed field")
-        raise SpecError(_("{path}: not an ONNX model (its bytes are not an ONNX ModelProto: {reason}), got {value}").format(
+        reason = str(error) if isinstance(error, WireError) else Note("a malformed field")
+        raise SpecError(Note("{path}: not an ONNX model (its bytes are not an ONNX ModelProto: {reason}), got {value}",
             path=shorten(str(path)), reason=reason, value=quote(str(path)))) from None
 
 
@@ -311,11 +311,11 @@ def read_onnx(path: Path, input_shape: tuple[int, ...] | None = None) -> Network
     graph = read_graph(path)
     inputs = [(name, dims) for name, dims in graph.inputs if name not in graph.initializers]
     if not inputs:
-        raise SpecError(_("{path}: the graph has no input, got {value}").format(path=shorten(str(path)), value=quote(str(path))))
+        raise SpecError(Note("{path}: the graph has no input, got {value}", path=shorten(str(path)), value=quote(str(path))))
     name, dims = inputs[0]
     if input_shape is None:
         if len(dims) < 2 or any(not isinstance(d, int) or d < 1 for d in dims[1:]):
-            raise SpecError(_("--input: the model's input {name} leaves its sizes open; give them, such as --input 3x224x224, got {value}").format(
+            raise SpecError(Note("--input: the model's input {name} leaves its sizes open; give them, such as --input 3x224x224, got {value}",
                 name=quote(name), value=quote(dims)))
         input_shape = tuple(dims[1:])
     body = Mapper(graph, name, input_shape, shorten(path.name)).run()
@@ -361,7 +361,7 @@ class Mapper:
                 raise
             except (KeyError, IndexError, TypeError, ValueError, ZeroDivisionError, AttributeError, OverflowError):
                 # attributes of the wrong type or length, inputs missing: a graph no exporter writes
-                raise SpecError(_("{where}: its attributes or inputs are not what the ONNX operator takes, got {value}").format(
+                raise SpecError(Note("{where}: its attributes or inputs are not what the ONNX operator takes, got {value}",
                     where=self.where(node), value=quote(node.op))) from None
         outputs = [o for o in self.graph.outputs if o in self.alias]
         if outputs:
@@ -443,7 +443,8 @@ class Mapper:
         try:
             cost = analyze_layer(layer, self.shapes[source])
         except ConvcalcError as error:
-            raise SpecError(_("{where}: {error}").format(where=f"{self.filename}: {label}", error=error)) from None
+            where = f"{self.filename}: {label}"
+            raise SpecError(Note("{where}: {error}", where=where, error=error)) from None
         self.body.append(LayerNode(label, layer, f"{self.filename}: {label}", new_id, src))
         self.alias[out] = new_id
         self.shapes[out] = cost.output_shape
@@ -476,7 +477,7 @@ class Mapper:
         if name in self.real:
             self.materialise(name)
         if name not in self.alias:
-            raise SpecError(_("{where}: reads {name}, which no earlier node makes, got {value}").format(where=self.where(node), name=shorten(name), value=quote(name)))
+            raise SpecError(Note("{where}: reads {name}, which no earlier node makes, got {value}", where=self.where(node), name=shorten(name), value=quote(name)))
         return name
 
     def constant(self, name: str):
@@ -490,7 +491,7 @@ class Mapper:
         source = self.tensor_input(node, node.inputs.index(source))
         params = sum(self.init[i].size for i in node.inputs if i in self.init and self.init[i].dtype in FLOAT_TYPES)
         out_shape = shape or self.shapes[source]
-        label = node.op if shape is not None else _("{op} (shape assumed unchanged)").format(op=node.op)
+        label = node.op if shape is not None else Note("{op} (shape assumed unchanged)", op=node.op)
         self.add(Opaque(label, out_shape, params), node.name or node.op, source, node.outputs[0])
 
     # --- operators -----------------------------------------------------------
@@ -686,7 +687,7 @@ class Mapper:
         try:
             shape = merged_shape(merge, [self.shapes[n] for n in names])
         except ConvcalcError as error:
-            raise SpecError(_("{where}: {error}").format(where=self.where(node), error=error)) from None
+            raise SpecError(Note("{where}: {error}", where=self.where(node), error=error)) from None
         self.body.append(merge)
         self.alias[node.outputs[0]], self.shapes[node.outputs[0]] = node.outputs[0], shape
         self.layout[node.outputs[0]] = self.layout.get(names[0], "cf")

@@ -20,7 +20,7 @@ from ..core.formulas import analyze_layer, data_move
 from ..core.layers import (LRN, AdaptivePool, ChannelShuffle, Conv, ConvTranspose, Crop, Elementwise, Flatten, InstanceNorm, Linear,
                            Norm, Opaque, Pad, Pool, Resize, Scale, Slice, Subsample, Attention, ClassToken,
                            PositionEmbedding, SpaceToDepth)
-from ..core.messages import _
+from ..core.messages import Note
 from ..core.network import Group, LayerNode, Merge, Network, Ref
 
 ACTIVATION_MODULES = {"ReLU": "relu", "ReLU6": "relu6", "LeakyReLU": "leaky_relu", "ELU": "elu", "GELU": "gelu", "SiLU": "silu",
@@ -49,7 +49,7 @@ def import_torch():
         import torch
         import torch.fx  # noqa: F401
     except ImportError:
-        raise ConvcalcError(_("PyTorch models: need PyTorch; install it with {command}, got no module named torch").format(
+        raise ConvcalcError(Note("PyTorch models: need PyTorch; install it with {command}, got no module named torch",
             command=INSTALL)) from None
     return torch
 
@@ -65,7 +65,7 @@ def find_object(target: str):
         if where.endswith(".py"):
             path = Path(where)
             if not path.is_file():
-                raise ConvcalcError(_("{target}: no such file, got {value}").format(target=shorten(target), value=quote(where)))
+                raise ConvcalcError(Note("{target}: no such file, got {value}", target=shorten(target), value=quote(where)))
             spec = importlib.util.spec_from_file_location(f"convcalc_model_{abs(hash(str(path.resolve())))}", path)
             module = importlib.util.module_from_spec(spec)
             sys.path.insert(0, str(path.resolve().parent))  # the file's own imports, as `python file.py` finds them
@@ -78,12 +78,12 @@ def find_object(target: str):
     except ConvcalcError:
         raise
     except BaseException as error:  # the user's code: anything it raises is reported in one line
-        raise ConvcalcError(_("{target}: running {where} failed: {reason}, got {value}").format(
+        raise ConvcalcError(Note("{target}: running {where} failed: {reason}, got {value}",
             target=shorten(target), where=shorten(where), reason=error_text(error), value=quote(target))) from None
     found = module
     for part in attribute.split("."):
         if not hasattr(found, part):
-            raise ConvcalcError(_("{target}: {where} has no attribute {name}, got {value}").format(
+            raise ConvcalcError(Note("{target}: {where} has no attribute {name}, got {value}",
                 target=shorten(target), where=shorten(where), name=quote(part), value=quote(target)))
         found = getattr(found, part)
     return found
@@ -101,7 +101,7 @@ def build(target: str):
     if isinstance(found, torch.nn.Module):
         return found
     if not callable(found):
-        raise ConvcalcError(_("{target}: must name an nn.Module, a class or a function that returns one, got {value}").format(
+        raise ConvcalcError(Note("{target}: must name an nn.Module, a class or a function that returns one, got {value}",
             target=shorten(target), value=quote(type(found).__name__)))
     failure = None
     for device in ("meta", "cpu"):
@@ -112,10 +112,10 @@ def build(target: str):
         except BaseException as error:
             failure = failure or error
     else:
-        raise ConvcalcError(_("{target}: building the model failed: {reason}, got {value}").format(
+        raise ConvcalcError(Note("{target}: building the model failed: {reason}, got {value}",
             target=shorten(target), reason=error_text(failure), value=quote(target))) from None
     if not isinstance(model, torch.nn.Module):
-        raise ConvcalcError(_("{target}: must return an nn.Module, got {value}").format(target=shorten(target), value=quote(type(model).__name__)))
+        raise ConvcalcError(Note("{target}: must return an nn.Module, got {value}", target=shorten(target), value=quote(type(model).__name__)))
     return model
 
 
@@ -133,7 +133,7 @@ def read_model(target: str, input_shape: tuple[int, ...] | None) -> Network:
     model = build(target)
     shape = input_shape or declared_input(model)
     if shape is None:
-        raise ConvcalcError(_("--input: a PyTorch model needs its input shape, such as --input 3x224x224, got none"))
+        raise ConvcalcError(Note("--input: a PyTorch model needs its input shape, such as --input 3x224x224, got none"))
     model.eval()  # dropout and stochastic depth as at inference; batchnorm uses its running statistics
     traced = trace(torch, model, target)
     try:
@@ -142,7 +142,7 @@ def read_model(target: str, input_shape: tuple[int, ...] | None) -> Network:
         with torch.no_grad():
             note_shapes(traced, torch.empty(1, *shape, device="meta"))
     except BaseException as error:
-        raise ConvcalcError(_("{target}: the model does not run on an input of {shape}: {reason}, got {value}").format(
+        raise ConvcalcError(Note("{target}: the model does not run on an input of {shape}: {reason}, got {value}",
             target=shorten(target), shape="×".join(map(str, shape)), reason=error_text(error), value=quote("x".join(map(str, shape))))) from None
     body = Converter(torch, traced, model).convert()
     return Network(type(model).__name__, tuple(shape), body, f"PyTorch {target}")
@@ -191,8 +191,8 @@ def trace(torch, model, target: str):
     try:
         graph = Tracer().trace(model)
     except BaseException as error:
-        raise ConvcalcError(_("{target}: torch.fx cannot trace the model (control flow that depends on values?): {reason}, "
-                              "got {value}").format(target=shorten(target), reason=error_text(error), value=quote(target))) from None
+        raise ConvcalcError(Note("{target}: torch.fx cannot trace the model (control flow that depends on values?): {reason}, "
+                              "got {value}", target=shorten(target), reason=error_text(error), value=quote(target))) from None
     return fx.GraphModule(model, graph)
 
 
@@ -374,7 +374,7 @@ class Converter:
         unkept = [b for _name, b in self.model.named_buffers() if id(b) not in self.covered]
         if (unread or unkept) and self.output is not None:  # a module never called, a parameter used outside any layer: said, not dropped
             names = ", ".join(name for name, _p in unread[:3]) + (", …" if len(unread) > 3 else "")
-            layer = Opaque(_("parameters and buffers no traced layer reads ({names})").format(names=names), convcalc_shape(self.output.shape, self.output.layout),
+            layer = Opaque(Note("parameters and buffers no traced layer reads ({names})", names=names), convcalc_shape(self.output.shape, self.output.layout),
                            sum(p.numel() for _name, p in unread), sum(b.numel() for b in unkept))
             self.body.append(LayerNode("unread_parameters", layer, "parameters", None, self.output.id))
         return tuple(self.body)
@@ -444,7 +444,7 @@ class Converter:
         of C values viewed as C×1×1 for a product stays what it is: convcalc's multiply broadcasts it."""
         value = self.get(arg)
         if not isinstance(value, Value):
-            raise ConvcalcError(_("{node}: reads something that is not a tensor convcalc follows, got {value}").format(
+            raise ConvcalcError(Note("{node}: reads something that is not a tensor convcalc follows, got {value}",
                 node=node.name, value=quote(str(arg))))
         if not value.moved:
             return value
@@ -473,7 +473,7 @@ class Converter:
     def on_output(self, node) -> None:
         first = first_tensor(node.args[0], self.values)
         if first is None:
-            raise ConvcalcError(_("{node}: the model returns no tensor convcalc follows, got {value}").format(node=node.name, value=quote(str(node.args[0]))))
+            raise ConvcalcError(Note("{node}: the model returns no tensor convcalc follows, got {value}", node=node.name, value=quote(str(node.args[0]))))
         value = self.tensor(node, first)
         self.output = value
         last = self.last_id()
@@ -662,7 +662,7 @@ class Converter:
                 layout = "cf"
             else:
                 layout, name = "cf", "permute*"
-            self.values[node] = Value(value.id, real, layout, True, value.source_shape, "permute" if name != "permute*" else _("permute (other axes)"))
+            self.values[node] = Value(value.id, real, layout, True, value.source_shape, "permute" if name != "permute*" else Note("permute (other axes)"))
             return
         if name in ("transpose", "swapaxes", "swapdims") and len(node.args) >= 3 and all(isinstance(a, int) for a in node.args[1:3]):
             a, b = (d % len(value.shape) for d in node.args[1:3])
@@ -682,7 +682,7 @@ class Converter:
             else:
                 layout = "cf"
                 name = "permute*"
-        self.values[node] = Value(value.id, real, layout, True, value.source_shape, name if name != "permute*" else _("permute (other axes)"))
+        self.values[node] = Value(value.id, real, layout, True, value.source_shape, name if name != "permute*" else Note("permute (other axes)"))
 
     def part(self, node, name: str, source) -> None:
         """torch.split / chunk along the channels give parts; x[i] of them, or x[:, a:b], a channel slice."""
@@ -757,7 +757,7 @@ class Converter:
             value = self.get(tensors[0])
             if op == "add" and len(learned) == 1 and learned[0].numel() == prod(value.shape[1:]):
                 return self.layer_for(node, "position_embedding", None, lambda v: PositionEmbedding())
-            return self.layer_for(node, _("{op} of a parameter").format(op=op), None, lambda v: None)
+            return self.layer_for(node, Note("{op} of a parameter", op=op), None, lambda v: None)
         if len(tensors) == 1:  # a tensor and a number: element-wise, 0 MACs by convcalc's rules
             value = self.tensor(node, tensors[0])
             self.values[node] = value

@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from ..core.errors import ConvcalcError, quote
 from ..core.formulas import analyze_layer, non_negative, pad_pairs, per_axis
-from ..core.messages import _
+from ..core.messages import Note
 from ..core.network import Group, LayerNode, Merge, Network, Ref, Repeat, merged_shape
 
 ACTIVATIONS = {"relu": "nn.ReLU()", "relu6": "nn.ReLU6()", "leaky_relu": "nn.LeakyReLU()", "elu": "nn.ELU()", "gelu": "nn.GELU()",
@@ -287,7 +287,7 @@ def write_conv(site: Site) -> list[str]:
         site.helpers.add("PartialConv")
         attr = site.scope.attr(site.name, f"PartialConv({tuple(tuple(r) for r in layer.table)!r}, {k!r}, {s!r}, {layer.bias})")
         if padding and any(padding):
-            raise ConvcalcError(_("export: a connection table with padding has no PyTorch form here, got layer {name}").format(name=site.name))
+            raise ConvcalcError(Note("export: a connection table with padding has no PyTorch form here, got layer {name}", name=site.name))
         return lines + [f"{out} = self.{attr}({source})"]
     attr = site.scope.attr(site.name, f"nn.Conv{site.n}d({site.c_in}, {cost.output_shape[0]}, kernel_size={k!r}, stride={s!r}, "
                                       f"padding={padding!r}, dilation={d!r}, groups={layer.groups}, bias={layer.bias})")
@@ -378,7 +378,7 @@ def write_attention(site: Site) -> list[str]:
 
 def write_nothing(site: Site) -> list[str]:
     """A row read from a model file (opaque, subgraph) has no code of its own to write."""
-    raise ConvcalcError(_("export: no PyTorch form for a layer of kind {kind}, got layer {name}").format(
+    raise ConvcalcError(Note("export: no PyTorch form for a layer of kind {kind}, got layer {name}",
         kind=quote(site.layer.kind), name=site.name))
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..core.messages import _
+from ..core.messages import Note
 from ..core.errors import SpecError, quote, reason, shorten
 from ..core.expr import evaluate
 from ..core.formulas import ACTIVATIONS, KINDS
@@ -74,13 +74,15 @@ def suggest(word, known) -> str:
     if not isinstance(word, str) or len(word) > 100:
         return ""
     close = difflib.get_close_matches(word, [str(k) for k in known], n=1)
-    return _("; did you mean {name}?").format(name=quote(close[0])) if close else ""
+    return Note("; did you mean {name}?", name=quote(close[0])) if close else ""
 
 
 def listing(names, most: int = 12) -> str:
     """'a, b, c' — the first `most` of them, and how many more."""
     names = [shorten(str(n), 40) for n in names]
-    return ", ".join(names[:most]) + (_(" and {count} more").format(count=len(names) - most) if len(names) > most else "")
+    if len(names) <= most:
+        return ", ".join(names)
+    return Note("{items} and {count} more", items=", ".join(names[:most]), count=len(names) - most)
 
 
 class _Builder:
@@ -96,18 +98,18 @@ class _Builder:
         self.arguments: list[dict] = []
 
     def fail(self, line: int, path: str, message: str):
-        raise SpecError(_("{filename}:{line}: {path}: {message}").format(filename=self.filename, line=line, path=path, message=message))
+        raise SpecError(Note("{filename}:{line}: {path}: {message}", filename=self.filename, line=line, path=path, message=message))
 
     def counted(self, node, rows: int, line: int, path: str, item: bool = True):
         """Record how many rows `node` stands for, refusing a network past the budget before
         anything more is built."""
         self.built += item
         if rows > MAX_ROWS:
-            self.fail(line, path, _("the network would have more than {max_rows:,} rows (layers, blocks and merges, repeats "
-                                    "multiplied out), got {rows:,}").format(max_rows=MAX_ROWS, rows=rows))
+            self.fail(line, path, Note("the network would have more than {max_rows:,} rows (layers, blocks and merges, repeats "
+                                    "multiplied out), got {rows:,}", max_rows=MAX_ROWS, rows=rows))
         if self.built > MAX_BUILT:
-            self.fail(line, path, _("the description builds more than {max_built:,} items (a block used with new arguments "
-                                    "is built anew), got more").format(max_built=MAX_BUILT))
+            self.fail(line, path, Note("the description builds more than {max_built:,} items (a block used with new arguments "
+                                    "is built anew), got more", max_built=MAX_BUILT))
         self.rows[id(node)] = rows
         return node
 
@@ -119,18 +121,18 @@ class _Builder:
         """Replace $arguments: `$c` by its value, `4*$c` by the integer it computes to."""
         self.work += 1
         if self.work > MAX_NODES:  # every value of every item built counts, aliases expanded
-            self.fail(line, path, _("building the description reads more than {max_nodes:,} values (aliases expanded, blocks "
-                                    "counted once per set of arguments), got more").format(max_nodes=MAX_NODES))
+            self.fail(line, path, Note("building the description reads more than {max_nodes:,} values (aliases expanded, blocks "
+                                    "counted once per set of arguments), got more", max_nodes=MAX_NODES))
         if isinstance(value, str) and "$" in value:
             name = value.strip()[1:]
             if value.strip().startswith("$") and name.isidentifier():
                 if name not in env:
-                    self.fail(line, path, _("unknown argument (known: {value}), got {value2}").format(value=listing('$' + k for k in env) or _('none'), value2=quote(value)))
+                    self.fail(line, path, Note("unknown argument (known: {value}), got {value2}", value=listing('$' + k for k in env) or Note('none'), value2=quote(value)))
                 return env[name]
             try:
                 return evaluate(value, env)
             except SpecError as error:
-                self.fail(line, path, str(error))
+                self.fail(line, path, error.note)
         if isinstance(value, list):
             if not any(isinstance(v, (str, list, dict)) for v in value):
                 self.work += len(value)
@@ -147,7 +149,7 @@ class _Builder:
     # items ------------------------------------------------------------------------------
     def sequence(self, items, path: str, line: int, env: dict, stack: tuple, prefix: str) -> tuple:
         if not isinstance(items, list):
-            self.fail(line, path, _("must be a list of layers, got {value}").format(value=quote(items)))
+            self.fail(line, path, Note("must be a list of layers, got {value}", value=quote(items)))
         counters: dict[str, int] = {}
         nodes = []
         rows = 0
@@ -165,40 +167,40 @@ class _Builder:
         elif isinstance(raw, dict):
             kinds = [k for k in raw if k not in ITEM_KEYS]
             if len(kinds) != 1:
-                what = _("more than one layer kind: {kinds}").format(kinds=listing(map(str, kinds))) if kinds else _("no layer kind")
-                self.fail(line, path, _("each item needs exactly one layer kind, got {what}").format(what=what))
+                what = Note("more than one layer kind: {kinds}", kinds=listing(map(str, kinds))) if kinds else Note("no layer kind")
+                self.fail(line, path, Note("each item needs exactly one layer kind, got {what}", what=what))
             kind = kinds[0]
             options, extras = raw[kind], {k: raw[k] for k in ITEM_KEYS if k in raw}
             line = line_of(raw, kind, line)
         else:
-            self.fail(line, path, _("must be a layer kind or a mapping such as {{conv: {{c: 64, k: 3}}}}, got {value}").format(value=quote(raw)))
+            self.fail(line, path, Note("must be a layer kind or a mapping such as {{conv: {{c: 64, k: 3}}}}, got {value}", value=quote(raw)))
         if not isinstance(kind, str):
-            self.fail(line, path, _("a layer kind must be a word, got {value}").format(value=quote(kind)))
+            self.fail(line, path, Note("a layer kind must be a word, got {value}", value=quote(kind)))
         kind = KIND_ALIASES.get(kind, kind)
         path = f"{path}.{shorten(kind, 40)}"
         extras = {k: self.substitute(v, env, line, f"{path}.{k}") for k, v in extras.items()}
         if "if" in extras:  # an optional item: present when its condition holds
             condition = extras["if"]
             if not isinstance(condition, (bool, int)) and condition not in (None, "none"):
-                self.fail(line, f"{path}.if", _("must be true or false (or a number, none), got {value}").format(value=quote(condition)))
+                self.fail(line, f"{path}.if", Note("must be true or false (or a number, none), got {value}", value=quote(condition)))
             if not condition or condition == "none":
                 return []
         repeat = extras.get("repeat", 1)
         if type(repeat) is not int or repeat < 0:
-            self.fail(line, f"{path}.repeat", _("must be a non-negative integer, got {value}").format(value=quote(repeat)))
+            self.fail(line, f"{path}.repeat", Note("must be a non-negative integer, got {value}", value=quote(repeat)))
         if repeat == 0:  # an item repeated zero times is not there (a stage of n blocks, the first apart: n − 1)
             return []
         for key in ("name", "id", "from"):
             if key in extras and not isinstance(extras[key], str):
-                self.fail(line, f"{path}.{key}", _("must be a name (a string), got {value}").format(value=quote(extras[key])))
+                self.fail(line, f"{path}.{key}", Note("must be a name (a string), got {value}", value=quote(extras[key])))
         node_id = extras.get("id")
         if node_id is not None:
             if repeat > 1:
-                self.fail(line, f"{path}.id", _("would name the outputs of all {repeat} repeats; give the id to a block around them, got "
-                                                "{value}").format(repeat=repeat, value=quote(node_id)))
+                self.fail(line, f"{path}.id", Note("would name the outputs of all {repeat} repeats; give the id to a block around them, got "
+                                                "{value}", repeat=repeat, value=quote(node_id)))
             first = self.ids.setdefault(node_id, (line, path))
             if first != (line, path):
-                self.fail(line, f"{path}.id", _("duplicate id: line {first} ({first2}) already gives it, got {value}").format(first=first[0], first2=first[1], value=quote(node_id)))
+                self.fail(line, f"{path}.id", Note("duplicate id: line {first} ({first2}) already gives it, got {value}", first=first[0], first2=first[1], value=quote(node_id)))
         first_number = counters.get(kind, 0) + 1
         counters[kind] = first_number + repeat - 1
         if "name" in extras:
@@ -209,7 +211,7 @@ class _Builder:
         nodes = self.build(kind, options, path, line, env, stack, name, node_id, extras.get("from"))
         if "frozen" in extras:
             if not isinstance(extras["frozen"], bool):
-                self.fail(line, f"{path}.frozen", _("must be true or false, got {value}").format(value=quote(extras["frozen"])))
+                self.fail(line, f"{path}.frozen", Note("must be true or false, got {value}", value=quote(extras["frozen"])))
             if extras["frozen"]:  # nothing inside is trained
                 frozen = [node._replace(frozen=True) for node in nodes]
                 for old, new in zip(nodes, frozen):
@@ -230,7 +232,7 @@ class _Builder:
             return [self.block(kind, options, path, line, env, stack, name, node_id, source)]
         if kind not in KINDS:
             known = sorted(KINDS) + list(MERGES) + sorted(self.blocks)
-            self.fail(line, path, _("unknown layer kind (known: {known}), got {value}{suggest}").format(known=listing(known, 60), value=quote(kind), suggest=suggest(kind, known)))
+            self.fail(line, path, Note("unknown layer kind (known: {known}), got {value}{suggest}", known=listing(known, 60), value=quote(kind), suggest=suggest(kind, known)))
         layer, sugar = self.layer(kind, self.substitute(options, env, line, path), path, line)
         layer = self.records.setdefault((type(layer), typed(list(layer))), layer)  # one record for identical layers
         nodes = [self.counted(LayerNode(name, layer, where, None, source), 1, line, path)]
@@ -247,7 +249,7 @@ class _Builder:
         if options is None:
             options = Map()
         if not isinstance(options, dict):
-            self.fail(line, path, _("options must be a mapping such as {{k: 3}}, got {value}").format(value=quote(options)))
+            self.fail(line, path, Note("options must be a mapping such as {{k: 3}}, got {value}", value=quote(options)))
         sugar_keys = SUGAR.get(kind, ())
         extra_keys = ("p",) if kind == "dropout" else ()
         values, sugar, given = {}, [], {}
@@ -257,7 +259,7 @@ class _Builder:
             key = OPTION_ALIASES.get(raw_key, raw_key)
             where = f"{path}.{shorten(str(key), 40)}"
             if key in given:
-                self.fail(key_line, path, _("{given} and {raw_key} both set {key}; keep one, got {value}").format(given=given[key], raw_key=raw_key, key=key, value=quote(raw_key)))
+                self.fail(key_line, path, Note("{given} and {raw_key} both set {key}; keep one, got {value}", given=given[key], raw_key=raw_key, key=key, value=quote(raw_key)))
             given[key] = raw_key
             if key in fields:
                 values[fields[key]] = self.check(key, cls._field_defaults.get(fields[key], _MISSING), value, key_line, where)
@@ -265,12 +267,12 @@ class _Builder:
                 sugar += self.sugar(kind, key, value, key_line, where)
             else:
                 known = list(fields) + list(sugar_keys) + list(extra_keys)
-                listed = _("known: {names}").format(names=", ".join(known)) if known else _("{kind} takes no options").format(kind=kind)
-                self.fail(key_line, path, _("unknown option ({listed}), got {value}{suggest}").format(listed=listed, value=quote(raw_key), suggest=suggest(raw_key, known)))
+                listed = Note("known: {names}", names=", ".join(known)) if known else Note("{kind} takes no options", kind=kind)
+                self.fail(key_line, path, Note("unknown option ({listed}), got {value}{suggest}", listed=listed, value=quote(raw_key), suggest=suggest(raw_key, known)))
         missing = [k for k in required if fields[k] not in values]
         if missing:
-            self.fail(line, path, _("missing option {missing} ({kind} needs {required}), got {value}").format(
-                missing=", ".join(missing), kind=kind, required=", ".join(required), value=quote(options) if options else _("no options")))
+            self.fail(line, path, Note("missing option {missing} ({kind} needs {required}), got {value}",
+                missing=", ".join(missing), kind=kind, required=", ".join(required), value=quote(options) if options else Note("no options")))
         values["kind"] = kind
         return cls(**values), sugar
 
@@ -278,31 +280,31 @@ class _Builder:
         """YAML types to the layer's types; value ranges are the formulas' to check."""
         if key in ("bias", "ceil", "affine", "grid", "cosine", "pad"):
             if not isinstance(value, bool):
-                self.fail(line, where, _("must be true or false, got {value}").format(value=quote(value)))
+                self.fail(line, where, Note("must be true or false, got {value}", value=quote(value)))
             return value
         if key == "mode":
             if not isinstance(value, str):
-                self.fail(line, where, _("must be a word (nearest, bilinear; zeros, reflect, replicate), got {value}").format(value=quote(value)))
+                self.fail(line, where, Note("must be a word (nearest, bilinear; zeros, reflect, replicate), got {value}", value=quote(value)))
             return value
         if key == "position_bias":
             if not isinstance(value, str):
-                self.fail(line, where, _("must be none, table or mlp, got {value}").format(value=quote(value)))
+                self.fail(line, where, Note("must be none, table or mlp, got {value}", value=quote(value)))
             return value
         if key == "op":
             if not isinstance(value, str) or not value:
-                self.fail(line, where, _("must be the operation's name (a string), got {value}").format(value=quote(value)))
+                self.fail(line, where, Note("must be the operation's name (a string), got {value}", value=quote(value)))
             return value
         if key == "like":
             if not isinstance(value, str):
-                self.fail(line, where, _("an id must be a name (a string), got {value}").format(value=quote(value)))
+                self.fail(line, where, Note("an id must be a name (a string), got {value}", value=quote(value)))
             return value
         if key == "factor":
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                self.fail(line, where, _("must be a positive number, got {value}").format(value=quote(value)))
+                self.fail(line, where, Note("must be a positive number, got {value}", value=quote(value)))
             return value
         if key == "table":
             if not isinstance(value, list) or not all(isinstance(row, list) for row in value):
-                self.fail(line, where, _("must be a list with one list of input channels per output channel, got {value}").format(value=quote(value)))
+                self.fail(line, where, Note("must be a list with one list of input channels per output channel, got {value}", value=quote(value)))
             return tuple(tuple(row) for row in value)
         if key == "p" and isinstance(value, str):
             return value
@@ -315,52 +317,52 @@ class _Builder:
             return value
         if value is None and default is None:  # an option whose absence means something
             return None
-        kind = _("a non-negative integer") if key in ("p", "output_padding", "p_total", "shift") else _("a positive integer")
-        self.fail(line, where, _("must be {kind} or a list of them (one per axis), got {value}").format(kind=kind, value=quote(value)))
+        kind = Note("a non-negative integer") if key in ("p", "output_padding", "p_total", "shift") else Note("a positive integer")
+        self.fail(line, where, Note("must be {kind} or a list of them (one per axis), got {value}", kind=kind, value=quote(value)))
 
     def sugar(self, kind: str, key: str, value, line: int, where: str) -> list:
         if kind == "dropout":  # the probability changes no figure; check it all the same
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-                self.fail(line, where, _("must be a probability from 0 to 1, got {value}").format(value=quote(value)))
+                self.fail(line, where, Note("must be a probability from 0 to 1, got {value}", value=quote(value)))
             return []
         if key == "bn":
             if not isinstance(value, bool):
-                self.fail(line, where, _("must be true or false, got {value}").format(value=quote(value)))
+                self.fail(line, where, Note("must be true or false, got {value}", value=quote(value)))
             return [("bn", Norm())] if value else []
         if value is None or value == "none":  # no activation (an argument may say so)
             return []
         if not isinstance(value, str) or KIND_ALIASES.get(value, value) not in ACTIVATIONS:
-            self.fail(line, where, _("must be an activation ({items}), got {value}{suggest}").format(items=', '.join(ACTIVATIONS), value=quote(value), suggest=suggest(value, ACTIVATIONS)))
+            self.fail(line, where, Note("must be an activation ({items}), got {value}{suggest}", items=', '.join(ACTIVATIONS), value=quote(value), suggest=suggest(value, ACTIVATIONS)))
         act = KIND_ALIASES.get(value, value)
         return [(act, Elementwise(act))]
 
     def block(self, kind, options, path, line, env, stack, name, node_id, source) -> Group:
         if kind in stack:
             chain = " → ".join((*stack[stack.index(kind):], kind))
-            self.fail(line, path, _("block uses itself: {chain}, got {value}").format(chain=chain, value=quote(kind)))
+            self.fail(line, path, Note("block uses itself: {chain}, got {value}", chain=chain, value=quote(kind)))
         if len(stack) >= MAX_NESTING:
-            self.fail(line, path, _("blocks nest deeper than {max_nesting} levels, got {value}").format(max_nesting=MAX_NESTING, value=len(stack) + 1))
+            self.fail(line, path, Note("blocks nest deeper than {max_nesting} levels, got {value}", max_nesting=MAX_NESTING, value=len(stack) + 1))
         definition = self.blocks[kind]
         given = self.substitute(options, env, line, path) if options is not None else {}
         if not isinstance(given, dict):
-            self.fail(line, path, _("arguments must be a mapping such as {{c: 64}}, got {value}").format(value=quote(given)))
+            self.fail(line, path, Note("arguments must be a mapping such as {{c: 64}}, got {value}", value=quote(given)))
         args = definition.get("args") or {}
         unknown = [k for k in given if k not in args]
         if unknown:
-            self.fail(line_of(given, unknown[0], line), path, _("unknown argument (block {kind} takes: {value}), got {value2}{suggest}").format(kind=kind, value=listing(args) or _('none'), value2=quote(unknown[0]), suggest=suggest(unknown[0], args)))
+            self.fail(line_of(given, unknown[0], line), path, Note("unknown argument (block {kind} takes: {value}), got {value2}{suggest}", kind=kind, value=listing(args) or Note('none'), value2=quote(unknown[0]), suggest=suggest(unknown[0], args)))
         block_env = {}
         for arg, default in args.items():
             if arg in given:
                 block_env[arg] = given[arg]
             elif default == "required":
-                self.fail(line, path, _("missing argument {arg} (block {kind} needs it), got none").format(arg=arg, kind=kind))
+                self.fail(line, path, Note("missing argument {arg} (block {kind} needs it), got none", arg=arg, kind=kind))
             else:
                 block_env[arg] = default
         key = (kind, argument_key(block_env))
         children = self.instances.get(key)
         if children is None and len(self.instances) >= MAX_INSTANCES:
-            self.fail(line, path, _("the description uses blocks with more than {max_instances:,} different sets of "
-                                    "arguments, got {value}").format(max_instances=MAX_INSTANCES, value=quote(dict(block_env))))
+            self.fail(line, path, Note("the description uses blocks with more than {max_instances:,} different sets of "
+                                    "arguments, got {value}", max_instances=MAX_INSTANCES, value=quote(dict(block_env))))
         if children is None:  # the same block with the same arguments builds the same layers
             body_line = line_of(definition, "layers", line)
             children = self.sequence(definition.get("layers"), f"blocks.{kind}.layers", body_line, block_env, (*stack, kind), "")
@@ -374,27 +376,27 @@ class _Builder:
         part, the results concatenated (then: concat) or added (then: add)."""
         where = f"{self.filename}:{line}: {path}"
         if not isinstance(options, dict) or "paths" not in options or ("parts" in options) == ("sizes" in options):
-            self.fail(line, path, _("needs paths: and either parts: (equal parts) or sizes: (one per path), got {value}").format(value=quote(options)))
+            self.fail(line, path, Note("needs paths: and either parts: (equal parts) or sizes: (one per path), got {value}", value=quote(options)))
         unknown = [k for k in options if k not in SPLIT_KEYS]
         if unknown:
-            self.fail(line_of(options, unknown[0], line), path, _("unknown option (known: {known}), got {value}{suggest}").format(
+            self.fail(line_of(options, unknown[0], line), path, Note("unknown option (known: {known}), got {value}{suggest}",
                 known=", ".join(SPLIT_KEYS), value=quote(unknown[0]), suggest=suggest(unknown[0], SPLIT_KEYS)))
         raw_paths = options["paths"]
         if not isinstance(raw_paths, list) or len(raw_paths) < 2 or not all(isinstance(p, list) for p in raw_paths):
-            self.fail(line_of(options, "paths", line), f"{path}.paths", _("needs a list of at least two paths (lists of layers, [] for a part "
-                                                                           "itself), got {value}").format(value=quote(raw_paths)))
+            self.fail(line_of(options, "paths", line), f"{path}.paths", Note("needs a list of at least two paths (lists of layers, [] for a part "
+                                                                           "itself), got {value}", value=quote(raw_paths)))
         if "parts" in options:
             split = self.substitute(options["parts"], env, line, f"{path}.parts")
             if type(split) is not int or split < 1:
-                self.fail(line_of(options, "parts", line), f"{path}.parts", _("must be a positive integer, got {value}").format(value=quote(split)))
+                self.fail(line_of(options, "parts", line), f"{path}.parts", Note("must be a positive integer, got {value}", value=quote(split)))
         else:
             sizes = self.substitute(options["sizes"], env, line, f"{path}.sizes")
             if not isinstance(sizes, list) or not all(type(v) is int and v > 0 for v in sizes):
-                self.fail(line_of(options, "sizes", line), f"{path}.sizes", _("must list positive integers, one per path, got {value}").format(value=quote(sizes)))
+                self.fail(line_of(options, "sizes", line), f"{path}.sizes", Note("must list positive integers, one per path, got {value}", value=quote(sizes)))
             split = tuple(sizes)
         then = self.substitute(options.get("then", "concat"), env, line, f"{path}.then")
         if then not in ("concat", "add"):
-            self.fail(line_of(options, "then", line), f"{path}.then", _("must be concat or add, got {value}").format(value=quote(then)))
+            self.fail(line_of(options, "then", line), f"{path}.then", Note("must be concat or add, got {value}", value=quote(then)))
         paths = tuple(self.sequence(p, f"{path}.paths[{i}]", line_of(raw_paths, i, line), env, stack, str(i)) for i, p in enumerate(raw_paths))
         merge = Merge(name, then, paths, tuple(f"part {i}" for i in range(len(paths))), "identity", where, node_id, source, "split", split)
         return self.counted(merge, 2 + sum(self.size(p) for p in paths), line, path)
@@ -408,7 +410,7 @@ class _Builder:
             if isinstance(options, dict):
                 unknown = [k for k in options if k not in ("layers", "shortcut")]
                 if unknown:
-                    self.fail(line, path, _("unknown option (known: layers, shortcut), got {value}{suggest}").format(value=quote(unknown[0]), suggest=suggest(unknown[0], ('layers', 'shortcut'))))
+                    self.fail(line, path, Note("unknown option (known: layers, shortcut), got {value}{suggest}", value=quote(unknown[0]), suggest=suggest(unknown[0], ('layers', 'shortcut'))))
                 shortcut = self.substitute(options.get("shortcut", "auto"), env, line, f"{path}.shortcut")
                 body, body_line = options.get("layers"), line_of(options, "layers", line)
             else:
@@ -419,21 +421,21 @@ class _Builder:
                 merge = Merge(name, "add", (main, other), ("main", "shortcut"), "identity", where, node_id, source, "residual")
                 return self.counted(merge, 2 + self.size(main) + self.size(other), line, path)
             if shortcut not in ("auto", "identity", "if_same", "none"):
-                self.fail(line, f"{path}.shortcut", _("must be auto, identity, if_same, none or a list of layers, got {value}").format(value=quote(shortcut)))
+                self.fail(line, f"{path}.shortcut", Note("must be auto, identity, if_same, none or a list of layers, got {value}", value=quote(shortcut)))
             if shortcut == "none":
                 return self.counted(Group(name, "residual", main, where, node_id, source), 1 + self.size(main), line, path)
             merge = Merge(name, "add", (main, ()), ("main", "shortcut"), shortcut, where, node_id, source, "residual")
             return self.counted(merge, 4 + self.size(main), line, path)
         if not isinstance(options, list) or len(options) < 2:
-            self.fail(line, path, _("needs a list of at least two paths (a path is a list of layers, [] for the input "
-                                    "itself, or an id), got {value}").format(value=quote(options)))
+            self.fail(line, path, Note("needs a list of at least two paths (a path is a list of layers, [] for the input "
+                                    "itself, or an id), got {value}", value=quote(options)))
         paths, names = [], []
         for index, path_items in enumerate(options):
             path_line = line_of(options, index, line)
             if isinstance(path_items, str) and "$" in path_items:  # an id passed as an argument
                 path_items = self.substitute(path_items, env, path_line, f"{path}[{index}]")
                 if not isinstance(path_items, str):
-                    self.fail(path_line, f"{path}[{index}]", _("an id must be a name (a string), got {value}").format(value=quote(path_items)))
+                    self.fail(path_line, f"{path}[{index}]", Note("an id must be a name (a string), got {value}", value=quote(path_items)))
             if isinstance(path_items, str):
                 paths.append(Ref(path_items, f"{self.filename}:{path_line}: {path}[{index}]"))
                 names.append(path_items)
@@ -451,29 +453,29 @@ def check_blocks(raw, filename: str, line: int) -> dict:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise SpecError(_("{filename}:{line}: blocks: must be a mapping of block names to definitions, got {value}").format(filename=filename, line=line, value=quote(raw)))
+        raise SpecError(Note("{filename}:{line}: blocks: must be a mapping of block names to definitions, got {value}", filename=filename, line=line, value=quote(raw)))
     for name, definition in raw.items():
         where = f"{filename}:{line_of(raw, name, line)}: blocks.{shorten(str(name), 40)}"
         if not isinstance(name, str) or not name.isidentifier():
-            raise SpecError(_("{where}: a block name must be a word, got {value}").format(where=where, value=quote(name)))
+            raise SpecError(Note("{where}: a block name must be a word, got {value}", where=where, value=quote(name)))
         if name in KINDS or name in MERGES or name in KIND_ALIASES:
-            raise SpecError(_("{where}: a block cannot take the name of a layer kind, got {value}").format(where=where, value=quote(name)))
+            raise SpecError(Note("{where}: a block cannot take the name of a layer kind, got {value}", where=where, value=quote(name)))
         if not isinstance(definition, dict) or "layers" not in definition:
-            raise SpecError(_("{where}: needs `layers:` (and optionally `args:`), got {value}").format(where=where, value=quote(definition)))
+            raise SpecError(Note("{where}: needs `layers:` (and optionally `args:`), got {value}", where=where, value=quote(definition)))
         unknown = [k for k in definition if k not in ("args", "layers", "description")]
         if unknown:
-            raise SpecError(_("{where}: unknown key (known: args, layers, description), got {value}").format(where=where, value=quote(unknown[0])))
+            raise SpecError(Note("{where}: unknown key (known: args, layers, description), got {value}", where=where, value=quote(unknown[0])))
         args = definition.get("args")
         if args is not None and (not isinstance(args, dict) or not all(isinstance(a, str) and a.isidentifier() for a in args)):
-            raise SpecError(_("{where}.args: must map argument names to defaults (or `required`), got {value}").format(where=where, value=quote(args)))
+            raise SpecError(Note("{where}.args: must map argument names to defaults (or `required`), got {value}", where=where, value=quote(args)))
     return raw
 
 
 def check_input(value, filename: str, line: int) -> tuple[int, ...]:
     """[C, H, W] (or [C, L], [C, D, H, W]), or [F] for a network of linear layers (an MLP)."""
     if not isinstance(value, list) or not 1 <= len(value) <= 4 or any(type(v) is not int or v < 1 for v in value):
-        raise SpecError(_("{filename}:{line}: input: must be [C, H, W], [C, L], [C, D, H, W] or [F] (features) "
-                          "with positive integers, got {value}").format(filename=filename, line=line, value=quote(value)))
+        raise SpecError(Note("{filename}:{line}: input: must be [C, H, W], [C, L], [C, D, H, W] or [F] (features) "
+                          "with positive integers, got {value}", filename=filename, line=line, value=quote(value)))
     return tuple(value)
 
 
@@ -484,18 +486,18 @@ def network_arguments(raw, given: dict | None, filename: str, line: int) -> dict
     if raw is None:
         raw = {}
     if not isinstance(raw, dict) or not all(isinstance(a, str) and a.isidentifier() for a in raw):
-        raise SpecError(_("{filename}:{line}: args: must map argument names to defaults (or `required`), got {value}").format(
+        raise SpecError(Note("{filename}:{line}: args: must map argument names to defaults (or `required`), got {value}",
             filename=filename, line=line, value=quote(raw)))
     unknown = [k for k in given if k not in raw]
     if unknown:
-        raise SpecError(_("--set: unknown argument (the network takes: {known}), got {value}{suggest}").format(
-            known=listing(raw) or _("none"), value=quote(unknown[0]), suggest=suggest(unknown[0], raw)))
+        raise SpecError(Note("--set: unknown argument (the network takes: {known}), got {value}{suggest}",
+            known=listing(raw) or Note("none"), value=quote(unknown[0]), suggest=suggest(unknown[0], raw)))
     env = {}
     for name, default in raw.items():
         if name in given:
             env[name] = given[name]
         elif default == "required":
-            raise SpecError(_("--set: the network needs {name} (--set {name}=…), got none").format(name=name))
+            raise SpecError(Note("--set: the network needs {name} (--set {name}=…), got none", name=name))
         else:
             env[name] = default
     return env
@@ -506,41 +508,41 @@ def loads(text: str, filename: str = "<string>", input_shape: tuple[int, ...] | 
     """A network from the text of a description; `input_shape` overrides its `input:`, `arguments`
     the defaults of its `args:`."""
     if not isinstance(text, str):
-        raise SpecError(_("{filename}: a description must be text, got {value}").format(filename=filename, value=quote(text)))
+        raise SpecError(Note("{filename}: a description must be text, got {value}", filename=filename, value=quote(text)))
     if len(text) > MAX_FILE_BYTES:
-        raise SpecError(_("{filename}: a description is at most {max_file_bytes:,} characters (write long networks "
-                          "with blocks and repeat), got {count:,}").format(filename=filename, max_file_bytes=MAX_FILE_BYTES, count=len(text)))
+        raise SpecError(Note("{filename}: a description is at most {max_file_bytes:,} characters (write long networks "
+                          "with blocks and repeat), got {count:,}", filename=filename, max_file_bytes=MAX_FILE_BYTES, count=len(text)))
     raw = read(text, filename)
     if not isinstance(raw, dict):
-        raise SpecError(_("{filename}:1: must be a mapping with input: and layers:, got {value}").format(filename=filename, value=quote(raw)))
+        raise SpecError(Note("{filename}:1: must be a mapping with input: and layers:, got {value}", filename=filename, value=quote(raw)))
     unknown = [k for k in raw if k not in TOP_KEYS]
     if unknown:
-        raise SpecError(_("{filename}:{line_of}: unknown key (known: {items}), got {value}{suggest}").format(filename=filename, line_of=line_of(raw, unknown[0], 1), items=', '.join(TOP_KEYS), value=quote(unknown[0]), suggest=suggest(unknown[0], TOP_KEYS)))
+        raise SpecError(Note("{filename}:{line_of}: unknown key (known: {items}), got {value}{suggest}", filename=filename, line_of=line_of(raw, unknown[0], 1), items=', '.join(TOP_KEYS), value=quote(unknown[0]), suggest=suggest(unknown[0], TOP_KEYS)))
     for key in ("input", "layers"):
         if key not in raw and not (key == "input" and input_shape):
-            raise SpecError(_("{filename}:{line}: missing `{key}:`, got keys {value}").format(filename=filename, line=raw.line, key=key, value=listing(map(str, raw)) or _('none')))
+            raise SpecError(Note("{filename}:{line}: missing `{key}:`, got keys {value}", filename=filename, line=raw.line, key=key, value=listing(map(str, raw)) or Note('none')))
     shape = input_shape or check_input(raw["input"], filename, line_of(raw, "input", 1))
     name = raw.get("name", Path(filename).stem)
     if not isinstance(name, str):
-        raise SpecError(_("{filename}:{line_of}: name: must be a string, got {value}").format(filename=filename, line_of=line_of(raw, 'name', 1), value=quote(name)))
+        raise SpecError(Note("{filename}:{line_of}: name: must be a string, got {value}", filename=filename, line_of=line_of(raw, 'name', 1), value=quote(name)))
     if raw["layers"] == []:
-        raise SpecError(_("{filename}:{line_of}: layers: must list at least one layer, got []").format(filename=filename, line_of=line_of(raw, 'layers', 1)))
+        raise SpecError(Note("{filename}:{line_of}: layers: must list at least one layer, got []", filename=filename, line_of=line_of(raw, 'layers', 1)))
     builder = _Builder(filename, check_blocks(raw.get("blocks"), filename, line_of(raw, "blocks", 1)))
     env = network_arguments(raw.get("args"), arguments, filename, line_of(raw, "args", 1))
     body = builder.sequence(raw["layers"], "layers", line_of(raw, "layers", 1), env, (), "")
     source = raw.get("source", "")
     if not isinstance(source, str):
-        raise SpecError(_("{filename}:{line_of}: source: must be a string, got {value}").format(filename=filename, line_of=line_of(raw, 'source', 1), value=quote(source)))
+        raise SpecError(Note("{filename}:{line_of}: source: must be a string, got {value}", filename=filename, line_of=line_of(raw, 'source', 1), value=quote(source)))
     return Network(name, shape, body, source)
 
 
 def load(path: Path, input_shape: tuple[int, ...] | None = None, arguments: dict | None = None) -> Network:
     try:
         if path.stat().st_size > 4 * MAX_FILE_BYTES:  # a UTF-8 character is at most 4 bytes
-            raise SpecError(_("{path}: a description is at most {max_file_bytes:,} characters (write long networks "
-                              "with blocks and repeat), got a file of {st_size:,} bytes").format(path=shorten(str(path)), max_file_bytes=MAX_FILE_BYTES, st_size=path.stat().st_size))
+            raise SpecError(Note("{path}: a description is at most {max_file_bytes:,} characters (write long networks "
+                              "with blocks and repeat), got a file of {st_size:,} bytes", path=shorten(str(path)), max_file_bytes=MAX_FILE_BYTES, st_size=path.stat().st_size))
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         what = reason(error)
-        raise SpecError(_("{path}: cannot read the file: {what}, got {value}").format(path=shorten(str(path)), what=what, value=quote(str(path)))) from None
+        raise SpecError(Note("{path}: cannot read the file: {what}, got {value}", path=shorten(str(path)), what=what, value=quote(str(path)))) from None
     return loads(text, shorten(path.name), input_shape, arguments)

@@ -20,7 +20,7 @@ import re
 
 import yaml
 
-from ..core.messages import _
+from ..core.messages import Note
 from ..core.errors import SpecError, quote
 from ..core.limits import MAX_INT, MAX_INT_DIGITS, MAX_NESTING, MAX_NODES
 
@@ -53,7 +53,7 @@ TAG = "tag:yaml.org,2002:"
 def integer(text: str, where: str) -> int:
     digits = text.lstrip("+-").lstrip("0")
     if len(digits) > MAX_INT_DIGITS or abs(value := int(text)) > MAX_INT:
-        raise SpecError(_("{where}integer too large (the limit is 2^53 = {max_int:,}), got {value}").format(where=where, max_int=MAX_INT, value=quote(text)))
+        raise SpecError(Note("{where}integer too large (the limit is 2^53 = {max_int:,}), got {value}", where=where, max_int=MAX_INT, value=quote(text)))
     return value
 
 
@@ -68,9 +68,9 @@ def resolve(value: str, plain: bool, tag: str | None, where: str, exact: bool = 
             result = resolve(value, True, None, where)
             wanted = {"int": int, "float": (float, int), "bool": bool, "null": type(None)}[name]
             if not isinstance(result, wanted) or (name == "int" and isinstance(result, bool)):
-                raise SpecError(_("{where}the value does not read as !!{name}, got {value}").format(where=where, name=name, value=quote(value)))
+                raise SpecError(Note("{where}the value does not read as !!{name}, got {value}", where=where, name=name, value=quote(value)))
             return float(result) if name == "float" else result
-        raise SpecError(_("{where}unsupported tag (a description uses plain values), got {value}").format(where=where, value=quote(tag.replace(TAG, '!!'))))
+        raise SpecError(Note("{where}unsupported tag (a description uses plain values), got {value}", where=where, value=quote(tag.replace(TAG, '!!'))))
     if not plain:
         return value
     if value in WORDS:
@@ -83,7 +83,7 @@ def resolve(value: str, plain: bool, tag: str | None, where: str, exact: bool = 
                 from fractions import Fraction
 
                 if len(value) > 40:
-                    raise SpecError(_("{where}a number of more than 40 characters, got {value}").format(where=where, value=quote(value)))
+                    raise SpecError(Note("{where}a number of more than 40 characters, got {value}", where=where, value=quote(value)))
                 return Fraction(value)
             return float(value)
     return value
@@ -93,13 +93,13 @@ def _problem(error: yaml.YAMLError, text: str, filename: str) -> SpecError:
     mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
     problem = getattr(error, "problem", None) or str(error).splitlines()[0]
     if mark is None:
-        return SpecError(_("{filename}: YAML syntax: {problem}").format(filename=filename, problem=problem))
+        return SpecError(Note("{filename}: YAML syntax: {problem}", filename=filename, problem=problem))
     lines = text.splitlines()
     line = min(mark.line, len(lines) - 1)
     while line > 0 and not lines[line].strip():  # the end of the file: quote the last line written
         line -= 1
     line_text = lines[line].strip() if lines else ""
-    return SpecError(_("{filename}:{value}: YAML syntax: {problem}, got {value2}").format(filename=filename, value=line + 1, problem=problem, value2=quote(line_text)))
+    return SpecError(Note("{filename}:{value}: YAML syntax: {problem}, got {value2}", filename=filename, value=line + 1, problem=problem, value2=quote(line_text)))
 
 
 def read(text: str, filename: str, exact: bool = False):
@@ -140,7 +140,7 @@ def _build(parser, filename: str, exact: bool = False):
             container.item_lines.append(line)
         elif frame[2] is no_key:
             if isinstance(value, (dict, list)):
-                raise SpecError(_("{where}a key must be a plain word, got {value}").format(where=where(line), value=quote(value)))
+                raise SpecError(Note("{where}a key must be a plain word, got {value}", where=where(line), value=quote(value)))
             frame[2], frame[3] = value, line
         else:
             key = frame[2]
@@ -148,7 +148,7 @@ def _build(parser, filename: str, exact: bool = False):
             if key == "<<" and isinstance(key, str):
                 container.setdefault(_MERGES, []).append((value, frame[3]))
             elif key in container:
-                raise SpecError(_("{where}duplicate key, got {value} twice").format(where=where(frame[3]), value=quote(key)))
+                raise SpecError(Note("{where}duplicate key, got {value} twice", where=where(frame[3]), value=quote(key)))
             else:
                 container[key] = value
                 container.key_lines[key] = frame[3]
@@ -166,10 +166,10 @@ def _build(parser, filename: str, exact: bool = False):
         elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
             line = event.start_mark.line + 1
             if len(stack) >= MAX_NESTING:
-                raise SpecError(_("{where}the YAML nests deeper than {max_nesting} levels, got level {value}").format(where=where(line), max_nesting=MAX_NESTING, value=len(stack) + 1))
+                raise SpecError(Note("{where}the YAML nests deeper than {max_nesting} levels, got level {value}", where=where(line), max_nesting=MAX_NESTING, value=len(stack) + 1))
             wanted = "map" if kind is yaml.MappingStartEvent else "seq"
             if event.tag is not None and event.tag not in ("!", TAG + wanted):
-                raise SpecError(_("{where}unsupported tag (a description uses plain values), got {value}").format(where=where(line), value=quote(event.tag.replace(TAG, '!!'))))
+                raise SpecError(Note("{where}unsupported tag (a description uses plain values), got {value}", where=where(line), value=quote(event.tag.replace(TAG, '!!'))))
             if kind is yaml.MappingStartEvent:
                 container = Map()
                 container.key_lines = {}
@@ -190,7 +190,7 @@ def _build(parser, filename: str, exact: bool = False):
         elif kind is yaml.AliasEvent:
             line = event.start_mark.line + 1
             if event.anchor not in anchors:
-                raise SpecError(_("{where}unknown anchor (an alias must follow its anchor's whole value), got {value}").format(where=where(line), value=quote('*' + event.anchor)))
+                raise SpecError(Note("{where}unknown anchor (an alias must follow its anchor's whole value), got {value}", where=where(line), value=quote('*' + event.anchor)))
             value, nodes = anchors[event.anchor]
             total += nodes
             _check_total(total, where(line))
@@ -198,7 +198,7 @@ def _build(parser, filename: str, exact: bool = False):
         elif kind is yaml.DocumentStartEvent:
             documents += 1
             if documents > 1:
-                raise SpecError(_("{where}a description is one YAML document, got a second one").format(where=where(event.start_mark.line + 1)))
+                raise SpecError(Note("{where}a description is one YAML document, got a second one", where=where(event.start_mark.line + 1)))
         elif kind is yaml.StreamEndEvent:
             return result
         if total > MAX_NODES:
@@ -211,8 +211,8 @@ _MERGES = object()  # where a mapping collects its `<<` values until it is compl
 
 def _check_total(total: int, where: str) -> None:
     if total > MAX_NODES:
-        raise SpecError(_("{where}the YAML holds more than {max_nodes:,} values once its aliases are expanded, got "
-                          "at least {total:,}").format(where=where, max_nodes=MAX_NODES, total=total))
+        raise SpecError(Note("{where}the YAML holds more than {max_nodes:,} values once its aliases are expanded, got "
+                          "at least {total:,}", where=where, max_nodes=MAX_NODES, total=total))
 
 
 def _merge(container: Map, where) -> int:
@@ -222,7 +222,7 @@ def _merge(container: Map, where) -> int:
         sources = value if isinstance(value, list) else [value]
         for source in sources:
             if not isinstance(source, dict):
-                raise SpecError(_("{where}<<: merges mappings only, got {value}").format(where=where(line), value=quote(source)))
+                raise SpecError(Note("{where}<<: merges mappings only, got {value}", where=where(line), value=quote(source)))
             for key, item in source.items():
                 if key not in container:
                     container[key] = item

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..core.messages import _
+from ..core.messages import Note
 from ..core.errors import SpecError, quote, reason, shorten
 
 _PACKAGE = Path(__file__).parent.parent
@@ -23,18 +23,18 @@ def find(name: str) -> Path:
         if path.is_file():
             return path
         if path.is_dir():
-            raise SpecError(_("{name}: is a directory, not a description file, got {value}").format(name=shorten(name), value=quote(name)))
+            raise SpecError(Note("{name}: is a directory, not a description file, got {value}", name=shorten(name), value=quote(name)))
         for candidate in (SPECS / name, SPECS / f"{name}.yaml"):
             if candidate.is_file() and candidate.parent == SPECS:
                 return candidate
     except SpecError:
         raise
     except (OSError, ValueError) as error:  # a name too long for the file system, or with a NUL
-        what = reason(error, _("not a usable file name"))
-        raise SpecError(_("{name}: cannot open: {what}, got {value}").format(name=shorten(name), what=what, value=quote(name))) from None
+        what = reason(error, Note("not a usable file name"))
+        raise SpecError(Note("{name}: cannot open: {what}, got {value}", name=shorten(name), what=what, value=quote(name))) from None
     names = [p.stem for p in bundled()]
     import difflib
 
     close = difflib.get_close_matches(path.stem[:100], names, n=1)
-    hint = _("; did you mean {name}?").format(name=quote(close[0])) if close else _(" (convcalc zoo lists the bundled networks)")
-    raise SpecError(_("{name}: no such file, nor a bundled network of that name, got {value}{hint}").format(name=shorten(name), value=quote(name), hint=hint))
+    hint = Note("; did you mean {name}?", name=quote(close[0])) if close else Note(" (convcalc zoo lists the bundled networks)")
+    raise SpecError(Note("{name}: no such file, nor a bundled network of that name, got {value}{hint}", name=shorten(name), value=quote(name), hint=hint))

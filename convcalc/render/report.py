@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..core.errors import printable
-from ..core.messages import N_, _
+from ..core.messages import N_, _, say
 from ..teach.explain import explain, field_chain, num
 from ..core.formulas import KINDS, elementwise, fmt_shape, local_window
 from ..core.memory import roofline
@@ -607,7 +607,7 @@ def warning_lines(report: Report, most: int = 8) -> list[str]:
     warnings = report.warnings
     if not warnings:
         return []
-    lines = [_("warnings ({count}):").format(count=len(warnings))] + [f"  {printable(w)}" for w in warnings[:most]]
+    lines = [_("warnings ({count}):").format(count=len(warnings))] + [f"  {printable(say(w))}" for w in warnings[:most]]
     if len(warnings) > most:
         lines.append(_("  … and {count} more (--format json lists them all)").format(count=len(warnings) - most))
     return lines
@@ -637,7 +637,7 @@ def layer_table(report: Report):
             size="×".join(num(a.size) for a in field.axes), jump="×".join(num(a.jump) for a in field.axes),
             start="×".join(num(a.start) for a in field.axes)) + ("" if field.exact else _(" (a bound)")))
     for warning in row.warnings:
-        table.add_row(_("warning"), Text(warning), style="yellow")
+        table.add_row(_("warning"), Text(say(warning)), style="yellow")
     return table
 
 

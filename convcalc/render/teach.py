@@ -4,7 +4,7 @@ the padded input, and the JSON, CSV and Markdown forms. It formats; it computes 
 from __future__ import annotations
 
 from ..core.formulas import axis_names
-from ..core.messages import N_, _
+from ..core.messages import N_, _, say
 from ..teach.compute import Element, Result, exact_text, json_number
 
 SHOWN = 6  # output elements written out in full before "…" (and the last one after it)
@@ -224,7 +224,7 @@ def solve_lines(axes: list[tuple[str, object]], explain: bool) -> list[str]:
         if explain:
             lines += [f"{head}{step}" for step in s.steps]
         if not s.solutions:
-            lines.append(f"{head}{s.note}")
+            lines.append(f"{head}{say(s.note)}")
             continue
         values = [next(iter(x.values())) for x in s.solutions] if len(s.unknowns) == 1 else None
         if values and len(values) > 1 and values == list(range(values[0], values[0] + len(values))):

@@ -15,7 +15,7 @@ from __future__ import annotations
 from itertools import product
 from typing import NamedTuple
 
-from ..core.messages import _
+from ..core.messages import N_, Note, _
 from ..core.errors import ConvcalcError, quote
 from ..core import geometry as geo
 from ..core.receptive import ReceptiveField, conv_window
@@ -194,11 +194,9 @@ def solve_axis(op: str, given: dict, ceil: bool = False, max_p: int | None = Non
     if not found:
         target = known.get("out")
         near = sorted(reachable, key=lambda v: (abs(v - target), v))[:2] if target is not None else []
-        note = _("no solution: with these values the output is never {target}").format(target=target)
-        if len(near) == 1:
-            note += _("; the nearest reachable size is {size}").format(size=near[0])
-        elif near:
-            note += _("; the nearest reachable sizes are {low} and {high}").format(low=min(near), high=max(near))
+        nearest = (Note("; the nearest reachable size is {size}", size=near[0]) if len(near) == 1 else
+                   Note("; the nearest reachable sizes are {low} and {high}", low=min(near), high=max(near)) if near else "")
+        note = Note("no solution: with these values the output is never {target}{nearest}", target=target, nearest=nearest)
     return Solution(tuple(unknowns), tuple(found), more, tuple(steps), note)
 
 
@@ -231,16 +229,16 @@ def count_layers(op: str, given: dict, target_out: int | None, target_rf: int | 
         if size is not None:
             nxt = output_size(op, {**v, "in": size}, ceil)
             if nxt is None:
-                return Solution(("layers",), (), 0, tuple(trail(sizes)), _(
-                    "no solution: after {layers} layers the size is {size}, too small for the next layer ({target} not reached)").format(
+                return Solution(("layers",), (), 0, tuple(trail(sizes)), Note(
+                    "no solution: after {layers} layers the size is {size}, too small for the next layer ({target} not reached)",
                     layers=layers - 1, size=size, target=quote(target_out if target_out is not None else target_rf)))
             if target_out is not None and size != target_out and (
                     (nxt - target_out) * (size - target_out) < 0 or abs(nxt - target_out) >= abs(size - target_out)):
-                how = (_("no solution: this layer keeps the size at {size}") if nxt == size else
-                       _("no solution: this layer takes the size from {size} to {next}, past {target}")
+                how = (N_("no solution: this layer keeps the size at {size}") if nxt == size else
+                       N_("no solution: this layer takes the size from {size} to {next}, past {target}")
                        if (nxt - target_out) * (size - target_out) < 0 else
-                       _("no solution: this layer takes the size from {size} to {next}, away from {target}"))
-                return Solution(("layers",), (), 0, tuple(trail(sizes + [nxt])), how.format(size=size, next=nxt, target=target_out))
+                       N_("no solution: this layer takes the size from {size} to {next}, away from {target}"))
+                return Solution(("layers",), (), 0, tuple(trail(sizes + [nxt])), Note(how, size=size, next=nxt, target=target_out))
             size = nxt
             sizes.append(size)
         previous_r = field.axes[0].size
@@ -260,8 +258,8 @@ def count_layers(op: str, given: dict, target_out: int | None, target_rf: int | 
                          f"= {target_rf - 1}/{k_eff - 1} ⇒ L = {layers}" if k_eff > 1 else _("r stays 1")]
             return Solution(("layers",), ({"layers": layers},), 0, tuple(steps))
         if target_rf is not None and k_eff == 1 and window.step == 1:
-            return Solution(("layers",), (), 0, (), _("no solution: a 1×1 layer with stride 1 never widens the receptive field"))
-    return Solution(("layers",), (), 0, (), _("no solution within {layers:,} layers").format(layers=MAX_LAYERS))
+            return Solution(("layers",), (), 0, (), Note("no solution: a 1×1 layer with stride 1 never widens the receptive field"))
+    return Solution(("layers",), (), 0, (), Note("no solution within {layers:,} layers", layers=MAX_LAYERS))
 
 
 def trail(sizes: list) -> list[str]:
