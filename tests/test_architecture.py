@@ -58,3 +58,15 @@ def test_only_the_command_line_imports_typer():
     users = sorted(str(p.relative_to(PACKAGE)) for p in files("")
                    if any(m == "typer" or m.startswith("typer.") for m in imports_of(p)))
     assert users and all(u == "cli.py" or u.startswith("cli/") for u in users), users
+
+
+def test_no_handler_catches_more_than_exceptions():
+    """No `except BaseException` and no bare `except:`: Ctrl-C and exit always pass through."""
+    wide = []
+    for path in files(""):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ExceptHandler):
+                names = [n.id for n in ast.walk(node.type) if isinstance(n, ast.Name)] if node.type is not None else ["bare"]
+                if "BaseException" in names or "bare" in names:
+                    wide.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    assert not wide

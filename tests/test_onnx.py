@@ -215,6 +215,21 @@ def test_channels_last_blocks_follow_their_transposes(tmp_path):
     assert report.macs == 8 * 32 * 36 and report.params == 2 * 8 + 8 * 32 + 32
 
 
+def test_element_wise_operators_keep_their_names(tmp_path):
+    """Sub, Div and Pow between two activations are merges of their own kind (never an add or a multiply); a
+    mean kept as 8×1×1 broadcasts; 0 MACs, as convcalc counts element-wise arithmetic."""
+    pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    nodes = [helper.make_node("ReduceMean", ["x"], ["mean"], axes=[2, 3], keepdims=1),
+             helper.make_node("Sub", ["x", "mean"], ["centred"]),
+             helper.make_node("Div", ["centred", "x"], ["ratio"]),
+             helper.make_node("Pow", ["ratio", "x"], ["out"])]
+    report = analyze(read_onnx(save(make_graph(nodes, []), tmp_path)))
+    assert [r.kind for r in report.leaves] == ["global_avgpool", "subtract", "divide", "power"]
+    assert report.output_shape == (8, 6, 6) and report.macs == 0
+
+
 HOSTILE = {
     "text.onnx": b"name: not onnx\n",
     "empty.onnx": b"",
@@ -237,9 +252,9 @@ def test_a_file_that_is_not_onnx_is_one_error_line(tmp_path, name):
     assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1, result.stderr
 
 
-def small_model_bytes() -> bytes:
+def small_model_bytes(kernel_shape=(3, 3)) -> bytes:
     """A small valid graph, written by hand in protobuf's wire format (no onnx package needed): Conv → Relu
-    → GlobalAveragePool → Flatten → Gemm on a 1×3×8×8 input."""
+    → GlobalAveragePool → Flatten → Gemm on a 1×3×8×8 input (`kernel_shape` as the Conv node declares it)."""
 
     def varint(v: int) -> bytes:
         out = b""
@@ -266,7 +281,7 @@ def small_model_bytes() -> bytes:
 
     dims = b"".join(field(1, field(1, d)) for d in (1, 3, 8, 8))
     value_info = field(1, "x") + field(2, field(1, field(1, 1) + field(2, dims)))
-    graph = (field(1, node("Conv", ["x", "w", "b"], ["c"], field(5, ints_attr("kernel_shape", [3, 3])) + field(5, ints_attr("pads", [1, 1, 1, 1]))))
+    graph = (field(1, node("Conv", ["x", "w", "b"], ["c"], field(5, ints_attr("kernel_shape", list(kernel_shape))) + field(5, ints_attr("pads", [1, 1, 1, 1]))))
              + field(1, node("Relu", ["c"], ["r"])) + field(1, node("GlobalAveragePool", ["r"], ["g"]))
              + field(1, node("Flatten", ["g"], ["f"])) + field(1, node("Gemm", ["f", "fw", "fb"], ["y"], field(5, field(1, "transB") + field(3, 1) + field(20, 2))))
              + field(2, "g") + field(5, tensor("w", [4, 3, 3, 3])) + field(5, tensor("b", [4])) + field(5, tensor("fw", [5, 4]))
@@ -280,6 +295,29 @@ def test_the_hand_written_model_reads(tmp_path):
     report = analyze(read_onnx(path))
     assert [r.kind for r in report.leaves] == ["conv", "relu", "global_avgpool", "flatten", "linear"]
     assert report.params == 4 * 27 + 4 + 5 * 4 + 5 and report.macs == 4 * 27 * 64 + 20 and report.output_shape == (5,)
+
+
+def test_a_node_whose_attributes_disagree_with_its_weight_is_one_error(tmp_path):
+    """kernel_shape 5×5 on a 3×3 weight: refused by name, not read as a 5×5 convolution."""
+    path = tmp_path / "lie.onnx"
+    path.write_bytes(small_model_bytes(kernel_shape=(5, 5)))
+    with pytest.raises(SpecError, match=r"lie.onnx: Conv \(Conv\): .*kernel_shape \[5, 5\] disagrees with the weight's kernel \[3, 3\]"):
+        read_onnx(path)
+
+
+def test_a_fault_of_the_reader_keeps_its_traceback(tmp_path, monkeypatch):
+    """Only a malformed node is reported as the file's fault; a mapper that fails on a well-formed node raises
+    its own exception, so that a test sees the bug."""
+    from convcalc.formats.onnxfile import Mapper
+
+    def broken(self, node):
+        raise AttributeError("a bug in the mapper")
+
+    monkeypatch.setattr(Mapper, "op_Flatten", broken)
+    path = tmp_path / "small.onnx"
+    path.write_bytes(small_model_bytes())
+    with pytest.raises(AttributeError, match="a bug in the mapper"):
+        read_onnx(path)
 
 
 from hypothesis import given, settings  # noqa: E402

@@ -263,6 +263,20 @@ def test_code_that_fails_gives_one_error_line(tmp_path):
     one_error(cli("net", f"{builder}:build", "--input", "3x8x8"), "building the model failed: ValueError: bad width")
 
 
+def test_an_interrupt_while_building_stops_rather_than_retrying_on_the_cpu(tmp_path):
+    """Ctrl-C (KeyboardInterrupt) in the user's builder is not an error of the model: it stops the reading, and
+    the builder is called once, never again on the CPU."""
+    pytest.importorskip("torch")
+    from convcalc.formats.pytorch import build
+
+    builder = tmp_path / "interrupted.py"
+    calls = tmp_path / "calls.txt"
+    builder.write_text(f"def build():\n    with open({str(calls)!r}, 'a') as f:\n        f.write('x')\n    raise KeyboardInterrupt\n")
+    with pytest.raises(KeyboardInterrupt):
+        build(f"{builder}:build")
+    assert calls.read_text() == "x"
+
+
 def test_without_torch_the_command_says_how_to_install_it(user_file):
     code = ("import sys; sys.modules['torch'] = None; from convcalc.cli import main; "
             f"sys.argv = ['convcalc', 'net', {str(user_file) + ':Net'!r}, '--input', '3x8x8']; main()")

@@ -752,12 +752,18 @@ KINDS: dict[str, Kind] = {
 }
 assert set(ACTIVATIONS) <= set(KINDS)
 
-# the merges a network's paths meet in: no record and no formula of their own (network.py computes them)
+# the merges a network's paths meet in: no record and no formula of their own (network.py computes their
+# shapes: add and concat need equal sizes, the others broadcast axes of size 1). A product or a quotient
+# keeps its operands for the backward pass, a sum or a difference nothing.
 MERGE_KINDS: dict[str, Kind] = {
     "add": Kind(None, None, _NOTHING, "merge"),
     "concat": Kind(None, None, _NOTHING, "merge"),
     "multiply": Kind(None, None, _INPUT, "merge"),
+    "subtract": Kind(None, None, _NOTHING, "merge"),  # ONNX's Sub
+    "divide": Kind(None, None, _INPUT, "merge"),  # ONNX's Div
+    "power": Kind(None, None, _INPUT, "merge"),  # ONNX's Pow
 }
+BROADCASTING = ("multiply", "subtract", "divide", "power")
 ROW_KINDS: dict[str, Kind] = {**KINDS, **MERGE_KINDS}  # every kind a leaf row can have
 PADS_KEEPING_INPUT = ("reflect", "replicate")
 

@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from .messages import Note
 from .errors import ConvcalcError, SpecError, quote, shorten
-from .formulas import GROUPS, KINDS, ROW_KINDS, LayerCost, Shape, check_layer, fmt_shape, saves_of
+from .formulas import BROADCASTING, GROUPS, KINDS, MERGE_KINDS, ROW_KINDS, LayerCost, Shape, check_layer, fmt_shape, saves_of
 from .layers import Conv, Layer, Norm
 from .limits import MAX_INT, MAX_ROWS
 from .memory import (INDEX_BYTES, OPTIMIZER_STATES, STAT_BYTES, Device, Memory, Storage, Training, roofline, stat_count,
@@ -513,9 +513,10 @@ class _Walk:
         return out, out_field
 
     def merge(self, node: Merge, name: str, shape: Shape, field: ReceptiveField, depth: int) -> tuple[Shape, ReceptiveField]:
-        if node.op not in ("add", "concat", "multiply") or node.shortcut not in ("identity", "auto", "if_same"):
-            raise ConvcalcError(Note("{name}: a merge's op is add, concat or multiply and its shortcut identity, auto or "
-                                  "if_same, got {value} and {value2}", name=name, value=quote(node.op), value2=quote(node.shortcut)))
+        if node.op not in MERGE_KINDS or node.shortcut not in ("identity", "auto", "if_same"):
+            raise ConvcalcError(Note("{name}: a merge's op is one of {ops} and its shortcut identity, auto or "
+                                     "if_same, got {value} and {value2}", name=name, ops=", ".join(MERGE_KINDS), value=quote(node.op),
+                                     value2=quote(node.shortcut)))
         if not isinstance(node.paths, tuple) or len(node.paths) < 2 or not isinstance(node.path_names, tuple):
             raise ConvcalcError(Note("{name}: a merge needs a tuple of at least two paths and a tuple of their names, got "
                                   "{value}", name=name, value=quote(node.paths)))
@@ -597,7 +598,7 @@ class _Walk:
             for storage in inputs:
                 held.release(storage)
         self.value = after
-        if op == "multiply" and grad:
+        if MERGE_KINDS[op].saves.input and grad:
             return sum(held.keep(s) for s in dict.fromkeys(inputs))
         return 0
 
@@ -633,13 +634,13 @@ def merged_shape(node: Merge, shapes: list[Shape]) -> Shape:
         return (channels, *shapes[0][1:])
     if node.op == "add":
         if len(set(shapes)) > 1:
-            what = "channels" if len({s[1:] for s in shapes}) == 1 else "shapes"
+            what = Note("channels") if len({s[1:] for s in shapes}) == 1 else Note("shapes")
             raise SpecError(Note("{where}: add: {what} differ between paths, got {described}", where=node.where, what=what, described=described))
         return shapes[0]
-    # multiply broadcasts size-1 axes, as the squeeze-and-excitation gate does
+    # multiply (and subtract, divide, power) broadcasts size-1 axes, as the squeeze-and-excitation gate does
     out = tuple(max(sizes) for sizes in zip(*shapes))
     if any(v not in (1, o) for s in shapes for v, o in zip(s, out)):
-        raise SpecError(Note("{where}: multiply: shapes do not broadcast, got {described}", where=node.where, described=described))
+        raise SpecError(Note("{where}: {op}: shapes do not broadcast, got {described}", where=node.where, op=node.op, described=described))
     return out
 
 

@@ -136,8 +136,62 @@ class Tensor:
         return prod(self.dims)
 
 
-ARITHMETIC = {"Add": lambda x, y: x + y, "Sub": lambda x, y: x - y, "Mul": lambda x, y: x * y,
-              "Div": lambda x, y: int(x / y) if isinstance(x, int) and isinstance(y, int) else x / y}  # ONNX truncates integers
+# the attributes this reader reads, and the type ONNX gives each (AttributeProto's INT, INTS, STRING, FLOAT, TENSOR)
+ATTRIBUTE_TYPES = {
+    **dict.fromkeys(("allowzero", "axis", "ceil_mode", "count_include_pad", "end", "group", "keepdims", "size", "start",
+                     "transA", "transB", "blocksize"), int),
+    **dict.fromkeys(("axes", "dilations", "kernel_shape", "output_padding", "output_shape", "pads", "perm", "shape", "split",
+                     "strides"), list),
+    **dict.fromkeys(("auto_pad", "equation", "mode"), str),
+    **dict.fromkeys(("alpha", "beta", "epsilon", "bias"), float),
+    "value": Tensor,
+}
+MIN_INPUTS = {"Conv": 2, "ConvTranspose": 2, "Gemm": 2, "MatMul": 2, "BatchNormalization": 5, "InstanceNormalization": 3,
+              "LayerNormalization": 2, "Add": 2, "Sub": 2, "Mul": 2, "Div": 2, "Pow": 2, "Gather": 2, "Expand": 2, "Einsum": 1}
+
+
+def malformed(node, weight=None) -> Note | None:
+    """What makes a node other than its operator takes: an attribute of the wrong type, inputs missing.
+    None for a well-formed node (an exception while mapping it is then a fault of this reader's)."""
+    for name, value in node.attrs.items():
+        expected = ATTRIBUTE_TYPES.get(name)
+        if expected is None:
+            continue
+        if expected is float and type(value) is int:
+            continue
+        if type(value) is not expected or (expected is list and not all(type(v) is int for v in value)):
+            return Note("attribute {name} is not of the type ONNX gives it", name=shorten(name))
+    wanted = MIN_INPUTS.get(node.op, 1)
+    if len(node.inputs) < wanted or not all(node.inputs[:wanted]) or not node.outputs or not node.outputs[0]:
+        return Note("{op} takes at least {count} inputs and one output", op=node.op, count=wanted)
+    if node.op in WINDOWED:
+        return window_problem(node, weight)
+    return None
+
+
+WINDOWED = ("Conv", "ConvTranspose", "MaxPool", "AveragePool")
+
+
+def window_problem(node, weight) -> Note | None:
+    """A sliding window's attributes agree with each other and with the weight: one value per spatial axis
+    (two for pads), the kernel the weight's own."""
+    a = node.attrs
+    kernel = a.get("kernel_shape")
+    if node.op in ("Conv", "ConvTranspose") and weight is not None:
+        n = len(weight.dims) - 2
+        if n < 1 or not all(d > 0 for d in weight.dims):
+            return Note("weight {name} is {dims}, not C_o×C_i×K…", name=shorten(weight.name), dims=quote(list(weight.dims)))
+        if kernel is not None and list(kernel) != list(weight.dims[2:]):
+            return Note("kernel_shape {kernel} disagrees with the weight's kernel {dims}", kernel=quote(kernel),
+                        dims=quote(list(weight.dims[2:])))
+    else:
+        n = len(kernel or ())
+        if node.op in ("MaxPool", "AveragePool") and n < 1:
+            return Note("{op} needs kernel_shape", op=node.op)
+    for name, length in (("kernel_shape", n), ("strides", n), ("dilations", n), ("output_padding", n), ("pads", 2 * n)):
+        if name in a and len(a[name]) != length:
+            return Note("attribute {name} has {count} values for {axes} spatial axes", name=name, count=len(a[name]), axes=n)
+    return None
 
 
 class Const:
@@ -360,9 +414,11 @@ class Mapper:
             except (ConvcalcError, RecursionError):
                 raise
             except (KeyError, IndexError, TypeError, ValueError, ZeroDivisionError, AttributeError, OverflowError):
-                # attributes of the wrong type or length, inputs missing: a graph no exporter writes
-                raise SpecError(Note("{where}: its attributes or inputs are not what the ONNX operator takes, got {value}",
-                    where=self.where(node), value=quote(node.op))) from None
+                problem = malformed(node, self.weights(node, 1) if node.op in WINDOWED else None)
+                if problem is None:
+                    raise  # a well-formed node this reader failed on: its fault, kept with the traceback
+                raise SpecError(Note("{where}: its attributes or inputs are not what the ONNX operator takes ({problem}), got {value}",
+                                     where=self.where(node), problem=problem, value=quote(node.op))) from None
         outputs = [o for o in self.graph.outputs if o in self.alias]
         if outputs:
             final = outputs[0]
@@ -517,6 +573,9 @@ class Mapper:
             return self.add(Elementwise(ACTIVATIONS[op]), node.name or op, source, node.outputs[0])
         if handler is None:
             return self.opaque(node)
+        problem = malformed(node, self.weights(node, 1) if node.op in WINDOWED else None)
+        if problem is not None:
+            self.refuse(node, problem)
         handler(node)
 
     def fold(self, node) -> None:
@@ -528,27 +587,16 @@ class Mapper:
             if node.inputs[0] in self.init:
                 self.init[node.outputs[0]] = self.init[node.inputs[0]]
             return
-        values = [self.constant(i) if i else None for i in node.inputs]
-        if not node.outputs or any(v is None for v in values[:1]):
+        if not node.outputs or not node.inputs or self.constant(node.inputs[0]) is None:
             return
-        op, a = node.op, node.attrs
+        region = Region([node], self.constants, self.init, FLOAT_TYPES)  # one evaluator of small tensors, ONNX's rules
         try:
-            if op in ("Cast", "Identity", "Unsqueeze", "Squeeze"):
-                result = values[0]
-            elif op == "Gather" and len(values) > 1 and values[1] is not None and int(a.get("axis", 0)) == 0:
-                result = [values[0][int(i)] for i in values[1]]
-            elif op == "Concat" and all(v is not None for v in values):
-                result = [x for v in values for x in v]
-            elif op in ("Add", "Sub", "Mul", "Div") and len(values) == 2 and values[1] is not None:
-                left, right = values
-                if len(left) != len(right):
-                    left, right = (left * len(right), right) if len(left) == 1 else (left, right * len(left))
-                result = [ARITHMETIC[op](x, y) for x, y in zip(left, right)]
-            else:
-                return
-        except (IndexError, TypeError, ValueError):
-            return
-        self.constants[node.outputs[0]] = Const(list(result))
+            region.node(node)
+        except (Unknown, KeyError, IndexError, TypeError, ValueError):
+            return  # not simple enough to work out: whatever reads it is listed
+        for name in node.outputs:
+            if region.has_values(name) and len(region.shapes[name]) <= 1:
+                self.constants[name] = Const(region.values[name])
 
     def weights(self, node, index: int) -> Tensor | None:
         return self.init.get(node.inputs[index]) if len(node.inputs) > index and node.inputs[index] else None
@@ -701,14 +749,14 @@ class Mapper:
     def op_Mul(self, node) -> None:
         self.merge(node, "multiply")
 
-    def op_Sub(self, node) -> None:  # element-wise: 0 MACs by convcalc's rules; as a merge for the shapes
-        self.merge(node, "add")
+    def op_Sub(self, node) -> None:  # element-wise: 0 MACs by convcalc's rules, a merge of its own name
+        self.merge(node, "subtract")
 
     def op_Div(self, node) -> None:
-        self.merge(node, "multiply")
+        self.merge(node, "divide")
 
     def op_Pow(self, node) -> None:
-        self.merge(node, "multiply")
+        self.merge(node, "power")
 
     def op_Gather(self, node) -> None:
         """x[:, i] of a channels-last sequence (ViT's class token taken for the head): a crop of one position."""
@@ -772,10 +820,16 @@ class Mapper:
             return self.opaque(node)
         self.move(node, tuple(shape))
 
+    def refuse(self, node, problem: Note):
+        raise SpecError(Note("{where}: its attributes or inputs are not what the ONNX operator takes ({problem}), got {value}",
+                             where=self.where(node), problem=problem, value=quote(node.op)))
+
     def op_Transpose(self, node) -> None:
         source = node.inputs[0]
         rank = len(self.real_of(source))
         perm = list(node.attrs.get("perm") or [])
+        if perm and sorted(perm) != list(range(rank)):
+            self.refuse(node, Note("perm {perm} is not an order of the input's {rank} axes", perm=quote(perm), rank=rank))
         if source in self.real and rank > 2 and perm == [0, *range(2, rank), 1]:
             origin, moved = self.real[source]
             if data_move(tuple(moved[1:]), self.shapes[origin], "Reshape").kind == "reshape":

@@ -18,9 +18,25 @@ SMALL_VALUES = 4096  # elements: a tensor this small keeps its values (a shape, 
 ELEMENTWISE = {"Identity", "Cast", "Dropout", "Erf", "Sqrt", "Exp", "Log", "Neg", "Abs", "Relu", "Sigmoid", "Tanh", "Softmax",
                "Not", "Clip", "Reciprocal", "LayerNormalization", "Floor", "Ceil", "Gelu", "LeakyRelu", "HardSigmoid",
                "HardSwish", "ScatterND", "IsNaN", "Sign", "Round"}
-BROADCAST = {"Add": lambda a, b: a + b, "Sub": lambda a, b: a - b, "Mul": lambda a, b: a * b,
-             "Div": lambda a, b: a // b if isinstance(a, int) and isinstance(b, int) else a / b,
-             "Mod": lambda a, b: a % b, "Pow": lambda a, b: a ** b, "Equal": lambda a, b: int(a == b),
+SMALL_BITS = 64  # an integer worked out here fits ONNX's int64; past it (a hostile chain of products) it is not worked out
+
+
+def divide(a, b):
+    """ONNX's Div: integers truncate toward zero (as C does), exactly; floats divide."""
+    if isinstance(a, int) and isinstance(b, int):
+        quotient = abs(a) // abs(b)
+        return quotient if (a < 0) == (b < 0) else -quotient
+    return a / b
+
+
+def power(a, b):
+    if isinstance(a, int) and isinstance(b, int) and (b < 0 or b * max(abs(a).bit_length(), 1) > SMALL_BITS):
+        raise OverflowError  # 10^(10^18) is never computed
+    return a ** b
+
+
+BROADCAST = {"Add": lambda a, b: a + b, "Sub": lambda a, b: a - b, "Mul": lambda a, b: a * b, "Div": divide,
+             "Mod": lambda a, b: a % b, "Pow": power, "Equal": lambda a, b: int(a == b),
              "Less": lambda a, b: int(a < b), "Greater": lambda a, b: int(a > b), "And": lambda a, b: int(a and b),
              "Or": lambda a, b: int(a or b), "Max": max, "Min": min}
 PRODUCTS = ("MatMul", "Gemm", "Einsum")
@@ -230,6 +246,8 @@ class Region:
                     values = [BROADCAST[op](x, y) for x, y in zip(left, right)]
                 except (ZeroDivisionError, OverflowError):
                     raise Unknown from None
+                if any(isinstance(v, int) and v.bit_length() > SMALL_BITS for v in values):
+                    raise Unknown
             self.set(out, shape, values)
         elif op == "Where":
             shape = broadcast(*(self.shape(i) for i in ins))

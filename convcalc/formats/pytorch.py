@@ -77,7 +77,7 @@ def find_object(target: str):
             module = importlib.import_module(where)
     except ConvcalcError:
         raise
-    except BaseException as error:  # the user's code: anything it raises is reported in one line
+    except Exception as error:  # the user's code: anything it raises is reported in one line (Ctrl-C still stops)
         raise ConvcalcError(Note("{target}: running {where} failed: {reason}, got {value}",
             target=shorten(target), where=shorten(where), reason=error_text(error), value=quote(target))) from None
     found = module
@@ -89,7 +89,7 @@ def find_object(target: str):
     return found
 
 
-def error_text(error: BaseException) -> str:
+def error_text(error: Exception) -> str:
     text = f"{type(error).__name__}: {error}".splitlines()[0] if str(error) else type(error).__name__
     return shorten(text, 200)
 
@@ -109,7 +109,7 @@ def build(target: str):
             with torch.device(device):
                 model = found()
             break
-        except BaseException as error:
+        except Exception as error:
             failure = failure or error
     else:
         raise ConvcalcError(Note("{target}: building the model failed: {reason}, got {value}",
@@ -141,7 +141,7 @@ def read_model(target: str, input_shape: tuple[int, ...] | None) -> Network:
         traced = traced.to("meta")
         with torch.no_grad():
             note_shapes(traced, torch.empty(1, *shape, device="meta"))
-    except BaseException as error:
+    except Exception as error:
         raise ConvcalcError(Note("{target}: the model does not run on an input of {shape}: {reason}, got {value}",
             target=shorten(target), shape="×".join(map(str, shape)), reason=error_text(error), value=quote("x".join(map(str, shape))))) from None
     body = Converter(torch, traced, model).convert()
@@ -190,7 +190,7 @@ def trace(torch, model, target: str):
 
     try:
         graph = Tracer().trace(model)
-    except BaseException as error:
+    except Exception as error:
         raise ConvcalcError(Note("{target}: torch.fx cannot trace the model (control flow that depends on values?): {reason}, "
                               "got {value}", target=shorten(target), reason=error_text(error), value=quote(target))) from None
     return fx.GraphModule(model, graph)

@@ -536,8 +536,9 @@ class Writer:
         out_shape = merged_shape(node, [r[1] for r in results])
         out = scope.var()
         names = [r[0] for r in results]
-        if node.op == "add":
-            scope.forward.append(f"{out} = {' + '.join(names)}")
+        if node.op in ("add", "subtract", "divide", "power") and len({len(r[1]) for r in results}) == 1:
+            symbol = {"add": " + ", "subtract": " - ", "divide": " / ", "power": " ** "}[node.op]
+            scope.forward.append(f"{out} = {symbol.join(names)}")
         elif node.op == "concat":
             scope.forward.append(f"{out} = torch.cat([{', '.join(names)}], dim=1)")
         else:  # a gate of C values scales C maps: viewed with the maps' spatial axes (sizes known here)

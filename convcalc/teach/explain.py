@@ -302,7 +302,8 @@ def merge_lines(row: Row) -> list[str]:
                   "parameters, 0 MACs").format(items=' + '.join(channels), output_shape=row.output_shape[0], shape=fmt_shape(row.output_shape[1:]))]
     if row.kind == "add":
         return [_("{items}: the paths' shapes agree, element by element; no parameters, 0 MACs").format(items=' + '.join(shapes))]
-    return [_("{items} = {shape} (axes of size 1 are broadcast); no parameters, 0 MACs").format(items=' × '.join(shapes), shape=fmt_shape(row.output_shape))]
+    symbol = {"multiply": " × ", "subtract": " − ", "divide": " ÷ ", "power": " ^ "}[row.kind]
+    return [_("{items} = {shape} (axes of size 1 are broadcast); no parameters, 0 MACs").format(items=symbol.join(shapes), shape=fmt_shape(row.output_shape))]
 
 
 def elementwise_lines(row: Row) -> list[str]:
@@ -338,7 +339,7 @@ LINES = {
     "scale": scale_lines, "upsample": upsample_lines, "channel_shuffle": shuffle_lines, "pad": pad_lines,
     "crop": crop_lines, "resize": resize_lines, "slice": slice_lines, "reshape": reshape_lines, "opaque": opaque_lines, "subgraph": subgraph_lines,
     "attention": attention_lines, "space_to_depth": space_to_depth_lines,
-    "add": merge_lines, "concat": merge_lines, "multiply": merge_lines,
+    **dict.fromkeys(("add", "concat", "multiply", "subtract", "divide", "power"), merge_lines),
 }
 
 
