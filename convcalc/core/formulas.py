@@ -549,17 +549,32 @@ def data_move(target: Shape, source: Shape, op: str) -> Layer:
     return Opaque(op, target if 1 <= len(target) <= 4 else (prod(target),))
 
 
+def resolve_sizes(target, current: Shape, zero_copies: bool = False) -> tuple[int, ...] | None:
+    """A reshape's sizes made whole: one −1 is the rest of the elements (as PyTorch and ONNX infer it), and
+    with `zero_copies` a 0 is the current size of that axis (ONNX's Reshape without allowzero). None when
+    they cannot hold the elements of `current` (all three readers of a reshape use this one rule)."""
+    sizes = [current[i] if zero_copies and v == 0 and i < len(current) else v for i, v in enumerate(target)]
+    if not all(is_int(v) and (v == -1 or v >= 1) for v in sizes) or sizes.count(-1) > 1:
+        return None
+    if -1 in sizes:
+        known = prod(v for v in sizes if v != -1)
+        if prod(current) % known:
+            return None
+        sizes[sizes.index(-1)] = prod(current) // known
+    return tuple(sizes) if prod(sizes) == prod(current) else None
+
+
 def reshape(layer: Reshape, shape: Shape) -> LayerCost:
     """The same elements in another shape: no parameters, 0 MACs. Positions kept: each output reads
     one position; flattened into features: each reads the whole input. One size may be −1: the rest
     of the elements, as PyTorch infers it (ViT's patches: [768, -1] at any input size)."""
     target = layer.shape
-    if type(target) is tuple and target.count(-1) == 1 and all(is_int(v) and (v == -1 or v >= 1) for v in target):
-        known = prod(v for v in target if v != -1)
-        if prod(shape) % known:
+    if type(target) is tuple and -1 in target:
+        resolved = resolve_sizes(target, shape)
+        if resolved is None:
             raise ConvcalcError(Note("shape: must hold the input's {count:,} elements ({input}), got {value}",
-                count=prod(shape), input=fmt_shape(shape), value=fmt_shape(target)))
-        target = tuple(prod(shape) // known if v == -1 else v for v in target)
+                                     count=prod(shape), input=fmt_shape(shape), value=fmt_shape(target)))
+        target = resolved
     out = target_shape(target)
     if prod(out) != prod(shape):
         raise ConvcalcError(Note("shape: must hold the input's {count:,} elements ({input}), got {value}",
@@ -763,7 +778,6 @@ MERGE_KINDS: dict[str, Kind] = {
     "divide": Kind(None, None, _INPUT, "merge"),  # ONNX's Div
     "power": Kind(None, None, _INPUT, "merge"),  # ONNX's Pow
 }
-BROADCASTING = ("multiply", "subtract", "divide", "power")
 ROW_KINDS: dict[str, Kind] = {**KINDS, **MERGE_KINDS}  # every kind a leaf row can have
 PADS_KEEPING_INPUT = ("reflect", "replicate")
 

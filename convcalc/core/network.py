@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from .messages import Note
 from .errors import ConvcalcError, SpecError, quote, shorten
-from .formulas import BROADCASTING, GROUPS, KINDS, MERGE_KINDS, ROW_KINDS, LayerCost, Shape, check_layer, fmt_shape, saves_of
+from .formulas import GROUPS, KINDS, MERGE_KINDS, ROW_KINDS, LayerCost, Shape, check_layer, fmt_shape, saves_of
 from .layers import Conv, Layer, Norm
 from .limits import MAX_INT, MAX_ROWS
 from .memory import (INDEX_BYTES, OPTIMIZER_STATES, STAT_BYTES, Device, Memory, Storage, Training, roofline, stat_count,

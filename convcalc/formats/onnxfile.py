@@ -20,12 +20,13 @@ from math import prod
 from pathlib import Path
 
 from ..core.errors import ConvcalcError, SpecError, quote, shorten
-from ..core.formulas import analyze_layer, data_move
+from ..core.formulas import data_move, resolve_sizes
 from ..core.limits import MAX_ROWS
 from ..core.layers import (LRN, AdaptivePool, Conv, ConvTranspose, Elementwise, Flatten, InstanceNorm, Linear, Norm, Opaque, Pad,
                            Pool, Resize, Scale, Slice, Subgraph, ClassToken, PositionEmbedding, Crop)
 from ..core.messages import Note
-from ..core.network import Group, LayerNode, Merge, Network, Ref
+from ..core.network import LayerNode, Network
+from .graph import GraphBuilder
 from .onnxregion import PRODUCTS, Region, Unknown, activations, find_regions
 
 SMALL = 4096  # bytes: an integer tensor this small is read (a shape, pads, scales); a weight never is
@@ -318,49 +319,6 @@ def read_graph(path: Path) -> Graph:
             path=shorten(str(path)), reason=reason, value=quote(str(path)))) from None
 
 
-def follow_channels(before: tuple, axis: int | None, after: tuple, perm=None) -> int | None:
-    """The channel axis after a transpose (`perm`) or a reshape that keeps it an axis of its own (the
-    sizes before it multiply to the same, and it keeps its size); None once it is split or merged."""
-    if axis is None or axis >= len(before):
-        return None
-    if perm is not None:
-        return perm.index(axis) if axis in perm else None
-    prefix = prod(before[:axis])
-    for j, size in enumerate(after):
-        if prod(after[:j]) == prefix and size == before[axis]:
-            return j
-    return None
-
-
-def nest(items: list) -> tuple:
-    """Rows nested as the exporter's scopes name them (`/layer1/layer1.0/conv1/Conv`): a block per scope,
-    a scope of one row that row under the scope's name."""
-    body: list = []
-    open_: list = []  # [(scope, children)]
-
-    def close_to(depth: int) -> None:
-        while len(open_) > depth:
-            scope, children = open_.pop()
-            if len(children) == 1:
-                item = children[0]._replace(name=scope)
-            else:
-                item = Group(scope, "block", tuple(children), scope)
-            (open_[-1][1] if open_ else body).append(item)
-
-    for item in items:
-        scopes = item.name.strip("/").split("/")[:-1] if item.name.startswith("/") else []
-        item = item._replace(name=item.name.rsplit("/", 1)[-1] or item.name)
-        common = 0
-        while common < min(len(scopes), len(open_)) and open_[common][0] == scopes[common]:
-            common += 1
-        close_to(common)
-        for scope in scopes[common:]:
-            open_.append((scope, []))
-        (open_[-1][1] if open_ else body).append(item)
-    close_to(0)
-    return tuple(body)
-
-
 def read_onnx(path: Path, input_shape: tuple[int, ...] | None = None) -> Network:
     graph = read_graph(path)
     inputs = [(name, dims) for name, dims in graph.inputs if name not in graph.initializers]
@@ -377,20 +335,14 @@ def read_onnx(path: Path, input_shape: tuple[int, ...] | None = None) -> Network
     return Network(path.stem if generic else graph.name, tuple(input_shape), body, f"ONNX {shorten(path.name)}")
 
 
-class Mapper:
-    """ONNX nodes → convcalc nodes, each output an id; shapes by convcalc's formulas as it goes."""
+class Mapper(GraphBuilder):
+    """ONNX nodes → the graph builder's layers and merges (graph.py), one operator table: `op_<Name>`."""
 
     def __init__(self, graph: Graph, input_name: str, input_shape, filename: str):
+        super().__init__(input_name, input_shape, filename)
         self.graph, self.filename, self.input_name = graph, filename, input_name
         self.init = dict(graph.initializers)
         self.constants: dict[str, Tensor] = dict(graph.initializers)
-        self.shapes = {input_name: tuple(input_shape)}  # convcalc shape (no batch) of every followed value
-        self.alias = {input_name: "input"}  # ONNX value → the convcalc id that holds it
-        self.real: dict[str, tuple] = {}  # a value that is a pending data move: its origin and real shape (batch first)
-        self.transposed: dict[str, bool] = {}  # … and whether the move reorders elements
-        self.channel_axis: dict[str, int | None] = {}  # … and where its channels are (MaxViT's windows keep them last)
-        self.layout: dict[str, str] = {}  # "cl": channels last (N, H, W, C), as ConvNeXt permutes for its layer norms
-        self.body: list = []
 
     def run(self) -> tuple:
         regions = self.regions()
@@ -419,13 +371,7 @@ class Mapper:
                     raise  # a well-formed node this reader failed on: its fault, kept with the traceback
                 raise SpecError(Note("{where}: its attributes or inputs are not what the ONNX operator takes ({problem}), got {value}",
                                      where=self.where(node), problem=problem, value=quote(node.op))) from None
-        outputs = [o for o in self.graph.outputs if o in self.alias]
-        if outputs:
-            final = outputs[0]
-            self.materialise(final)
-            if self.body and getattr(self.body[-1], "id", None) != self.alias[final]:
-                self.add(Elementwise("identity"), "output", final, final + "#out")
-        return nest(self.body)
+        return self.finish([o for o in self.graph.outputs if o in self.alias])
 
     # --- attention, read a scope at a time (onnxregion.py) -------------------
     def regions(self) -> dict:
@@ -491,42 +437,6 @@ class Mapper:
 
     def shape(self, name: str) -> tuple:
         return self.shapes[name]
-
-    def add(self, layer, label: str, source: str, out: str) -> None:
-        """A layer reading `source`, its output the value `out`; its shape computed here by convcalc's formula."""
-        src = self.alias[source]
-        new_id = f"{out}"
-        try:
-            cost = analyze_layer(layer, self.shapes[source])
-        except ConvcalcError as error:
-            where = f"{self.filename}: {label}"
-            raise SpecError(Note("{where}: {error}", where=where, error=error)) from None
-        self.body.append(LayerNode(label, layer, f"{self.filename}: {label}", new_id, src))
-        self.alias[out] = new_id
-        self.shapes[out] = cost.output_shape
-        self.layout[out] = self.layout.get(source, "cf") if len(cost.output_shape) > 1 else "cf"
-
-    def materialise(self, name: str) -> None:
-        """A value reached through reshapes and transposes, written as one layer (or none if nothing moved)."""
-        real = self.real.pop(name, None)
-        if real is None:
-            return
-        origin, moved_shape = real
-        target = tuple(moved_shape[1:])
-        channels_last = self.channel_axis.get(name) == len(moved_shape) - 1 and len(moved_shape) > 2
-        if channels_last:
-            target = (moved_shape[-1], *moved_shape[1:-1])
-        source_shape = self.shapes[origin]
-        self.alias[name], self.shapes[name] = self.alias[origin], source_shape
-        if target == source_shape and not self.transposed.get(name) and self.layout.get(origin, "cf") == ("cl" if channels_last else "cf"):
-            return
-        self.add(data_move(target, source_shape, "Reshape"), name, origin, name)
-        self.layout[name] = "cl" if channels_last else "cf"
-
-    def same(self, out: str, source: str, layout: str | None = None) -> None:
-        """`out` is `source` (an element-wise op on a constant, a layout change): no layer of its own."""
-        self.alias[out], self.shapes[out] = self.alias[source], self.shapes[source]
-        self.layout[out] = layout or self.layout.get(source, "cf")
 
     def tensor_input(self, node, index: int = 0) -> str:
         name = node.inputs[index]
@@ -725,20 +635,7 @@ class Mapper:
                 return self.add(Scale(), node.name or node.op, source, node.outputs[0])  # a learned per-channel scale
             return self.same(node.outputs[0], source)
         names = [self.tensor_input(node, node.inputs.index(t)) for t in tensors]
-        self.join(node, op, names)
-
-    def join(self, node, op: str, names: list[str]) -> None:
-        from ..core.network import merged_shape
-
-        ids = [self.alias[n] for n in names]
-        merge = Merge(node.name or node.op, op, tuple(Ref(i) for i in ids), tuple(ids), "identity", self.where(node), node.outputs[0], None, op)
-        try:
-            shape = merged_shape(merge, [self.shapes[n] for n in names])
-        except ConvcalcError as error:
-            raise SpecError(Note("{where}: {error}", where=self.where(node), error=error)) from None
-        self.body.append(merge)
-        self.alias[node.outputs[0]], self.shapes[node.outputs[0]] = node.outputs[0], shape
-        self.layout[node.outputs[0]] = self.layout.get(names[0], "cf")
+        self.join(op, names, node.outputs[0], node.name or node.op, self.where(node))
 
     def op_Add(self, node) -> None:
         self.merge(node, "add")
@@ -784,41 +681,16 @@ class Mapper:
             return self.opaque(node)
         if len(names) == 1:
             return self.same(node.outputs[0], names[0])
-        self.join(node, "concat", names)
-
-    def real_of(self, name: str) -> tuple:
-        if name in self.real:
-            return self.real[name][1]
-        shape = self.shapes[name]
-        if self.layout.get(name) == "cl":
-            return (1, *shape[1:], shape[0])
-        return (1, *shape)
-
-    def move(self, node, shape: tuple, transposes: bool = False, perm=None) -> None:
-        source = node.inputs[0]
-        origin = self.real[source][0] if source in self.real else source
-        self.real[node.outputs[0]] = (origin, tuple(shape))
-        self.transposed[node.outputs[0]] = transposes or self.transposed.get(source, False)
-        self.channel_axis[node.outputs[0]] = follow_channels(self.real_of(source), self.channel_of(source), tuple(shape), perm)
-
-    def channel_of(self, name: str) -> int | None:
-        """Where the channels are in a value's real shape: followed through pending moves."""
-        if name in self.real:
-            return self.channel_axis.get(name)
-        return len(self.shapes[name]) if self.layout.get(name) == "cl" and len(self.shapes[name]) > 1 else 1
+        self.join("concat", names, node.outputs[0], node.name or node.op, self.where(node))
 
     def op_Reshape(self, node) -> None:
         target = self.constant(node.inputs[1]) if len(node.inputs) > 1 else node.attrs.get("shape")
         if not target:
             return self.opaque(node)
-        current = self.real_of(node.inputs[0])
-        shape = [current[i] if v == 0 and i < len(current) else v for i, v in enumerate(target)]
-        if shape.count(-1) == 1:
-            known = prod(v for v in shape if v != -1)
-            shape[shape.index(-1)] = prod(current) // known if known else 0
-        if prod(shape) != prod(current) or any(v < 1 for v in shape):
+        shape = resolve_sizes([int(v) for v in target], self.real_of(node.inputs[0]), zero_copies=not node.attrs.get("allowzero"))
+        if shape is None:
             return self.opaque(node)
-        self.move(node, tuple(shape))
+        self.move(node.inputs[0], node.outputs[0], shape)
 
     def refuse(self, node, problem: Note):
         raise SpecError(Note("{where}: its attributes or inputs are not what the ONNX operator takes ({problem}), got {value}",
@@ -842,20 +714,20 @@ class Mapper:
                 return self.same(node.outputs[0], source, "cf")
         current = self.real_of(node.inputs[0])
         perm = node.attrs.get("perm") or list(range(len(current)))[::-1]
-        self.move(node, tuple(current[p] for p in perm), transposes=list(perm) != sorted(perm), perm=list(perm))
+        self.move(node.inputs[0], node.outputs[0], tuple(current[p] for p in perm), transposes=list(perm) != sorted(perm), perm=list(perm))
 
     def op_Squeeze(self, node) -> None:
         current = self.real_of(node.inputs[0])
         axes = node.attrs.get("axes") or (self.constant(node.inputs[1]) if len(node.inputs) > 1 else None)
         axes = {a % len(current) for a in axes} if axes else {i for i, v in enumerate(current) if v == 1 and i}
-        self.move(node, tuple(v for i, v in enumerate(current) if i not in axes or i == 0))
+        self.move(node.inputs[0], node.outputs[0], tuple(v for i, v in enumerate(current) if i not in axes or i == 0))
 
     def op_Unsqueeze(self, node) -> None:
         current = list(self.real_of(node.inputs[0]))
         axes = node.attrs.get("axes") or (self.constant(node.inputs[1]) if len(node.inputs) > 1 else None) or []
         for a in sorted(a % (len(current) + len(axes)) for a in axes):
             current.insert(a, 1)
-        self.move(node, tuple(current))
+        self.move(node.inputs[0], node.outputs[0], tuple(current))
 
     def op_ReduceMean(self, node) -> None:
         source = self.tensor_input(node)

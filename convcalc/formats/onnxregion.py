@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from math import ceil, prod
 
+from ..core.formulas import resolve_sizes
+
 SMALL_VALUES = 4096  # elements: a tensor this small keeps its values (a shape, indices); larger, only its shape
 ELEMENTWISE = {"Identity", "Cast", "Dropout", "Erf", "Sqrt", "Exp", "Log", "Neg", "Abs", "Relu", "Sigmoid", "Tanh", "Softmax",
                "Not", "Clip", "Reciprocal", "LayerNormalization", "Floor", "Ceil", "Gelu", "LeakyRelu", "HardSigmoid",
@@ -262,16 +264,11 @@ class Region:
             dims = list(shape[start:end if end is None else int(end)])
             self.set(out, (len(dims),), dims)
         elif op == "Reshape":
-            current, target = self.shape(ins[0]), [int(v) for v in self.value(ins[1])]
-            shape = [current[i] if v == 0 and not a.get("allowzero") else v for i, v in enumerate(target)]
-            if shape.count(-1) == 1:
-                known = prod(v for v in shape if v != -1)
-                if not known or prod(current) % known:
-                    raise Unknown
-                shape[shape.index(-1)] = prod(current) // known
-            if prod(shape) != prod(current) or any(v < 0 for v in shape):
+            current = self.shape(ins[0])
+            shape = resolve_sizes([int(v) for v in self.value(ins[1])], current, zero_copies=not a.get("allowzero"))
+            if shape is None:
                 raise Unknown
-            self.set(out, tuple(shape), self.values.get(ins[0]) if self.has_values(ins[0]) else None)
+            self.set(out, shape, self.values.get(ins[0]) if self.has_values(ins[0]) else None)
         elif op == "Flatten":
             shape, axis = self.shape(ins[0]), int(a.get("axis", 1))
             axis %= len(shape) if axis < 0 else len(shape) + 1
