@@ -569,7 +569,7 @@ def reshape(layer: Reshape, shape: Shape) -> LayerCost:
     one position; flattened into features: each reads the whole input. One size may be −1: the rest
     of the elements, as PyTorch infers it (ViT's patches: [768, -1] at any input size)."""
     target = layer.shape
-    if type(target) is tuple and -1 in target:
+    if type(target) is tuple and target.count(-1) == 1:
         resolved = resolve_sizes(target, shape)
         if resolved is None:
             raise ConvcalcError(Note("shape: must hold the input's {count:,} elements ({input}), got {value}",
