@@ -541,12 +541,14 @@ def channel_slice(layer: Slice, shape: Shape) -> LayerCost:
 
 def data_move(target: Shape, source: Shape, op: str) -> Layer:
     """The layer a view, reshape or permutation of `source` into `target` is (both channel-first, no
-    batch): a flatten, a reshape the formula takes, or else an opaque layer named after `op`."""
+    batch): a flatten, a reshape the formula takes, or else a region named after `op` with the target's
+    shape — a data move costs no multiply-adds whatever it does, so the totals stay whole (the receptive
+    field past it is taken whole, a bound)."""
     if len(target) == 1 and len(source) > 1 and prod(target) == prod(source):
         return Flatten()
     if prod(target) == prod(source) and 1 <= len(target) <= 4 and (target[1:] == source[1:] or target[0] == source[0]):
         return Reshape(target)
-    return Opaque(op, target if 1 <= len(target) <= 4 else (prod(target),))
+    return Subgraph(op, target if 1 <= len(target) <= 4 else (prod(target),))
 
 
 def resolve_sizes(target, current: Shape, zero_copies: bool = False) -> tuple[int, ...] | None:

@@ -63,6 +63,30 @@ def nest(items: list) -> tuple:
     return tuple(body)
 
 
+def nest_scoped(items: list, scopes: list) -> tuple:
+    """Rows nested by the scopes the reader gave each (`((key, name, kind), …)`, outermost first): a block
+    per scope, named and kinded as given (a module's attribute name and class)."""
+    body: list = []
+    open_: list = []  # [(key, name, kind, children)]
+
+    def close_to(depth: int) -> None:
+        while len(open_) > depth:
+            _key, name, kind, children = open_.pop()
+            (open_[-1][3] if open_ else body).append(Group(name, kind, tuple(children), name))
+
+    for item, scope in zip(items, scopes):
+        scope = scope or ()
+        common = 0
+        while common < min(len(scope), len(open_)) and open_[common][0] == scope[common][0]:
+            common += 1
+        close_to(common)
+        for key, name, kind in scope[common:]:
+            open_.append((key, name, kind, []))
+        (open_[-1][3] if open_ else body).append(item)
+    close_to(0)
+    return tuple(body)
+
+
 class GraphBuilder:
     """Values → convcalc layers and merges, shapes by the core's formulas as they are added."""
 
@@ -75,19 +99,24 @@ class GraphBuilder:
         self.transposed: dict[str, bool] = {}  # … and whether the move reorders elements
         self.channel_axis: dict[str, int | None] = {}  # … and where its channels are (MaxViT's windows keep them last)
         self.body: list = []
+        # the scope the next rows are placed in: ((key, name, kind), …) from the outermost, or None to read
+        # it from the row's label (`/layer1/0/conv1/Conv`)
+        self.scope: tuple | None = None
+        self.scopes: list = []
 
     def known(self, name: str) -> bool:
         """Whether `name` is a value of the graph (a layer's output or a pending move), not a constant."""
         return name in self.alias or name in self.real
 
-    def add(self, layer, label: str, source: str, out: str) -> None:
+    def add(self, layer, label: str, source: str, out: str, frozen: bool = False) -> None:
         """A layer reading `source`, its output the value `out`; its shape computed by the core's formula."""
         try:
             cost = analyze_layer(layer, self.shapes[source])
         except ConvcalcError as error:
             where = f"{self.place}: {label}"
             raise SpecError(Note("{where}: {error}", where=where, error=error)) from None
-        self.body.append(LayerNode(label, layer, f"{self.place}: {label}", out, self.alias[source]))
+        self.body.append(LayerNode(label, layer, f"{self.place}: {label}", out, self.alias[source], frozen))
+        self.scopes.append(self.scope)
         self.alias[out] = out
         self.shapes[out] = cost.output_shape
         self.layout[out] = self.layout.get(source, "cf") if len(cost.output_shape) > 1 else "cf"
@@ -132,6 +161,7 @@ class GraphBuilder:
         source_shape = self.shapes[origin]
         self.alias[name], self.shapes[name] = self.alias[origin], source_shape
         if target == source_shape and not self.transposed.get(name) and self.layout.get(origin, "cf") == ("cl" if channels_last else "cf"):
+            self.layout[name] = self.layout.get(origin, "cf")  # moved there and back: the origin itself
             return
         self.add(data_move(target, source_shape, "Reshape"), name, origin, name)
         self.layout[name] = "cl" if channels_last else "cf"
@@ -145,6 +175,7 @@ class GraphBuilder:
         except ConvcalcError as error:
             raise SpecError(Note("{where}: {error}", where=where, error=error)) from None
         self.body.append(merge)
+        self.scopes.append(self.scope)
         self.alias[out], self.shapes[out] = out, shape
         self.layout[out] = self.layout.get(names[0], "cf")
 
@@ -156,5 +187,8 @@ class GraphBuilder:
             final = outputs[0]
             self.materialise(final)
             if self.body and getattr(self.body[-1], "id", None) != self.alias[final]:
+                self.scope = None
                 self.add(Elementwise("identity"), "output", final, final + "#out")
+        if any(scope is not None for scope in self.scopes):
+            return nest_scoped(self.body, self.scopes)
         return nest(self.body)

@@ -12,6 +12,7 @@ model's own output shape and parameters: listed, never counted as a silent 0.
 
 from __future__ import annotations
 
+from contextlib import contextmanager, redirect_stdout
 from math import prod
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from ..core.errors import ConvcalcError, quote, shorten
 from ..core.formulas import analyze_layer, data_move
 from ..core.layers import (LRN, AdaptivePool, ChannelShuffle, Conv, ConvTranspose, Crop, Elementwise, Flatten, InstanceNorm, Linear,
                            Norm, Opaque, Pad, Pool, Resize, Scale, Slice, Subsample, Attention, ClassToken,
-                           PositionEmbedding, SpaceToDepth)
+                           PositionEmbedding, SpaceToDepth, Subgraph)
 from ..core.messages import Note
 from ..core.network import Group, LayerNode, Merge, Network, Ref
 
@@ -94,7 +95,7 @@ def error_text(error: Exception) -> str:
     return shorten(text, 200)
 
 
-def build(target: str):
+def build(target: str, devices=("meta", "cpu")):
     """The model, built on the meta device where its code allows (no weights allocated), else on the CPU."""
     torch = import_torch()
     found = find_object(target)
@@ -104,7 +105,7 @@ def build(target: str):
         raise ConvcalcError(Note("{target}: must name an nn.Module, a class or a function that returns one, got {value}",
             target=shorten(target), value=quote(type(found).__name__)))
     failure = None
-    for device in ("meta", "cpu"):
+    for device in devices:
         try:
             with torch.device(device):
                 model = found()
@@ -127,14 +128,92 @@ def declared_input(model) -> tuple[int, ...] | None:
     return None
 
 
+@contextmanager
+def to_stderr():
+    """What the model's own code prints (Ultralytics its layer table, libraries their warnings) goes to standard
+    error, so that convcalc's output stays its own (`--format json` parseable): Python's stream and file
+    descriptor 1 alike, since a logger may hold the stream it was given at import."""
+    import os
+    import sys
+
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+        os.dup2(2, 1)
+    except OSError:
+        saved = None
+    try:
+        with redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stdout.flush()
+        if saved is not None:
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
 def read_model(target: str, input_shape: tuple[int, ...] | None) -> Network:
-    """`target` built, traced and mapped to a convcalc network on `input_shape` (C×H×W, no batch)."""
+    """`target` built and mapped to a convcalc network on `input_shape` (C×H×W, no batch); what the model's code
+    prints goes to standard error."""
+    with to_stderr():
+        return read_quietly(target, input_shape)
+
+
+def read_quietly(target: str, input_shape: tuple[int, ...] | None) -> Network:
+    """torch.fx's trace is tried first: where it follows the model whole, its rows say the most (attention as
+    convcalc's formula, convcalc's own exported layers read back). A model it cannot trace, or reads only in
+    part, is read by running it (torchrun.py), which any model that runs allows."""
     torch = import_torch()
     model = build(target)
     shape = input_shape or declared_input(model)
     if shape is None:
         raise ConvcalcError(Note("--input: a PyTorch model needs its input shape, such as --input 3x224x224, got none"))
     model.eval()  # dropout and stochastic depth as at inference; batchnorm uses its running statistics
+    traced = None
+    try:
+        traced = read_traced(torch, model, target, shape)
+        if not partial(traced):
+            return traced
+    except Exception:  # noqa: BLE001 — control flow fx cannot follow, a graph its mapping does not take (a
+        pass  # conv2d whose padding is a string): whatever stops the trace, the model is run instead
+    from .torchrun import RunError, read_running
+
+    try:
+        try:
+            network, _outputs = read_running(torch, model, tuple(shape), target)
+        except RunError as failure:  # it reads values (.item(), a data-dependent shape): run it for real, if it fits
+            weights = sum(t.numel() * t.element_size() for t in [*model.parameters(), *model.buffers()])
+            if weights > CPU_RUN_BYTES:
+                raise ConvcalcError(Note("{target}: {module}: {op} needs the values of its tensors, which the meta device does not "
+                                         "have, and the weights ({size:,} bytes) are too large to run on the CPU, got {value}",
+                                         target=shorten(target), module=failure.module, op=failure.op, size=weights,
+                                         value=quote(failure.reason))) from None
+            torch.manual_seed(0)  # the same random weights and input on every run: the same figures
+            found = find_object(target)
+            cpu_model = build(target, ("cpu",)) if not isinstance(found, torch.nn.Module) else model.to_empty(device="cpu")
+            torch.manual_seed(0)
+            network, _outputs = read_running(torch, cpu_model.eval(), tuple(shape), target)
+    except ConvcalcError:
+        raise
+    except RunError as failure:
+        raise ConvcalcError(Note("{target}: the model does not run on an input of {shape}: {module}: {reason}, got {value}",
+                                 target=shorten(target), shape="×".join(map(str, shape)), module=failure.module,
+                                 reason=failure.reason, value=quote("x".join(map(str, shape))))) from None
+    return traced if traced is not None and partial(network) else network
+
+
+CPU_RUN_BYTES = 2 << 30  # a model whose forward needs real values is run on the CPU only if its weights fit in this
+
+
+def partial(network: Network) -> bool:
+    """Whether an operation of the network has no formula (its MACs are not counted)."""
+    from ..core.network import analyze
+
+    return bool(analyze(network).unknown_ops)
+
+
+def read_traced(torch, model, target: str, shape) -> Network:
+    """The model through torch.fx: traced, its shapes noted on a meta input, mapped node by node."""
     traced = trace(torch, model, target)
     try:
         model = model.to("meta") if any(p.device.type != "meta" for p in model.parameters()) else model
@@ -374,8 +453,10 @@ class Converter:
         unkept = [b for _name, b in self.model.named_buffers() if id(b) not in self.covered]
         if (unread or unkept) and self.output is not None:  # a module never called, a parameter used outside any layer: said, not dropped
             names = ", ".join(name for name, _p in unread[:3]) + (", …" if len(unread) > 3 else "")
-            layer = Opaque(Note("parameters and buffers no traced layer reads ({names})", names=names), convcalc_shape(self.output.shape, self.output.layout),
-                           sum(p.numel() for _name, p in unread), sum(b.numel() for b in unkept))
+            # read by nothing, they cost nothing: a row of 0 MACs that keeps the totals whole
+            layer = Subgraph(Note("parameters and buffers no operation reads ({names})", names=names),
+                             convcalc_shape(self.output.shape, self.output.layout), sum(p.numel() for _name, p in unread),
+                             sum(b.numel() for b in unkept), 0)
             self.body.append(LayerNode("unread_parameters", layer, "parameters", None, self.output.id))
         return tuple(self.body)
 
@@ -424,8 +505,10 @@ class Converter:
 
     def emit(self, node, layer, source: "Value", shape_after: tuple, layout: str = "cf", id_: str | None = None) -> "Value":
         id_ = id_ or node.name
+        learned = list(self.modules[node.target].parameters()) if node.op == "call_module" else []
+        frozen = bool(learned) and not any(p.requires_grad for p in learned)  # requires_grad=False: no gradient, no optimizer state
         item = LayerNode(self.leaf_name(node) if id_ == node.name else id_, layer, f"{node.name}: {node.op} {shorten(str(node.target), 80)}",
-                         id_, source.id)
+                         id_, source.id, frozen)
         self.place(node, item)
         windows = source.windows if source.windows and len(shape_after) == len(source.shape) else None
         if windows:  # a per-position layer on windows: in convcalc's terms, on the image
