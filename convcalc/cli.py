@@ -497,10 +497,16 @@ def load_network(spec: str, shape, arguments: dict):
         from .formats.onnxfile import read_onnx
 
         return read_onnx(Path(spec), shape)
+    if spec.endswith(".py") and ":" not in spec:  # a model file without the name of its model: say what it defines
+        from .formats.pytorch import models_in
+
+        fail(models_in(spec), 2)
     if ":" in spec and not Path(spec).exists():  # file.py:Name or module:name; a description's path has no colon
         from .formats.pytorch import is_model_target, read_model
 
         if is_model_target(spec):
+            if shape is None and spec.split(":")[0].split(".")[0] == "torchvision":  # it declares no input: said before torch loads
+                fail(_("--input: a PyTorch model needs its input shape, such as --input 3x224x224, got none"), 2)
             if arguments:
                 fail(_("--set: network arguments belong to descriptions; a PyTorch model takes its own, got {value}").format(
                     value=quote(next(iter(arguments)))), 2)

@@ -118,3 +118,27 @@ def test_zoo_lists_every_bundled_network():
     assert entries["vgg16"]["source"] == "torchvision vgg16"
     table = runner.invoke(app, ["zoo"])
     assert table.exit_code == 0 and "resnet152" in table.stdout
+
+
+def test_a_model_file_without_its_models_name_lists_what_it_defines(tmp_path, monkeypatch):
+    """`convcalc net mynet.py` is not parsed as YAML: the classes and argument-free functions it defines are listed,
+    read from its text (nothing run, no torch needed)."""
+    path = tmp_path / "mynet.py"
+    path.write_text("import torch\n\nclass Net(torch.nn.Module):\n    pass\n\ndef build():\n    return Net()\n\n"
+                    "def make(width):\n    return Net()\n\ndef _helper():\n    pass\n")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["net", "mynet.py"], env={"CONVCALC_LANG": "en"})
+    assert result.exit_code == 2
+    assert result.stderr == "Error: mynet.py: name the model to read, such as mynet.py:Net; the file defines Net, build, got 'mynet.py'\n"
+
+
+def test_a_torchvision_model_without_input_is_refused_before_torch_loads():
+    """torchvision's models declare no input: said at once, without importing torch (here made unimportable)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['torch'] = None; from convcalc.cli import main; "
+            "sys.argv = ['convcalc', 'net', 'torchvision.models:resnet50']; main()")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env={"CONVCALC_LANG": "en"})
+    assert result.returncode == 2 and result.stderr == (
+        "Error: --input: a PyTorch model needs its input shape, such as --input 3x224x224, got none\n")

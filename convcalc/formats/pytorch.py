@@ -45,6 +45,35 @@ def is_model_target(text: str) -> bool:
     return bool(colon and left and right and (left.endswith(".py") or all(part.isidentifier() for part in left.split("."))))
 
 
+def models_in(path: str) -> Note:
+    """What `convcalc net file.py` says without `:Name`: the classes and the functions without required arguments
+    the file defines, read from its text (nothing is run, torch is not imported)."""
+    import ast
+
+    where = Path(path)
+    try:
+        tree = ast.parse(where.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        from ..core.errors import reason
+
+        return Note("{path}: cannot read the file: {what}, got {value}", path=shorten(path), what=reason(error), value=quote(path))
+    except (SyntaxError, ValueError) as error:
+        return Note("{path}: not Python: {what}, got {value}", path=shorten(path), what=shorten(str(error.args[0] if error.args else error)),
+                    value=quote(path))
+    def takes_nothing(function) -> bool:
+        arguments = function.args
+        return len(arguments.posonlyargs) + len(arguments.args) == len(arguments.defaults) and not arguments.kwonlyargs
+
+    names = [node.name for node in tree.body if (isinstance(node, ast.ClassDef) or isinstance(node, ast.FunctionDef)
+                                                  and takes_nothing(node)) and not node.name.startswith("_")]
+    if not names:
+        return Note("{path}: name the model to read as {path}:Name; the file defines no class or function without required "
+                    "arguments, got {value}", path=shorten(path), value=quote(path))
+    return Note("{path}: name the model to read, such as {path}:{first}; the file defines {names}, got {value}",
+                path=shorten(path), first=names[0], names=", ".join(names[:12]) + (", …" if len(names) > 12 else ""),
+                value=quote(path))
+
+
 def import_torch():
     try:
         import torch
@@ -84,8 +113,12 @@ def find_object(target: str):
     found = module
     for part in attribute.split("."):
         if not hasattr(found, part):
-            raise ConvcalcError(Note("{target}: {where} has no attribute {name}, got {value}",
-                target=shorten(target), where=shorten(where), name=quote(part), value=quote(target)))
+            import difflib
+
+            close = difflib.get_close_matches(part, [n for n in dir(found) if not n.startswith("_")], n=1)
+            hint = Note("; did you mean {name}?", name=quote(close[0])) if close else ""
+            raise ConvcalcError(Note("{target}: {where} has no attribute {name}{hint}, got {value}",
+                target=shorten(target), where=shorten(where), name=quote(part), hint=hint, value=quote(target)))
         found = getattr(found, part)
     return found
 
@@ -160,9 +193,10 @@ def read_model(target: str, input_shape: tuple[int, ...] | None) -> Network:
 
 
 def read_quietly(target: str, input_shape: tuple[int, ...] | None) -> Network:
-    """torch.fx's trace is tried first: where it follows the model whole, its rows say the most (attention as
-    convcalc's formula, convcalc's own exported layers read back). A model it cannot trace, or reads only in
-    part, is read by running it (torchrun.py), which any model that runs allows."""
+    """The model is read twice: traced by torch.fx, which follows its modules (attention as convcalc's formula,
+    convcalc's own exported layers read back), and run (torchrun.py), whose figures are PyTorch's own. The
+    trace's rows are kept where their parameters, buffers and MACs equal the run's; otherwise — a model fx
+    cannot trace, or maps only in part — the run's."""
     torch = import_torch()
     model = build(target)
     shape = input_shape or declared_input(model)
@@ -172,15 +206,20 @@ def read_quietly(target: str, input_shape: tuple[int, ...] | None) -> Network:
     traced = None
     try:
         traced = read_traced(torch, model, target, shape)
-        if not partial(traced):
-            return traced
     except Exception:  # noqa: BLE001 — control flow fx cannot follow, a graph its mapping does not take (a
-        pass  # conv2d whose padding is a string): whatever stops the trace, the model is run instead
+        pass  # conv2d whose padding is a string): whatever stops the trace, the run answers
     from .torchrun import RunError, read_running
 
+    values = {}
+    if any(t.device.type != "meta" for t in [*model.parameters(), *model.buffers()]):
+        # no arithmetic, no memory: a model built on the CPU is run without its values, but for its small buffers
+        from .torchrun import small_tensors
+
+        values = {key: t.detach().clone() for key, t in small_tensors(torch, model).items() if t.device.type != "meta"}
+        model = model.to("meta")
     try:
         try:
-            network, _outputs = read_running(torch, model, tuple(shape), target)
+            network, _outputs = read_running(torch, model, tuple(shape), target, values)
         except RunError as failure:  # it reads values (.item(), a data-dependent shape): run it for real, if it fits
             weights = sum(t.numel() * t.element_size() for t in [*model.parameters(), *model.buffers()])
             if weights > CPU_RUN_BYTES:
@@ -199,17 +238,20 @@ def read_quietly(target: str, input_shape: tuple[int, ...] | None) -> Network:
         raise ConvcalcError(Note("{target}: the model does not run on an input of {shape}: {module}: {reason}, got {value}",
                                  target=shorten(target), shape="×".join(map(str, shape)), module=failure.module,
                                  reason=failure.reason, value=quote("x".join(map(str, shape))))) from None
-    return traced if traced is not None and partial(network) else network
+    if traced is not None and figures(traced) == figures(network):
+        return traced
+    return network
+
+
+def figures(network: Network) -> tuple:
+    """What both readings must agree on: parameters, buffers, MACs, and whether an operation has no formula."""
+    from ..core.network import analyze
+
+    report = analyze(network)
+    return report.params, report.buffers, report.macs, bool(report.unknown_ops)
 
 
 CPU_RUN_BYTES = 2 << 30  # a model whose forward needs real values is run on the CPU only if its weights fit in this
-
-
-def partial(network: Network) -> bool:
-    """Whether an operation of the network has no formula (its MACs are not counted)."""
-    from ..core.network import analyze
-
-    return bool(analyze(network).unknown_ops)
 
 
 def read_traced(torch, model, target: str, shape) -> Network:
@@ -537,7 +579,7 @@ class Converter:
         if shape == value.source_shape and value.op in ("permute", "contiguous", "clone", "detach", "to", "type_as", "float"):
             return Value(value.id, value.shape, value.layout)  # the same elements, laid out otherwise
         layer = data_move(shape, value.source_shape, value.op or "view")
-        item = LayerNode(value.op or "view", layer, f"{arg.name}: {value.op}", arg.name, value.id)
+        item = LayerNode(str(value.op or "view"), layer, f"{arg.name}: {value.op}", arg.name, value.id)  # a row name is plain text
         self.place(arg, item)
         fresh = Value(arg.name, value.shape, value.layout)
         self.values[arg] = fresh

@@ -44,7 +44,7 @@ COPIES = {"clone", "contiguous", "detach", "_to_copy", "to", "lift_fresh", "lift
 FREE = {"mean", "sum", "amax", "amin", "max", "min", "var", "std", "var_mean", "std_mean", "linalg_vector_norm", "norm", "prod",
         "argmax", "argmin", "topk", "sort", "cumsum", "logsumexp", "any", "all", "gather", "scatter", "scatter_add", "index",
         "index_select", "index_put", "index_put_", "masked_fill", "masked_fill_", "where", "roll", "flip", "stack", "cat", "select",
-        "slice", "split", "split_with_sizes", "unbind", "narrow", "chunk", "constant_pad_nd", "pad", "reflection_pad1d",
+        "slice", "split", "split_with_sizes", "unsafe_split", "unsafe_split_with_sizes", "unsafe_chunk", "unbind", "narrow", "chunk", "constant_pad_nd", "pad", "reflection_pad1d",
         "reflection_pad2d", "reflection_pad3d", "replication_pad1d", "replication_pad2d", "replication_pad3d", "arange", "zeros",
         "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like", "new_zeros", "new_ones", "new_empty",
         "new_full", "scalar_tensor", "clamp", "clamp_min", "clamp_max", "upsample_nearest1d", "upsample_nearest2d",
@@ -101,8 +101,15 @@ def tensors_in(value, torch) -> list:
     return []
 
 
-def record(torch, model, x):
-    """Run `model(x)` once, noting every dispatched operation and every module call, in order."""
+SMALL_VALUES = 4096  # elements: a constant this small keeps its values beside the meta run (strides, anchors' sizes)
+
+
+def record(torch, model, x, values: dict | None = None):
+    """Run `model(x)` once, noting every dispatched operation and every module call, in order.
+
+    `values` maps a meta tensor's id to its real values (a small buffer, such as Ultralytics' strides): the
+    operations on such constants are also worked out on the CPU beside the meta run, so that code that reads
+    one (`.item()`, a size computed from it) runs on the meta device all the same."""
     from torch.utils._python_dispatch import TorchDispatchMode
     from torch.utils.flop_counter import flop_registry
 
@@ -131,8 +138,19 @@ def record(torch, model, x):
                     result = func.decompose(*args, **kwargs)
                 if result is not NotImplemented:
                     return result
-            out = func(*args, **kwargs)
             ins = tensors_in(args, torch) + tensors_in(kwargs, torch)
+            known = values is not None and ins and all(id(t) in values for t in ins)
+            if known and any(t.device.type == "meta" for t in ins):  # a constant with values: worked out on the CPU too
+                real = func(*real_args(args, values, torch), **real_args(kwargs, values, torch))
+                if not isinstance(real, torch.Tensor) and not (isinstance(real, (tuple, list)) and real and
+                                                               isinstance(real[0], torch.Tensor)):
+                    return real  # a number (.item()): what the model's code asked for
+                out = func(*args, **kwargs)
+                for meta_t, real_t in zip(tensors_in(out, torch), tensors_in(real, torch)):
+                    if real_t.numel() <= SMALL_VALUES:
+                        values[id(meta_t)] = real_t
+            else:
+                out = func(*args, **kwargs)
             sources = [source_of(t) for t in ins]
             produced = tensors_in(out, torch)
             if "act" in sources:
@@ -183,6 +201,28 @@ def record(torch, model, x):
         for hook in hooks:
             hook.remove()
     return events, origin, tensors_in(output, torch), inputs
+
+
+def small_tensors(torch, model) -> dict:
+    """The model's small tensors by (module, name): its buffers, and the tensors its modules keep as plain attributes
+    (Ultralytics' strides, which its own `_apply` moves with the weights)."""
+    found = {}
+    for path, module in model.named_modules():
+        for name, value in [*module.named_buffers(recurse=False), *vars(module).items()]:
+            if isinstance(value, torch.Tensor) and not isinstance(value, torch.nn.Parameter) and value.numel() <= SMALL_VALUES:
+                found[(path, name)] = value
+    return found
+
+
+def real_args(value, values: dict, torch):
+    """An argument with its meta tensors replaced by their real values."""
+    if isinstance(value, torch.Tensor):
+        return values.get(id(value), value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(real_args(v, values, torch) for v in value)
+    if isinstance(value, dict):
+        return {k: real_args(v, values, torch) for k, v in value.items()}
+    return value
 
 
 def extra_inputs(model) -> int:
@@ -340,7 +380,9 @@ class Reader(GraphBuilder):
     # --- the walk --------------------------------------------------------------
     def read(self, x) -> tuple:
         torch = self.torch
-        events, self.origin, outputs, inputs = record(torch, self.model, x)
+        events, self.origin, outputs, inputs = record(torch, self.model, x, self.values)
+        # a buffer the forward itself registers (ConViT's relative indices) exists only now
+        self.buffers = {id(b): b for b in self.model.buffers()}
         for t in inputs:  # a second image (RAFT's) is read as another copy of the input
             self.names[id(t)] = "t_input"
         for event in events:  # the innermost module around each product of two activations is read whole
@@ -828,11 +870,16 @@ class Reader(GraphBuilder):
     on_hardtanh_ = on_hardtanh
 
 
-def read_running(torch, model, shape: tuple, target: str):
+def read_running(torch, model, shape: tuple, target: str, values: dict | None = None):
     """`model` read by running it on a meta input of `shape` (C×…, no batch): its network, and the shapes of
-    every tensor it returns."""
+    every tensor it returns. `values`: the real values of its small buffers, by name (kept before it was moved
+    to the meta device), for code that reads them."""
     model.eval()  # dropout and stochastic depth as at inference; batchnorm uses its running statistics
     reader = Reader(torch, model, shape, target)
+    reader.values = None
+    if values:
+        now = small_tensors(torch, model)
+        reader.values = {id(now[key]): value for key, value in values.items() if key in now}
     device = next((p.device for p in model.parameters()), torch.device("meta"))
     x = torch.empty(1, *shape, device="meta") if device.type == "meta" else torch.randn(1, *shape, device=device)
     body, outputs = reader.read(x)
