@@ -136,25 +136,34 @@ def test_a_detection_model_that_reads_values_runs_on_the_cpu(tmp_path):
     assert not report.unknown_ops
 
 
+def conv_model(tmp_path, forward: str) -> str:
+    """A file holding a one-convolution Net whose forward(x) is `forward`; its target."""
+    path = tmp_path / "net.py"
+    body = textwrap.indent(textwrap.dedent(forward).strip(), " " * 8)
+    path.write_text("from torch import nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                    f"        self.conv = nn.Conv2d(3, 4, 3)\n\n    def forward(self, x):\n{body}\n")
+    return f"{path}:Net"
+
+
 def test_a_model_torch_fx_cannot_trace_is_read_by_running_it(tmp_path):
     """Control flow on values: fx refuses it; running it on the CPU (the meta device has no values) reads it."""
-    path = tmp_path / "branchy.py"
-    path.write_text(textwrap.dedent("""
-        from torch import nn
-
-        class Net(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.conv = nn.Conv2d(3, 4, 3)
-
-            def forward(self, x):
-                if x.abs().sum() >= 0:
-                    return self.conv(x)
-                return x
-    """))
-    report = analyze(read_model(f"{path}:Net", (3, 8, 8)))
+    target = conv_model(tmp_path, """
+        if x.abs().sum() >= 0:
+            return self.conv(x)
+        return x
+    """)
+    report = analyze(read_model(target, (3, 8, 8)))
     assert [r.kind for r in report.leaves] == ["conv"]  # the test that decides the branch is not a row
     assert (report.params, report.macs, report.output_shape) == (4 * (3 * 9 + 1), 4 * 3 * 9 * 6 * 6, (4, 6, 6))
+
+
+def test_a_model_that_fails_on_every_device_is_one_error(tmp_path):
+    """A forward that raises whatever it is given (the model's own error, not a tracing problem): one error naming it."""
+    from convcalc.core.errors import ConvcalcError
+
+    target = conv_model(tmp_path, 'raise RuntimeError("this model is not finished")')
+    with pytest.raises(ConvcalcError, match="does not run on an input of 3×8×8: .*RuntimeError: this model is not finished"):
+        read_model(target, (3, 8, 8))
 
 
 def test_same_padding_and_frozen_weights(tmp_path):

@@ -1,3 +1,8 @@
-"""The arithmetic: layer records, one formula per layer kind, output-size geometry, receptive
-fields, the walk over a network, the budgets and the errors. Pure: it imports nothing of the
-rest of convcalc, and no typer, rich or yaml."""
+"""The arithmetic, pure: it imports nothing of the rest of convcalc, and no typer, rich or yaml.
+
+- layers.py: one immutable record per layer kind; formulas.py: each kind's formula, and `KINDS`, the one
+  registry of a kind's record, formula, what it keeps for backward and its --by-op group;
+- network.py: the network's nodes and the walk over them (shapes, costs, receptive fields, memory);
+- geometry.py, receptive.py, memory.py, counting.py: output sizes, fields, storages, other tools' rules;
+- messages.py: `Note`, a sentence as data (English template and values), said in a language at the edge.
+"""
