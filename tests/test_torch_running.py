@@ -119,6 +119,8 @@ def test_ultralytics_yolo_built_by_ultralytics(config, tmp_path):
     assert (report.params, report.buffers, report.macs) == (theirs["params"], theirs["buffers"], theirs["macs"])
     assert report.frozen_params == sum(p.numel() for p in model.parameters() if not p.requires_grad)  # the DFL's fixed conv
     assert not report.unknown_ops
+    # every tensor it returns is listed: first the predictions, 4 box coordinates + 80 classes at 80² + 40² + 20² anchors
+    assert len(report.outputs) > 1 and report.outputs[0] == (4 + 80, 80 * 80 + 40 * 40 + 20 * 20)
 
 
 def test_a_detection_model_that_reads_values_runs_on_the_cpu(tmp_path):

@@ -98,6 +98,7 @@ class Network(NamedTuple):
     input_shape: Shape
     body: tuple[Node, ...]
     source: str = ""  # where the architecture comes from (paper, torchvision, …)
+    outputs: tuple[Shape, ...] = ()  # every tensor a model read from code returns (detection heads), when more than one
 
 
 class Settings(NamedTuple):
@@ -179,6 +180,7 @@ class Report(NamedTuple):
     time_s: float = 0.0  # the sum of the layers' roofline bounds, with a device
     frozen_params: int = 0  # parameters of frozen layers: no gradient, no optimizer state
     unknown_ops: tuple[str, ...] = ()  # operations without a formula (opaque layers): MACs and FLOPs are partial
+    outputs: tuple[Shape, ...] = ()  # every tensor the model returns, when it returns more than one (Network.outputs)
 
     @property
     def trainable_params(self) -> int:
@@ -750,6 +752,7 @@ def walk(network: Network, settings: Settings, sink: Sink) -> Report:
         network.name, shape, out, (), settings, state.params, state.buffers, state.macs,
         state.params * DTYPE_BYTES[settings.dtype], state.memory, field, tuple(state.warnings),
         held.saved, held.peak, held.backward_macs, held.outputs, state.time, state.frozen_params, tuple(state.unknown),
+        tuple(getattr(network, "outputs", ())),
     )
 
 

@@ -219,7 +219,7 @@ def read_quietly(target: str, input_shape: tuple[int, ...] | None) -> Network:
         model = model.to("meta")
     try:
         try:
-            network, _outputs = read_running(torch, model, tuple(shape), target, values)
+            network, returned = read_running(torch, model, tuple(shape), target, values)
         except RunError as failure:  # it reads values (.item(), a data-dependent shape): run it for real, if it fits
             weights = sum(t.numel() * t.element_size() for t in [*model.parameters(), *model.buffers()])
             if weights > CPU_RUN_BYTES:
@@ -231,16 +231,16 @@ def read_quietly(target: str, input_shape: tuple[int, ...] | None) -> Network:
             found = find_object(target)
             cpu_model = build(target, ("cpu",)) if not isinstance(found, torch.nn.Module) else model.to_empty(device="cpu")
             torch.manual_seed(0)
-            network, _outputs = read_running(torch, cpu_model.eval(), tuple(shape), target)
+            network, returned = read_running(torch, cpu_model.eval(), tuple(shape), target)
     except ConvcalcError:
         raise
     except RunError as failure:
         raise ConvcalcError(Note("{target}: the model does not run on an input of {shape}: {module}: {reason}, got {value}",
                                  target=shorten(target), shape="×".join(map(str, shape)), module=failure.module,
                                  reason=failure.reason, value=quote("x".join(map(str, shape))))) from None
-    if traced is not None and figures(traced) == figures(network):
-        return traced
-    return network
+    shown = traced if traced is not None and figures(traced) == figures(network) else network
+    returned = tuple(tuple(s[1:]) for s in returned)  # every tensor the model returns, without the batch axis
+    return shown._replace(outputs=returned) if len(returned) > 1 else shown
 
 
 def figures(network: Network) -> tuple:

@@ -213,6 +213,8 @@ class JsonWriter(Sink):
         total = totals_dict(report)
         self.write(f'\n  ],\n  "output_shape": {d(list(report.output_shape))},\n  "total": {d(total)},\n'
                    f'  "receptive_field": {d(field_dict(report))},\n  "warnings": {d(list(report.warnings))}')
+        if len(report.outputs) > 1:
+            self.write(f',\n  "outputs": {d([list(s) for s in report.outputs])}')
         for key, value in self.extra.items():
             self.write(f',\n  {d(key)}: {d(value)}')
         self.write("\n}\n")
@@ -592,7 +594,10 @@ def totals_table(report: Report, counted=None):
                       _("roofline bound on {device}, an estimate").format(device=report.settings.device.name))
     if report.unknown_ops:
         table.add_row(_("partial"), "", _("MACs and FLOPs leave out the operations convcalc has no formula for: {ops}").format(
-            ops=", ".join(report.unknown_ops)), style="yellow")
+            ops=", ".join(say(op) for op in report.unknown_ops)), style="yellow")
+    if len(report.outputs) > 1:
+        table.add_row(_("outputs"), str(len(report.outputs)), _("{shapes}; the rows follow the first").format(
+            shapes=", ".join(fmt_shape(s) for s in report.outputs[:8]) + (", …" if len(report.outputs) > 8 else "")))
     if counted is not None:
         from ..core.counting import RULES
 
