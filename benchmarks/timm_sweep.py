@@ -1,6 +1,6 @@
 """Every timm family read as a user reads it, against PyTorch's own figures.
 
-For each family (timm's model modules), its first architecture is written into a two-line file
+For each family (the architectures of one timm module whose names share a stem), its first architecture is written into a two-line file
 (`timm.create_model(name)`) and read with `convcalc net file.py:build` as the command line does
 (torch.fx's trace where it follows the model whole, else by running it), at timm's declared input.
 The oracle is PyTorch itself: parameters and buffers `sum(numel())`, MACs = FlopCounterMode's total
@@ -54,18 +54,18 @@ def main() -> None:
     from convcalc.core.errors import ConvcalcError
     from convcalc.formats.pytorch import read_model
 
-    families = {}
+    families = {}  # a family: the architectures of one timm module that share a name (resnet, resnetv2, seresnet, …)
     for module in sorted(timm.list_modules()):
-        names = timm.list_models(module=module)
-        if names:
-            families[module] = names[0]
+        for name in timm.list_models(module=module):
+            stem = name.split("_")[0].rstrip("0123456789")
+            families.setdefault(f"{module}/{stem}", name)
     if args.limit:
         families = dict(list(families.items())[: args.limit])
     folder = Path(tempfile.mkdtemp())
     counts = {"exact": 0, "partial": 0, "refused": 0, "traceback": 0, "oracle failed": 0}
     lines = []
     for module, name in families.items():
-        path = folder / f"m_{module}.py"
+        path = folder / f"m_{module.replace('/', '_')}.py"
         path.write_text(f"import timm\n\n\ndef build():\n    return timm.create_model({name!r}, pretrained=False)\n")
         try:
             model = build(torch, timm, name)
@@ -73,18 +73,18 @@ def main() -> None:
             theirs = oracle(torch, model, shape)
         except Exception as error:  # the oracle itself cannot run it here
             counts["oracle failed"] += 1
-            lines.append(f"{module:24} {name:36} oracle failed: {type(error).__name__}: {str(error).splitlines()[0][:100]}")
+            lines.append(f"{module:32} {name:36} oracle failed: {type(error).__name__}: {str(error).splitlines()[0][:100]}")
             continue
         start = time.perf_counter()
         try:
             report = analyze(read_model(f"{path}:build", shape))
         except ConvcalcError as error:
             counts["refused"] += 1
-            lines.append(f"{module:24} {name:36} refused: {str(error)[:160]}")
+            lines.append(f"{module:32} {name:36} refused: {str(error)[:160]}")
             continue
         except Exception as error:
             counts["traceback"] += 1
-            lines.append(f"{module:24} {name:36} traceback: {type(error).__name__}: {str(error).splitlines()[0][:120]}")
+            lines.append(f"{module:32} {name:36} traceback: {type(error).__name__}: {str(error).splitlines()[0][:120]}")
             traceback.print_exc(limit=-3)
             continue
         seconds = time.perf_counter() - start
@@ -92,7 +92,7 @@ def main() -> None:
         state = "exact" if ours == theirs and not report.unknown_ops else "partial"
         counts[state] += 1
         detail = "" if state == "exact" else f" ours {ours} PyTorch {theirs} unknown {list(report.unknown_ops)[:4]}"
-        lines.append(f"{module:24} {name:36} {state:8} {seconds:6.2f} s{detail}")
+        lines.append(f"{module:32} {name:36} {state:8} {seconds:6.2f} s{detail}")
         print(lines[-1], flush=True)
     read = sum(counts[k] for k in ("exact", "partial", "refused", "traceback"))
     summary = (f"{len(families)} families, {read} read: {counts['exact']} exact ({counts['exact'] / max(read, 1):.1%}), "

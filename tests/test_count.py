@@ -179,6 +179,17 @@ def test_default_output_has_no_count():
 
 
 def test_unknown_rule_is_one_error_line():
-    result = runner.invoke(app, ["net", "vgg11", "--count", "thop"])
+    result = runner.invoke(app, ["net", "vgg11", "--count", "ptflops"])
     assert result.exit_code != 0
-    assert result.stderr.strip().startswith("Error: --count:") and "got 'thop'" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert result.stderr.strip().startswith("Error: --count:") and "got 'ptflops'" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_thop_rule_by_arithmetic():
+    """thop's hooks as arithmetic on a description (no torch): a 3×3 conv (MACs, no bias), batchnorm 4 per element with
+    affine, average pooling 2×2 (each input in one window, + 1 per output), a linear layer (MACs)."""
+    spec = ("input: [3, 8, 8]\nlayers:\n  - conv: {c: 4, k: 3, p: 1}\n  - batchnorm\n  - avgpool: {k: 2}\n  - flatten\n"
+            "  - linear: {out: 5}\n")
+    result = runner.invoke(app, ["net", "-", "--count", "thop", "--format", "json"], input=spec)
+    assert result.exit_code == 0, result.stderr
+    expected = 4 * 3 * 9 * 64 + 4 * (4 * 64) + (4 * 64 + 4 * 16) + 64 * 5
+    assert json.loads(result.stdout)["count"]["total"] == expected

@@ -197,3 +197,42 @@ def test_same_padding_and_frozen_weights(tmp_path):
     frozen = analyze(read_model(f"{path}:frozen", (3, 224, 224)))
     assert frozen.trainable_params == 512 * 1000 + 1000 and frozen.params == 11_689_512
     assert frozen.training.optimizer_state == 2 * 4 * (512 * 1000 + 1000)  # adam: two float32 values per trainable weight
+
+
+def thop_count(report) -> int:
+    from convcalc.core.counting import count
+
+    return sum(count("thop", row, report.settings.batch) for row in report.leaves)
+
+
+# (MobileNetV2 and DenseNet pool with F.adaptive_avg_pool2d, a function thop does not count and a row cannot tell
+# from nn.AdaptiveAvgPool2d: their counts differ by that pooling's, as the counting rules say)
+@pytest.mark.parametrize("name", ["resnet18", "vgg11", "efficientnet_b0", "squeezenet1_0", "googlenet", "convnext_tiny",
+                                  "vit_b_16"])
+def test_count_thop_equals_thop_itself(name):
+    """--count thop against ultralytics-thop's own profile of the same model (installed with Ultralytics)."""
+    thop = pytest.importorskip("thop")
+    kwargs = {"aux_logits": False, "init_weights": False} if name == "googlenet" else {}
+    model = torchvision.models.get_model(name, **kwargs).eval()
+    report = analyze(read_model(f"torchvision.models:{name}", (3, 224, 224)) if not kwargs else
+                     read_running(torch, on_meta(lambda: torchvision.models.get_model(name, **kwargs)), (3, 224, 224), name)[0])
+    theirs, _params = thop.profile(model, inputs=(torch.zeros(1, 3, 224, 224),), verbose=False)
+    assert thop_count(report) == int(theirs)
+
+
+@pytest.mark.parametrize("config, printed", [("yolov8n.yaml", 8.9), ("yolo11n.yaml", 6.7)])
+def test_count_thop_gives_the_gflops_ultralytics_prints(config, printed, tmp_path):
+    """Ultralytics' summary line says 8.9 GFLOPs for YOLOv8n and 6.7 for YOLO11n: thop's count × 2, at 640."""
+    thop = pytest.importorskip("thop")
+    pytest.importorskip("ultralytics")
+    import copy
+
+    from ultralytics.nn.tasks import DetectionModel
+
+    module = tmp_path / "yolo.py"
+    module.write_text(f"from ultralytics.nn.tasks import DetectionModel\n\n\ndef build():\n    return DetectionModel({config!r})\n")
+    counted = thop_count(analyze(read_model(f"{module}:build", (3, 640, 640))))
+    model = DetectionModel(config, verbose=False).eval()
+    theirs, _params = thop.profile(copy.deepcopy(model), inputs=(torch.zeros(1, 3, 640, 640),), verbose=False)
+    assert counted == int(theirs)
+    assert round(counted * 2 / 1e9, 1) == printed

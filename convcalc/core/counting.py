@@ -14,6 +14,15 @@ own output (tests/oracle/make_count_reference.py).
     torchinfo     each module's weight and bias count times the batch, and for a convolution also
                   times the output positions: conv/convT params·N·∏L_out, linear and norms params·N
                   (a linear applied per position counts once, not per position); no parameters: 0
+    thop          ultralytics-thop's hooks on torch.nn modules (Ultralytics prints twice its total as GFLOPs):
+                  conv, convT and linear MACs (no bias); batch/instance/layer/group norm 2 per input element,
+                  4 with affine; nn.Softmax 3n − 1 per vector of n; average pooling every input its windows
+                  cover (padding counted) + 1 per output, adaptive average pooling the windows it slices + 1
+                  per output; nn.Upsample bilinear 11 (linear 5, trilinear 31) per output element, nearest 0;
+                  nn.MultiheadAttention 4·T·E² + 2·T²·E + the softmax; matrix products written as functions
+                  (matmul, bmm, F.linear) their multiply-adds; everything else 0 — activations, max
+                  pooling, merges, F.interpolate; a region of a PyTorch model read whole (`subgraph`)
+                  counts its convolutions, products and norms as above, as the reader saw them run
     calflops      FLOPs: 2·MACs of conv and linear, + 1 per output element for a convolution's bias
                   (a transposed one: per element of the size a plain convolution would give), 1 per
                   input element for relu, leaky_relu, elu, silu, gelu, softmax and every pooling,
@@ -36,8 +45,9 @@ V2's bias MLP runs once per forward pass; convcalc, and these rules, count it pe
 of an ONNX file read as a whole (`subgraph`) counts as its matrix products, as a linear layer does.
 
 What a description cannot know is how the code spells an operation: a global average written as
-`x.mean((2, 3))` is not counted by fvcore or calflops where `adaptive_avg_pool2d` is, and
-torch.add() is counted by calflops where `+` is not. The rules follow the torch.nn modules and
+`x.mean((2, 3))` is not counted by fvcore or calflops where `adaptive_avg_pool2d` is,
+torch.add() is counted by calflops where `+` is not, and thop counts nn.AdaptiveAvgPool2d but not
+F.adaptive_avg_pool2d (MobileNetV2's and DenseNet's last pooling). The rules follow the torch.nn modules and
 torchvision's code. LeNet's subsampling, not a PyTorch operation, counts as its MACs (× 2 in
 calflops). ConvNeXt's layer scale is a parameter of its block, not a module: 0 in torchinfo.
 """
@@ -55,6 +65,7 @@ RULES = {  # name: what the figure is, for the footer
     "fvcore-train": N_("fvcore's FlopCountAnalysis, model in train mode"),
     "torchinfo": N_("torchinfo's Total mult-adds"),
     "calflops": N_("calflops' FLOPs"),
+    "thop": N_("thop's profile (ultralytics-thop, whose count Ultralytics prints × 2 as GFLOPs)"),
 }
 
 NORMS = ("layernorm", "groupnorm", "instancenorm")
@@ -142,6 +153,42 @@ def calflops(row, batch: int) -> int:
     return 0
 
 
+UPSAMPLE_OPS = {1: 5, 2: 11, 3: 31}  # thop's count per output element of linear, bilinear and trilinear upsampling
+
+
+def thop(row, batch: int) -> int:
+    """ultralytics-thop 2.2.3's module hooks (vision/basic_hooks.py), by what each row's module would be."""
+    kind, layer = row.kind, row.layer
+    if kind in ("conv", "convT", "linear"):
+        return row.macs  # output (input, for a transposed one) positions × C_in/g × ∏K, no bias; linear in_features × outputs
+    inputs = batch * prod(row.input_shape)
+    if kind in ("batchnorm", "instancenorm", "layernorm", "groupnorm"):
+        return 2 * inputs * (2 if affine_of(layer) else 1)
+    if kind == "softmax":  # nn.Softmax over the channels: n exponentials, n − 1 additions, n divisions per vector
+        n = row.input_shape[0]
+        return inputs // n * (3 * n - 1)
+    if kind == "avgpool":  # every input a window covers (padding included, as PyTorch's count_include_pad), + 1 per output
+        windows = 1
+        for g in row.cost.axes:
+            low, high = -g.pad_before, g.size + g.pad_before
+            windows *= sum(max(min(i * g.stride - g.pad_before + g.kernel, high) - max(i * g.stride - g.pad_before, low), 0)
+                           for i in range(g.out))
+        return batch * row.input_shape[0] * windows + batch * prod(row.output_shape)
+    if kind in ("adaptive_avgpool", "global_avgpool"):  # the windows adaptive pooling slices, + 1 per output
+        windows = 1
+        for i, o in zip(row.input_shape[1:], row.output_shape[1:]):
+            windows *= i if i == o else sum(-(-(j + 1) * i // o) - j * i // o for j in range(o))
+        return batch * row.input_shape[0] * windows + batch * prod(row.output_shape)
+    if kind == "upsample" and layer.mode == "bilinear":  # nn.Upsample; F.interpolate (resize) is no module: 0
+        return UPSAMPLE_OPS[len(row.input_shape) - 1] * batch * prod(row.output_shape)
+    if kind == "subgraph":  # a region read whole: the modules inside it, as its reader counted them
+        return layer.thop * batch
+    if kind == "attention" and layer.window is None:  # nn.MultiheadAttention: projections, both products, the softmax
+        embed, tokens = row.input_shape[0], prod(row.input_shape[1:])
+        return batch * (4 * tokens * embed ** 2 + 2 * tokens ** 2 * embed) + batch * layer.heads * tokens * (3 * tokens - 1)
+    return 0
+
+
 def plain_conv_sizes(layer, spatial) -> list[int]:
     """calflops sizes a transposed convolution's bias term with the plain convolution formula."""
     n = len(spatial)
@@ -163,6 +210,8 @@ def count(rule: str, row, batch: int) -> int:
         return fvcore(row, batch, train=True)
     if rule == "torchinfo":
         return torchinfo(row, batch)
+    if rule == "thop":
+        return thop(row, batch)
     return calflops(row, batch)
 
 

@@ -281,15 +281,17 @@ class Opaque(NamedTuple):
 class Subgraph(NamedTuple):
     """A part of a model file read as a whole (attention in an ONNX graph: reshapes, transposes and
     matrix products between activations): its output shape, parameters, buffers and MACs — the
-    matrix products inside it — as the file gives them; the receptive field past it taken whole."""
+    matrix products inside it — as the file gives them; the receptive field past it taken whole.
+    `thop`: what thop counts of the torch.nn modules inside it, where a PyTorch model says (`--count thop`)."""
 
     op: str
     shape: tuple[int, ...]
     params: int = 0
     buffers: int = 0
     macs: int = 0
+    thop: int = 0
     kind: str = "subgraph"
-    keys = {"op": "op", "shape": "shape", "params": "params", "buffers": "buffers", "macs": "macs"}
+    keys = {"op": "op", "shape": "shape", "params": "params", "buffers": "buffers", "macs": "macs", "thop": "thop"}
 
 
 Layer = (Conv | ConvTranspose | Pool | Subsample | AdaptivePool | Linear | Flatten | Norm | InstanceNorm | LRN | Elementwise | Upsample

@@ -59,6 +59,8 @@ FREE = {"mean", "sum", "amax", "amin", "max", "min", "var", "std", "var_mean", "
         "nms", "roi_align", "roi_pool", "ps_roi_align", "ps_roi_pool"}  # detection: comparisons and bilinear sampling
 PRODUCTS = ("mm", "bmm", "baddbmm", "addmm", "_scaled_dot_product_efficient_attention", "_scaled_dot_product_flash_attention",
             "_scaled_dot_product_cudnn_attention", "_scaled_dot_product_flash_attention_for_cpu", "convolution")
+NORMS = ("native_batch_norm", "_native_batch_norm_legit", "_native_batch_norm_legit_no_training", "native_layer_norm",
+         "native_group_norm")
 SKIPPED = ("size", "sym_size", "stride", "sym_stride", "numel", "sym_numel", "dim", "is_contiguous", "storage_offset",
            "sym_storage_offset", "is_strides_like_format", "is_non_overlapping_and_dense", "sym_is_contiguous")
 
@@ -351,14 +353,14 @@ class Reader(GraphBuilder):
         self.last = name
         return True
 
-    def whole(self, label: str, op_name, source: str, outs: list, keys_params, keys_buffers, macs: int) -> None:
+    def whole(self, label: str, op_name, source: str, outs: list, keys_params, keys_buffers, macs: int, thop: int = 0) -> None:
         """A row read whole: the model's own output shape, parameters, buffers and MACs."""
         out_t = outs[0]
         shape, layout = self.layout_for(tuple(out_t.shape), source)
         params = sum(self.params[k].numel() for k in keys_params)
         buffers = sum(self.buffers[k].numel() for k in keys_buffers)
         name = self.fresh(out_t)
-        self.add(Subgraph(op_name, shape, params, buffers, macs), label or str(op_name), source, name, self.frozen(keys_params))
+        self.add(Subgraph(op_name, shape, params, buffers, macs, thop), label or str(op_name), source, name, self.frozen(keys_params))
         self.layout[name] = layout
         self.cover(keys_params)
         self.cover(keys_buffers)
@@ -459,7 +461,21 @@ class Reader(GraphBuilder):
         ops = totals["ops"]
         params, buffers = self.learned([t for op in ops for t in tensors_in(op.args, self.torch)])
         kinds = ", ".join(dict.fromkeys(op.name for op in ops if op.name in PRODUCTS or op.name in SOFTMAX))
-        self.whole(label, f"{call.kind} ({kinds})", source, call.outputs, params, buffers, totals["macs"])
+        thop = sum(self.thop_count(op) for op in ops)
+        self.whole(label, f"{call.kind} ({kinds})", source, call.outputs, params, buffers, totals["macs"], thop)
+
+    def thop_count(self, op: Op) -> int:
+        """What thop counts of one operation inside a region: a convolution's or a matrix product's multiply-adds
+        (torch.nn's Conv and Linear by their hooks, matmul, bmm and F.linear as it counts functions), a norm's 2 per
+        element (4 with affine)."""
+        if op.name in PRODUCTS:
+            return op.flops // 2
+        if op.name in NORMS:
+            x, weight = op.args[0], op.args[1] if len(op.args) > 1 else None
+            if op.name == "native_layer_norm":
+                weight = op.args[2] if len(op.args) > 2 else None
+            return 2 * x.numel() * (2 if weight is not None else 1) // x.shape[0]  # per sample
+        return 0
 
     def op(self, op: Op) -> None:
         torch, name = self.torch, op.name
@@ -483,8 +499,8 @@ class Reader(GraphBuilder):
         first = self.value(ins[0])
         if first is None:
             return
-        if name in ACTIVATIONS or name in SOFTMAX:
-            kind = ACTIVATIONS.get(name, "softmax")
+        if name in ACTIVATIONS or name in SOFTMAX and op.call is not None and op.call.leaf and op.call.kind == "Softmax":
+            kind = ACTIVATIONS.get(name, "softmax")  # a softmax not called as nn.Softmax keeps the value (no row)
             if self.layer(op, Elementwise(kind), first, outs[0], label):
                 return
         if name in MERGES and len(ins) >= 2:
@@ -502,9 +518,9 @@ class Reader(GraphBuilder):
                     return
             params, buffers = self.learned(tensors_in(op.args, torch))
             return self.whole(label, name, first, outs, params, buffers, 0)
-        if op.flops:
+        if op.flops:  # a product convcalc has no layer for: PyTorch's count, and thop's (it counts matmul and bmm)
             params, buffers = self.learned(tensors_in(op.args, torch))
-            return self.whole(label, name, first, outs, params, buffers, op.flops // 2)
+            return self.whole(label, name, first, outs, params, buffers, op.flops // 2, op.flops // 2)
         self.unknown_row(op, first, outs[0], label)
 
     def view(self, op: Op, t, out_t) -> None:
