@@ -236,3 +236,21 @@ def test_count_thop_gives_the_gflops_ultralytics_prints(config, printed, tmp_pat
     theirs, _params = thop.profile(copy.deepcopy(model), inputs=(torch.zeros(1, 3, 640, 640),), verbose=False)
     assert counted == int(theirs)
     assert round(counted * 2 / 1e9, 1) == printed
+
+
+@pytest.mark.parametrize("name", ["ViT", "ConvNext", "Swin"])
+def test_hugging_face_vision_models_built_from_a_config(name, tmp_path):
+    """A Hugging Face model built offline from its config: the input its config declares (num_channels, image_size),
+    every figure PyTorch's own."""
+    transformers = pytest.importorskip("transformers")
+    module = tmp_path / "hf.py"
+    module.write_text(f"import transformers\n\n\ndef build():\n    return transformers.{name}ForImageClassification("
+                      f"transformers.{name}Config())\n")
+    network = read_model(f"{module}:build", None)
+    report = analyze(network)
+    config = getattr(transformers, f"{name}Config")()
+    assert network.input_shape == (config.num_channels, config.image_size, config.image_size)
+    model = on_meta(lambda: getattr(transformers, f"{name}ForImageClassification")(config))
+    theirs = counter_figures(model, network.input_shape)
+    assert (report.params, report.buffers, report.macs) == (theirs["params"], theirs["buffers"], theirs["macs"])
+    assert not report.unknown_ops

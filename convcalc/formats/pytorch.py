@@ -154,10 +154,16 @@ def build(target: str, devices=("meta", "cpu")):
 
 
 def declared_input(model) -> tuple[int, ...] | None:
-    """An input shape the model itself declares: `input_shape`, or timm's `default_cfg['input_size']`."""
+    """An input shape the model itself declares: `input_shape`, timm's `default_cfg['input_size']`, or a Hugging Face
+    vision model's config (`num_channels`, `image_size`)."""
     for value in (getattr(model, "input_shape", None), (getattr(model, "default_cfg", None) or {}).get("input_size")):
         if isinstance(value, (tuple, list)) and value and all(isinstance(v, int) and v > 0 for v in value):
             return tuple(value)
+    config = getattr(model, "config", None)
+    channels, size = getattr(config, "num_channels", None), getattr(config, "image_size", None)
+    size = (size, size) if isinstance(size, int) else tuple(size) if isinstance(size, (tuple, list)) else None
+    if isinstance(channels, int) and channels > 0 and size and len(size) == 2 and all(isinstance(v, int) and v > 0 for v in size):
+        return (channels, *size)
     return None
 
 
