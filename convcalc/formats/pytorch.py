@@ -209,9 +209,10 @@ def read_quietly(target: str, input_shape: tuple[int, ...] | None) -> Network:
     if shape is None:
         raise ConvcalcError(Note("--input: a PyTorch model needs its input shape, such as --input 3x224x224, got none"))
     model.eval()  # dropout and stochastic depth as at inference; batchnorm uses its running statistics
-    traced = None
+    traced = traced_figures = None
     try:
         traced = read_traced(torch, model, target, shape)
+        traced_figures = figures(traced)  # a mapping the walk refuses (GC blocks' broadcast add) falls to the run
     except Exception:  # noqa: BLE001 — control flow fx cannot follow, a graph its mapping does not take (a
         pass  # conv2d whose padding is a string): whatever stops the trace, the run answers
     from .torchrun import RunError, read_running
@@ -244,7 +245,7 @@ def read_quietly(target: str, input_shape: tuple[int, ...] | None) -> Network:
         raise ConvcalcError(Note("{target}: the model does not run on an input of {shape}: {module}: {reason}, got {value}",
                                  target=shorten(target), shape="×".join(map(str, shape)), module=failure.module,
                                  reason=failure.reason, value=quote("x".join(map(str, shape))))) from None
-    shown = traced if traced is not None and figures(traced) == figures(network) else network
+    shown = traced if traced_figures is not None and traced_figures == figures(network) else network
     returned = tuple(tuple(s[1:]) for s in returned)  # every tensor the model returns, without the batch axis
     return shown._replace(outputs=returned) if len(returned) > 1 else shown
 
