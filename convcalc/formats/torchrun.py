@@ -56,7 +56,9 @@ FREE = {"mean", "sum", "amax", "amin", "max", "min", "var", "std", "var_mean", "
         "native_group_norm", "_softmax", "_safe_softmax", "_log_softmax", "im2col", "col2im", "grid_sampler_2d", "embedding",
         "bernoulli", "bernoulli_", "rand", "randn", "rand_like", "randn_like", "normal", "uniform", "uniform_", "triu", "tril",
         "eye", "_local_scalar_dense", "nonzero", "repeat_interleave", "sign", "abs", "exp", "log", "sqrt", "rsqrt", "erf",
-        "nms", "roi_align", "roi_pool", "ps_roi_align", "ps_roi_pool"}  # detection: comparisons and bilinear sampling
+        "nms", "roi_align", "roi_pool", "ps_roi_align", "ps_roi_pool",  # detection: comparisons and bilinear sampling
+        "_unique2", "unique", "_unique", "unique_consecutive", "unique_dim", "argsort", "searchsorted", "bincount", "copy_",
+        "index_copy", "index_add", "index_fill", "masked_scatter", "masked_select", "take", "put_", "resize_", "set_"}
 PRODUCTS = ("mm", "bmm", "baddbmm", "addmm", "_scaled_dot_product_efficient_attention", "_scaled_dot_product_flash_attention",
             "_scaled_dot_product_cudnn_attention", "_scaled_dot_product_flash_attention_for_cpu", "convolution")
 NORMS = ("native_batch_norm", "_native_batch_norm_legit", "_native_batch_norm_legit_no_training", "native_layer_norm",
@@ -509,7 +511,8 @@ class Reader(GraphBuilder):
         if name in MERGES and len(ins) == 1 and self.learned_pattern(op, name, first, outs[0], label):
             return
         pointwise = torch.Tag.pointwise in op.func.tags
-        if (pointwise or name in FREE or name in MERGES or name in ACTIVATIONS or name in SOFTMAX) and not op.flops:
+        known = name in FREE or name in MERGES or name in ACTIVATIONS or name in SOFTMAX or name in PRODUCTS  # a product of
+        if (pointwise or known) and not op.flops:  # nothing (a detection head's convolution on no box) costs 0 as well
             if tuple(outs[0].shape) == self.real_of(first):
                 params, buffers = self.learned(tensors_in(op.args, torch))
                 if not params and not buffers:
