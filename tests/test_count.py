@@ -193,3 +193,21 @@ def test_thop_rule_by_arithmetic():
     assert result.exit_code == 0, result.stderr
     expected = 4 * 3 * 9 * 64 + 4 * (4 * 64) + (4 * 64 + 4 * 16) + 64 * 5
     assert json.loads(result.stdout)["count"]["total"] == expected
+
+
+def test_a_mean_counts_as_the_tools_count_x_mean():
+    """`mean` is global average pooling as x.mean((2, 3)) writes it: the same shape and MACs, but fvcore, calflops and
+    thop count it 0 where nn.AdaptiveAvgPool2d costs one per input element (fvcore, calflops) or the windows + outputs
+    (thop)."""
+    counts = {}
+    for pool in ("global_avgpool", "mean"):
+        spec = f"input: [4, 6, 6]\nlayers:\n  - {pool}\n  - flatten\n"
+        for rule in ("fvcore", "calflops", "thop"):
+            result = runner.invoke(app, ["net", "-", "--count", rule, "--format", "json"], input=spec)
+            assert result.exit_code == 0, result.stderr
+            data = json.loads(result.stdout)
+            assert data["output_shape"] == [4]
+            counts[pool, rule] = data["count"]["total"]
+    assert counts["global_avgpool", "fvcore"] == counts["global_avgpool", "calflops"] == 4 * 36
+    assert counts["global_avgpool", "thop"] == 4 * 36 + 4
+    assert counts["mean", "fvcore"] == counts["mean", "calflops"] == counts["mean", "thop"] == 0

@@ -258,14 +258,33 @@ def test_hugging_face_vision_models_built_from_a_config(name, tmp_path):
 
 # models whose trace fx maps wrongly (a refused broadcast, unfolded windows, a buffer registered by the forward, silently
 # short MACs): read as the command line reads them, the run's figures are kept
+def model_file(tmp_path, expression: str) -> str:
+    """A two-line model file, as a user writes one: `build()` returns `expression`; its target."""
+    module = tmp_path / "model_file.py"
+    module.write_text(f"import timm\n\n\ndef build():\n    return {expression}\n")
+    return f"{module}:build"
+
+
 @pytest.mark.parametrize("name", ["gcresnet33ts", "halonet26t", "convit_tiny", "edgenext_xx_small", "visformer_tiny"])
 def test_where_the_trace_disagrees_the_run_is_kept(name, tmp_path):
     timm = pytest.importorskip("timm")
-    module = tmp_path / f"timm_{name}.py"
-    module.write_text(f"import timm\n\n\ndef build():\n    return timm.create_model({name!r}, pretrained=False)\n")
-    network = read_model(f"{module}:build", None)
-    report = analyze(network)
-    model = on_meta(lambda: timm.create_model(name, pretrained=False))
+    network = read_model(model_file(tmp_path, f"timm.create_model({name!r}, pretrained=False)"), None)
+    report, model = analyze(network), on_meta(lambda: timm.create_model(name, pretrained=False))
     theirs = counter_figures(model, network.input_shape)
     assert (report.params, report.buffers, report.macs) == (theirs["params"], theirs["buffers"], theirs["macs"])
     assert not report.unknown_ops
+
+
+def test_x_mean_is_read_as_a_mean_which_fvcore_does_not_count():
+    """ShuffleNetV2 pools with x.mean([2, 3]): a `mean` row, so --count fvcore follows fvcore, which skips aten::mean
+    (checked against fvcore itself where it is installed)."""
+    from convcalc.core.counting import count
+
+    report = analyze(read_model("torchvision.models:shufflenet_v2_x0_5", (3, 224, 224)))
+    kinds = [r.kind for r in report.leaves]
+    assert "mean" in kinds and "global_avgpool" not in kinds
+    fvcore = pytest.importorskip("fvcore.nn")
+    analysis = fvcore.FlopCountAnalysis(torchvision.models.shufflenet_v2_x0_5().eval(), torch.zeros(1, 3, 224, 224))
+    analysis.unsupported_ops_warnings(False)
+    analysis.uncalled_modules_warnings(False)
+    assert sum(count("fvcore", row, 1) for row in report.leaves) == analysis.total()

@@ -44,8 +44,9 @@ modules), and fvcore and calflops count its einsums by NumPy's estimate, rounded
 V2's bias MLP runs once per forward pass; convcalc, and these rules, count it per sample. A region
 of an ONNX file read as a whole (`subgraph`) counts as its matrix products, as a linear layer does.
 
-What a description cannot know is how the code spells an operation: a global average written as
-`x.mean((2, 3))` is not counted by fvcore or calflops where `adaptive_avg_pool2d` is,
+What a description cannot always know is how the code spells an operation: a global average written as
+`x.mean((2, 3))` is not counted by fvcore or calflops where `adaptive_avg_pool2d` is (the model readers
+say which it was: a `mean` row; a description may write `mean` too),
 torch.add() is counted by calflops where `+` is not, and thop counts nn.AdaptiveAvgPool2d but not
 F.adaptive_avg_pool2d (MobileNetV2's and DenseNet's last pooling). The rules follow the torch.nn modules and
 torchvision's code. LeNet's subsampling, not a PyTorch operation, counts as its MACs (× 2 in

@@ -333,9 +333,9 @@ def full_windows(spatial: Shape) -> tuple[Window, ...]:
 
 
 def adaptive_pool(layer: AdaptivePool, shape: Shape) -> LayerCost:
-    """Output size O per axis (1 for global pooling); windows [⌊i·M/O⌋, ⌈(i+1)·M/O⌉); no parameters, 0 MACs."""
+    """Output size O per axis (1 for global pooling and a mean); windows [⌊i·M/O⌋, ⌈(i+1)·M/O⌉); no parameters, 0 MACs."""
     channels, spatial = split_input(shape, layer.kind)
-    out = per_axis(1 if layer.kind.startswith("global") else layer.output_size, len(spatial), "out")
+    out = per_axis(1 if layer.kind.startswith("global") or layer.kind == "mean" else layer.output_size, len(spatial), "out")
     if all(o == 1 for o in out):
         return LayerCost((channels, *out), 0, 0, 0, full_windows(spatial), True)
     windows = []
@@ -732,6 +732,8 @@ KINDS: dict[str, Kind] = {
     "adaptive_avgpool": Kind(AdaptivePool, adaptive_pool, _INPUT, "pool"),
     "adaptive_maxpool": Kind(AdaptivePool, adaptive_pool, _MAX, "pool"),
     "global_avgpool": Kind(AdaptivePool, adaptive_pool, _NOTHING, "pool"),  # a mean over the spatial axes keeps only the sizes
+    # the same average written as x.mean((2, 3)): other tools count it apart (fvcore and thop not at all)
+    "mean": Kind(AdaptivePool, adaptive_pool, _NOTHING, "pool"),
     "global_maxpool": Kind(AdaptivePool, adaptive_pool, _MAX, "pool"),
     "batchnorm": Kind(Norm, norm, Saves(input=True, stats="batch"), "norm"),
     "layernorm": Kind(Norm, norm, Saves(input=True, stats="row"), "norm"),

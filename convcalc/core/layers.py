@@ -79,7 +79,8 @@ class Subsample(NamedTuple):
 
 class AdaptivePool(NamedTuple):
     """Adaptive pooling to a fixed output size (`kind` adaptive_avgpool, adaptive_maxpool);
-    global_avgpool and global_maxpool pool to 1."""
+    global_avgpool and global_maxpool pool to 1; mean is global_avgpool written as x.mean((2, 3)), which
+    other tools count apart (`--count`)."""
 
     output_size: IntOrTuple = 1
     kind: str = "adaptive_avgpool"

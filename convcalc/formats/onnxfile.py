@@ -734,7 +734,7 @@ class Mapper(GraphBuilder):
         axes = node.attrs.get("axes") or (self.constant(node.inputs[1]) if len(node.inputs) > 1 else None)
         rank = len(self.shape(source)) + 1
         if axes and sorted(a % rank for a in axes) == list(range(2, rank)):
-            self.add(AdaptivePool(1, "global_avgpool"), node.name or node.op, source, node.outputs[0] + ("" if node.attrs.get("keepdims", 1) else "#pool"))
+            self.add(AdaptivePool(1, "mean"), node.name or node.op, source, node.outputs[0] + ("" if node.attrs.get("keepdims", 1) else "#pool"))
             if not node.attrs.get("keepdims", 1):
                 self.add(Flatten(), (node.name or node.op) + ".flatten", node.outputs[0] + "#pool", node.outputs[0])
             return

@@ -935,7 +935,7 @@ class Converter:
             dims = sorted(d % len(value.shape) for d in pairs(dims, 1)) if dims is not None else []
             keep = node.args[2] if len(node.args) > 2 else node.kwargs.get("keepdim", False)
             if dims == list(range(2, len(value.shape))):
-                return AdaptivePool(1, "global_avgpool") if keep else (AdaptivePool(1, "global_avgpool"), Flatten())
+                return AdaptivePool(1, "mean") if keep else (AdaptivePool(1, "mean"), Flatten())
             return None
         if name == "interpolate" and layout == "cf":
             size = kw.get("size")

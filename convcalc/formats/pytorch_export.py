@@ -386,6 +386,7 @@ def write_nothing(site: Site) -> list[str]:
 WRITERS = {
     **{kind: (lambda code: lambda site: site.module(code))(code) for kind, code in ACTIVATIONS.items()},
     "conv": write_conv, "convT": write_conv_transpose, "maxpool": write_pool, "avgpool": write_pool,
+    "mean": lambda site: [f"{site.out} = {site.var}.mean({tuple(range(2, site.n + 2))!r}, keepdim=True)"],
     "subsample": write_subsample, **dict.fromkeys(("adaptive_avgpool", "global_avgpool", "adaptive_maxpool", "global_maxpool"), write_adaptive_pool),
     "linear": write_linear, "flatten": lambda site: site.module("nn.Flatten()"),
     **dict.fromkeys(("batchnorm", "layernorm", "groupnorm", "instancenorm"), write_norm),

@@ -35,7 +35,7 @@ SPLIT_KEYS = ("parts", "sizes", "paths", "then")
 ITEM_KEYS = ("repeat", "name", "id", "from", "if", "frozen")
 TOP_KEYS = ("name", "input", "args", "blocks", "layers", "source", "description")
 SUGAR = {"conv": ("act", "bn"), "convT": ("act", "bn"), "linear": ("act", "bn"), "subsample": ("act",)}
-NO_OPTIONS = ("global_avgpool", "global_maxpool")  # they pool to 1: an output size would be ignored
+NO_OPTIONS = ("global_avgpool", "global_maxpool", "mean")  # they pool to 1: an output size would be ignored
 OPTION_ALIASES = {"kernel": "k", "kernel_size": "k", "stride": "s", "padding": "p", "dilation": "d",
                   "channels": "c", "out_channels": "c", "ceil_mode": "ceil", "out_features": "out",
                   "output_size": "out", "scale_factor": "scale"}

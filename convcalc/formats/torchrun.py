@@ -721,7 +721,7 @@ class Reader(GraphBuilder):
         return self.pool(op, AdaptivePool(tuple(op.args[1]), "adaptive_maxpool"), label)
 
     def on_mean(self, op, ins, outs, label) -> bool:
-        """x.mean((2, 3)): global average pooling (then a flatten unless the axes are kept)."""
+        """x.mean((2, 3)): a global average (`mean`, counted apart by other tools), then a flatten unless the axes are kept."""
         x, dims = op.args[0], op.args[1] if len(op.args) > 1 else None
         keep = op.args[2] if len(op.args) > 2 else op.kwargs.get("keepdim", False)
         source = self.value(x)
@@ -730,12 +730,12 @@ class Reader(GraphBuilder):
         if sorted(d % x.dim() for d in dims) != list(range(2, x.dim())):
             return False
         if keep:
-            return self.layer(op, AdaptivePool(1, "global_avgpool"), source, outs[0], label)
+            return self.layer(op, AdaptivePool(1, "mean"), source, outs[0], label)
         pooled = f"t{self.count + 1}_pool"
-        cost = analyze_layer(AdaptivePool(1, "global_avgpool"), self.shapes[source])
+        cost = analyze_layer(AdaptivePool(1, "mean"), self.shapes[source])
         if (1, cost.output_shape[0]) != tuple(outs[0].shape):
             return False
-        self.add(AdaptivePool(1, "global_avgpool"), label or "mean", source, pooled)
+        self.add(AdaptivePool(1, "mean"), label or "mean", source, pooled)
         return self.layer(op, Flatten(), pooled, outs[0], (label or "mean") + ".flatten")
 
     def on_upsample_nearest2d(self, op, ins, outs, label) -> bool:

@@ -335,7 +335,7 @@ LINES = {
     "subsample": subsample_lines, "linear": linear_lines, "flatten": flatten_lines,
     "batchnorm": norm_lines, "layernorm": norm_lines, "groupnorm": norm_lines, "instancenorm": norm_lines,
     "adaptive_avgpool": adaptive_lines, "adaptive_maxpool": adaptive_lines,
-    "global_avgpool": adaptive_lines, "global_maxpool": adaptive_lines,
+    "global_avgpool": adaptive_lines, "global_maxpool": adaptive_lines, "mean": adaptive_lines,
     "scale": scale_lines, "upsample": upsample_lines, "channel_shuffle": shuffle_lines, "pad": pad_lines,
     "crop": crop_lines, "resize": resize_lines, "slice": slice_lines, "reshape": reshape_lines, "opaque": opaque_lines, "subgraph": subgraph_lines,
     "attention": attention_lines, "space_to_depth": space_to_depth_lines,
