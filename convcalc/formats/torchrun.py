@@ -258,7 +258,6 @@ class Reader(GraphBuilder):
         self.buffers = {id(b): b for b in model.buffers()}
         self.owner = {id(t): m for m in model.modules() for t in list(m.parameters(recurse=False)) + list(m.buffers(recurse=False))}
         self.covered: set[int] = set()
-        self.unknown: list[str] = []
         self.last = "t_input"
 
     # --- values ----------------------------------------------------------------
@@ -378,7 +377,6 @@ class Reader(GraphBuilder):
         self.add(layer, label or op.name, source, name, self.frozen(params))
         self.layout[name] = layout
         self.cover(params + buffers)
-        self.unknown.append(op.name)
         self.last = name
 
     # --- the walk --------------------------------------------------------------
