@@ -46,7 +46,8 @@ of an ONNX file read as a whole (`subgraph`) counts as its matrix products, as a
 
 What a description cannot always know is how the code spells an operation: a global average written as
 `x.mean((2, 3))` is not counted by fvcore or calflops where `adaptive_avg_pool2d` is (the model readers
-say which it was: a `mean` row; a description may write `mean` too),
+say which it was: a `mean` row; a description may write `mean` too — though PyTorch computes
+F.adaptive_avg_pool2d(x, 1) as a mean, which the running reader then reads as one),
 torch.add() is counted by calflops where `+` is not, and thop counts nn.AdaptiveAvgPool2d but not
 F.adaptive_avg_pool2d (MobileNetV2's and DenseNet's last pooling). The rules follow the torch.nn modules and
 torchvision's code. LeNet's subsampling, not a PyTorch operation, counts as its MACs (× 2 in

@@ -727,13 +727,16 @@ class Reader(GraphBuilder):
             return False
         if sorted(d % x.dim() for d in dims) != list(range(2, x.dim())):
             return False
+        # nn.AdaptiveAvgPool2d(1) computes its average as a mean: inside that module it is global average pooling
+        pooling = op.call is not None and op.call.leaf and op.call.kind.startswith("AdaptiveAvgPool")
+        kind = "global_avgpool" if pooling else "mean"
         if keep:
-            return self.layer(op, AdaptivePool(1, "mean"), source, outs[0], label)
+            return self.layer(op, AdaptivePool(1, kind), source, outs[0], label)
         pooled = f"t{self.count + 1}_pool"
-        cost = analyze_layer(AdaptivePool(1, "mean"), self.shapes[source])
+        cost = analyze_layer(AdaptivePool(1, kind), self.shapes[source])
         if (1, cost.output_shape[0]) != tuple(outs[0].shape):
             return False
-        self.add(AdaptivePool(1, "mean"), label or "mean", source, pooled)
+        self.add(AdaptivePool(1, kind), label or "mean", source, pooled)
         return self.layer(op, Flatten(), pooled, outs[0], (label or "mean") + ".flatten")
 
     def on_upsample_nearest2d(self, op, ins, outs, label) -> bool:
