@@ -35,44 +35,31 @@ def follow_channels(before: tuple, axis: int | None, after: tuple, perm=None) ->
 
 
 def nest(items: list) -> tuple:
-    """Rows nested as their scopes name them (`/layer1/layer1.0/conv1/Conv`): a block per scope, a scope of
-    one row that row under the scope's name."""
-    body: list = []
-    open_: list = []  # [(scope, children)]
-
-    def close_to(depth: int) -> None:
-        while len(open_) > depth:
-            scope, children = open_.pop()
-            if len(children) == 1:
-                item = children[0]._replace(name=scope)
-            else:
-                item = Group(scope, "block", tuple(children), scope)
-            (open_[-1][1] if open_ else body).append(item)
-
-    for item in items:
-        scopes = item.name.strip("/").split("/")[:-1] if item.name.startswith("/") else []
-        item = item._replace(name=item.name.rsplit("/", 1)[-1] or item.name)
-        common = 0
-        while common < min(len(scopes), len(open_)) and open_[common][0] == scopes[common]:
-            common += 1
-        close_to(common)
-        for scope in scopes[common:]:
-            open_.append((scope, []))
-        (open_[-1][1] if open_ else body).append(item)
-    close_to(0)
-    return tuple(body)
+    """Rows nested as the `/`-scopes of their names say (`/layer1/layer1.0/conv1/Conv`, an exporter's): a block
+    per scope, and a scope of one row that row under the scope's name."""
+    scopes = []
+    for index, item in enumerate(items):
+        parts = item.name.strip("/").split("/")[:-1] if item.name.startswith("/") else []
+        scopes.append(tuple((part, part, "block") for part in parts))
+        items[index] = item._replace(name=item.name.rsplit("/", 1)[-1] or item.name)
+    return nest_scoped(items, scopes, single_takes_scope=True)
 
 
-def nest_scoped(items: list, scopes: list) -> tuple:
-    """Rows nested by the scopes the reader gave each (`((key, name, kind), …)`, outermost first): a block
-    per scope, named and kinded as given (a module's attribute name and class)."""
+def nest_scoped(items: list, scopes: list, single_takes_scope: bool = False) -> tuple:
+    """Rows nested by the scopes given for each (`((key, name, kind), …)`, outermost first): a block per scope,
+    named and kinded as given (a module's attribute name and class); with `single_takes_scope` a scope of one
+    row is that row under the scope's name."""
     body: list = []
     open_: list = []  # [(key, name, kind, children)]
 
     def close_to(depth: int) -> None:
         while len(open_) > depth:
             _key, name, kind, children = open_.pop()
-            (open_[-1][3] if open_ else body).append(Group(name, kind, tuple(children), name))
+            if single_takes_scope and len(children) == 1:
+                item = children[0]._replace(name=name)
+            else:
+                item = Group(name, kind, tuple(children), name)
+            (open_[-1][3] if open_ else body).append(item)
 
     for item, scope in zip(items, scopes):
         scope = scope or ()
@@ -191,4 +178,4 @@ class GraphBuilder:
                 self.add(Elementwise("identity"), "output", final, final + "#out")
         if any(scope is not None for scope in self.scopes):
             return nest_scoped(self.body, self.scopes)
-        return nest(self.body)
+        return nest(list(self.body))

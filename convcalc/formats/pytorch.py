@@ -235,8 +235,9 @@ def read_quietly(target: str, input_shape: tuple[int, ...] | None) -> Network:
                                          target=shorten(target), module=failure.module, op=failure.op, size=weights,
                                          value=quote(failure.reason))) from None
             torch.manual_seed(0)  # the same random weights and input on every run: the same figures
-            found = find_object(target)
-            cpu_model = build(target, ("cpu",)) if not isinstance(found, torch.nn.Module) else model.to_empty(device="cpu")
+            cpu_model = build(target, ("cpu",))  # built anew with weights; a module instance named in the file stays itself
+            if any(p.device.type == "meta" for p in cpu_model.parameters()):
+                cpu_model = cpu_model.to_empty(device="cpu")
             torch.manual_seed(0)
             network, returned = read_running(torch, cpu_model.eval(), tuple(shape), target)
     except ConvcalcError:

@@ -26,6 +26,7 @@ from ..core.layers import (AdaptivePool, ChannelShuffle, ClassToken, Conv, ConvT
 from ..core.messages import Note
 from ..core.network import Network
 from .graph import GraphBuilder
+from .pytorch import torch_pad
 
 # element-wise operations that are convcalc's activations (the rest of the element-wise ones keep the value: 0 MACs)
 ACTIVATIONS = {"relu": "relu", "relu_": "relu", "gelu": "gelu", "gelu_": "gelu", "silu": "silu", "silu_": "silu",
@@ -365,8 +366,9 @@ class Reader(GraphBuilder):
         self.layout[name] = layout
         self.cover(keys_params)
         self.cover(keys_buffers)
-        for extra in outs[1:]:
-            self.names[id(extra)] = name if tuple(extra.shape) == tuple(out_t.shape) else self.names.get(id(extra))
+        for extra in outs[1:]:  # a second output of the same shape (split into equal parts) is taken as the first
+            if tuple(extra.shape) == tuple(out_t.shape):
+                self.names[id(extra)] = name
         self.last = name
 
     def unknown_row(self, op: Op, source: str, out_t, label: str) -> None:
@@ -769,18 +771,16 @@ class Reader(GraphBuilder):
         n = x.dim() - 2
         if source is None or value != 0 or self.layout.get(source, "cf") != "cf" or len(pad) > 2 * n or any(p < 0 for p in pad):
             return False
-        pairs = [(pad[2 * i], pad[2 * i + 1]) for i in range(len(pad) // 2)][::-1]
-        return self.layer(op, Pad(tuple([(0, 0)] * (n - len(pairs)) + pairs), "zeros"), source, outs[0], label)
+        return self.layer(op, Pad(torch_pad(pad, n), "zeros"), source, outs[0], label)
 
-    def on_reflection_pad2d(self, op, ins, outs, label) -> bool:
+    def on_reflection_pad2d(self, op, ins, outs, label) -> bool:  # and replication
         x, pad = op.args[:2]
         source = self.value(x)
         n = x.dim() - 2
         if source is None or self.layout.get(source, "cf") != "cf":
             return False
-        pairs = [(pad[2 * i], pad[2 * i + 1]) for i in range(len(pad) // 2)][::-1]
         mode = "reflect" if op.name.startswith("reflection") else "replicate"
-        return self.layer(op, Pad(tuple([(0, 0)] * (n - len(pairs)) + pairs), mode), source, outs[0], label)
+        return self.layer(op, Pad(torch_pad(pad, n), mode), source, outs[0], label)
 
     on_reflection_pad1d = on_reflection_pad3d = on_replication_pad1d = on_replication_pad2d = on_replication_pad3d = on_reflection_pad2d
 
