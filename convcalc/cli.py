@@ -394,6 +394,7 @@ class Count(str, Enum):
     torchinfo = "torchinfo"
     calflops = "calflops"
     thop = "thop"
+    darknet = "darknet"
 
 
 class Amp(str, Enum):
@@ -438,7 +439,7 @@ def net(
     connections: bool = typer.Option(False, "--connections", help="Add a column of LeCun's connections (LeNet-5's figure)."),
     assignments: list[str] = typer.Option(None, "--set", help="Give a network argument: --set classes=10 --set width=0.5 (repeatable; the description's args: lists them)."),
     by_op: bool = typer.Option(False, "--by-op", help="Add the totals per operator group: conv, linear, pool, norm, activation, merge, reshape."),
-    count: Count = typer.Option(Count.macs, "--count", help="Also count as another tool counts, to reproduce its figure: fvcore (eval), fvcore-train, torchinfo (Total mult-adds), calflops (FLOPs), thop (Ultralytics' GFLOPs ÷ 2)."),
+    count: Count = typer.Option(Count.macs, "--count", help="Also count as another tool counts, to reproduce its figure: fvcore (eval), fvcore-train, torchinfo (Total mult-adds), calflops (FLOPs), thop (Ultralytics' GFLOPs ÷ 2), darknet (Darknet's BFLOPs)."),
     optimizer: Optimizer = typer.Option(Optimizer.adam, "--optimizer", help="The optimizer whose state the training memory counts."),
     amp: Amp = typer.Option(None, "--amp", help="Mixed precision: fp16 or bf16 activations, float32 weights, gradients and optimizer state."),
     device: str = typer.Option(None, "--device", help="Time bounds (roofline, an estimate) on a device: a100, h100, v100, t4, rtx4090, or PEAK_FLOPS,BANDWIDTH such as 19.5e12,1.555e12."),
@@ -498,6 +499,13 @@ def load_network(spec: str, shape, arguments: dict):
         from .formats.onnxfile import read_onnx
 
         return read_onnx(Path(spec), shape)
+    if spec.lower().endswith(".cfg"):
+        if arguments:
+            fail(_("--set: network arguments belong to descriptions; a Darknet file has its own, got {value}").format(
+                value=quote(next(iter(arguments)))), 2)
+        from .formats.darknet import read_darknet
+
+        return read_darknet(Path(spec), shape)
     if spec.endswith(".py") and ":" not in spec:  # a model file without the name of its model: say what it defines
         from .formats.pytorch import models_in
 

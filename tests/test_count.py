@@ -141,7 +141,14 @@ def test_each_rule_on_one_layer(text, shape, expected):
 def test_merges_written_as_python_operators_count_nothing():
     text = "input: [8, 4, 4]\nlayers:\n  - residual: [conv: {c: 8, k: 1, bias: false}]\n"
     rows = [r for r in analyze(loads(text)).leaves if r.kind == "add"]
-    assert rows and all(count(rule, rows[0], 1) == 0 for rule in RULES)
+    assert rows and all(count(rule, rows[0], 1) == 0 for rule in RULES if rule != "darknet")
+    assert count("darknet", rows[0], 1) == 8 * 4 * 4  # Darknet's shortcut: one addition per output element
+
+
+def test_darknet_rule_counts_convolutions_twice_and_pooling_windows():
+    text = "input: [3, 8, 8]\nlayers:\n  - conv: {c: 4, k: 3, p: 1}\n  - maxpool: {k: 2, s: 2}\n  - flatten\n  - linear: {out: 5}\n"
+    rows = analyze(loads(text), Settings(batch=2)).leaves  # a row's MACs include the batch
+    assert [count("darknet", r, 2) for r in rows] == [2 * 2 * (3 * 4 * 3 * 3 * 8 * 8), 2 * 2 * 2 * 4 * 4 * 4, 0, 0]
 
 
 def test_macs_rule_is_convcalcs_own_count():

@@ -23,6 +23,9 @@ own output (tests/oracle/make_count_reference.py).
                   (matmul, bmm, F.linear) their multiply-adds; everything else 0 — activations, max
                   pooling, merges, F.interpolate; a region of a PyTorch model read whole (`subgraph`)
                   counts its convolutions, products and norms as above, as the reader saw them run
+    darknet       the BFLOPs Darknet prints (×10⁹): 2 per multiply-add of a convolution (no bias, no batchnorm);
+                  max and local average pooling K²·C per output position; a shortcut (add) 1 per output
+                  element and added layer; everything else 0 — connected layers too, as Darknet states them
     calflops      FLOPs: 2·MACs of conv and linear, + 1 per output element for a convolution's bias
                   (a transposed one: per element of the size a plain convolution would give), 1 per
                   input element for relu, leaky_relu, elu, silu, gelu, softmax and every pooling,
@@ -67,6 +70,7 @@ RULES = {  # name: what the figure is, for the footer
     "fvcore-train": N_("fvcore's FlopCountAnalysis, model in train mode"),
     "torchinfo": N_("torchinfo's Total mult-adds"),
     "calflops": N_("calflops' FLOPs"),
+    "darknet": N_("Darknet's BFLOPs, as its printout states them"),
     "thop": N_("thop's profile (ultralytics-thop, whose count Ultralytics prints × 2 as GFLOPs)"),
 }
 
@@ -191,6 +195,17 @@ def thop(row, batch: int) -> int:
     return 0
 
 
+def darknet(row, batch: int) -> int:
+    """Darknet's l.bflops (convolutional_layer.c, maxpool_layer.c, shortcut_layer.c), × 10⁹."""
+    if row.kind == "conv":
+        return 2 * row.macs
+    if row.kind in ("maxpool", "avgpool"):
+        return batch * prod(g.kernel for g in row.cost.axes) * prod(row.output_shape)
+    if row.kind == "add":
+        return batch * prod(row.output_shape) * (len(row.parts) - 1)
+    return 0
+
+
 def plain_conv_sizes(layer, spatial) -> list[int]:
     """calflops sizes a transposed convolution's bias term with the plain convolution formula."""
     n = len(spatial)
@@ -214,6 +229,8 @@ def count(rule: str, row, batch: int) -> int:
         return torchinfo(row, batch)
     if rule == "thop":
         return thop(row, batch)
+    if rule == "darknet":
+        return darknet(row, batch)
     return calflops(row, batch)
 
 

@@ -166,7 +166,7 @@ def unreached_warnings(names: tuple[str, ...], axes) -> list[str]:
     Axes with the same figures share one warning."""
     by_figures: dict[tuple[int, int, int, int], list[str]] = {}
     for name, g in zip(names, axes):
-        if g.unreached:
+        if g.unreached > g.pad_after - g.pad_before:  # only the extra padding after left over (Darknet's pooling): no warning
             by_figures.setdefault((g.span, g.stride, g.unreached, min(g.unreached, g.pad_after)), []).append(name)
     warnings = []
     for (span, stride, left, of_padding), axis_list in by_figures.items():
@@ -295,7 +295,7 @@ def pool_geometry(kind: str, shape: Shape, kernel, stride, padding, dilation, ce
     n = len(spatial)
     k = per_axis(kernel, n, "k")
     s = k if stride is None else per_axis(stride, n, "s")
-    p = per_axis(padding, n, "p", non_negative)
+    p = per_axis(padding, n, "p", padding_value)
     d = per_axis(dilation, n, "d")
     if not isinstance(ceil_mode, bool):
         raise ConvcalcError(Note("ceil: must be true or false, got {value}", value=quote(ceil_mode)))

@@ -97,25 +97,28 @@ def conv_axis(size: int, kernel: int, stride: int, pad_before: int, pad_after: i
     return ConvAxis(size, kernel, dilation, stride, pad_before, pad_after, False, out)
 
 
-def pool_axis(size: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool, where: str) -> ConvAxis:
-    """PyTorch's pooling_output_shape.
+def pool_axis(size: int, kernel: int, stride: int, padding, dilation: int, ceil_mode: bool, where: str) -> ConvAxis:
+    """PyTorch's pooling_output_shape; `padding` a number for both sides or (before, after) (Darknet's
+    max pooling pads ⌊P/2⌋ before and the rest after).
 
-    floor mode: ⌊(M + 2P − K̂)/S⌋ + 1.  ceil mode: ⌈(M + 2P − K̂)/S⌉ + 1, less one when the last
+    floor mode: ⌊(M + P_b + P_a − K̂)/S⌋ + 1.  ceil mode: ⌈(M + 2P − K̂)/S⌉ + 1, less one when the last
     window would start past the input and its left padding ((O − 1)·S ≥ M + P).
     """
-    if 2 * padding > kernel:
-        raise ConvcalcError(Note("{where}: padding must be at most half the kernel ({kernel}/2), got {padding}", where=where, kernel=kernel, padding=padding))
+    before, after = padding if isinstance(padding, tuple) else (padding, padding)
+    if 2 * max(before, after) > kernel:
+        raise ConvcalcError(Note("{where}: padding must be at most half the kernel ({kernel}/2), got {padding}", where=where, kernel=kernel,
+                                 padding=max(before, after)))
     k_eff = effective_kernel(kernel, dilation)
-    span = size + 2 * padding - k_eff
+    span = size + before + after - k_eff
     out = (span + (stride - 1 if ceil_mode else 0)) // stride + 1
-    if ceil_mode and (out - 1) * stride >= size + padding:
+    if ceil_mode and (out - 1) * stride >= size + before:
         out -= 1
     if out < 1:
         raise ConvcalcError(
             Note("{where}: kernel larger than the padded input: effective kernel {k_eff} > input {size} + "
-              "padding {value}, got size {size}", where=where, k_eff=k_eff, size=size, value=2 * padding)
+              "padding {value}, got size {size}", where=where, k_eff=k_eff, size=size, value=before + after)
         )
-    return ConvAxis(size, kernel, dilation, stride, padding, padding, ceil_mode, out)
+    return ConvAxis(size, kernel, dilation, stride, before, after, ceil_mode, out)
 
 
 def transposed_axis(size: int, kernel: int, stride: int, padding: int, output_padding: int, dilation: int, where: str) -> TransposedAxis:

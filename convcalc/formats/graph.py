@@ -159,6 +159,8 @@ class GraphBuilder:
         merge = Merge(label, op, tuple(Ref(i) for i in ids), tuple(ids), "identity", where, out, None, op)
         try:
             shape = merged_shape(merge, [self.shapes[n] for n in names])
+        except SpecError:
+            raise  # it names the merge's place already
         except ConvcalcError as error:
             raise SpecError(Note("{where}: {error}", where=where, error=error)) from None
         self.body.append(merge)
@@ -166,9 +168,9 @@ class GraphBuilder:
         self.alias[out], self.shapes[out] = out, shape
         self.layout[out] = self.layout.get(names[0], "cf")
 
-    def finish(self, outputs: list[str]) -> tuple:
+    def finish(self, outputs: list[str], single_takes_scope: bool = False) -> tuple:
         """The network's body: the first output written out (an identity row when another row came last),
-        rows nested by their scopes."""
+        rows nested by their scopes (a scope of one row that row under the scope's name, if asked)."""
         outputs = [o for o in outputs if self.known(o)]
         if outputs:
             final = outputs[0]
@@ -177,5 +179,5 @@ class GraphBuilder:
                 self.scope = None
                 self.add(Elementwise("identity"), "output", final, final + "#out")
         if any(scope is not None for scope in self.scopes):
-            return nest_scoped(self.body, self.scopes)
+            return nest_scoped(self.body, self.scopes, single_takes_scope)
         return nest(list(self.body))

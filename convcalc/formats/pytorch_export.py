@@ -305,10 +305,17 @@ def write_conv_transpose(site: Site) -> list[str]:
 def write_pool(site: Site) -> list[str]:
     g = site.cost.axes
     k, s, p = tuple(a.kernel for a in g), tuple(a.stride for a in g), tuple(a.pad_before for a in g)
+    if any(a.pad_before != a.pad_after for a in g):  # Darknet's: padded first (max pooling never picks the padding)
+        pads = tuple(v for a in reversed(g) for v in (a.pad_before, a.pad_after))
+        fill = ', value=float("-inf")' if site.layer.kind == "maxpool" else ""
+        padded = [f"{site.out} = F.pad({site.var}, {pads!r}{fill})"]
+        site, p = site._replace(var=site.out), (0,) * len(g)
+    else:
+        padded = []
     if site.layer.kind == "maxpool":
-        return site.module(f"nn.MaxPool{site.n}d({k!r}, {s!r}, {p!r}, dilation={tuple(a.dilation for a in g)!r}, "
-                           f"ceil_mode={site.layer.ceil_mode})")
-    return site.module(f"nn.AvgPool{site.n}d({k!r}, {s!r}, {p!r}, ceil_mode={site.layer.ceil_mode})")
+        return padded + site.module(f"nn.MaxPool{site.n}d({k!r}, {s!r}, {p!r}, dilation={tuple(a.dilation for a in g)!r}, "
+                                    f"ceil_mode={site.layer.ceil_mode})")
+    return padded + site.module(f"nn.AvgPool{site.n}d({k!r}, {s!r}, {p!r}, ceil_mode={site.layer.ceil_mode})")
 
 
 def write_subsample(site: Site) -> list[str]:

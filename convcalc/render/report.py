@@ -14,7 +14,9 @@ from ..core.network import Report, Row, Sink
 if TYPE_CHECKING:
     from fractions import Fraction
 
-ELEMENTWISE = {kind for kind, entry in KINDS.items() if entry.cost is elementwise}
+# what joins the line of the layer before it ("conv + relu"); an identity keeps its own line: it is a path of its
+# own (a shortcut, a detection head's output), not part of the layer it follows
+ELEMENTWISE = {kind for kind, entry in KINDS.items() if entry.cost is elementwise} - {"identity"}
 CONVENTION = N_(
     "FLOPs = MACs × {fpm}: {meaning}. Only convolutions, linear layers and attention cost MACs; bias adds, pooling, "
     "normalisation, activations and merges count 0. Parameters are learnable weights and biases; "
