@@ -173,7 +173,7 @@ def thop(row, batch: int) -> int:
     if kind == "softmax":  # nn.Softmax over the channels: n exponentials, n − 1 additions, n divisions per vector
         n = row.input_shape[0]
         return inputs // n * (3 * n - 1)
-    if kind == "avgpool":  # every input a window covers (padding included, as PyTorch's count_include_pad), + 1 per output
+    if kind == "avgpool" and not layer.functional:  # every input a window covers (padding included, as PyTorch's count_include_pad), + 1 per output
         windows = 1
         for g in row.cost.axes:
             low, high = -g.pad_before, g.size + g.pad_before

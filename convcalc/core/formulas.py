@@ -92,7 +92,7 @@ def at_most_limit(value: int, option: str) -> int:
     return value
 
 
-BOOL_FIELDS = ("bias", "ceil_mode", "affine", "grid", "cosine", "pad")
+BOOL_FIELDS = ("bias", "ceil_mode", "functional", "affine", "grid", "cosine", "pad")
 TEXT_FIELDS = ("padding", "mode", "like", "op", "position_bias")  # the formulas check which words
 NUMBER_FIELDS = ("factor",)  # any positive number
 

@@ -64,6 +64,7 @@ class Pool(NamedTuple):
     dilation: IntOrTuple = 1
     ceil_mode: bool = False
     kind: str = "maxpool"
+    functional: bool = False  # written as F.avg_pool2d rather than a module: thop, which hooks modules, skips it
     keys = {"k": "kernel", "s": "stride", "p": "padding", "d": "dilation", "ceil": "ceil_mode"}
 
 

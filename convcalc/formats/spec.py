@@ -504,7 +504,7 @@ def network_arguments(raw, given: dict | None, filename: str, line: int) -> dict
 
 
 def loads(text: str, filename: str = "<string>", input_shape: tuple[int, ...] | None = None,
-          arguments: dict | None = None) -> Network:
+          arguments: dict | None = None, scale: str | None = None) -> Network:
     """A network from the text of a description; `input_shape` overrides its `input:`, `arguments`
     the defaults of its `args:`."""
     if not isinstance(text, str):
@@ -513,6 +513,12 @@ def loads(text: str, filename: str = "<string>", input_shape: tuple[int, ...] | 
         raise SpecError(Note("{filename}: a description is at most {max_file_bytes:,} characters (write long networks "
                           "with blocks and repeat), got {count:,}", filename=filename, max_file_bytes=MAX_FILE_BYTES, count=len(text)))
     raw = read(text, filename)
+    from .ultralytics import is_ultralytics
+
+    if is_ultralytics(raw):  # an Ultralytics model file (yolov8.yaml): its own reader
+        from .ultralytics import read_ultralytics
+
+        return read_ultralytics(raw, filename, input_shape, arguments, scale)
     if not isinstance(raw, dict):
         raise SpecError(Note("{filename}:1: must be a mapping with input: and layers:, got {value}", filename=filename, value=quote(raw)))
     unknown = [k for k in raw if k not in TOP_KEYS]
@@ -537,6 +543,9 @@ def loads(text: str, filename: str = "<string>", input_shape: tuple[int, ...] | 
 
 
 def load(path: Path, input_shape: tuple[int, ...] | None = None, arguments: dict | None = None) -> Network:
+    from .ultralytics import model_file
+
+    path, scale = model_file(path)  # yolov8n.yaml: Ultralytics' yolov8.yaml at scale n
     try:
         if path.stat().st_size > 4 * MAX_FILE_BYTES:  # a UTF-8 character is at most 4 bytes
             raise SpecError(Note("{path}: a description is at most {max_file_bytes:,} characters (write long networks "
@@ -545,4 +554,4 @@ def load(path: Path, input_shape: tuple[int, ...] | None = None, arguments: dict
     except (OSError, UnicodeDecodeError) as error:
         what = reason(error)
         raise SpecError(Note("{path}: cannot read the file: {what}, got {value}", path=shorten(str(path)), what=what, value=quote(str(path)))) from None
-    return loads(text, shorten(path.name), input_shape, arguments)
+    return loads(text, shorten(path.name), input_shape, arguments, scale)
