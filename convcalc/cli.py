@@ -443,6 +443,7 @@ def net(
     optimizer: Optimizer = typer.Option(Optimizer.adam, "--optimizer", help="The optimizer whose state the training memory counts."),
     amp: Amp = typer.Option(None, "--amp", help="Mixed precision: fp16 or bf16 activations, float32 weights, gradients and optimizer state."),
     device: str = typer.Option(None, "--device", help="Time bounds (roofline, an estimate) on a device: a100, h100, v100, t4, rtx4090, or PEAK_FLOPS,BANDWIDTH such as 19.5e12,1.555e12."),
+    fuse: bool = typer.Option(False, "--fuse", help="As deployed models run: each batchnorm folded into the convolution before it (Darknet and Ultralytics files; for Ultralytics also RepConv's branches merged and the detection head's unused branch dropped, as its fuse() does)."),
     lang: Lang = LANG_OPTION,
 ):
     """Shapes, parameters, FLOPs, memory and receptive field of every layer of a network.
@@ -457,7 +458,7 @@ def net(
     shape = input_shape(size)
     try:
         arguments = parse_assignments(assignments or [])
-        network = load_network(spec, shape, arguments)
+        network = load_network(spec, shape, arguments, fuse)
         settings = Settings(batch=batch, flops_per_mac=flops_per_mac, dtype=dtype.value, optimizer=optimizer.value,
                             amp=amp.value if amp else None, device=parse_device(device, amp.value if amp else dtype.value))
         settings.check()
@@ -484,11 +485,14 @@ def input_shape(size: str | None) -> tuple[int, ...] | None:
     return parsed
 
 
-def load_network(spec: str, shape, arguments: dict):
+def load_network(spec: str, shape, arguments: dict, fuse: bool = False):
     """A description (a file, standard input, a bundled name), an ONNX file, or a PyTorch model (`file.py:Name`, `module:name`)."""
     from pathlib import Path
 
     from .core.errors import quote
+
+    if fuse and not spec.lower().endswith((".cfg", ".yaml", ".yml")):
+        fail(_("--fuse: folds batchnorm in Darknet .cfg and Ultralytics model files, got {value}").format(value=quote(spec)), 2)
 
     if spec == "-":
         return load_stdin(shape, arguments)
@@ -505,7 +509,7 @@ def load_network(spec: str, shape, arguments: dict):
                 value=quote(next(iter(arguments)))), 2)
         from .formats.darknet import read_darknet
 
-        return read_darknet(Path(spec), shape)
+        return read_darknet(Path(spec), shape, fuse)
     if spec.endswith(".py") and ":" not in spec:  # a model file without the name of its model: say what it defines
         from .formats.pytorch import models_in
 
@@ -523,7 +527,7 @@ def load_network(spec: str, shape, arguments: dict):
     from .formats.spec import load
     from .formats.zoo import find
 
-    return load(find(spec), shape, arguments)
+    return load(find(spec), shape, arguments, fuse)
 
 
 def parse_assignments(texts: list[str]) -> dict:

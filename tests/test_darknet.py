@@ -131,3 +131,15 @@ def test_input_overrides_net_and_must_be_an_image():
     assert layers["0"][0] == (32, (608 + 2 * 1 - 3) // 2 + 1, (608 + 2 * 1 - 3) // 2 + 1)
     with pytest.raises(SpecError, match="C×H×W"):
         read_darknet(FILES / "yolov4-tiny.cfg", (3, 608))
+
+
+def test_fuse_folds_each_batchnorm_into_its_convolution():
+    """yolov4-tiny fused: each convolution with batchnorm gains a bias (filters) and loses γ, β and the running
+    statistics (2·filters + PyTorch's batch counter)."""
+    plain, fused = analyze(read_darknet(FILES / "yolov4-tiny.cfg")), analyze(read_darknet(FILES / "yolov4-tiny.cfg", fuse=True))
+    norms = [r for r in plain.rows if r.kind == "batchnorm"]
+    assert fused.params == plain.params - sum(r.output_shape[0] for r in norms)
+    assert fused.buffers == 0 and not any(r.kind == "batchnorm" for r in fused.rows)
+    assert fused.macs == plain.macs
+    result = runner.invoke(app, ["net", "resnet18", "--fuse"])
+    assert result.exit_code == 2 and "--fuse" in result.output

@@ -96,7 +96,7 @@ SHIPPED = ["v8/yolov8n.yaml", "11/yolo11n.yaml", "v8/yolov8n-seg.yaml", "11/yolo
            "v3/yolov3-tiny.yaml", "v6/yolov6n.yaml", "v8/yolov8n-ghost.yaml", "v8/yolov8n-p6.yaml", "11/yolo11s.yaml"]
 
 
-def ultralytics_model(name: str):
+def ultralytics_model(name: str, fuse: bool = False):
     pytest.importorskip("torch")
     ultralytics = pytest.importorskip("ultralytics")
     from ultralytics.nn import tasks
@@ -106,17 +106,23 @@ def ultralytics_model(name: str):
              "classify": tasks.ClassificationModel}
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         model = kinds[tasks.guess_model_task(tasks.yaml_model_load(str(path)))](str(path), verbose=False).eval()
+        if fuse:
+            model = model.fuse(verbose=False)
     return path, model
 
 
-@pytest.mark.parametrize("name", SHIPPED)
-def test_shipped_files_equal_the_models_ultralytics_builds(name):
+CASES = [(name, False) for name in SHIPPED] + [(name, True) for name in ("v8/yolov8n.yaml", "v9/yolov9t.yaml", "v10/yolov10n.yaml",
+                                                                          "26/yolo26n.yaml")]  # fused: RepConv, RepVGGDW, end2end
+
+
+@pytest.mark.parametrize("name, fuse", CASES, ids=[f"{n}{' fused' if f else ''}" for n, f in CASES])
+def test_shipped_files_equal_the_models_ultralytics_builds(name, fuse):
     import torch
     from torch.utils.flop_counter import FlopCounterMode
     from ultralytics.utils.torch_utils import get_flops
 
-    path, model = ultralytics_model(name)
-    report = analyze(load(path))
+    path, model = ultralytics_model(name, fuse)
+    report = analyze(load(path, fuse=fuse))
     assert report.params == sum(p.numel() for p in model.parameters())
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         out = model(torch.zeros(1, 3, 640, 640))

@@ -84,8 +84,8 @@ def parse(text: str, filename: str) -> list[Section]:
 class Reader:
     """The sections → layers, one Darknet layer after another."""
 
-    def __init__(self, sections: list[Section], filename: str, shape: tuple | None):
-        self.filename, self.sections = filename, sections
+    def __init__(self, sections: list[Section], filename: str, shape: tuple | None, fuse: bool = False):
+        self.filename, self.sections, self.fuse = filename, sections, fuse
         if not sections or sections[0].kind not in ("net", "network"):
             got = sections[0].kind if sections else Note("an empty file")
             raise SpecError(Note("{filename}:1: a Darknet network file starts with [net], got {value}", filename=filename,
@@ -198,12 +198,14 @@ class Reader:
         channels, height, width = self.builder.shapes[x]
         # Darknet sizes its output without the dilation and pads by P·D: refused where the two disagree
         expected = ((height + 2 * padding - size) // stride_y + 1, (width + 2 * padding - size) // stride_x + 1)
-        out = self.add(Conv(filters, size, (stride_y, stride_x), padding * dilation, dilation, groups, not normalize), "conv", x, index)
+        folded = normalize and self.fuse  # --fuse: the batchnorm folded into the convolution, whose bias it becomes
+        out = self.add(Conv(filters, size, (stride_y, stride_x), padding * dilation, dilation, groups, not normalize or folded), "conv", x,
+                       index)
         if self.builder.shapes[out][1:] != expected:
             raise SpecError(Note("{where}: Darknet sizes this dilated convolution {expected}, convcalc's formula {value}, got "
                                  "dilation={dilation}", where=self.where("dilation"), expected="×".join(map(str, expected)),
                                  value="×".join(map(str, self.builder.shapes[out][1:])), dilation=dilation))
-        if normalize:
+        if normalize and not folded:
             out = self.add(Norm(True), "bn", out, index)
         return self.activate(out, index, "logistic")
 
@@ -321,8 +323,9 @@ class Reader:
         return self.add(Elementwise("identity"), "cost", x, index)
 
 
-def read_darknet(path: Path, shape: tuple | None = None) -> Network:
-    """A Darknet .cfg file as a convcalc network; `shape` (C×H×W) overrides [net]'s size."""
+def read_darknet(path: Path, shape: tuple | None = None, fuse: bool = False) -> Network:
+    """A Darknet .cfg file as a convcalc network; `shape` (C×H×W) overrides [net]'s size; `fuse` folds each batchnorm
+    into its convolution."""
     filename = shorten(path.name)
     try:
         if path.stat().st_size > 4 * MAX_FILE_BYTES:
@@ -335,4 +338,4 @@ def read_darknet(path: Path, shape: tuple | None = None) -> Network:
     if len(text) > MAX_FILE_BYTES:
         raise SpecError(Note("{path}: a network file is at most {max_file_bytes:,} characters, got {count:,}", path=filename,
                              max_file_bytes=MAX_FILE_BYTES, count=len(text)))
-    return Reader(parse(text, filename), filename, shape).read()
+    return Reader(parse(text, filename), filename, shape, fuse).read()

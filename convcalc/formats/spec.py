@@ -504,7 +504,7 @@ def network_arguments(raw, given: dict | None, filename: str, line: int) -> dict
 
 
 def loads(text: str, filename: str = "<string>", input_shape: tuple[int, ...] | None = None,
-          arguments: dict | None = None, scale: str | None = None) -> Network:
+          arguments: dict | None = None, scale: str | None = None, fuse: bool = False) -> Network:
     """A network from the text of a description; `input_shape` overrides its `input:`, `arguments`
     the defaults of its `args:`."""
     if not isinstance(text, str):
@@ -518,7 +518,9 @@ def loads(text: str, filename: str = "<string>", input_shape: tuple[int, ...] | 
     if is_ultralytics(raw):  # an Ultralytics model file (yolov8.yaml): its own reader
         from .ultralytics import read_ultralytics
 
-        return read_ultralytics(raw, filename, input_shape, arguments, scale)
+        return read_ultralytics(raw, filename, input_shape, arguments, scale, fuse)
+    if fuse:
+        raise SpecError(Note("--fuse: folds batchnorm in Darknet .cfg and Ultralytics model files, got {value}", value=quote(filename)))
     if not isinstance(raw, dict):
         raise SpecError(Note("{filename}:1: must be a mapping with input: and layers:, got {value}", filename=filename, value=quote(raw)))
     unknown = [k for k in raw if k not in TOP_KEYS]
@@ -542,7 +544,7 @@ def loads(text: str, filename: str = "<string>", input_shape: tuple[int, ...] | 
     return Network(name, shape, body, source)
 
 
-def load(path: Path, input_shape: tuple[int, ...] | None = None, arguments: dict | None = None) -> Network:
+def load(path: Path, input_shape: tuple[int, ...] | None = None, arguments: dict | None = None, fuse: bool = False) -> Network:
     from .ultralytics import model_file
 
     path, scale = model_file(path)  # yolov8n.yaml: Ultralytics' yolov8.yaml at scale n
@@ -554,4 +556,4 @@ def load(path: Path, input_shape: tuple[int, ...] | None = None, arguments: dict
     except (OSError, UnicodeDecodeError) as error:
         what = reason(error)
         raise SpecError(Note("{path}: cannot read the file: {what}, got {value}", path=shorten(str(path)), what=what, value=quote(str(path)))) from None
-    return loads(text, shorten(path.name), input_shape, arguments, scale)
+    return loads(text, shorten(path.name), input_shape, arguments, scale, fuse)

@@ -24,8 +24,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..core.errors import ConvcalcError, SpecError, quote, shorten
-from ..core.layers import (AdaptivePool, Conv, ConvTranspose, Elementwise, Flatten, Linear, Norm, Pad, Pool, Resize, Slice, Subgraph,
-                           Upsample)
+from ..core.layers import (AdaptivePool, Conv, ConvTranspose, Elementwise, Flatten, Linear, Norm, Pad, Pool, Resize, Scale, Slice,
+                           Subgraph, Upsample)
 from ..core.messages import Note
 from ..core.network import Network
 from .graph import GraphBuilder
@@ -33,7 +33,7 @@ from .graph import GraphBuilder
 ACTIVATIONS = {"SiLU": "silu", "ReLU": "relu", "LeakyReLU": "leaky_relu", "Hardswish": "hardswish", "GELU": "gelu",
                "Mish": "mish", "Sigmoid": "sigmoid", "Tanh": "tanh", "ReLU6": "relu6"}
 SCALE_IN_NAME = re.compile(r"yolo(e-)?[v]?\d+([nslmxb])")
-HEADS = ("Detect", "Segment", "Pose", "OBB", "v10Detect")
+HEADS = ("Detect", "Segment", "Pose", "OBB", "OBB26", "v10Detect")
 MAX_REPEATS = 1000  # a row's repeats, before the depth multiple: Ultralytics' files use at most 9
 
 
@@ -61,9 +61,9 @@ def model_file(path: Path) -> tuple[Path, str | None]:
 class Model:
     """The rows of an Ultralytics file as convcalc layers: scopes for the blocks, a name for every value."""
 
-    def __init__(self, filename: str, shape: tuple, act: str):
+    def __init__(self, filename: str, shape: tuple, act: str, fuse: bool = False):
         self.builder = GraphBuilder("input", shape, filename)
-        self.filename, self.act, self.stack, self.count = filename, act, [], 0
+        self.filename, self.act, self.stack, self.count, self.fuse = filename, act, [], 0, fuse
 
     @contextmanager
     def scope(self, name: str, kind: str):
@@ -99,8 +99,9 @@ class Model:
         if p is None:
             p = (d * (k - 1) + 1) // 2 if d > 1 and isinstance(k, int) else (k // 2 if isinstance(k, int) else tuple(v // 2 for v in k))
         with self.scope(name, "Conv"):
-            y = self.add(Conv(c2, k2, s, p, d, g, False), "conv", x)
-            y = self.add(Norm(True), "bn", y)
+            y = self.add(Conv(c2, k2, s, p, d, g, self.fuse), "conv", x)  # fused: the batchnorm is the convolution's bias
+            if not self.fuse:
+                y = self.add(Norm(True), "bn", y)
             if act is True:
                 act = self.act
             if act:
@@ -240,7 +241,7 @@ def detect(m: Model, xs, nc=80, reg_max=16, end2end=False, kind="Detect", extra=
     heads = [("cv2", c2, 4 * reg_max, False), ("cv3", c3_, nc, light)]
     if extra is not None:
         heads.append(("cv4", max(ch[0] // 4, extra), extra, False))
-    copies = ["", "one2one_"] if end2end else [""]
+    copies = (["one2one_"] if m.fuse else ["", "one2one_"]) if end2end else [""]  # fused: the branch inference uses
     outs = []
     for prefix in copies:
         for head, c_mid, c_out, is_light in heads:
@@ -264,6 +265,8 @@ def detect(m: Model, xs, nc=80, reg_max=16, end2end=False, kind="Detect", extra=
 def rep_conv(m: Model, x, c2, k=3, s=1, p=1, g=1, name="cv1") -> str:
     """RepConv as trained (unfused): a 3×3 and a 1×1 convolution with batchnorm, added, then the activation."""
     with m.scope(name, "RepConv"):
+        if m.fuse:  # its fuse_convs: the 1×1 branch folded into the 3×3 one
+            return m.conv(x, c2, k, s, p, g, name="conv")
         y = m.join("add", [m.conv(x, c2, k, s, p, g, act=False, name="conv1"), m.conv(x, c2, 1, s, p - k // 2, g, act=False, name="conv2")],
                    "add")
         return m.add(Elementwise(m.act), m.act, y)
@@ -352,7 +355,10 @@ def c2fcib(m: Model, x, c2, n=1, shortcut=False, lk=False, g=1, e=0.5) -> str:
         with m.scope(name, "CIB"):
             with m.scope("cv1", "Sequential"):
                 z = m.conv(m.conv(y, c, 3, g=c, name="0"), 2 * c, 1, name="1")
-                if lk:
+                if lk and m.fuse:  # RepVGGDW.fuse: the 3×3 branch folded into the 7×7 one
+                    with m.scope("2", "RepVGGDW"):
+                        z = m.add(Elementwise("silu"), "silu", m.conv(z, 2 * c, 7, 1, 3, g=2 * c, act=False, name="conv"))
+                elif lk:
                     with m.scope("2", "RepVGGDW"):
                         z = m.join("add", [m.conv(z, 2 * c, 7, 1, 3, g=2 * c, act=False, name="conv"),
                                            m.conv(z, 2 * c, 3, 1, 1, g=2 * c, act=False, name="conv1")], "add")
@@ -404,6 +410,57 @@ def conv_transpose(m: Model, x, c2_, kernel_size, stride=1, padding=0, output_pa
     return m.add(ConvTranspose(c2_, kernel_size, stride, padding, output_padding, 1, groups, bias), "conv_transpose", x)
 
 
+def area_attention(m: Model, x, num_heads, area=1, name="attn") -> str:
+    """YOLO12's area attention: the positions cut into `area` groups, each attending within itself."""
+    dim = m.channels(x)
+    head_dim = dim // num_heads
+    width = head_dim * num_heads
+    with m.scope(name, "AAttn"):
+        qkv = m.conv(x, 3 * width, 1, act=False, name="qkv")
+        positions = math.prod(m.builder.shapes[x][1:])
+        products = num_heads * positions * (positions // area) * 2 * head_dim  # per area (N/area)² pairs, q·kᵀ and weighted v
+        y = m.add(Subgraph(Note("attention of {heads} heads over {n} positions", heads=num_heads, n=positions),
+                           (width, *m.builder.shapes[x][1:]), 0, 0, products, products), "attention", qkv)
+        v = m.add(Slice(2 * width, width), "v", qkv)  # each head's values (interleaved in the model)
+        y = m.join("add", [y, m.conv(v, width, 7, 1, 3, g=width, act=False, name="pe")], "add")
+        return m.conv(y, dim, 1, act=False, name="proj")
+
+
+def a2c2f(m: Model, x, c2, n=1, a2=True, area=1, residual=False, mlp_ratio=2.0, e=0.5, g=1, shortcut=True) -> str:
+    c_ = int(c2 * e)
+    ys = [m.conv(x, c_, 1, name="cv1")]
+    for i in range(n):
+        with m.scope(f"m.{i}", "Sequential" if a2 else "C3k"):
+            y = ys[-1]
+            if a2:
+                for j in range(2):
+                    with m.scope(str(j), "ABlock"):
+                        y = m.join("add", [y, area_attention(m, y, c_ // 32, area)], "add")
+                        with m.scope("mlp", "Sequential"):
+                            z = m.conv(m.conv(y, int(c_ * mlp_ratio), 1, name="0"), c_, 1, act=False, name="1")
+                        y = m.join("add", [y, z], "add")
+            else:
+                y = c3(m, y, c_, 2, shortcut, g, 0.5, (3, 3))
+        ys.append(y)
+    y = m.conv(m.join("concat", ys, "cat"), c2, 1, name="cv2")
+    if a2 and residual:  # x + γ·y, γ one learned value per channel
+        y = m.join("add", [x, m.add(Scale(), "gamma", y)], "add")
+    return y
+
+
+def resnet_layer(m: Model, x, c1, c2_, s=1, is_first=False, n=1, e=4) -> str:
+    with m.scope("layer", "Sequential"):
+        if is_first:
+            return m.add(Pool(3, 2, 1), "1", m.conv(x, c2_, 7, 2, 3, name="0"))
+        for i in range(n):
+            with m.scope(str(i), "ResNetBlock"):
+                c_in, stride = m.channels(x), s if i == 0 else 1
+                y = m.conv(m.conv(m.conv(x, c2_, 1, name="cv1"), c2_, 3, stride, 1, name="cv2"), e * c2_, 1, act=False, name="cv3")
+                short = m.conv(x, e * c2_, 1, stride, act=False, name="shortcut") if stride != 1 or c_in != e * c2_ else x
+                x = m.add(Elementwise("relu"), "relu", m.join("add", [y, short], "add"))
+        return x
+
+
 def concat(m: Model, xs, dimension=1) -> str:
     return m.join("concat", xs, "cat")
 
@@ -420,14 +477,15 @@ BUILDERS = {"Conv": lambda m, x, c2, k=1, s=1, p=None, g=1, d=1, act=True: m.con
             "C2PSA": c2psa, "SPPF": sppf, "SPP": spp, "Classify": classify, "Concat": concat, "nn.Upsample": upsample,
             "RepNCSPELAN4": rep_ncsp_elan4, "ELAN1": elan1, "ADown": adown, "AConv": aconv, "SPPELAN": sppelan, "CBLinear": cblinear,
             "CBFuse": cbfuse, "SCDown": scdown, "PSA": psa, "C2fCIB": c2fcib, "nn.MaxPool2d": max_pool, "nn.ZeroPad2d": zero_pad,
-            "nn.ConvTranspose2d": conv_transpose, "nn.Identity": lambda m, x, *args: x}
+            "nn.ConvTranspose2d": conv_transpose, "nn.Identity": lambda m, x, *args: x, "A2C2f": a2c2f, "ResNetLayer": resnet_layer}
 # channels scaled by width (Ultralytics' base_modules), and those whose repeats go into the module
 BASE = {"Conv", "DWConv", "GhostConv", "Bottleneck", "C2f", "C2", "C3", "C3k2", "C3Ghost", "C2PSA", "SPPF", "SPP", "Classify",
-        "RepNCSPELAN4", "ELAN1", "ADown", "AConv", "SPPELAN", "SCDown", "PSA", "C2fCIB", "nn.ConvTranspose2d"}
-REPEATED = {"C2f", "C2", "C3", "C3k2", "C3Ghost", "C2PSA", "C2fCIB"}
+        "RepNCSPELAN4", "ELAN1", "ADown", "AConv", "SPPELAN", "SCDown", "PSA", "C2fCIB", "nn.ConvTranspose2d", "A2C2f"}
+REPEATED = {"C2f", "C2", "C3", "C3k2", "C3Ghost", "C2PSA", "C2fCIB", "A2C2f"}
 
 
-def read_ultralytics(raw: dict, filename: str, shape: tuple | None, arguments: dict | None, path_scale: str | None = None) -> Network:
+def read_ultralytics(raw: dict, filename: str, shape: tuple | None, arguments: dict | None, path_scale: str | None = None,
+                     fuse: bool = False) -> Network:
     """An Ultralytics model file, already read as YAML, as a convcalc network."""
     arguments = dict(arguments or {})
     unknown = [k for k in arguments if k not in ("scale", "nc")]
@@ -463,7 +521,7 @@ def read_ultralytics(raw: dict, filename: str, shape: tuple | None, arguments: d
                                  items=", ".join(ACTIVATIONS), value=quote(act)))
         act_kind = ACTIVATIONS[name]
     shape = tuple(shape) if shape else (raw.get("ch", 3), 640, 640)
-    model = Model(filename, shape, act_kind)
+    model = Model(filename, shape, act_kind, fuse)
     rows = list(raw["backbone"]) + list(raw["head"])
     values, legacy, outputs = [], True, []
     lines = getattr(raw["backbone"], "item_lines", [])
@@ -521,6 +579,8 @@ def build(model: Model, name: str, sources: list, n: int, args: list, nc, width,
             n = 1
         if name == "C3k2" and scale in ("m", "l", "x"):
             rest[1:2] = [True]
+        if name == "A2C2f" and scale in ("l", "x"):
+            rest.extend((True, 1.2))
         if name == "SPPF":
             rest = rest[:3] + [None] * (3 - len(rest[:3])) if False else rest
             legacy_row = len(args) <= 2
@@ -547,7 +607,7 @@ def build(model: Model, name: str, sources: list, n: int, args: list, nc, width,
             kpt = args[1] if len(args) > 1 else raw.get("kpt_shape", (17, 3))
             kpt = raw.get("kpt_shape", kpt) if kpt == "kpt_shape" else kpt
             return detect(model, sources, args[0], reg_max, end2end, extra=kpt[0] * kpt[1], **options)
-        if name == "OBB":
+        if name in ("OBB", "OBB26"):  # OBB26 keeps OBB's layers (it only leaves the angles unsquashed)
             return detect(model, sources, args[0], reg_max, end2end, extra=args[1] if len(args) > 1 else 1, **options)
         return detect(model, sources, args[0], reg_max, end2end, **options)
     if name == "Concat":
