@@ -38,15 +38,13 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp())
     cases = {"ResNet-50": ("torchvision.models:resnet50", "import torchvision; torch.device('meta').__enter__(); "
                                                           "torchvision.models.resnet50()", "3x224x224")}
-    try:
-        import ultralytics  # noqa: F401
+    import importlib.util
 
+    if importlib.util.find_spec("ultralytics") is not None:  # located, not imported: the processes this one starts stay small
         (folder / "yolo.py").write_text("from ultralytics.nn.tasks import DetectionModel\n\n\ndef build():\n"
                                         "    return DetectionModel('yolov8n.yaml')\n")
         cases["YOLOv8n"] = (f"{folder / 'yolo.py'}:build", f"import sys; sys.path.insert(0, {str(folder)!r}); "
                                                            "import yolo; yolo.build()", "3x640x640")  # built on the CPU: it runs a forward to find its strides
-    except ImportError:
-        pass
     for name, (target, floor_code, shape) in cases.items():
         floors, reads = [], []
         for _ in range(args.runs):  # interleaved, so that a busy moment weighs on both alike

@@ -1,8 +1,9 @@
 """Every model YAML shipped with the installed `ultralytics`, at every scale it declares, read by convcalc and
 compared with the model Ultralytics builds from it: parameters (sum(p.numel())), MACs (PyTorch's FlopCounterMode
-÷ 2, on a 640×640 input on the CPU) and the first output's shape. Results: benchmarks/results/ultralytics_sweep.txt.
+÷ 2, on a 640×640 input on the CPU), the first output's shape, and `--count thop` × 2 against the GFLOPs Ultralytics
+prints (its get_flops); with --fuse, against Ultralytics' fuse(). Results: benchmarks/results/ultralytics_sweep.txt.
 
-    python benchmarks/ultralytics_sweep.py [--scales n,s] [files…]
+    python benchmarks/ultralytics_sweep.py [--fuse] [--scales n,s] [files…]
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def scaled_names(path: Path, scales) -> list[str]:
     return names
 
 
-def oracle(torch, path: str):
+def oracle(torch, path: str, fuse: bool = False):
     from torch.utils.flop_counter import FlopCounterMode
     from ultralytics.nn import tasks
 
@@ -36,18 +37,23 @@ def oracle(torch, path: str):
     task = tasks.guess_model_task(tasks.yaml_model_load(path))
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         model = models[task](path, verbose=False).eval()
+        if fuse:
+            model = model.fuse(verbose=False)
     params = sum(p.numel() for p in model.parameters())
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         out = model(torch.zeros(1, 3, 640, 640))
     first = out
     while isinstance(first, (tuple, list)):  # (predictions, raw) or ((predictions, masks), …): the predictions
         first = first[0]
-    return params, counter.get_total_flops() // 2, tuple(first.shape[1:])
+    from ultralytics.utils.torch_utils import get_flops
+
+    return params, counter.get_total_flops() // 2, tuple(first.shape[1:]), round(get_flops(model, 640) * 1e9 / 2)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scales", default="")
+    parser.add_argument("--fuse", action="store_true")
     parser.add_argument("files", nargs="*")
     args = parser.parse_args()
     import torch
@@ -55,6 +61,7 @@ def main() -> None:
     import yaml
 
     from convcalc import analyze
+    from convcalc.core.counting import count
     from convcalc.formats.spec import load
 
     logging.getLogger("ultralytics").setLevel(logging.ERROR)
@@ -68,22 +75,25 @@ def main() -> None:
             target = path.with_name(name)
             total += 1
             try:
-                params, macs, shape = oracle(torch, str(target))
+                params, macs, shape, thop = oracle(torch, str(target), args.fuse)
             except Exception as error:  # noqa: BLE001 — Ultralytics itself cannot build it here: said, not counted
                 total -= 1
                 print(f"{path.parent.name}/{name:32} Ultralytics cannot build it: {type(error).__name__}: {str(error)[:80]}")
                 continue
             try:
-                report = analyze(load(target))
+                report = analyze(load(target, fuse=args.fuse))
             except Exception as error:  # noqa: BLE001
                 print(f"{path.parent.name}/{name:32} convcalc: {str(error)[:150]}")
                 continue
-            same = (report.params, report.macs, tuple(report.output_shape)) == (params, macs, shape)
+            counted = sum(count("thop", row, 1) for row in report.rows if row.leaf)
+            same = (report.params, report.macs, tuple(report.output_shape), counted) == (params, macs, shape, thop)
             exact += same
             print(f"{path.parent.name}/{name:32} {'exact' if same else 'DIFFERS'}  params {report.params:,} / {params:,}  "
-                  f"MACs {report.macs:,} / {macs:,}  output {'×'.join(map(str, report.output_shape))} / {'×'.join(map(str, shape))}")
+                  f"MACs {report.macs:,} / {macs:,}  output {'×'.join(map(str, report.output_shape))} / {'×'.join(map(str, shape))}  "
+                  f"GFLOPs {2 * counted / 1e9:.4f} / {2 * thop / 1e9:.4f}")
             sys.stdout.flush()
-    print(f"{exact} of {total} exact (parameters, MACs and output shape equal to the model Ultralytics builds)")
+    print(f"{exact} of {total} exact (parameters, MACs, output shape and GFLOPs equal to the model Ultralytics builds"
+          f"{', fused' if args.fuse else ''})")
 
 
 if __name__ == "__main__":

@@ -93,8 +93,12 @@ def usage_message(error, argv: list[str]) -> str:
     commands = getattr(group, "commands", None)
     words = [a for a in argv if not a.startswith("-")]
     if commands and words and words[0] not in commands:
-        return _("{name}: no such command (commands: {commands}), got {value}").format(
-            name=words[0], commands=", ".join(commands), value=quote(words[0]))
+        import difflib
+
+        close = difflib.get_close_matches(words[0][:100], list(commands), n=1)
+        hint = _("; did you mean {name}?").format(name=close[0]) if close else ""
+        return _("{name}: no such command (commands: {commands}), got {value}{hint}").format(
+            name=words[0], commands=", ".join(commands), value=quote(words[0]), hint=hint)
     if "unexpected extra argument" in error.message:
         extra = error.message.rpartition("(")[2].rstrip(")")
         return _("{command}: takes no more arguments, got {value}").format(command=error.ctx.command_path, value=quote(extra))
@@ -102,6 +106,7 @@ def usage_message(error, argv: list[str]) -> str:
 
 
 app = typer.Typer(cls=Commands, add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  context_settings={"help_option_names": ["-h", "--help"]},
                   help="Shape, parameter, FLOP and receptive-field calculator for convolutional networks.")
 
 CONVENTION_HELP = (
@@ -254,9 +259,17 @@ def no_such_option(flag: str, kind: str, value) -> str:
 def console():
     from rich.console import Console
 
+    class Quiet(Console):
+        def on_broken_pipe(self) -> None:  # rich exits 1 when the reader goes (`| head`); it has what it wanted: 0
+            try:
+                super().on_broken_pipe()  # quiets the console and points standard output at /dev/null
+            except SystemExit:
+                pass
+            raise SystemExit(0)
+
     if sys.stdout.isatty() or "COLUMNS" in os.environ:
-        return Console(highlight=False, emoji=False)
-    return Console(highlight=False, emoji=False, width=120)
+        return Quiet(highlight=False, emoji=False)
+    return Quiet(highlight=False, emoji=False, width=120)
 
 
 # which flags mean something for each --op; any other flag given is refused, not ignored
@@ -991,6 +1004,8 @@ def solve(
     Example: convcalc solve --in 224 --out 224 --k 3 --p ?     (→ p = 1)
 
     Example: convcalc solve --in 224 --k 5 --out 4 --layers ?   (→ layers = 55)
+
+    Exit status: 0 when there is a solution, 1 when there is none (as grep for no match), 2 for a usage error.
     """
     from .core.errors import quote
     from .core.formulas import axis_names
@@ -1032,6 +1047,8 @@ def solve(
         emit_solve([("", answers[0])], fmt, show_steps)
     else:
         emit_solve([(axis_names(n)[i], a) for i, a in enumerate(answers)], fmt, show_steps)
+    if not all(a.solutions for a in answers):  # as grep does for no match: the answer is printed, the status says none
+        raise typer.Exit(1)
 
 
 def emit_solve(answers, fmt: "Format", show_steps: bool) -> None:
@@ -1115,6 +1132,8 @@ def main() -> None:
         code = done.exit_code
     except SystemExit as done:
         code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+        if type(sys.stdout).__name__ == "PacifyFlushWrapper":  # click's answer to a closed pipe (exit 1): the reader went away
+            code = 0
     except OSError as error:
         code = output_failed(error)
     try:
@@ -1154,8 +1173,8 @@ def output_failed(error: OSError) -> int:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):
         pass
-    if error.errno == errno.EPIPE:  # the reader has gone (`| head`): nothing more to say
-        return 1
+    if error.errno == errno.EPIPE:  # the reader has gone (`| head`): it has what it wanted, as with `set -o pipefail`
+        return 0
     from .core.errors import quote
 
     message = _("output: cannot write the results: {reason}, got {value}").format(

@@ -93,6 +93,7 @@ def test_set_takes_only_scale_and_nc(tmp_path):
 # the files Ultralytics ships, read from the installed package: one per family and task (the sweep has them all)
 SHIPPED = ["v8/yolov8n.yaml", "11/yolo11n.yaml", "v8/yolov8n-seg.yaml", "11/yolo11n-pose.yaml", "v8/yolov8n-obb.yaml",
            "v8/yolov8n-cls.yaml", "v5/yolov5n.yaml", "v10/yolov10n.yaml", "v9/yolov9t.yaml", "26/yolo26n.yaml",
+           "26/yolo26n-seg.yaml", "26/yolo26n-pose.yaml", "12/yolo12n.yaml", "v8/yolov8n-cls-resnet50.yaml",
            "v3/yolov3-tiny.yaml", "v6/yolov6n.yaml", "v8/yolov8n-ghost.yaml", "v8/yolov8n-p6.yaml", "11/yolo11s.yaml"]
 
 
@@ -112,7 +113,7 @@ def ultralytics_model(name: str, fuse: bool = False):
 
 
 CASES = [(name, False) for name in SHIPPED] + [(name, True) for name in ("v8/yolov8n.yaml", "v9/yolov9t.yaml", "v10/yolov10n.yaml",
-                                                                          "26/yolo26n.yaml")]  # fused: RepConv, RepVGGDW, end2end
+                                                                          "26/yolo26n.yaml", "26/yolo26n-pose.yaml")]  # fused: RepConv, RepVGGDW, end2end
 
 
 @pytest.mark.parametrize("name, fuse", CASES, ids=[f"{n}{' fused' if f else ''}" for n, f in CASES])

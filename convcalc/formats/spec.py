@@ -67,13 +67,21 @@ def line_of(container, key, default: int) -> int:
     return default
 
 
+SYNONYMS = {"activation": "act", "batchnorm": "bn", "batch_norm": "bn", "kernel": "k", "kernel_size": "k", "stride": "s",
+            "strides": "s", "padding": "p", "dilation": "d", "out_channels": "c", "filters": "c", "channels": "c", "units": "out",
+            "out_features": "out", "num_groups": "groups", "scale_factor": "scale"}
+
+
 def suggest(word, known) -> str:
     """'; did you mean …?' for the closest known word, to follow the offending value."""
     import difflib
 
     if not isinstance(word, str) or len(word) > 100:
         return ""
-    close = difflib.get_close_matches(word, [str(k) for k in known], n=1)
+    known = [str(k) for k in known]
+    if SYNONYMS.get(word.lower()) in known:  # PyTorch's and Keras' words for convcalc's short keys
+        return Note("; did you mean {name}?", name=quote(SYNONYMS[word.lower()]))
+    close = difflib.get_close_matches(word, known, n=1)
     return Note("; did you mean {name}?", name=quote(close[0])) if close else ""
 
 

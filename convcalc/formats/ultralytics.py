@@ -33,7 +33,7 @@ from .graph import GraphBuilder
 ACTIVATIONS = {"SiLU": "silu", "ReLU": "relu", "LeakyReLU": "leaky_relu", "Hardswish": "hardswish", "GELU": "gelu",
                "Mish": "mish", "Sigmoid": "sigmoid", "Tanh": "tanh", "ReLU6": "relu6"}
 SCALE_IN_NAME = re.compile(r"yolo(e-)?[v]?\d+([nslmxb])")
-HEADS = ("Detect", "Segment", "Pose", "OBB", "OBB26", "v10Detect")
+HEADS = ("Detect", "Segment", "Segment26", "Pose", "Pose26", "OBB", "OBB26", "v10Detect")
 MAX_REPEATS = 1000  # a row's repeats, before the depth multiple: Ultralytics' files use at most 9
 
 
@@ -240,20 +240,37 @@ def detect(m: Model, xs, nc=80, reg_max=16, end2end=False, kind="Detect", extra=
     light = not legacy or kind == "v10Detect"
     heads = [("cv2", c2, 4 * reg_max, False), ("cv3", c3_, nc, light)]
     if extra is not None:
-        heads.append(("cv4", max(ch[0] // 4, extra), extra, False))
+        c4 = max(ch[0] // 4, options["kpt"][0] * (options["kpt"][1] + 2)) if kind == "Pose26" else max(ch[0] // 4, extra)
+        heads.append(("cv4", c4, extra, False))
     copies = (["one2one_"] if m.fuse else ["", "one2one_"]) if end2end else [""]  # fused: the branch inference uses
     outs = []
     for prefix in copies:
         for head, c_mid, c_out, is_light in heads:
             for i, x in enumerate(xs):
                 outs.append(branch(m, x, c_mid, c_out, f"{prefix}{head}.{i}", is_light, kind == "v10Detect"))
+    unrun = (0, 0)  # parameters and buffers that only training runs
+    if kind == "Pose26" and not m.fuse:
+        sigmas = options["kpt"][0] * 2  # σx, σy per keypoint: a 1×1 convolution per level and copy, run in training only
+        mlp = 2 * 64 + 64 + 64 * 64 + 64 + 64 * 2 + 2  # RealNVP's s and t networks: 2 → 64 → 64 → 2, six of each
+        unrun = (len(copies) * len(xs) * (c4 * sigmas + sigmas) + 12 * mlp, 2 + 4 + 12)  # its loc, cov and masks
+    if kind == "Segment26" and not m.fuse:  # the semantic branch, run in training only
+        c_ = options["npr"]
+        unrun = (ch[0] * 9 * c_ + 2 * c_ + c_ * 9 * c_ + 2 * c_ + c_ * nc + nc, 2 * (2 * c_ + 1))
     anchors = sum(math.prod(m.builder.shapes[x][1:]) for x in xs)
     dfl = reg_max * 4 * anchors if reg_max > 1 else 0  # the DFL: a 1×1 convolution of reg_max weights on 4 values per anchor
     rows = 4 + nc + (extra or 0)
     proto = None
-    if kind == "Segment":
-        with m.scope("proto", "Proto"):
-            p = m.conv(xs[0], options["npr"], 3, name="cv1")
+    if unrun != (0, 0):
+        m.add(Subgraph(Note("parts only training runs"), m.builder.shapes[xs[0]], *unrun), "training_only", xs[0])
+    if kind in ("Segment", "Segment26"):
+        with m.scope("proto", "Proto26" if kind == "Segment26" else "Proto"):
+            feature = xs[0]
+            if kind == "Segment26":  # the other levels brought to the first's size and added, then fused
+                for i, x in enumerate(xs[1:]):
+                    y = m.add(Upsample(2 ** (i + 1)), f"interpolate{i}", m.conv(x, ch[0], 1, name=f"feat_refine.{i}"))
+                    feature = m.join("add", [feature, y], "add")
+                feature = m.conv(feature, options["npr"], 3, name="feat_fuse")
+            p = m.conv(feature, options["npr"], 3, name="cv1")
             p = m.add(ConvTranspose(options["npr"], 2, 2, 0), "upsample", p)
             proto = m.conv(m.conv(p, options["npr"], 3, name="cv2"), extra, 1, name="cv3")
     shape = (rows, anchors)
@@ -563,7 +580,10 @@ def read_ultralytics(raw: dict, filename: str, shape: tuple | None, arguments: d
         values.append(out)
     last = values[-1]
     body = model.builder.finish([last])
-    return Network(Path(filename).stem, shape, body, f"Ultralytics {filename}" + (f" (scale {scale})" if scales else ""),
+    name = Path(filename).stem
+    if scales:  # yolov8.yaml at scale n is YOLOv8n, as Ultralytics names it
+        name = re.sub(r"^(yolo(?:e-)?v?\d+)", lambda found: found.group(1) + str(scale), name, count=1)
+    return Network(name, shape, body, f"Ultralytics {filename}" + (f" (scale {scale})" if scales else ""),
                    tuple(outputs) if len(outputs) > 1 else ())
 
 
@@ -599,14 +619,14 @@ def build(model: Model, name: str, sources: list, n: int, args: list, nc, width,
         reg_max, end2end = raw.get("reg_max", 16), bool(raw.get("end2end", False))
         if name == "v10Detect":
             return detect(model, sources, args[0], 16, True, **options)
-        if name == "Segment":
+        if name in ("Segment", "Segment26"):
             nm, npr = (list(args[1:3]) + [32, 256][len(args[1:3]):])[:2]
             npr = make_divisible(min(npr, max_channels) * width)
             return detect(model, sources, args[0], reg_max, end2end, extra=nm, npr=npr, **options)
-        if name == "Pose":
+        if name in ("Pose", "Pose26"):
             kpt = args[1] if len(args) > 1 else raw.get("kpt_shape", (17, 3))
             kpt = raw.get("kpt_shape", kpt) if kpt == "kpt_shape" else kpt
-            return detect(model, sources, args[0], reg_max, end2end, extra=kpt[0] * kpt[1], **options)
+            return detect(model, sources, args[0], reg_max, end2end, extra=kpt[0] * kpt[1], kpt=kpt, **options)
         if name in ("OBB", "OBB26"):  # OBB26 keeps OBB's layers (it only leaves the angles unsquashed)
             return detect(model, sources, args[0], reg_max, end2end, extra=args[1] if len(args) > 1 else 1, **options)
         return detect(model, sources, args[0], reg_max, end2end, **options)
