@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import math
 import re
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from functools import partial
 from pathlib import Path
 
-from ..core.errors import ConvcalcError, SpecError, quote, shorten
+from ..core.errors import ConvcalcError, SpecError, quote
 from ..core.layers import (AdaptivePool, Conv, ConvTranspose, Elementwise, Flatten, Linear, Norm, Pad, Pool, Resize, Scale, Slice,
                            Subgraph, Upsample)
 from ..core.messages import Note
@@ -588,11 +589,10 @@ def read_ultralytics(raw: dict, filename: str, shape: tuple | None, arguments: d
 
 
 def build(model: Model, name: str, sources: list, n: int, args: list, nc, width, max_channels, scale, raw, legacy):
+    """One row's module on its inputs, its arguments completed as Ultralytics' parse_model completes them."""
     x = sources[0]
     if name in BASE:
-        c2 = args[0]
-        if name != "Classify":
-            c2 = make_divisible(min(c2, max_channels) * width)
+        c2 = args[0] if name == "Classify" else make_divisible(min(args[0], max_channels) * width)  # Classify keeps nc
         rest = list(args[1:])
         if name in REPEATED:
             rest.insert(0, n)
@@ -601,21 +601,16 @@ def build(model: Model, name: str, sources: list, n: int, args: list, nc, width,
             rest[1:2] = [True]
         if name == "A2C2f" and scale in ("l", "x"):
             rest.extend((True, 1.2))
-        if name == "SPPF":
-            rest = rest[:3] + [None] * (3 - len(rest[:3])) if False else rest
-            legacy_row = len(args) <= 2
-            out = x
-            for _ in range(n):
-                out = sppf(model, out, c2, *rest, legacy=legacy_row)
-            return out
+        make = BUILDERS[name]
+        if name == "SPPF":  # a legacy row ([c2, k]) keeps cv1's activation; YOLO26's ([c2, k, n, shortcut]) has none
+            make = partial(sppf, legacy=len(args) <= 2)
         out = x
         for index in range(n):
-            with (model.scope(str(index), name) if n > 1 else _nothing()):
-                out = BUILDERS[name](model, out, c2, *rest)
+            with model.scope(str(index), name) if n > 1 else nullcontext():
+                out = make(model, out, c2, *rest)
         return out
     if name in HEADS:
-        kind = name
-        options = {"legacy": legacy, "kind": kind}
+        options = {"legacy": legacy, "kind": name}
         reg_max, end2end = raw.get("reg_max", 16), bool(raw.get("end2end", False))
         if name == "v10Detect":
             return detect(model, sources, args[0], 16, True, **options)
@@ -630,13 +625,6 @@ def build(model: Model, name: str, sources: list, n: int, args: list, nc, width,
         if name in ("OBB", "OBB26"):  # OBB26 keeps OBB's layers (it only leaves the angles unsquashed)
             return detect(model, sources, args[0], reg_max, end2end, extra=args[1] if len(args) > 1 else 1, **options)
         return detect(model, sources, args[0], reg_max, end2end, **options)
-    if name == "Concat":
-        return concat(model, sources, *args)
-    if name == "CBFuse":
-        return cbfuse(model, sources, *args)
+    if name in ("Concat", "CBFuse"):  # several inputs
+        return BUILDERS[name](model, sources, *args)
     return BUILDERS[name](model, x, *args)
-
-
-@contextmanager
-def _nothing():
-    yield
