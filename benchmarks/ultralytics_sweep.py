@@ -33,8 +33,11 @@ def oracle(torch, path: str, fuse: bool = False):
     from ultralytics.nn import tasks
 
     models = {"detect": tasks.DetectionModel, "segment": tasks.SegmentationModel, "pose": tasks.PoseModel, "obb": tasks.OBBModel,
-              "classify": tasks.ClassificationModel}
-    task = tasks.guess_model_task(tasks.yaml_model_load(path))
+              "classify": tasks.ClassificationModel, "depth": getattr(tasks, "DepthModel", None),
+              "semantic": getattr(tasks, "SemanticSegmentationModel", None)}
+    described = tasks.yaml_model_load(path)
+    task = "rtdetr" if "RTDETRDecoder" in str(described["head"]) else tasks.guess_model_task(described)
+    models["rtdetr"] = tasks.RTDETRDetectionModel
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         model = models[task](path, verbose=False).eval()
         if fuse:

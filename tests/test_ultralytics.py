@@ -93,7 +93,8 @@ def test_set_takes_only_scale_and_nc(tmp_path):
 # the files Ultralytics ships, read from the installed package: one per family and task (the sweep has them all)
 SHIPPED = ["v8/yolov8n.yaml", "11/yolo11n.yaml", "v8/yolov8n-seg.yaml", "11/yolo11n-pose.yaml", "v8/yolov8n-obb.yaml",
            "v8/yolov8n-cls.yaml", "v5/yolov5n.yaml", "v10/yolov10n.yaml", "v9/yolov9t.yaml", "26/yolo26n.yaml",
-           "26/yolo26n-seg.yaml", "26/yolo26n-pose.yaml", "12/yolo12n.yaml", "v8/yolov8n-cls-resnet50.yaml",
+           "26/yolo26n-seg.yaml", "26/yolo26n-pose.yaml", "26/yolo26n-depth.yaml", "26/yolo26n-sem.yaml", "12/yolo12n.yaml",
+           "v8/yolov8n-cls-resnet50.yaml",
            "v3/yolov3-tiny.yaml", "v6/yolov6n.yaml", "v8/yolov8n-ghost.yaml", "v8/yolov8n-p6.yaml", "11/yolo11s.yaml"]
 
 
@@ -104,7 +105,8 @@ def ultralytics_model(name: str, fuse: bool = False):
 
     path = Path(ultralytics.__file__).parent / "cfg" / "models" / name
     kinds = {"detect": tasks.DetectionModel, "segment": tasks.SegmentationModel, "pose": tasks.PoseModel, "obb": tasks.OBBModel,
-             "classify": tasks.ClassificationModel}
+             "classify": tasks.ClassificationModel, "depth": getattr(tasks, "DepthModel", None),
+             "semantic": getattr(tasks, "SemanticSegmentationModel", None)}
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         model = kinds[tasks.guess_model_task(tasks.yaml_model_load(str(path)))](str(path), verbose=False).eval()
         if fuse:

@@ -479,6 +479,34 @@ def resnet_layer(m: Model, x, c1, c2_, s=1, is_first=False, n=1, e=4) -> str:
         return x
 
 
+def depth_head(m: Model, xs, c_mid=256) -> str:
+    """YOLO26's depth head: the levels projected, upsampled (bilinear) and refined from the coarsest, then a small decoder
+    to one log-depth map at a quarter of the input; its calibration (two buffers) scales it."""
+    feats = [m.conv(x, c_mid, 1, name=f"proj.{i}") for i, x in enumerate(xs)]
+    out = feats[-1]
+    for i in range(len(xs) - 2, -1, -1):
+        out = m.join("add", [m.add(Resize(factor=2, mode="bilinear"), "interpolate", out), feats[i]], "add")
+        with m.scope(f"refine.{i}", "Sequential"):
+            out = m.conv(m.conv(out, c_mid, 3, name="0"), c_mid, 3, name="1")
+    with m.scope("head", "Sequential"):
+        out = m.add(ConvTranspose(c_mid // 2, 2, 2, 0), "1", m.conv(out, c_mid // 2, 3, name="0"))
+        out = m.add(Conv(1, 1), "3", m.conv(out, c_mid // 4, 3, name="2"))
+    return m.add(Subgraph(Note("depth calibration"), m.builder.shapes[out], 0, 2), "calibration", out)
+
+
+def semantic_head(m: Model, xs, nc=19) -> str:
+    """YOLO26's semantic segmentation head: a 3×3 convolution and a 1×1 classifier on the finest level; its auxiliary
+    head on the next level runs in training only."""
+    c_mid = m.channels(xs[0])
+    with m.scope("classifier", "Sequential"):
+        logits = m.add(Conv(nc, 1), "1", m.conv(xs[0], c_mid, 3, name="0"))
+    if len(xs) > 1:
+        c1 = m.channels(xs[1])
+        m.add(Subgraph(Note("parts only training runs"), m.builder.shapes[xs[1]], c1 * 9 * c_mid + 2 * c_mid + c_mid * nc + nc,
+                       2 * c_mid + 1), "aux_head", xs[1])
+    return logits
+
+
 def concat(m: Model, xs, dimension=1) -> str:
     return m.join("concat", xs, "cat")
 
@@ -495,7 +523,8 @@ BUILDERS = {"Conv": lambda m, x, c2, k=1, s=1, p=None, g=1, d=1, act=True: m.con
             "C2PSA": c2psa, "SPPF": sppf, "SPP": spp, "Classify": classify, "Concat": concat, "nn.Upsample": upsample,
             "RepNCSPELAN4": rep_ncsp_elan4, "ELAN1": elan1, "ADown": adown, "AConv": aconv, "SPPELAN": sppelan, "CBLinear": cblinear,
             "CBFuse": cbfuse, "SCDown": scdown, "PSA": psa, "C2fCIB": c2fcib, "nn.MaxPool2d": max_pool, "nn.ZeroPad2d": zero_pad,
-            "nn.ConvTranspose2d": conv_transpose, "nn.Identity": lambda m, x, *args: x, "A2C2f": a2c2f, "ResNetLayer": resnet_layer}
+            "nn.ConvTranspose2d": conv_transpose, "nn.Identity": lambda m, x, *args: x, "A2C2f": a2c2f, "ResNetLayer": resnet_layer,
+            "Depth": depth_head, "SemanticSegment": semantic_head}
 # channels scaled by width (Ultralytics' base_modules), and those whose repeats go into the module
 BASE = {"Conv", "DWConv", "GhostConv", "Bottleneck", "C2f", "C2", "C3", "C3k2", "C3Ghost", "C2PSA", "SPPF", "SPP", "Classify",
         "RepNCSPELAN4", "ELAN1", "ADown", "AConv", "SPPELAN", "SCDown", "PSA", "C2fCIB", "nn.ConvTranspose2d", "A2C2f"}
@@ -625,6 +654,6 @@ def build(model: Model, name: str, sources: list, n: int, args: list, nc, width,
         if name in ("OBB", "OBB26"):  # OBB26 keeps OBB's layers (it only leaves the angles unsquashed)
             return detect(model, sources, args[0], reg_max, end2end, extra=args[1] if len(args) > 1 else 1, **options)
         return detect(model, sources, args[0], reg_max, end2end, **options)
-    if name in ("Concat", "CBFuse"):  # several inputs
-        return BUILDERS[name](model, sources, *args)
+    if name in ("Concat", "CBFuse", "Depth", "SemanticSegment"):  # several inputs
+        return BUILDERS[name](model, sources, *args[:1])
     return BUILDERS[name](model, x, *args)
