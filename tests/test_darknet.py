@@ -57,8 +57,9 @@ def test_layers_equal_a_pytorch_construction_of_the_same_file(path):
 
     from oracle.darknet_torch import DarknetModel
 
-    model = DarknetModel(path)
-    x = torch.empty(1, *model.shape)
+    with torch.device("meta"):  # sizes and counts only: no weights allocated, no arithmetic done
+        model = DarknetModel(path)
+    x = torch.empty(1, *model.shape, device="meta")
     with torch.no_grad():
         model(x)  # sizes the lazy linear layers
         with FlopCounterMode(display=False) as counter:
