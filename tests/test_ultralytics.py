@@ -120,11 +120,11 @@ CASES = [(name, False) for name in SHIPPED] + [(name, True) for name in ("v8/yol
 
 @pytest.mark.parametrize("name, fuse", CASES, ids=[f"{n}{' fused' if f else ''}" for n, f in CASES])
 def test_shipped_files_equal_the_models_ultralytics_builds(name, fuse):
+    path, model = ultralytics_model(name, fuse)  # skipped without torch and ultralytics
     import torch
     from torch.utils.flop_counter import FlopCounterMode
     from ultralytics.utils.torch_utils import get_flops
 
-    path, model = ultralytics_model(name, fuse)
     report = analyze(load(path, fuse=fuse))
     assert report.params == sum(p.numel() for p in model.parameters())
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
