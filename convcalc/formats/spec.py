@@ -521,9 +521,7 @@ def loads(text: str, filename: str = "<string>", input_shape: tuple[int, ...] | 
         raise SpecError(Note("{filename}: a description is at most {max_file_bytes:,} characters (write long networks "
                           "with blocks and repeat), got {count:,}", filename=filename, max_file_bytes=MAX_FILE_BYTES, count=len(text)))
     raw = read(text, filename)
-    from .ultralytics import is_ultralytics
-
-    if is_ultralytics(raw):  # an Ultralytics model file (yolov8.yaml): its own reader
+    if isinstance(raw, dict) and "backbone" in raw and "head" in raw and "layers" not in raw:  # Ultralytics' form (yolov8.yaml)
         from .ultralytics import read_ultralytics
 
         return read_ultralytics(raw, filename, input_shape, arguments, scale, fuse)
@@ -553,9 +551,11 @@ def loads(text: str, filename: str = "<string>", input_shape: tuple[int, ...] | 
 
 
 def load(path: Path, input_shape: tuple[int, ...] | None = None, arguments: dict | None = None, fuse: bool = False) -> Network:
-    from .ultralytics import model_file
+    scale = None
+    if "yolo" in path.stem.lower():  # Ultralytics' naming: yolov8n.yaml is its yolov8.yaml at scale n
+        from .ultralytics import model_file
 
-    path, scale = model_file(path)  # yolov8n.yaml: Ultralytics' yolov8.yaml at scale n
+        path, scale = model_file(path)
     try:
         if path.stat().st_size > 4 * MAX_FILE_BYTES:  # a UTF-8 character is at most 4 bytes
             raise SpecError(Note("{path}: a description is at most {max_file_bytes:,} characters (write long networks "

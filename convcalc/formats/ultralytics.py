@@ -43,11 +43,6 @@ def make_divisible(x: float, divisor: int = 8) -> int:
     return math.ceil(x / divisor) * divisor
 
 
-def is_ultralytics(raw) -> bool:
-    """A YAML mapping in Ultralytics' form: backbone and head lists, no convcalc layers."""
-    return isinstance(raw, dict) and "backbone" in raw and "head" in raw and "layers" not in raw
-
-
 def model_file(path: Path) -> tuple[Path, str | None]:
     """The file to read and the scale its name asks for: `yolov8n.yaml` reads yolov8.yaml at scale n, as
     Ultralytics does when no such file exists."""

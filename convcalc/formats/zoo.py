@@ -22,10 +22,11 @@ def find(name: str) -> Path:
     try:
         if path.is_file():
             return path
-        from .ultralytics import model_file
+        if "yolo" in path.stem.lower():  # yolov8n.yaml beside Ultralytics' yolov8.yaml
+            from .ultralytics import model_file
 
-        if model_file(path)[0].is_file():  # yolov8n.yaml beside Ultralytics' yolov8.yaml
-            return path
+            if model_file(path)[0].is_file():
+                return path
         if path.is_dir():
             raise SpecError(Note("{name}: is a directory, not a description file, got {value}", name=shorten(name), value=quote(name)))
         for candidate in (SPECS / name, SPECS / f"{name}.yaml"):
