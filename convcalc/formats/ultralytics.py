@@ -497,8 +497,9 @@ def semantic_head(m: Model, xs, nc=19) -> str:
         logits = m.add(Conv(nc, 1), "1", m.conv(xs[0], c_mid, 3, name="0"))
     if len(xs) > 1:
         c1 = m.channels(xs[1])
-        m.add(Subgraph(Note("parts only training runs"), m.builder.shapes[xs[1]], c1 * 9 * c_mid + 2 * c_mid + c_mid * nc + nc,
-                       2 * c_mid + 1), "aux_head", xs[1])
+        norm = (c_mid, 0) if m.fuse else (2 * c_mid, 2 * c_mid + 1)  # fused: its batchnorm is the convolution's bias
+        m.add(Subgraph(Note("parts only training runs"), m.builder.shapes[xs[1]], c1 * 9 * c_mid + norm[0] + c_mid * nc + nc,
+                       norm[1]), "aux_head", xs[1])
     return logits
 
 
@@ -578,7 +579,7 @@ def read_ultralytics(raw: dict, filename: str, shape: tuple | None, arguments: d
         if name not in BUILDERS and name not in HEADS:
             raise SpecError(Note("{where}: convcalc has no formula for the Ultralytics module {module}, got {value}", where=where,
                                  module=name, value=quote(name)))
-        args = [nc if a == "nc" else a for a in args]
+        args = [argument(a, nc, raw) for a in args]
         if type(n) is not int or not 1 <= n <= MAX_REPEATS:
             raise SpecError(Note("{where}: repeats: a whole number from 1 to {most:,}, got {value}", where=where, most=MAX_REPEATS,
                                  value=quote(n)))
@@ -610,6 +611,22 @@ def read_ultralytics(raw: dict, filename: str, shape: tuple | None, arguments: d
         name = re.sub(r"^(yolo(?:e-)?v?\d+)", lambda found: found.group(1) + str(scale), name, count=1)
     return Network(name, shape, body, f"Ultralytics {filename}" + (f" (scale {scale})" if scales else ""),
                    tuple(outputs) if len(outputs) > 1 else ())
+
+
+def argument(value, nc, raw):
+    """A row's argument as parse_model reads it: `nc` and the file's own keys by name, "None" or "[1, 2]" as Python literals."""
+    if not isinstance(value, str):
+        return value
+    if value == "nc":
+        return nc
+    if value in raw and value not in ("backbone", "head", "scales"):
+        return raw[value]
+    import ast
+
+    try:
+        return ast.literal_eval(value) if len(value) < 100 else value
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return value  # a word (nn.Upsample's "nearest")
 
 
 def build(model: Model, name: str, sources: list, n: int, args: list, nc, width, max_channels, scale, raw, legacy):
