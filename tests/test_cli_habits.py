@@ -34,3 +34,11 @@ def test_solve_says_no_solution_with_exit_status_1():
     assert none.exit_code == 1 and "no solution" in none.output
     found = runner.invoke(app, ["solve", "--in", "224", "--out", "224", "--k", "3", "--p", "?"])
     assert found.exit_code == 0 and "p = 1" in found.output
+
+
+def test_an_undeclared_argument_says_how_to_declare_it():
+    text = "input: [3, 8, 8]\nlayers:\n  - conv: {c: $width, k: 3}\n"
+    result = runner.invoke(app, ["net", "-"], input=text)
+    assert result.exit_code == 1 and "args: {width: 64}" in result.output and "--set width=" in result.output
+    misspelt = runner.invoke(app, ["net", "-"], input="input: [3, 8, 8]\nargs: {widht: 4}\n" + text.split("\n", 1)[1])
+    assert misspelt.exit_code == 1 and "did you mean '$widht'?" in misspelt.output

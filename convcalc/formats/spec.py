@@ -134,8 +134,12 @@ class _Builder:
         if isinstance(value, str) and "$" in value:
             name = value.strip()[1:]
             if value.strip().startswith("$") and name.isidentifier():
+                if name not in env and not env:  # no arguments declared at all: say how to declare one
+                    self.fail(line, path, Note("unknown argument: declare it with a default, as args: {{{name}: 64}} at the top (or a "
+                                               "block's args:), then --set {name}=… changes it, got {value}", name=name, value=quote(value)))
                 if name not in env:
-                    self.fail(line, path, Note("unknown argument (known: {value}), got {value2}", value=listing('$' + k for k in env) or Note('none'), value2=quote(value)))
+                    self.fail(line, path, Note("unknown argument (known: {value}), got {value2}{suggest}", value=listing('$' + k for k in env),
+                                               value2=quote(value), suggest=suggest("$" + name, ["$" + k for k in env])))
                 return env[name]
             try:
                 return evaluate(value, env)
