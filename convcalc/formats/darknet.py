@@ -23,10 +23,11 @@ from pathlib import Path
 
 from ..core.errors import SpecError, quote, reason, shorten
 from ..core.layers import AdaptivePool, Conv, Elementwise, Flatten, Linear, LRN, Norm, Pool, SpaceToDepth, Slice, Upsample
-from ..core.limits import MAX_FILE_BYTES, MAX_INT
+from ..core.limits import MAX_FILE_BYTES
 from ..core.messages import Note
 from ..core.network import Network
 from .graph import GraphBuilder
+from .yamlread import INT, integer
 
 # Darknet's names for a section (string_to_layer_type) → the one this reader uses
 SECTIONS = {"conv": "convolutional", "convolutional": "convolutional", "max": "maxpool", "maxpool": "maxpool",
@@ -112,15 +113,10 @@ class Reader:
         text = self.section.options.get(key)
         if text is None:
             return default
-        try:
-            value = int(text)
-        except ValueError:
+        if not INT.match(text):
             raise SpecError(Note("{where} {key}: must be an integer, got {value}", where=self.where(key), key=key,
-                                 value=quote(shorten(text)))) from None
-        if abs(value) > MAX_INT:
-            raise SpecError(Note("{where} {key}: integer too large (the limit is 2^53 = {max_int:,}), got {value}",
-                                 where=self.where(key), key=key, max_int=MAX_INT, value=quote(shorten(text))))
-        return value
+                                 value=quote(shorten(text))))
+        return integer(text, f"{self.where(key)} {key}: ")  # the descriptions' bound: at most 2^53
 
     def positive(self, key: str, default: int) -> int:
         value = self.integer(key, default)

@@ -213,16 +213,15 @@ def classify(m: Model, x, c2, k=1, s=1, p=None, g=1) -> str:
     return m.add(Subgraph(Note("softmax over the classes"), (c2,)), "softmax", y)
 
 
-def branch(m: Model, x, c_mid, c_out, name, light=False, depthwise_mid=False) -> str:
-    """One level's branch of a head: two 3×3 convolutions (or, light, depthwise then 1×1 twice), a plain 1×1 convolution."""
+def branch(m: Model, x, c_mid, c_out, name, light=False) -> str:
+    """One level's branch of a head: two 3×3 convolutions (or, light, depthwise 3×3 then 1×1, twice), a plain 1×1 convolution.
+    v10Detect's Conv(x, x, 3, g=x) is the same depthwise convolution as DWConv(x, x, 3)."""
     with m.scope(name, "Sequential"):
         if light:
-            c1 = m.channels(x)
-            with m.scope("0", "Sequential"):
-                y = m.conv(m.dwconv(x, c1, 3, name="0") if not depthwise_mid else m.conv(x, c1, 3, g=c1, name="0"), c_mid, 1, name="1")
-            with m.scope("1", "Sequential"):
-                y = m.conv(m.dwconv(y, c_mid, 3, name="0") if not depthwise_mid else m.conv(y, c_mid, 3, g=c_mid, name="0"), c_mid, 1,
-                           name="1")
+            y = x
+            for index, c_in in enumerate((m.channels(x), c_mid)):
+                with m.scope(str(index), "Sequential"):
+                    y = m.conv(m.dwconv(y, c_in, 3, name="0"), c_mid, 1, name="1")
         else:
             y = m.conv(m.conv(x, c_mid, 3, name="0"), c_mid, 3, name="1")
         return m.add(Conv(c_out, 1), "2", y)
@@ -243,7 +242,7 @@ def detect(m: Model, xs, nc=80, reg_max=16, end2end=False, kind="Detect", extra=
     for prefix in copies:
         for head, c_mid, c_out, is_light in heads:
             for i, x in enumerate(xs):
-                outs.append(branch(m, x, c_mid, c_out, f"{prefix}{head}.{i}", is_light, kind == "v10Detect"))
+                outs.append(branch(m, x, c_mid, c_out, f"{prefix}{head}.{i}", is_light))
     unrun = (0, 0)  # parameters and buffers that only training runs
     if kind == "Pose26" and not m.fuse:
         sigmas = options["kpt"][0] * 2  # σx, σy per keypoint: a 1×1 convolution per level and copy, run in training only
