@@ -41,7 +41,7 @@ def test_every_group_has_a_name():
 
 
 def test_the_readers_and_the_command_line_name_only_kinds():
-    from convcalc.cli import OP_FLAGS, Op
+    from convcalc.cli.layer import OP_FLAGS, Op
     from convcalc.formats.onnxfile import ACTIVATIONS as ONNX_ACTIVATIONS
     from convcalc.formats.spec import SUGAR
 

@@ -1,0 +1,181 @@
+"""`convcalc layer`: one layer from flags."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+
+import typer
+
+from ..core.errors import ConvcalcError
+from ..core.messages import _
+from .app import app
+from .options import (CONVENTION_HELP, LANG_OPTION, Format, Lang, axes_of, expand, fail, flag_message, no_such_option,
+                      parse_padding, parse_sizes)
+from .output import can_print, console, write_lines
+
+
+class Op(str, Enum):
+    conv = "conv"
+    convT = "convT"
+    maxpool = "maxpool"
+    avgpool = "avgpool"
+    adaptive_avgpool = "adaptive_avgpool"
+    adaptive_maxpool = "adaptive_maxpool"
+    global_avgpool = "global_avgpool"
+    linear = "linear"
+    flatten = "flatten"
+    batchnorm = "batchnorm"
+    layernorm = "layernorm"
+    instancenorm = "instancenorm"
+
+
+# which flags mean something for each --op; any other flag given is refused, not ignored
+OP_FLAGS = {
+    "conv": {"--in", "--k", "--s", "--p", "--d", "--groups", "--cout", "--no-bias", "--p-total"},
+    "convT": {"--in", "--k", "--s", "--p", "--d", "--groups", "--cout", "--no-bias", "--output-padding"},
+    "maxpool": {"--in", "--k", "--s", "--p", "--d", "--ceil"},
+    "avgpool": {"--in", "--k", "--s", "--p", "--ceil"},
+    "adaptive_avgpool": {"--in", "--out"},
+    "adaptive_maxpool": {"--in", "--out"},
+    "global_avgpool": {"--in"},
+    "linear": {"--in", "--cout", "--no-bias"},
+    "flatten": {"--in"},
+    "batchnorm": {"--in"},
+    "layernorm": {"--in"},
+    "instancenorm": {"--in"},
+}
+
+
+@app.command(epilog=CONVENTION_HELP)
+def layer(
+    size: str = typer.Option(None, "--in", "--input", help="Spatial input size: 10 (10×10), 32x64 (H×W), 8x32x32 (D×H×W)."),
+    cin: int = typer.Option(1, "--cin", help="Input channels (input features for --op linear)."),
+    cout: int = typer.Option(None, "--cout", help="Output channels (output features for --op linear) [1]."),
+    k: str = typer.Option(None, "--k", "--kernel", help="Kernel size: 5 or 3x5."),
+    s: str = typer.Option(None, "--s", "--stride", help="Stride [conv: 1; pooling: the kernel size]."),
+    p: str = typer.Option(None, "--p", "--padding", help="Padding: a number, AxB, valid / same / full (nndl: narrow / equal / wide), or (before, after) pairs 1:2, 1:2x0:1 [0]."),
+    p_total: str = typer.Option(None, "--p-total", help="d2l's total padding p_h (top and bottom together; an odd total puts the extra row at the end): 2 or 3x2."),
+    d: str = typer.Option(None, "--d", "--dilation", help="Dilation [1]."),
+    groups: int = typer.Option(None, "--groups", help="Groups (= --cin for depthwise) [1]."),
+    no_bias: bool = typer.Option(False, "--no-bias", help="The layer has no bias."),
+    op: Op = typer.Option(Op.conv, "--op", help="Layer kind."),
+    output_padding: str = typer.Option(None, "--output-padding", help="Transposed convolution's output padding [0]."),
+    out: str = typer.Option(None, "--out", help="Adaptive pooling's output size."),
+    ceil: bool = typer.Option(False, "--ceil", "--ceil-mode", help="Pooling rounds the output size up, as PyTorch's ceil_mode."),
+    dims: int = typer.Option(None, "--dims", min=1, max=3, help="Spatial axes [the longest of --in/--k/--s/--p/--d, else 2]."),
+    batch: int = typer.Option(1, "--batch", min=1, help="Batch size: multiplies MACs and FLOPs."),
+    flops_per_mac: int = typer.Option(1, "--flops-per-mac", min=1, max=2, help="1: a multiply-add is one FLOP; 2: two."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
+    show_steps: bool = typer.Option(False, "--explain", help="Show the worked solution, formula by formula."),
+    draw: bool = typer.Option(False, "--draw", help="Draw the padded input, the first window and the rows no window reaches."),
+    lang: Lang = LANG_OPTION,
+):
+    """Output shape, parameters, FLOPs and receptive field of one layer.
+
+    Example: convcalc layer --in 10 --k 5 --p 1 --s 2   (→ 1×4×4)
+
+    Example: convcalc layer --in 32 --k 3 --p 1 --s 2 --no-bias --explain
+    """
+    from ..core.errors import quote
+    from ..core.layers import AdaptivePool, Conv, ConvTranspose, Flatten, InstanceNorm, Linear, Norm, Pool
+    from ..core.limits import MAX_INT
+    from ..core.network import Settings, single_layer
+
+    kind = op.value
+    given = {"--in": size, "--k": k, "--s": s, "--p": p, "--p-total": p_total, "--d": d, "--groups": groups, "--cout": cout,
+             "--output-padding": output_padding, "--out": out, "--ceil": ceil or None, "--no-bias": no_bias or None}
+    for flag, value in given.items():
+        if value is not None and flag not in OP_FLAGS[kind]:
+            fail(no_such_option(flag, kind, value), 2)
+    spatial = parse_sizes(size, "--in")
+    kernel = parse_sizes(k, "--k")
+    stride = parse_sizes(s, "--s")
+    from ..core.geometry import PRESETS
+
+    padding = parse_padding(p or "0", PRESETS)
+    p_total_value = parse_sizes(p_total, "--p-total")
+    if p_total is not None and p is not None:
+        fail(_("--p-total: gives the padding already; drop --p (or --p-total), got --p {value} too").format(value=quote(p)), 2)
+    dilation = parse_sizes(d or "1", "--d")
+    out_pad = parse_sizes(output_padding or "0", "--output-padding")
+    out_size = parse_sizes(out, "--out")
+    n = dims or axes_of(spatial, kernel, stride, padding if not (isinstance(padding, tuple) and len(padding) == 1) else None,
+                        dilation, out_pad, out_size, p_total_value) or 2
+    for flag, value in (("--cin", cin), ("--cout", cout), ("--groups", groups)):
+        if value is not None and value < 1:
+            fail(_("{flag}: must be a positive integer, got {value}").format(flag=flag, value=quote(value)))
+        if value is not None and value > MAX_INT:
+            fail(_("{flag}: must be at most 2^53 = {max_int:,}, got {value}").format(flag=flag, max_int=MAX_INT, value=quote(value)))
+    if spatial is None and kind != "linear":
+        fail(_("--in: the input size is required for --op {kind}, got none").format(kind=kind))
+    shape = (cin, *expand(spatial, n, "--in")) if spatial is not None else (cin,)
+    if kernel is None and kind in ("conv", "convT", "maxpool", "avgpool"):
+        fail(_("--k: the kernel size is required for --op {kind}, got none").format(kind=kind))
+    bias = not no_bias
+    cout, groups = cout or 1, groups or 1
+    if kind == "conv":
+        built = Conv(cout, kernel, 1 if stride is None else stride, 0 if p_total is not None else padding, dilation, groups, bias,
+                     p_total=p_total_value)
+    elif kind == "convT":
+        built = ConvTranspose(cout, kernel, 1 if stride is None else stride, padding, out_pad, dilation, groups, bias)
+    elif kind in ("maxpool", "avgpool"):
+        built = Pool(kernel, stride, padding, dilation, ceil, kind)
+    elif kind.startswith(("adaptive", "global")):
+        built = AdaptivePool(1 if out_size is None else out_size, kind)
+    elif kind == "linear":
+        built = Linear(cout, bias)
+    elif kind in ("batchnorm", "layernorm"):
+        built = Norm(kind=kind)
+    elif kind == "instancenorm":
+        built = InstanceNorm()
+    else:
+        built = Flatten()
+    try:
+        report = single_layer(built, shape, Settings(batch=batch, flops_per_mac=flops_per_mac))
+    except ConvcalcError as error:
+        fail(flag_message(error, kind))
+    drawing = []
+    if draw:
+        from ..render import teach as teach_render
+        from ..core.geometry import ConvAxis
+
+        axes = report.leaves[0].cost.axes
+        spatial = report.leaves[0].input_shape[1:]
+        if not axes or not isinstance(axes[0], ConvAxis) or len(spatial) > 2 or max(spatial) > 64:
+            fail(_("--draw: draws 1-D and 2-D convolutions and pooling of inputs up to 64 per side, got "
+                   "--op {kind} on {value}").format(kind=kind, value='×'.join(map(str, spatial)) or 'no spatial axes'), 2)
+        drawing = teach_render.draw_lines(spatial, axes)
+        if fmt is Format.csv:
+            fail(_("--draw: a picture has no place in CSV; use --format table, markdown or json, got --format csv"), 2)
+    emit_layer(report, fmt, show_steps, drawing)
+
+
+def emit_layer(report, fmt: "Format", show_steps: bool, drawing: list[str] = ()) -> None:
+    from ..render import report as render
+
+    steps = render.explanation(report, report.leaves) if show_steps else []
+    if fmt is Format.json:
+        import json
+
+        data = render.single_dict(report)
+        if show_steps:
+            data["explanation"] = steps
+        if drawing:
+            data["drawing"] = list(drawing)
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=not can_print("×")))
+        return
+    if fmt is Format.csv:
+        writer = render.CsvWriter(sys.stdout.write, report.settings, None)
+        for row in report.rows:
+            writer.leaf(row)
+        return
+    if fmt is Format.markdown:
+        table = render.TableRows(None)
+        for row in report.rows:
+            table.leaf(row)
+        sys.stdout.write(render.to_markdown(report, table))
+        write_lines(steps + list(drawing))
+        return
+    console().print(render.layer_table(report))
+    write_lines(steps + list(drawing))

@@ -1,0 +1,176 @@
+"""`convcalc net`: every layer of a network, from any reader, in any format."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from ..core.errors import ConvcalcError
+from ..core.messages import _
+from .app import app
+from .options import (CONVENTION_HELP, LANG_OPTION, Amp, Count, Dtype, Format, Lang, Optimizer, fail, input_shape,
+                      load_network, parse_assignments, parse_device)
+from .output import can_print, console, print_wide, write_lines
+
+
+READABLE_ROWS = 80  # a table deeper than this collapses its blocks
+
+
+COLLAPSE_ROWS = 200  # past this (at the depth shown), identical rows collapse and the middle is left out
+
+
+@app.command(epilog=CONVENTION_HELP)
+def net(
+    spec: str = typer.Argument(..., metavar="SPEC", help="A description file (YAML), - for standard input, a bundled network's name: vgg16, resnet50, … (see convcalc zoo), a PyTorch model: my_model.py:Net, torchvision.models:resnet50 (a class, or a function returning an nn.Module; building it runs that code, as python would; needs pip install 'convcalc[torch]'), or an ONNX file: model.onnx."),
+    size: str = typer.Option(None, "--input", "--in", help="Override the description's input: 3x160x160 (C×H×W), or 10 (features, for an MLP)."),
+    batch: int = typer.Option(1, "--batch", min=1, help="Batch size: multiplies MACs, FLOPs and activation memory."),
+    dtype: Dtype = typer.Option(Dtype.fp32, "--dtype", help="Element type for the memory figures."),
+    depth: int = typer.Option(None, "--depth", min=0, help="Collapse blocks nested deeper than N into one row each [as deep as fits 80 rows]."),
+    flops_per_mac: int = typer.Option(1, "--flops-per-mac", min=1, max=2, help="1: a multiply-add is one FLOP; 2: two."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
+    show_steps: bool = typer.Option(False, "--explain", help="Show every layer's worked arithmetic."),
+    connections: bool = typer.Option(False, "--connections", help="Add a column of LeCun's connections (LeNet-5's figure)."),
+    assignments: list[str] = typer.Option(None, "--set", help="Give a network argument: --set classes=10 --set width=0.5 (repeatable; the description's args: lists them)."),
+    by_op: bool = typer.Option(False, "--by-op", help="Add the totals per operator group: conv, linear, pool, norm, activation, merge, reshape."),
+    count: Count = typer.Option(Count.macs, "--count", help="Also count as another tool counts, to reproduce its figure: fvcore (eval), fvcore-train, torchinfo (Total mult-adds), calflops (FLOPs), thop (Ultralytics' GFLOPs ÷ 2), darknet (Darknet's BFLOPs)."),
+    optimizer: Optimizer = typer.Option(Optimizer.adam, "--optimizer", help="The optimizer whose state the training memory counts."),
+    amp: Amp = typer.Option(None, "--amp", help="Mixed precision: fp16 or bf16 activations, float32 weights, gradients and optimizer state."),
+    device: str = typer.Option(None, "--device", help="Time bounds (roofline, an estimate) on a device: a100, h100, v100, t4, rtx4090, or PEAK_FLOPS,BANDWIDTH such as 19.5e12,1.555e12."),
+    fuse: bool = typer.Option(False, "--fuse", help="As deployed models run: each batchnorm folded into the convolution before it (Darknet and Ultralytics files; for Ultralytics also RepConv's branches merged and the detection head's unused branch dropped, as its fuse() does)."),
+    lang: Lang = LANG_OPTION,
+):
+    """Shapes, parameters, FLOPs, memory and receptive field of every layer of a network.
+
+    Example: convcalc net vgg16.yaml
+
+    Example: convcalc net resnet50 --input 3x160x160 --depth 1
+    """
+    from ..core.limits import MAX_EXPLAINED
+    from ..core.network import Settings, count_rows
+
+    shape = input_shape(size)
+    try:
+        arguments = parse_assignments(assignments or [])
+        network = load_network(spec, shape, arguments, fuse)
+        settings = Settings(batch=batch, flops_per_mac=flops_per_mac, dtype=dtype.value, optimizer=optimizer.value,
+                            amp=amp.value if amp else None, device=parse_device(device, amp.value if amp else dtype.value))
+        settings.check()
+        if show_steps and count_rows(network.body) > MAX_EXPLAINED:
+            fail(_("--explain: writes out at most {max_explained:,} layers; drop --explain or describe a "
+                   "smaller network, got {count_rows:,} rows").format(max_explained=MAX_EXPLAINED, count_rows=count_rows(network.body)))
+        if by_op and fmt is Format.csv:
+            fail(_("--by-op: a second table has no place in CSV; use --format table, markdown or json, got --format csv"), 2)
+        emit_network(network, settings, fmt, show_steps, depth, connections, by_op, count.value)
+    except ConvcalcError as error:
+        fail(error)
+
+
+def readable_depth(by_depth: dict[int, int]) -> int | None:
+    """The deepest level whose rows fit on a screen or two; None when every row fits."""
+    if sum(by_depth.values()) <= READABLE_ROWS:
+        return None
+    shown = 0
+    for level in sorted(by_depth):
+        if shown + by_depth[level] > READABLE_ROWS:
+            return max(level - 1, 0)
+        shown += by_depth[level]
+    return None
+
+
+class Tee:
+    """Hands every row to several sinks."""
+
+    def __init__(self, *sinks):
+        self.sinks = sinks
+
+    def open(self, depth):
+        return tuple(s.open(depth) for s in self.sinks)
+
+    def close(self, tokens, row):
+        for s, token in zip(self.sinks, tokens):
+            s.close(token, row)
+
+    def leaf(self, row):
+        for s in self.sinks:
+            s.leaf(row)
+
+
+def emit_network(network, settings, fmt: "Format", show_steps: bool, depth: int | None, connections: bool = False,
+                 by_op: bool = False, rule: str = "macs") -> None:
+    """Walk the network once, handing its rows to the writer of the chosen format. JSON and CSV
+    are written as the rows come, into a spooled file that reaches stdout only once the whole
+    network is known to be valid (an error leaves stdout empty)."""
+    import tempfile
+
+    from ..render import report as render
+    from ..core.network import ByOp, Collect, rows_by_depth, walk
+
+    collect = Collect() if show_steps else None
+    groups = ByOp() if by_op else None
+    counted = None
+    if rule != "macs":
+        from ..core.counting import Counted
+
+        counted = Counted(rule, settings.batch)
+
+    def sinks(first):
+        chosen = [s for s in (first, collect, groups, counted) if s is not None]
+        return chosen[0] if len(chosen) == 1 else Tee(*chosen)
+
+    if fmt in (Format.json, Format.csv):
+        spool = tempfile.SpooledTemporaryFile(max_size=32 << 20, mode="w+", encoding="utf-8", newline="")
+        pieces: list[str] = []
+
+        def write(text: str) -> None:  # a spooled file's write is slow: hand it 4,096 lines at a time
+            pieces.append(text)
+            if len(pieces) >= 4096:
+                spool.write("".join(pieces))
+                pieces.clear()
+
+        if fmt is Format.json:
+            writer = render.JsonWriter(write, network.name, network.input_shape, settings, ascii_only=not can_print("×"), rule=rule)
+        else:
+            writer = render.CsvWriter(write, settings, depth, rule)
+        report = walk(network, settings, sinks(writer))
+        if fmt is Format.json:
+            if counted is not None:
+                writer.extra["count"] = render.count_dict(counted)
+            if groups is not None:
+                writer.extra["by_op"] = render.by_op_dict(groups.result(), report)
+            if collect is not None:
+                writer.extra["explanation"] = render.explanation(report._replace(rows=tuple(collect.rows)), collect.rows)
+            writer.finish(report)
+        spool.write("".join(pieces))
+        spool.seek(0)
+        import shutil
+
+        shutil.copyfileobj(spool, sys.stdout, 1 << 20)
+        return
+    by_depth = rows_by_depth(network.body)
+    if depth is None and fmt is Format.table:
+        depth = readable_depth(by_depth)
+    shown = sum(n for d, n in by_depth.items() if depth is None or d <= depth)
+    table = render.TableRows(depth, collapse=shown > COLLAPSE_ROWS)
+    report = walk(network, settings, sinks(table))
+    steps = render.explanation(report._replace(rows=tuple(collect.rows)), collect.rows) if collect else []
+    if fmt is Format.markdown:
+        sys.stdout.write(render.to_markdown(report, table))
+        if counted is not None:
+            sys.stdout.write("\n" + render.count_text(counted) + "\n")
+        if groups is not None:
+            sys.stdout.write("\n" + render.by_op_markdown(groups.result(), report))
+        write_lines(steps)
+        return
+    out = console()
+    print_wide(out, render.network_table(report, table, connections, settings.device is not None))
+    deepest = max(by_depth)
+    if depth is not None and depth < deepest:
+        out.print(_("(blocks below depth {depth} collapsed into one row each; --depth {deepest} shows every layer)").format(
+            depth=depth, deepest=deepest))
+    if groups is not None:
+        out.print(render.by_op_table(groups.result(), report))
+    out.print(render.totals_table(report, counted))
+    for line in render.warning_lines(report):
+        out.print(line, markup=False, style="yellow", highlight=False)
+    write_lines(steps)
