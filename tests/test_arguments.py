@@ -186,8 +186,8 @@ layers:
 
 def test_ids_passed_as_block_arguments():
     rows = {r.name: r for r in analyze(loads(UNET)).rows}
-    assert rows["up1.concat1.concat"].output_shape == (16 + 16, 32, 32)  # convT's 16 channels, then e2's 16
-    assert rows["up2.concat1.concat"].output_shape == (8 + 8, 64, 64)
+    assert rows["up1.concat1"].output_shape == (16 + 16, 32, 32)  # convT's 16 channels, then e2's 16
+    assert rows["up2.concat1"].output_shape == (8 + 8, 64, 64)
     assert rows["conv2"].input_shape == (8, 64, 64)  # from: e1, the first block's convolution
     with pytest.raises(SpecError, match=r"an id must be a name \(a string\), got 3"):
         loads(UNET.replace("skip: e1}", "skip: 3}"))

@@ -27,8 +27,8 @@ def test_design_call_gives_4x4():
 
 def test_json_contract():
     data = as_json("--in", "32", "--cin", "3", "--cout", "10", "--k", "5", "--p", "2")
-    assert set(data) >= {"op", "input_shape", "output_shape", "params", "macs", "flops", "receptive_field", "warnings"}
-    assert data["op"] == "conv"
+    assert set(data) >= {"schema_version", "type", "input_shape", "output_shape", "params", "macs", "flops", "receptive_field", "warnings"}
+    assert data["type"] == "conv" and data["schema_version"] == 2
     assert data["input_shape"] == [3, 32, 32]
     assert data["output_shape"] == [10, 32, 32]
     assert data["params"] == 10 * (3 * 5 * 5 + 1)
@@ -51,7 +51,7 @@ def test_batch_multiplies_macs():
 
 @pytest.mark.parametrize("args, shape", [
     (["--in", "32x64", "--k", "3x5"], [1, 32 - 3 + 1, 64 - 5 + 1]),
-    (["--in", "8x32x32", "--k", "3"], [1, 8 - 3 + 1, 30, 30]),
+    (["--in", "8x32x32", "--k", "3", "--dims", "3"], [1, 8 - 3 + 1, 30, 30]),
     (["--in", "50", "--k", "3", "--dims", "1"], [1, 50 - 3 + 1]),
     (["--in", "7", "--k", "3", "--p", "same", "--s", "2"], [1, 4, 4]),
     (["--in", "12", "--k", "5", "--p", "full"], [1, 12 + 5 - 1, 12 + 5 - 1]),

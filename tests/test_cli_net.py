@@ -90,8 +90,13 @@ def test_explain_per_layer():
 @pytest.mark.parametrize("args, message", [
     (["nonexistent.yaml"], "Error: nonexistent.yaml: no such file, nor a bundled network of that name, got 'nonexistent.yaml' (convcalc zoo lists the bundled networks)"),
     (["resnet5"], "Error: resnet5: no such file, nor a bundled network of that name, got 'resnet5'; did you mean 'resnet50'?"),
-    (["vgg16", "--input", "3x0x224"], "Error: --input: must be C×H×W (or C, C×L, C×D×H×W) with positive sizes, got '3x0x224'"),
-    (["vgg16", "--input", "224"], "Error: vgg16.yaml:12: blocks.stage.layers[0].conv: conv: needs channels and 1 to 3 spatial axes, got input of shape 224"),
+    (["vgg16", "--input", "3x0x224"], "Error: --input: must be C×H×W (or F, C×L, C×D×H×W) with positive sizes, got '3x0x224'"),
+    (["vgg16", "--input", "224"], "Error: --input: VGG-16 (configuration D) takes C×H×W (3 values, such as 3x224x224), got '224'"),
+    (["vgg16", "--input", "224x224"], "Error: --input: VGG-16 (configuration D) takes C×H×W (3 values, such as 3x224x224), got '224x224'"),
+    (["vgg16", "--input", "1x3x224x224"], "Error: --input: the batch is not part of the input; VGG-16 (configuration D) takes C×H×W: "
+                                          "write --input 3x224x224 --batch 1, got '1x3x224x224'"),
+    (["r3d_18", "--input", "8x3x16x112x112"], "Error: --input: the batch is not part of the input; R3D-18 takes C×D×H×W: "
+                                              "write --input 3x16x112x112 --batch 8, got '8x3x16x112x112'"),
     (["vgg16", "--input", "3x16x16"], "Error: vgg16.yaml:13: blocks.stage.layers[1].maxpool: axis H: kernel larger than the padded input: "
      "effective kernel 2 > input 1 + padding 0, got size 1 (layer stage5.maxpool1, input 512×1×1)\n"),
 ])
@@ -113,7 +118,9 @@ def test_bad_file_is_a_clean_error(tmp_path):
 def test_zoo_lists_every_bundled_network():
     result = runner.invoke(app, ["zoo", "--format", "json"])
     assert result.exit_code == 0
-    entries = {e["name"]: e for e in json.loads(result.stdout)}
+    data = json.loads(result.stdout)
+    assert data["schema_version"] == 2
+    entries = {e["name"]: e for e in data["networks"]}
     assert {"lenet5", "vgg16", "resnet50", "googlenet", "densenet121"} <= set(entries)
     assert entries["vgg16"]["source"] == "torchvision vgg16"
     table = runner.invoke(app, ["zoo"])

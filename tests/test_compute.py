@@ -156,7 +156,7 @@ def test_average_pooling_divisor_follows_the_padding_rule():
 def test_json_contract():
     result = runner.invoke(app, ["compute", "--x", json.dumps(X), "--w", json.dumps(K), "--format", "json"])
     data = json.loads(result.stdout)
-    assert data["op"] == "conv" and data["input_shape"] == [1, 3, 3] and data["output_shape"] == [1, 2, 2]
+    assert data["schema_version"] == 2 and data["type"] == "conv" and data["input_shape"] == [1, 3, 3] and data["output_shape"] == [1, 2, 2]
     assert data["output"] == [[[19, 25], [37, 43]]] and data["output_exact"] == [[["19", "25"], ["37", "43"]]]
 
 

@@ -23,9 +23,16 @@ def test_a_network_from_standard_input_with_no_spatial_axes():
 
 
 def test_the_input_flag_takes_features_alone():
-    text = "input: [3, 8, 8]\nlayers:\n  - linear: {out: 4}\n"
+    text = "input: [10]\nlayers:\n  - linear: {out: 4}\n"
     data = json.loads(runner.invoke(app, ["net", "-", "--input", "20", "--format", "json"], input=text).stdout)
     assert data["total"]["params"] == 20 * 4 + 4
+
+
+def test_the_input_flag_keeps_the_descriptions_axes():
+    text = "input: [3, 8, 8]\nlayers:\n  - linear: {out: 4}\n"
+    result = runner.invoke(app, ["net", "-", "--input", "20"], input=text)
+    assert result.exit_code == 1
+    assert result.stderr == "Error: --input: <stdin> takes C×H×W (3 values, such as 3x8x8), got '20'\n"
 
 
 def test_standard_input_errors_are_one_line():

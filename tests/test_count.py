@@ -177,7 +177,7 @@ def test_table_and_markdown_name_the_rule():
     case = next(c for c in REFERENCE["cases"] if c["network"] == "vgg11")
     assert "counted as fvcore" in table.stdout and f"{case['fvcore']:,}" in table.stdout
     markdown = runner.invoke(app, ["net", "vgg11", "--count", "fvcore", "-f", "markdown"])
-    assert f"counted as fvcore: {case['fvcore']:,}" in markdown.stdout
+    assert f"| counted as fvcore | {case['fvcore']:,} |" in markdown.stdout
 
 
 def test_default_output_has_no_count():

@@ -225,5 +225,5 @@ def test_names_are_shown_literally():
     import json
 
     rows = list(csv.DictReader(io.StringIO(run(["net", path, "--format", "csv"])[1])))
-    assert [r["name"] for r in rows] == ["[/x]", "[red]x[/red]", "a|b\nc,d\"e\x07"]
+    assert [r["name"] for r in rows] == ["[/x]", "[red]x[/red]", "a|b\nc,d\"e\x07", "total"]
     assert [x["name"] for x in json.loads(run(["net", path, "--format", "json"])[1])["layers"]] == ["[/x]", "[red]x[/red]", "a|b\nc,d\"e\x07"]

@@ -191,11 +191,32 @@ def leftover_english(text: str) -> list[str]:
     text = re.sub(r"\boutput(?= +linear|\s\(linear\))", " ", text)  # LeNet-5's last layer is named output
     text = re.sub(r"(?m)^  (layer|net|zoo|compute|solve) |`layer`", " ", text)  # command names
     text = re.sub(r"<[\w|-]+>|\[默认：[\w.-]+\]", " ", text)  # an option's choices and default are values typed as they are
-    text = re.sub(r"--[\w-]+|convcalc \w+|\b\w+\.yaml\b|\b\w+=(\w+|'[^']*')|'[^']*'", " ", text)  # code: p='same', ceil_mode=True
+    text = re.sub(r"\b[a-z_]+(?:,[a-z_]+)+,?", " ", text)  # a list of values typed as they are: shape,params,rf
+    text = re.sub(r"--[\w-]+(?:[ =](?!--)[A-Za-z0-9_.,=/:?×-]+(?![\u4e00-\u9fff]))?|convcalc \w+|\b\w+\.yaml\b|\b\w+=(\w+|'[^']*')|'[^']*'", " ", text)  # code: p='same', ceil_mode=True
     for kind in ("conv", "convT", "maxpool", "avgpool", "linear", "flatten", "relu", "tanh", "subsample", "batchnorm",
                  "global_avgpool", "adaptive_avgpool", "add", "concat"):
         text = re.sub(rf"\b{kind}\b", " ", text)
     return [w for w in ENGLISH if term_pattern(w).search(text)]
+
+
+def english_fragments(text: str) -> list[str]:
+    """Runs of two or more English words in Chinese output, once what stays English by design is
+    taken out: commands, options with their values, quoted code, the bundled networks' titles."""
+    from convcalc.formats.spec import load
+    from convcalc.formats.zoo import bundled
+
+    for title in sorted((load(path).name for path in bundled()), key=len, reverse=True):
+        text = text.replace(title, " ")
+    text = re.sub(r"convcalc( [a-z]+)?|pip install \S+|'[^']*'|`[^`]*`", " ", text)
+    text = re.sub(r"--[\w-]+(?:[ =](?!--)[A-Za-z0-9_.,=/:?×-]+)?", " ", text)
+    return re.findall(r"\b[A-Za-z]{3,}(?: [A-Za-z]{3,})+\b", text)
+
+
+def ascii_punctuation(text: str) -> list[str]:
+    """An ASCII comma, colon or semicolon written against Chinese (the notes write ，：；), outside
+    a formula such as max(2·乘加运算/峰值, 字节数/带宽) and a syntax such as 峰值FLOPS,带宽."""
+    text = re.sub(r"max\([^)]*\)|\w*FLOPS,\w*", " ", text)
+    return re.findall(r".{0,12}(?:[\u4e00-\u9fff][,;:]|[,;:] ?[\u4e00-\u9fff]).{0,12}", text)
 
 
 @pytest.mark.parametrize("name", CHINESE_RUNS)
@@ -207,6 +228,8 @@ def test_every_command_renders_in_chinese(name):
     assert "Traceback" not in text
     assert re.search(r"[\u4e00-\u9fff]", text), text
     assert leftover_english(text) == [], (leftover_english(text), text[:2000])
+    assert english_fragments(text) == [], text[:2000]
+    assert ascii_punctuation(text) == [], text[:2000]
     if code and not name.startswith("solve_"):  # solve's "no solution" is an answer on stdout, its status 1
         assert result.stderr.startswith("错误：") and result.stderr.count("\n") == 1 and result.stdout == ""
 
@@ -274,7 +297,7 @@ def test_the_notes_terms_appear_where_the_notes_use_them():
 
 
 def readme_chinese_commands() -> list[str]:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    text = (ROOT / "README.zh.md").read_text(encoding="utf-8")
     block = text.split("常用命令", 1)[1].split("```", 2)[1]
     return [line.split("  #")[0].strip() for line in block.splitlines() if "convcalc" in line]
 

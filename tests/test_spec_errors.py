@@ -91,7 +91,7 @@ def test_ids_and_from_wire_a_graph_that_does_not_nest():
                 "  - concat: [[], skip]\n  - {conv: {c: 4, k: 1}, from: skip}\n", "net.yaml")
     rep = analyze(net)
     shapes = [(r.name, r.output_shape) for r in rep.leaves]
-    assert ("concat1.concat", (8 + 8, 32, 32)) in shapes
+    assert ("concat1", (8 + 8, 32, 32)) in shapes
     assert shapes[-1] == ("conv2", (4, 32, 32))
 
 

@@ -143,7 +143,7 @@ def test_lenet5_c1_connections_in_explanation():
     from convcalc.teach.explain import explain
 
     row = next(r for r in report("lenet5").leaves if r.name == "C1")
-    assert "= 156·28·28 = 122,304" in "\n".join(explain(row, report("lenet5").settings))
+    assert "= 156·28·28 = 122,304" in "\n".join(explain(row, report("lenet5").settings, ("connections",)))
 
 
 @pytest.mark.parametrize("path", bundled(), ids=lambda p: p.stem)

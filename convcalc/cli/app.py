@@ -9,7 +9,7 @@ import typer
 
 from .. import __version__
 from ..core.messages import _
-from .options import LANG_OPTION, Lang, fail, fail_line
+from .options import EXPLAIN_ALONE, LANG_OPTION, Lang, fail, fail_line
 from .output import output_failed, prepare_streams
 
 
@@ -18,7 +18,7 @@ class Commands(typer.core.TyperGroup):
     missing argument) are one `Error: <where>: <what>, got <value>` line like every other error."""
 
     def main(self, args=None, prog_name=None, standalone_mode=True, **extra):
-        argv = list(sys.argv[1:] if args is None else args)
+        argv = bare_explain(list(sys.argv[1:] if args is None else args))
         try:
             code = super().main(args=argv, prog_name=prog_name, standalone_mode=False, **extra)
         except ClickUsageError as error:
@@ -43,6 +43,36 @@ try:  # typer ≥ 0.25 carries its own copy of click
 except ImportError:
     from click.exceptions import Abort as ClickAbort, BadOptionUsage, BadParameter, MissingParameter, NoArgsIsHelpError, \
         NoSuchOption, UsageError as ClickUsageError
+
+
+def bare_explain(argv: list[str]) -> list[str]:
+    """`--explain` takes an optional list of parts in `layer` and `net`: alone (at the end, or
+    before anything that is not a list of parts, such as the network's name) it stands for the
+    course's default."""
+    from ..teach.explain import PARTS
+
+    if not argv or argv[0] not in ("layer", "net"):
+        return argv
+    out = []
+    for index, arg in enumerate(argv):
+        out.append(arg)
+        if arg == "--":
+            return out + argv[index + 1:]
+        if arg == "--explain":
+            following = argv[index + 1] if index + 1 < len(argv) else None
+            if following is None or following.startswith("-") or not looks_like_parts(following, PARTS):
+                out.append(EXPLAIN_ALONE)
+    return out
+
+
+def looks_like_parts(text: str, parts: tuple[str, ...]) -> bool:
+    """A list of parts, perhaps misspelt (then --explain says so); not a network's name or a file."""
+    import difflib
+
+    if "," in text:
+        return True
+    word = text.strip().lower()[:50]
+    return word in parts + ("all",) or bool(difflib.get_close_matches(word, parts, n=1, cutoff=0.75))
 
 
 def typed_value(argv: list[str], names) -> str | None:
@@ -87,8 +117,15 @@ def usage_message(error, argv: list[str]) -> str:
         else:
             what = error.format_message()
         value = typed_value(argv, param.opts)
+        hint = ""
+        if getattr(kind, "choices", None) and value is not None:
+            import difflib
+
+            choices = [str(c) for c in kind.choices]
+            close = [c for c in choices if c.startswith(value.lower()[:20])] or difflib.get_close_matches(value[:50], choices, n=1)
+            hint = _("; did you mean {name}?").format(name=close[0]) if close else ""
         return _("{option}: {what}, got {value}").format(option=param.opts[0], what=what,
-                                                         value=quote(value) if value is not None else _("none"))
+                                                         value=quote(value) if value is not None else _("none")) + hint
     group = error.ctx.command if error.ctx is not None else None
     commands = getattr(group, "commands", None)
     words = [a for a in argv if not a.startswith("-")]
@@ -105,7 +142,7 @@ def usage_message(error, argv: list[str]) -> str:
     return _("{command}: {message}").format(command=error.ctx.command_path if error.ctx else "convcalc", message=error.format_message())
 
 
-app = typer.Typer(cls=Commands, add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+app = typer.Typer(cls=Commands, add_completion=True, no_args_is_help=True, rich_markup_mode=None,
                   context_settings={"help_option_names": ["-h", "--help"]},
                   help="Shape, parameter, FLOP and receptive-field calculator for convolutional networks.")
 
@@ -168,4 +205,45 @@ def build(argv: list[str]):
     command = typer.main.get_command(app)
     if language != "en":
         i18n.translate_command(command)
+        chinese_help()
     return command
+
+
+def chinese_help() -> None:
+    """The help as Chinese is set: wrapped counting a Chinese character as the two columns it takes
+    on a terminal, full-width colons and semicolons, the parser's type names in Chinese."""
+    from rich.cells import cell_len
+
+    from ..render.fit import fill
+
+    try:
+        from typer._click import formatting
+    except ImportError:
+        from click import formatting
+
+    def wrap_text(text, width=78, initial_indent="", subsequent_indent="", preserve_paragraphs=False):
+        paragraphs = text.expandtabs().split("\n\n") if preserve_paragraphs else [text.expandtabs()]
+        out = []
+        for paragraph in paragraphs:
+            if paragraph.startswith("\b\n"):  # click's mark for a block not to rewrap
+                out.append("\n".join(initial_indent + line for line in paragraph.splitlines()[1:]))
+                continue
+            indent = " " * (len(paragraph) - len(paragraph.lstrip(" "))) if preserve_paragraphs else ""
+            out.append(fill(paragraph, width, initial_indent + indent, subsequent_indent + indent))
+        return "\n\n".join(out)
+
+    formatting.wrap_text = wrap_text
+    formatting.term_len = cell_len
+    formatter = formatting.HelpFormatter
+    if getattr(formatter, "convcalc_chinese", False):
+        return
+
+    def write_heading(self, heading):
+        self.write(f"{'':>{self.current_indent}}{heading}：\n")
+
+    def write_dl(self, rows, col_max=30, col_spacing=2, original=formatter.write_dl):
+        rows = [(first.replace("<int range>", _("<integer>")).replace("<int>", _("<integer>")).replace("<str>", _("<text>")),
+                 second.replace("; ", "；")) for first, second in rows]
+        original(self, rows, col_max, col_spacing)
+
+    formatter.write_heading, formatter.write_dl, formatter.convcalc_chinese = write_heading, write_dl, True

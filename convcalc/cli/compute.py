@@ -10,7 +10,7 @@ from ..core.errors import ConvcalcError
 from ..core.messages import _
 from .app import app
 from .options import LANG_OPTION, Format, Lang, TeachOp, fail, no_such_option, parse_sizes, read_values
-from .output import can_print, write_lines
+from .output import can_print, fit_width, write_lines
 
 
 COMPUTE_FLAGS = {
@@ -102,6 +102,7 @@ def emit_compute(result, fmt: "Format", show_steps: bool, symbolic: bool, draw: 
     import json
 
     from ..render import teach as show
+    from ..render.report import SCHEMA_VERSION
 
     extra_lines, drawing = [], []
     if (symbolic or draw) and fmt is Format.csv:
@@ -122,7 +123,7 @@ def emit_compute(result, fmt: "Format", show_steps: bool, symbolic: bool, draw: 
             extra["symbolic"] = extra_lines
         if draw:
             extra["drawing"] = drawing
-        data = show.compute_json(result, extra) if numbers else {"op": result.op, **extra}
+        data = show.compute_json(result, extra) if numbers else {"schema_version": SCHEMA_VERSION, "type": result.op, **extra}
         ascii_only = not can_print("×")
         # one key a line, each value compact: a matrix stays readable
         typer.echo("{\n" + ",\n".join(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=ascii_only)}" for key, value in data.items()) + "\n}")
@@ -132,4 +133,9 @@ def emit_compute(result, fmt: "Format", show_steps: bool, symbolic: bool, draw: 
         sys.stdout.write(show.compute_markdown(result))
         write_lines(steps + extra_lines + drawing)
     else:
-        write_lines(show.output_lines(result, numbers) + steps + extra_lines + drawing)
+        width = fit_width()  # sentences wrap at a terminal's edge; a matrix or a drawing never does
+        shown = show.output_lines(result, numbers)
+        write_lines(shown[:1], width)
+        write_lines(shown[1:])
+        write_lines(steps + extra_lines, width)
+        write_lines(drawing)

@@ -7,10 +7,10 @@ from enum import Enum
 
 import typer
 
-from ..core.errors import ConvcalcError
-from ..core.messages import _
+from ..core.errors import ConvcalcError, reason
+from ..core.messages import _, say
 from .app import app
-from .options import LANG_OPTION, Lang, fail, input_shape, load_network, parse_assignments
+from .options import complete_spec, LANG_OPTION, Lang, fail, input_shape, load_network, parse_assignments
 
 
 class Target(str, Enum):
@@ -19,7 +19,7 @@ class Target(str, Enum):
 
 @app.command()
 def export(
-    spec: str = typer.Argument(..., metavar="SPEC", help="A network as net takes it: a description file (YAML), -, a bundled network's name, a PyTorch model or an ONNX file."),
+    spec: str = typer.Argument(..., metavar="SPEC", autocompletion=complete_spec, help="A network as net takes it: a description file (YAML), -, a bundled network's name, a PyTorch model or an ONNX file."),
     to: Target = typer.Option(..., "--to", help="The format to write: torch (a PyTorch file: an nn.Module per block and build())."),
     output: str = typer.Option(None, "--output", "-o", help="Write to this file [standard output]."),
     size: str = typer.Option(None, "--input", "--in", help="Override the description's input: 3x160x160 (C×H×W)."),
@@ -47,4 +47,4 @@ def export(
     except OSError as error:
         from ..core.errors import quote
 
-        fail(_("--output: cannot write the file: {what}, got {value}").format(what=error.strerror or str(error), value=quote(output)))
+        fail(_("--output: cannot write the file: {what}, got {value}").format(what=say(reason(error, str(error))), value=quote(output)))

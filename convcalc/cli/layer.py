@@ -10,9 +10,9 @@ import typer
 from ..core.errors import ConvcalcError
 from ..core.messages import _
 from .app import app
-from .options import (CONVENTION_HELP, LANG_OPTION, Format, Lang, axes_of, expand, fail, flag_message, no_such_option,
-                      parse_padding, parse_sizes)
-from .output import can_print, console, write_lines
+from .options import (CONVENTION_HELP, EXPLAIN_HELP, LANG_OPTION, Format, Lang, axes_of, expand, explain_parts, fail,
+                      flag_message, no_such_option, parse_padding, parse_sizes)
+from .output import can_print, console, fit_width, write_lines
 
 
 class Op(str, Enum):
@@ -50,7 +50,7 @@ OP_FLAGS = {
 @app.command(epilog=CONVENTION_HELP)
 def layer(
     size: str = typer.Option(None, "--in", "--input", help="Spatial input size: 10 (10×10), 32x64 (H×W), 8x32x32 (D×H×W)."),
-    cin: int = typer.Option(1, "--cin", help="Input channels (input features for --op linear)."),
+    cin: int = typer.Option(None, "--cin", help="Input channels (input features for --op linear) [1]."),
     cout: int = typer.Option(None, "--cout", help="Output channels (output features for --op linear) [1]."),
     k: str = typer.Option(None, "--k", "--kernel", help="Kernel size: 5 or 3x5."),
     s: str = typer.Option(None, "--s", "--stride", help="Stride [conv: 1; pooling: the kernel size]."),
@@ -59,7 +59,7 @@ def layer(
     d: str = typer.Option(None, "--d", "--dilation", help="Dilation [1]."),
     groups: int = typer.Option(None, "--groups", help="Groups (= --cin for depthwise) [1]."),
     no_bias: bool = typer.Option(False, "--no-bias", help="The layer has no bias."),
-    op: Op = typer.Option(Op.conv, "--op", help="Layer kind."),
+    op: Op = typer.Option(Op.conv, "--op", metavar="<KIND>", help="Layer kind: " + ", ".join(k.value for k in Op) + "."),
     output_padding: str = typer.Option(None, "--output-padding", help="Transposed convolution's output padding [0]."),
     out: str = typer.Option(None, "--out", help="Adaptive pooling's output size."),
     ceil: bool = typer.Option(False, "--ceil", "--ceil-mode", help="Pooling rounds the output size up, as PyTorch's ceil_mode."),
@@ -67,7 +67,8 @@ def layer(
     batch: int = typer.Option(1, "--batch", min=1, help="Batch size: multiplies MACs and FLOPs."),
     flops_per_mac: int = typer.Option(1, "--flops-per-mac", min=1, max=2, help="1: a multiply-add is one FLOP; 2: two."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
-    show_steps: bool = typer.Option(False, "--explain", help="Show the worked solution, formula by formula."),
+    explain: str = typer.Option(None, "--explain", metavar="[PARTS]", help=EXPLAIN_HELP),
+    backward: bool = typer.Option(False, "--backward", help="Add the backward pass: its MACs and the bytes autograd saves for it (as the network's first layer, whose input needs no gradient)."),
     draw: bool = typer.Option(False, "--draw", help="Draw the padded input, the first window and the rows no window reaches."),
     lang: Lang = LANG_OPTION,
 ):
@@ -100,8 +101,14 @@ def layer(
     dilation = parse_sizes(d or "1", "--d")
     out_pad = parse_sizes(output_padding or "0", "--output-padding")
     out_size = parse_sizes(out, "--out")
-    n = dims or axes_of(spatial, kernel, stride, padding if not (isinstance(padding, tuple) and len(padding) == 1) else None,
-                        dilation, out_pad, out_size, p_total_value) or 2
+    others = axes_of(kernel, stride, padding if not (isinstance(padding, tuple) and len(padding) == 1) else None,
+                     dilation, out_pad, out_size, p_total_value)
+    if (dims is None and isinstance(spatial, tuple) and len(spatial) == 3 and others < 3 and kind != "linear"
+            and (cin is None or cin == spatial[0])):  # 3x32x32 is C×H×W written where --in takes H×W
+        fail(_("--in: takes the spatial size only (H×W; D×H×W with --dims 3), the channels go in --cin: did you mean "
+               "--in {hw} --cin {c}?, got {value}").format(hw="x".join(map(str, spatial[1:])), c=spatial[0], value=quote(size)), 2)
+    cin = 1 if cin is None else cin
+    n = dims or max(axes_of(spatial), others) or 2
     for flag, value in (("--cin", cin), ("--cout", cout), ("--groups", groups)):
         if value is not None and value < 1:
             fail(_("{flag}: must be a positive integer, got {value}").format(flag=flag, value=quote(value)))
@@ -148,13 +155,14 @@ def layer(
         drawing = teach_render.draw_lines(spatial, axes)
         if fmt is Format.csv:
             fail(_("--draw: a picture has no place in CSV; use --format table, markdown or json, got --format csv"), 2)
-    emit_layer(report, fmt, show_steps, drawing)
+    emit_layer(report, fmt, explain_parts(explain, *(("memory", "backward") if backward else ())), drawing, backward)
 
 
-def emit_layer(report, fmt: "Format", show_steps: bool, drawing: list[str] = ()) -> None:
+def emit_layer(report, fmt: "Format", parts: tuple[str, ...] | None, drawing: list[str] = (), backward: bool = False) -> None:
     from ..render import report as render
 
-    steps = render.explanation(report, report.leaves) if show_steps else []
+    show_steps = parts is not None
+    steps = render.explanation(report, report.leaves, parts) if show_steps else []
     if fmt is Format.json:
         import json
 
@@ -177,5 +185,8 @@ def emit_layer(report, fmt: "Format", show_steps: bool, drawing: list[str] = ())
         sys.stdout.write(render.to_markdown(report, table))
         write_lines(steps + list(drawing))
         return
-    console().print(render.layer_table(report))
-    write_lines(steps + list(drawing))
+    out = console()
+    out.print(render.layer_table(report, backward))
+    out.print(render.short_convention(report), markup=False, highlight=False)
+    write_lines(steps, fit_width())
+    write_lines(list(drawing))

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 
 import typer
 
 from ..core.errors import ConvcalcError
 from ..core.messages import _
 from .app import app
-from .options import (CONVENTION_HELP, LANG_OPTION, Amp, Count, Dtype, Format, Lang, Optimizer, fail, input_shape,
-                      load_network, parse_assignments, parse_device)
-from .output import can_print, console, print_wide, write_lines
+from .options import (complete_spec, CONVENTION_HELP, EXPLAIN_HELP, LANG_OPTION, Amp, Count, Dtype, Format, Lang, Optimizer, explain_parts,
+                      fail, input_shape, load_network, parse_assignments, parse_device)
+from .output import PROSE_COLUMNS, can_print, console, fit_width, print_wide, write_lines
 
 
 READABLE_ROWS = 80  # a table deeper than this collapses its blocks
@@ -22,18 +23,22 @@ COLLAPSE_ROWS = 200  # past this (at the depth shown), identical rows collapse a
 
 @app.command(epilog=CONVENTION_HELP)
 def net(
-    spec: str = typer.Argument(..., metavar="SPEC", help="A description file (YAML), - for standard input, a bundled network's name: vgg16, resnet50, … (see convcalc zoo), a PyTorch model: my_model.py:Net, torchvision.models:resnet50 (a class, or a function returning an nn.Module; building it runs that code, as python would; needs pip install 'convcalc[torch]'), or an ONNX file: model.onnx."),
+    spec: str = typer.Argument(..., metavar="SPEC", autocompletion=complete_spec, help="A description file (YAML), - for standard input, a bundled network's name: vgg16, resnet50, … (see convcalc zoo), a PyTorch model: my_model.py:Net, torchvision.models:resnet50 (a class, or a function returning an nn.Module; building it runs that code, as python would; needs pip install torch), or an ONNX file: model.onnx."),
     size: str = typer.Option(None, "--input", "--in", help="Override the description's input: 3x160x160 (C×H×W), or 10 (features, for an MLP)."),
     batch: int = typer.Option(1, "--batch", min=1, help="Batch size: multiplies MACs, FLOPs and activation memory."),
     dtype: Dtype = typer.Option(Dtype.fp32, "--dtype", help="Element type for the memory figures."),
     depth: int = typer.Option(None, "--depth", min=0, help="Collapse blocks nested deeper than N into one row each [as deep as fits 80 rows]."),
     flops_per_mac: int = typer.Option(1, "--flops-per-mac", min=1, max=2, help="1: a multiply-add is one FLOP; 2: two."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
-    show_steps: bool = typer.Option(False, "--explain", help="Show every layer's worked arithmetic."),
+    explain: str = typer.Option(None, "--explain", metavar="[PARTS]", help=EXPLAIN_HELP),
+    brief: bool = typer.Option(False, "--brief", help="Only names, shapes, parameters and FLOPs, and their totals."),
+    wide: bool = typer.Option(False, "--wide", help="Every column at its full width, even past the terminal's edge."),
+    every_warning: bool = typer.Option(False, "--warnings", help="Write out every warning (the same warning on several layers is otherwise written once)."),
+    excel: bool = typer.Option(False, "--excel", help="With --format csv: a file Excel opens as it should (UTF-8 mark, each shape as columns of numbers)."),
     connections: bool = typer.Option(False, "--connections", help="Add a column of LeCun's connections (LeNet-5's figure)."),
     assignments: list[str] = typer.Option(None, "--set", help="Give a network argument: --set classes=10 --set width=0.5 (repeatable; the description's args: lists them)."),
     by_op: bool = typer.Option(False, "--by-op", help="Add the totals per operator group: conv, linear, pool, norm, activation, merge, reshape."),
-    count: Count = typer.Option(Count.macs, "--count", help="Also count as another tool counts, to reproduce its figure: fvcore (eval), fvcore-train, torchinfo (Total mult-adds), calflops (FLOPs), thop (Ultralytics' GFLOPs ÷ 2), darknet (Darknet's BFLOPs)."),
+    count: Count = typer.Option(Count.macs, "--count", metavar="<RULE>", help="Also count as another tool counts, to reproduce its figure: fvcore (eval), fvcore-train, torchinfo (Total mult-adds), calflops (FLOPs), thop (Ultralytics' GFLOPs ÷ 2), darknet (Darknet's BFLOPs)."),
     optimizer: Optimizer = typer.Option(Optimizer.adam, "--optimizer", help="The optimizer whose state the training memory counts."),
     amp: Amp = typer.Option(None, "--amp", help="Mixed precision: fp16 or bf16 activations, float32 weights, gradients and optimizer state."),
     device: str = typer.Option(None, "--device", help="Time bounds (roofline, an estimate) on a device: a100, h100, v100, t4, rtx4090, or PEAK_FLOPS,BANDWIDTH such as 19.5e12,1.555e12."),
@@ -50,6 +55,8 @@ def net(
     from ..core.network import Settings, count_rows
 
     shape = input_shape(size)
+    parts = explain_parts(explain, *(("connections",) if connections else ()), *(("time",) if device else ()))
+    show_steps = parts is not None
     try:
         arguments = parse_assignments(assignments or [])
         network = load_network(spec, shape, arguments, fuse)
@@ -61,7 +68,10 @@ def net(
                    "smaller network, got {count_rows:,} rows").format(max_explained=MAX_EXPLAINED, count_rows=count_rows(network.body)))
         if by_op and fmt is Format.csv:
             fail(_("--by-op: a second table has no place in CSV; use --format table, markdown or json, got --format csv"), 2)
-        emit_network(network, settings, fmt, show_steps, depth, connections, by_op, count.value)
+        if excel and fmt is not Format.csv:
+            fail(_("--excel: shapes a CSV file for Excel; add --format csv, got --format {value}").format(value=fmt.value), 2)
+        view = View(fmt, parts, depth, connections, by_op, count.value, brief, wide, every_warning, excel)
+        emit_network(network, settings, view)
     except ConvcalcError as error:
         fail(error)
 
@@ -96,8 +106,23 @@ class Tee:
             s.leaf(row)
 
 
-def emit_network(network, settings, fmt: "Format", show_steps: bool, depth: int | None, connections: bool = False,
-                 by_op: bool = False, rule: str = "macs") -> None:
+@dataclass(frozen=True)
+class View:
+    """What `net` shows of an analysis and how."""
+
+    fmt: Format = Format.table
+    parts: tuple[str, ...] | None = None  # --explain's parts; None: no explanation
+    depth: int | None = None
+    connections: bool = False
+    by_op: bool = False
+    rule: str = "macs"
+    brief: bool = False
+    wide: bool = False
+    every_warning: bool = False
+    excel: bool = False
+
+
+def emit_network(network, settings, view: View = View()) -> None:
     """Walk the network once, handing its rows to the writer of the chosen format. JSON and CSV
     are written as the rows come, into a spooled file that reaches stdout only once the whole
     network is known to be valid (an error leaves stdout empty)."""
@@ -106,8 +131,9 @@ def emit_network(network, settings, fmt: "Format", show_steps: bool, depth: int 
     from ..render import report as render
     from ..core.network import ByOp, Collect, rows_by_depth, walk
 
-    collect = Collect() if show_steps else None
-    groups = ByOp() if by_op else None
+    fmt, depth, connections, rule, parts = view.fmt, view.depth, view.connections, view.rule, view.parts
+    collect = Collect() if parts is not None else None
+    groups = ByOp() if view.by_op else None
     counted = None
     if rule != "macs":
         from ..core.counting import Counted
@@ -131,7 +157,7 @@ def emit_network(network, settings, fmt: "Format", show_steps: bool, depth: int 
         if fmt is Format.json:
             writer = render.JsonWriter(write, network.name, network.input_shape, settings, ascii_only=not can_print("×"), rule=rule)
         else:
-            writer = render.CsvWriter(write, settings, depth, rule)
+            writer = render.CsvWriter(write, settings, depth, rule, view.excel)
         report = walk(network, settings, sinks(writer))
         if fmt is Format.json:
             if counted is not None:
@@ -139,8 +165,10 @@ def emit_network(network, settings, fmt: "Format", show_steps: bool, depth: int 
             if groups is not None:
                 writer.extra["by_op"] = render.by_op_dict(groups.result(), report)
             if collect is not None:
-                writer.extra["explanation"] = render.explanation(report._replace(rows=tuple(collect.rows)), collect.rows)
+                writer.extra["explanation"] = render.explanation(report._replace(rows=tuple(collect.rows)), collect.rows, parts)
             writer.finish(report)
+        else:
+            writer.total(report, counted)
         spool.write("".join(pieces))
         spool.seek(0)
         import shutil
@@ -153,24 +181,33 @@ def emit_network(network, settings, fmt: "Format", show_steps: bool, depth: int 
     shown = sum(n for d, n in by_depth.items() if depth is None or d <= depth)
     table = render.TableRows(depth, collapse=shown > COLLAPSE_ROWS)
     report = walk(network, settings, sinks(table))
-    steps = render.explanation(report._replace(rows=tuple(collect.rows)), collect.rows) if collect else []
+    steps = render.explanation(report._replace(rows=tuple(collect.rows)), collect.rows, parts) if collect else []
     if fmt is Format.markdown:
-        sys.stdout.write(render.to_markdown(report, table))
-        if counted is not None:
-            sys.stdout.write("\n" + render.count_text(counted) + "\n")
+        sys.stdout.write(render.to_markdown(report, table, connections, counted, view.brief))
         if groups is not None:
             sys.stdout.write("\n" + render.by_op_markdown(groups.result(), report))
-        write_lines(steps)
+        write_lines(render.warning_lines(report, view.every_warning) + steps)
         return
-    out = console()
-    print_wide(out, render.network_table(report, table, connections, settings.device is not None))
+    width = fit_width(view.wide)
+    out = console(width)
+    rows, under = render.network_table(report, table, connections, settings.device is not None, width, view.brief)
+    print_wide(out, rows)
     deepest = max(by_depth)
     if depth is not None and depth < deepest:
-        out.print(_("(blocks below depth {depth} collapsed into one row each; --depth {deepest} shows every layer)").format(
+        under.insert(0, _("(blocks below depth {depth} collapsed into one row each; --depth {deepest} shows every layer)").format(
             depth=depth, deepest=deepest))
+    say_lines(out, under, width, style="dim")
     if groups is not None:
-        out.print(render.by_op_table(groups.result(), report))
-    out.print(render.totals_table(report, counted))
-    for line in render.warning_lines(report):
-        out.print(line, markup=False, style="yellow", highlight=False)
-    write_lines(steps)
+        print_wide(out, render.by_op_table(groups.result(), report, width))
+    print_wide(out, render.totals_table(report, counted, width, view.brief))
+    say_lines(out, render.warning_lines(report, view.every_warning), width, style="yellow")
+    write_lines(steps, width)
+
+
+def say_lines(out, lines: list[str], width: int | None, style: str | None = None) -> None:
+    """Sentences under a table, wrapped at the terminal's edge (off a terminal, at PROSE_COLUMNS)."""
+    from ..render.fit import wrap
+
+    for line in lines:
+        for piece in wrap(line, width or PROSE_COLUMNS):
+            out.print(piece, markup=False, highlight=False, style=style, soft_wrap=True)

@@ -3,6 +3,7 @@ one-line `Error: <where>: <what>, got <value>` every refusal ends in."""
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from enum import Enum
@@ -49,6 +50,13 @@ def fail_line(message: str) -> None:
     text = _("Error: {message}").format(message=" ".join(str(message).split()))
     if len(text) > MAX_MESSAGE:
         text = text[: MAX_MESSAGE - 1] + "…"
+    try:  # one line, for a pipe or a log; on a terminal, wrapped at its edge between words
+        if sys.stderr is not None and sys.stderr.isatty():
+            from ..render.fit import fill
+
+            text = fill(text, max(os.get_terminal_size(sys.stderr.fileno()).columns, 20), "", "  ")
+    except (OSError, ValueError, AttributeError):
+        pass
     typer.echo(text, err=True)
 
 
@@ -73,7 +81,7 @@ def parse_padding(text: str | None, presets: tuple[str, ...]):
     return pairs
 
 
-def parse_sizes(text: str | None, flag: str, presets: tuple[str, ...] = ()) -> int | tuple[int, ...] | str | None:
+def parse_sizes(text: str | None, flag: str, presets: tuple[str, ...] = (), most: int = 3) -> int | tuple[int, ...] | str | None:
     """'10' → 10, '32x64' → (32, 64), 'same' → 'same' where presets allow it."""
     from ..core.errors import quote
     from ..core.limits import MAX_INT, MAX_INT_DIGITS
@@ -83,11 +91,13 @@ def parse_sizes(text: str | None, flag: str, presets: tuple[str, ...] = ()) -> i
     if text.strip().lower() in presets:
         return text.strip().lower()
     if not SIZE.match(text):
-        expected = "an integer or sizes such as 32x64" + (f", or one of {', '.join(presets)}" if presets else "")
+        expected = (_("an integer or sizes such as 32x64, or one of {presets}").format(presets=", ".join(presets)) if presets
+                    else _("an integer or sizes such as 32x64"))
         fail(_("{flag}: must be {expected}, got {value}").format(flag=flag, expected=expected, value=quote(text)), 2)
     parts = re.split(r"[x×,*]", text)
-    if len(parts) > 3:
-        fail(_("{flag}: at most 3 values (one per spatial axis: D×H×W), got {value}").format(flag=flag, value=quote(text)), 2)
+    if len(parts) > most:
+        fail(_("{flag}: at most 3 values (one per spatial axis: D×H×W), got {value}").format(flag=flag, value=quote(text)) if most == 3 else
+             _("{flag}: at most {most} values, got {value}").format(flag=flag, most=most, value=quote(text)), 2)
     if any(len(p.strip().lstrip("-").lstrip("0")) > MAX_INT_DIGITS for p in parts) or any(abs(int(p)) > MAX_INT for p in parts):
         fail(_("{flag}: every value must be at most 2^53 = {max_int:,}, got {value}").format(flag=flag, max_int=MAX_INT, value=quote(text)), 2)
     values = tuple(int(v) for v in parts)
@@ -178,15 +188,15 @@ class Dtype(str, Enum):
 
 
 def input_shape(size: str | None) -> tuple[int, ...] | None:
-    """--input: C×H×W (or C, C×L, C×D×H×W)."""
+    """--input: C×H×W (or F, C×L, C×D×H×W); the reader checks it has the model's axes."""
     from ..core.errors import quote
 
     if size is None:
         return None
-    parsed = parse_sizes(size, "--input")
+    parsed = parse_sizes(size, "--input", most=5)
     parsed = parsed if isinstance(parsed, tuple) else (parsed,)
-    if not 1 <= len(parsed) <= 4 or min(parsed) < 1:
-        fail(_("--input: must be C×H×W (or C, C×L, C×D×H×W) with positive sizes, got {value}").format(value=quote(size)), 2)
+    if min(parsed) < 1:
+        fail(_("--input: must be C×H×W (or F, C×L, C×D×H×W) with positive sizes, got {value}").format(value=quote(size)), 2)
     return parsed
 
 
@@ -324,3 +334,51 @@ def load_stdin(shape, arguments=None):
     except (OSError, UnicodeDecodeError) as error:
         fail(_("-: cannot read standard input: {reason}, got stdin").format(reason=reason(error)), 2)
     return loads(text, "<stdin>", shape, arguments)
+
+
+EXPLAIN_HELP = ("Show the worked arithmetic; alone: shape, params, macs, flops, rf (what the course asks); or a list of "
+                "shape, params, macs, connections, flops, rf, memory, backward, time, or all: --explain shape,rf.")
+EXPLAIN_ALONE = "default"  # what a bare --explain stands for (app.py writes it in)
+
+
+def explain_parts(text: str | None, *also: str) -> tuple[str, ...] | None:
+    """--explain's list of parts, in the order they are shown; None when --explain is not given."""
+    from ..core.errors import quote
+    from ..teach.explain import DEFAULT_PARTS, PARTS
+
+    if text is None:
+        return None
+    if text == EXPLAIN_ALONE:
+        chosen = set(DEFAULT_PARTS) | set(also)
+    elif text.strip() == "all":
+        chosen = set(PARTS)
+    else:
+        chosen = set()
+        for part in (p.strip().lower() for p in text.split(",")):
+            if part not in PARTS:
+                import difflib
+
+                close = difflib.get_close_matches(part[:50], PARTS, n=1)
+                hint = _(" (did you mean {name}?)").format(name=close[0]) if close else ""
+                fail(_("--explain: no such part{hint}; the parts are {parts}, or all, got {value}").format(
+                    hint=hint, parts=", ".join(PARTS), value=quote(text)), 2)
+            chosen.add(part)
+    return tuple(p for p in PARTS if p in chosen)
+
+
+MODEL_SUFFIXES = (".yaml", ".yml", ".onnx", ".cfg", ".py")
+
+
+def complete_spec(incomplete: str) -> list[str]:
+    """Shell completion for SPEC: the bundled networks' names, then directories and model files."""
+    from glob import escape, glob
+
+    from ..formats.zoo import bundled
+
+    names = [p.stem for p in bundled() if p.stem.startswith(incomplete)]
+    try:
+        paths = [p + ("/" if os.path.isdir(p) else "") for p in sorted(glob(escape(incomplete) + "*"))[:200]]
+    except OSError:
+        paths = []
+    return names + [p for p in paths if p.endswith("/") or p.lower().endswith(MODEL_SUFFIXES)]
+

@@ -43,7 +43,31 @@ def prepare_streams() -> None:
                 stream.reconfigure(errors="convcalc-ascii")
 
 
-def console():
+JUPYTER_COLUMNS = 80  # a notebook's output area: `!convcalc` runs on a pipe, with no terminal to ask
+PROSE_COLUMNS = 120  # off a terminal, where sentences wrap
+
+
+def fit_width(wide: bool = False) -> int | None:
+    """The columns a table must fit: the terminal's, COLUMNS when set, a notebook's; None (as wide
+    as it needs, nothing cut or wrapped) off a terminal or with --wide."""
+    if wide:
+        return None
+    columns = os.environ.get("COLUMNS", "").strip()
+    if columns.isdigit() and 0 < len(columns) < 6 and int(columns) >= 20:
+        return int(columns)
+    try:
+        if sys.stdout.isatty():
+            return max(os.get_terminal_size(sys.stdout.fileno()).columns, 20)
+    except (OSError, ValueError, AttributeError):
+        pass
+    if any(name in os.environ for name in ("JPY_PARENT_PID", "JPY_SESSION_NAME")):
+        return JUPYTER_COLUMNS
+    return None
+
+
+def console(width: int | None = None):
+    """The console tables print on, `width` columns wide (prose wraps there); a table wider than
+    it is printed whole (print_wide)."""
     from rich.console import Console
 
     class Quiet(Console):
@@ -54,14 +78,11 @@ def console():
                 pass
             raise SystemExit(0)
 
-    if sys.stdout.isatty() or "COLUMNS" in os.environ:
-        return Quiet(highlight=False, emoji=False)
-    return Quiet(highlight=False, emoji=False, width=120)
+    return Quiet(highlight=False, emoji=False, width=width or fit_width() or PROSE_COLUMNS)
 
 
 def print_wide(out, table) -> None:
-    """A table on a terminal too narrow for its figures is printed as wide as they need (the
-    terminal wraps it) rather than with figures cut or columns dropped."""
+    """A table wider than the console is printed as wide as it is, never wrapped or cut."""
     from rich.measure import Measurement
 
     needed = Measurement.get(out, out.options.update_width(10_000), table).minimum
@@ -70,9 +91,16 @@ def print_wide(out, table) -> None:
     out.print(table)
 
 
-def write_lines(lines: list[str]) -> None:
-    if lines:
-        sys.stdout.write("\n".join(lines) + "\n")
+def write_lines(lines: list[str], width: int | None = None) -> None:
+    """Lines of prose; on a terminal of `width` columns, a long one wraps at a space, its
+    continuation indented under the line's own indent."""
+    if not lines:
+        return
+    if width is not None:
+        from ..render.fit import wrap
+
+        lines = [piece for line in lines for piece in wrap(line, width)]
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
 def output_failed(error: OSError) -> int:

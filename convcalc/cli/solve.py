@@ -10,7 +10,7 @@ from ..core.errors import ConvcalcError
 from ..core.messages import _
 from .app import app
 from .options import LANG_OPTION, Format, Lang, TeachOp, fail, parse_unknowns
-from .output import can_print, write_lines
+from .output import can_print, fit_width, write_lines
 
 
 @app.command(epilog="Every solution is checked by the same output-size formulas that `layer` uses.")
@@ -90,7 +90,9 @@ def emit_solve(answers, fmt: "Format", show_steps: bool) -> None:
 
     if fmt is Format.json:
         first = answers[0][1]
-        data = {"unknowns": list(first.unknowns)}
+        from ..render.report import SCHEMA_VERSION
+
+        data = {"schema_version": SCHEMA_VERSION, "unknowns": list(first.unknowns)}
         if len(answers) == 1:
             data.update({"solutions": list(first.solutions), "more": first.more, "note": first.note})
             if show_steps:
@@ -110,4 +112,4 @@ def emit_solve(answers, fmt: "Format", show_steps: bool) -> None:
     lines = show.solve_lines(answers, show_steps)
     if fmt is Format.markdown:
         lines = [f"- {line}" for line in lines]
-    write_lines(lines)
+    write_lines(lines, fit_width())

@@ -22,6 +22,11 @@ def _(message: str) -> str:
     return message if _translate is None else _translate(message)
 
 
+def joined(items) -> str:
+    """Items of a sentence, one after another: `a, b` (Chinese: `a，b`)."""
+    return _(", ").join(items)
+
+
 def N_(message: str) -> str:
     """Marks a sentence for the catalog where it is defined; `_` translates it where it is shown."""
     return message

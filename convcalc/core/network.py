@@ -386,7 +386,7 @@ class _Walk:
             if not node.where:  # a single layer: the message already names the option
                 raise
             head = str(error).partition(": ")[0]
-            joint = "." if head.isidentifier() and head != layer.kind else ": "
+            joint = "." if head.isidentifier() and head != layer.kind else Note(": ")
             raise SpecError(Note("{where}{joint}{error} (layer {name}, input {shape})", where=node.where, joint=joint, error=error, name=shorten(name), shape=fmt_shape(shape))) from None
         out = cost.output_shape
         if max(out) > MAX_INT:
@@ -467,9 +467,14 @@ class _Walk:
         seconds = 0.0 if self.device is None else self.timed(macs, moved)
         if field is not self.covered[0] or out is not self.covered[1]:  # an activation keeps the field and shape
             self.covered = (field, out, field.covers(out[1:], self.input_spatial))
+        warnings = cost.warnings
+        if depth == 0 and node.layer.kind == "linear" and len(shape) >= 3:  # a classifier whose flatten was forgotten
+            warnings += (Note("linear on {shape}: applied at each of the {positions:,} positions with the same weights, as a "
+                              "1×1 convolution; a classifier needs flatten before it", shape=fmt_shape(shape),
+                              positions=prod(shape[1:])),)
         # every field given, in order: the tuple is built directly (a Row per layer, a million rows)
         row = _new_tuple(Row, (name, node.layer.kind, depth, shape, out, cost.params, cost.buffers, macs, memory,
-                               field, before, self.covered[2], True, cost.warnings, node.layer, cost, (), cost.connections,
+                               field, before, self.covered[2], True, warnings, node.layer, cost, (), cost.connections,
                                saved, backward, moved, seconds))
         self.connections += cost.connections
         self.params += cost.params
@@ -477,8 +482,8 @@ class _Walk:
         self.macs += macs
         self.memory += memory
         self.leaves += 1
-        if cost.warnings:
-            self.warnings += [Note("{layer}: {warning}", layer=name, warning=w) for w in cost.warnings]
+        if warnings:
+            self.warnings += [Note("{layer}: {warning}", layer=name, warning=w) for w in warnings]
         self.sink.leaf(row)
         return out, field
 
@@ -522,7 +527,9 @@ class _Walk:
         if not isinstance(node.paths, tuple) or len(node.paths) < 2 or not isinstance(node.path_names, tuple):
             raise ConvcalcError(Note("{name}: a merge needs a tuple of at least two paths and a tuple of their names, got "
                                   "{value}", name=name, value=quote(node.paths)))
-        opened = self.opened(depth)
+        # a merge of references and identities has no layers of its own: one row, named once
+        bare = node.shortcut == "identity" and node.split is None and all(isinstance(p, Ref) or p == () for p in node.paths)
+        opened = None if bare else self.opened(depth)
         results = []
         entry = self.value  # every path that is not a reference starts from the merge's input,
         starts = sum(1 for p in node.paths if not isinstance(p, Ref))
@@ -558,15 +565,16 @@ class _Walk:
         self.held.release(entry)
         moved = sum(prod(s) for s, _, _ in results) * self.element_bytes + memory
         seconds = self.timed(0, moved)
-        op_name = f"{name}.{node.op}"
+        op_name = name if bare else f"{name}.{node.op}"
         self.memory += memory
         self.leaves += 1
         if notes:
             self.warnings += [Note("{layer}: {warning}", layer=op_name, warning=w) for w in notes]
-        self.sink.leaf(Row(op_name, node.op, depth + 1, shape, out, 0, 0, 0, memory,
+        self.sink.leaf(Row(op_name, node.op, depth + (not bare), shape, out, 0, 0, 0, memory,
                            out_field, field, out_field.covers(out[1:], self.input_spatial), True, tuple(notes),
                            None, None, tuple(s for s, _, _ in results), 0, saved, 0, moved, seconds))
-        self.close(opened, name, node.kind or node.op, depth, shape, out, field, out_field)
+        if not bare:
+            self.close(opened, name, node.kind or node.op, depth, shape, out, field, out_field)
         return out, out_field
 
     def parts(self, node: Merge, name: str, shape: Shape) -> tuple[int, ...]:

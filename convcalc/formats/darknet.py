@@ -97,9 +97,11 @@ class Reader:
         if shape is None and not all(declared):
             raise SpecError(Note("{filename}:{line}: [net] needs channels, height and width (or --input C×H×W), got {value}",
                                  filename=filename, line=net.line, value=quote("x".join(map(str, declared)))))
+        if shape is not None:
+            from .inputs import check_override
+
+            check_override(tuple(shape), declared if all(declared) else 3, Path(filename).name)
         self.shape = tuple(shape) if shape is not None else declared
-        if len(self.shape) != 3:
-            raise SpecError(Note("--input: a Darknet network takes C×H×W, got {value}", value=quote("x".join(map(str, self.shape)))))
         self.builder = GraphBuilder("input", self.shape, filename)
         self.values: list[str] = []  # each Darknet layer's output value, by its number
         self.heads: list[str] = []

@@ -311,7 +311,7 @@ def read_graph(path: Path) -> Graph:
             with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as buf:
                 return Graph(buf)
     except OSError as error:
-        raise SpecError(Note("{path}: cannot read the file: {what}, got {value}", path=shorten(str(path)), what=error.strerror or str(error),
+        raise SpecError(Note("{path}: cannot read the file: {what}, got {value}", path=shorten(str(path)), what=reason(error, str(error)),
                                                                                      value=quote(str(path)))) from None
     except (WireError, struct.error, ValueError, IndexError, UnicodeDecodeError, TypeError, AttributeError, KeyError, OverflowError) as error:
         reason = str(error) if isinstance(error, WireError) else Note("a malformed field")
@@ -330,6 +330,11 @@ def read_onnx(path: Path, input_shape: tuple[int, ...] | None = None) -> Network
             raise SpecError(Note("--input: the model's input {name} leaves its sizes open; give them, such as --input 3x224x224, got {value}",
                 name=quote(name), value=quote(dims)))
         input_shape = tuple(dims[1:])
+    elif dims:
+        from .inputs import check_override
+
+        known = tuple(dims[1:])
+        check_override(input_shape, known if all(isinstance(d, int) and d > 0 for d in known) else len(known), shorten(path.name))
     body = Mapper(graph, name, input_shape, shorten(path.name)).run()
     generic = graph.name in ("", "main_graph", "torch_jit", "torch-jit-export")  # exporters' default names
     return Network(path.stem if generic else graph.name, tuple(input_shape), body, f"ONNX {shorten(path.name)}")

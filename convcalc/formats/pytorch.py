@@ -1,5 +1,5 @@
 """A PyTorch model read as a convcalc network (`convcalc net my_model.py:Net`,
-`convcalc net torchvision.models:resnet50`); needs PyTorch (`pip install 'convcalc[torch]'`).
+`convcalc net torchvision.models:resnet50`); needs PyTorch (`pip install torch`).
 
 Building the model runs the user's code, as `python my_model.py` would. It is built on PyTorch's
 meta device where it can be (no weight is allocated: a billion-parameter model costs no memory),
@@ -36,7 +36,7 @@ ACTIVATION_FUNCTIONS = {"relu": "relu", "relu_": "relu", "relu6": "relu6", "leak
 MOVES = {"permute", "movedim", "transpose", "contiguous", "view", "reshape", "flatten", "squeeze", "unsqueeze", "clone", "detach", "to",
          "type_as", "float"}
 MERGE_OPS = {"add": "add", "iadd": "add", "add_": "add", "mul": "multiply", "imul": "multiply", "mul_": "multiply"}
-INSTALL = "pip install 'convcalc[torch]'"
+INSTALL = "pip install torch"
 
 
 def is_model_target(text: str) -> bool:

@@ -539,10 +539,15 @@ def loads(text: str, filename: str = "<string>", input_shape: tuple[int, ...] | 
     for key in ("input", "layers"):
         if key not in raw and not (key == "input" and input_shape):
             raise SpecError(Note("{filename}:{line}: missing `{key}:`, got keys {value}", filename=filename, line=raw.line, key=key, value=listing(map(str, raw)) or Note('none')))
-    shape = input_shape or check_input(raw["input"], filename, line_of(raw, "input", 1))
     name = raw.get("name", Path(filename).stem)
     if not isinstance(name, str):
         raise SpecError(Note("{filename}:{line_of}: name: must be a string, got {value}", filename=filename, line_of=line_of(raw, 'name', 1), value=quote(name)))
+    own = check_input(raw["input"], filename, line_of(raw, "input", 1)) if "input" in raw else None
+    if input_shape and own:
+        from .inputs import check_override
+
+        check_override(input_shape, own, name)
+    shape = input_shape or own
     if raw["layers"] == []:
         raise SpecError(Note("{filename}:{line_of}: layers: must list at least one layer, got []", filename=filename, line_of=line_of(raw, 'layers', 1)))
     builder = _Builder(filename, check_blocks(raw.get("blocks"), filename, line_of(raw, "blocks", 1)))

@@ -562,7 +562,12 @@ def read_ultralytics(raw: dict, filename: str, shape: tuple | None, arguments: d
             raise SpecError(Note("{filename}: activation: convcalc knows {items}, got {value}", filename=filename,
                                  items=", ".join(ACTIVATIONS), value=quote(act)))
         act_kind = ACTIVATIONS[name]
-    shape = tuple(shape) if shape else (raw.get("ch", 3), 640, 640)
+    own = (raw.get("ch", 3), 640, 640)
+    if shape:
+        from .inputs import check_override
+
+        check_override(tuple(shape), own, Path(filename).name)
+    shape = tuple(shape) if shape else own
     model = Model(filename, shape, act_kind, fuse)
     rows = list(raw["backbone"]) + list(raw["head"])
     values, legacy, outputs = [], True, []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..core.errors import printable
-from ..core.messages import N_, _, say
+from ..core.messages import N_, Note, _, say
 from ..teach.explain import explain, field_chain, num
 from ..core.formulas import KINDS, elementwise, fmt_shape, local_window
 from ..core.memory import roofline
@@ -30,6 +30,15 @@ def convention(report: Report) -> str:
     batch = (_("Figures are per sample.") if report.settings.batch == 1
              else _("MACs, FLOPs and activations are for a batch of {batch}.").format(batch=report.settings.batch))
     return _(CONVENTION).format(fpm=fpm, meaning=meaning, batch=batch)
+
+
+def short_convention(report: Report) -> str:
+    """The counting rules in one line, for a table that has room for no more."""
+    fpm = report.settings.flops_per_mac
+    meaning = _("one multiply-add counts as one FLOP") if fpm == 1 else _("a multiply-add counts as two FLOPs (multiply and add)")
+    batch = _("per sample") if report.settings.batch == 1 else _("for a batch of {batch}").format(batch=report.settings.batch)
+    return _("FLOPs = MACs × {fpm} ({meaning}); parameters are weights and biases; {batch}.").format(
+        fpm=fpm, meaning=meaning, batch=batch)
 
 
 def plain(value: int | Fraction) -> int | float:
@@ -85,25 +94,31 @@ def by_op_dict(groups: dict, report: Report) -> dict:
                     **({"time_s": float(f"{t.time_s:.6g}")} if report.settings.device else {})} for group, t in groups.items()}
 
 
-def by_op_rows(groups: dict, report: Report) -> list[list[str]]:
+def by_op_rows(groups: dict, report: Report, rounded: bool = False) -> list[list[str]]:
     total = report.macs or 1
-    return [[_(OP_GROUP_NAMES[group]), figure(t.layers), figure(t.params), figure(t.macs * report.settings.flops_per_mac),
+    show = compact_figure if rounded else figure
+    return [[_(OP_GROUP_NAMES[group]), figure(t.layers), show(t.params), show(t.macs * report.settings.flops_per_mac),
              f"{t.macs / total:.1%}", f"{figure(t.saved_bytes)} B"] for group, t in groups.items()]
+
+
+def compact_figure(value: int) -> str:
+    from .fit import compact
+
+    return compact(value)
 
 
 def by_op_headers() -> list[str]:
     return [_("operator"), _("layers"), _("params"), _("FLOPs"), _("FLOPs share"), _("saved for backward")]
 
 
-def by_op_table(groups: dict, report: Report):
-    from rich.table import Table
+def by_op_table(groups: dict, report: Report, width: int | None = None):
+    from .fit import Column, fit
 
-    table = Table(title=_("per operator"), box=None, pad_edge=False)
-    for index, header in enumerate(by_op_headers()):
-        table.add_column(header, justify="left" if index == 0 else "right", no_wrap=True)
-    for cells in by_op_rows(groups, report):
-        table.add_row(*cells)
-    return table
+    rows, rounded = by_op_rows(groups, report), by_op_rows(groups, report, rounded=True)
+    headers = by_op_headers()
+    columns = [Column(h, [r[i] for r in rows], "left" if i == 0 else "right", drop=1 if i == 5 else None,
+                      compact=[r[i] for r in rounded] if i in (2, 3) else None) for i, h in enumerate(headers)]
+    return rich_table(fit(columns, width), _("per operator"), None, [None] * len(rows))
 
 
 def by_op_markdown(groups: dict, report: Report) -> str:
@@ -111,12 +126,17 @@ def by_op_markdown(groups: dict, report: Report) -> str:
     return "\n".join(lines + ["| " + " | ".join(cells) + " |" for cells in by_op_rows(groups, report)]) + "\n"
 
 
+# the JSON contract's version: 2 names a layer's kind `type` in every command (1: `op` in layer and
+# compute), and CSV has connections and a total row
+SCHEMA_VERSION = 2
+
+
 def single_dict(report: Report) -> dict:
     """The `convcalc layer` JSON contract."""
     row = report.leaves[0]
     fpm = report.settings.flops_per_mac
     return {
-        "op": row.kind, "input_shape": list(row.input_shape), "output_shape": list(row.output_shape),
+        "schema_version": SCHEMA_VERSION, "type": row.kind, "input_shape": list(row.input_shape), "output_shape": list(row.output_shape),
         "params": row.params, "buffers": row.buffers, "macs": row.macs, "flops": row.macs * fpm, "connections": row.connections,
         "saved_bytes": row.saved_bytes, "backward_macs": row.backward_macs, "local_window": local(row),
         "receptive_field": {**field_dict(row), "covers_input": row.covers, "spans_input": row.field.spans(report.input_shape[1:])},
@@ -155,7 +175,7 @@ class JsonWriter(Sink):
         self.device = settings.device
         conventions = {"flops_per_mac": settings.flops_per_mac, "batch": settings.batch, "dtype": settings.dtype,
                        "optimizer": settings.optimizer, "amp": settings.amp}
-        write(f'{{\n  "name": {self.dumps(network_name)},\n  "input_shape": {self.dumps(list(input_shape))},\n'
+        write(f'{{\n  "schema_version": {SCHEMA_VERSION},\n  "name": {self.dumps(network_name)},\n  "input_shape": {self.dumps(list(input_shape))},\n'
               f'  "conventions": {self.dumps(conventions)},\n  "layers": [')
 
     def figures(self, row: Row) -> tuple[str, str]:
@@ -232,21 +252,36 @@ def field_text(field) -> str:
 
 
 CSV_HEADER = ["name", "depth", "leaf", "type", "input_shape", "output_shape", "params", "buffers", "macs", "flops",
-              "memory_bytes", "rf_size", "rf_jump", "rf_start", "rf_full", "covers_input", "saved_bytes", "backward_macs"]
+              "memory_bytes", "connections", "rf_size", "rf_jump", "rf_start", "rf_full", "covers_input", "saved_bytes",
+              "backward_macs"]
+EXCEL_AXES = 4  # --excel: each shape as this many columns of numbers (C, then D/H/W), blank where a shape has fewer
 
 
 class CsvWriter(Sink):
     """`--format csv`, written row by row. A block's row follows its layers (its figures are their
-    sums, known once they are): sum the rows whose `leaf` is true for the network's totals.
-    Quoting follows Python's csv module (only a field with a comma, quote or line break is quoted)."""
+    sums, known once they are); a last row, named `total` with depth -1, carries the network's
+    totals. Quoting follows Python's csv module (only a field with a comma, quote or line break is
+    quoted). For Excel (`excel`): a byte-order mark, so that it reads UTF-8, and each shape as
+    separate numeric columns."""
 
-    def __init__(self, write, settings, depth: int | None, rule: str = "macs"):
+    def __init__(self, write, settings, depth: int | None, rule: str = "macs", excel: bool = False):
         self.write, self.fpm, self.depth = write, settings.flops_per_mac, depth
-        self.rule, self.batch = rule, settings.batch
+        self.rule, self.batch, self.excel = rule, settings.batch, excel
+        self.timed = settings.device is not None
         self.counts: dict[int, int] = {}  # a block's count: the sum of its layers', by depth
         self.fragments: dict[int, str] = {}
         self.last_field = (None, None, "")
-        write(",".join(CSV_HEADER + (["counted"] if rule != "macs" else [])) + "\n")
+        header = list(CSV_HEADER)
+        if excel:
+            at = header.index("input_shape")
+            header[at:at + 2] = [f"{side}_{i}" for side in ("input", "output") for i in range(1, EXCEL_AXES + 1)]
+        header += (["time_s"] if self.timed else []) + (["counted"] if rule != "macs" else [])
+        write(("\ufeff" if excel else "") + ",".join(header) + "\n")
+
+    def shapes(self, before, after) -> str:
+        if not self.excel:
+            return f"{fmt_shape(before)},{fmt_shape(after)}"
+        return ",".join(",".join(map(str, (*shape, *[""] * (EXCEL_AXES - len(shape))))) for shape in (before, after))
 
     def row(self, r: Row) -> None:
         if self.depth is not None and r.depth > self.depth:
@@ -254,8 +289,8 @@ class CsvWriter(Sink):
         cost = r.cost
         figures = self.fragments.get(id(cost)) if cost is not None else None
         if figures is None:
-            figures = (f"{'true' if r.leaf else 'false'},{csv_field(r.kind)},{fmt_shape(r.input_shape)},{fmt_shape(r.output_shape)},"
-                       f"{r.params},{r.buffers},{r.macs},{r.macs * self.fpm},{r.memory_bytes}")
+            figures = (f"{'true' if r.leaf else 'false'},{csv_field(r.kind)},{self.shapes(r.input_shape, r.output_shape)},"
+                       f"{r.params},{r.buffers},{r.macs},{r.macs * self.fpm},{r.memory_bytes},{r.connections}")
             if cost is not None:
                 self.fragments[id(cost)] = figures
         field = r.field
@@ -263,12 +298,28 @@ class CsvWriter(Sink):
         if last[0] is field and last[1] is r.covers:
             rf = last[2]
         else:
-            axes = field.axes
-            rf = (f"{'×'.join([csv_number(a.size) for a in axes])},{'×'.join([csv_number(a.jump) for a in axes])},"
-                  f"{'×'.join([csv_number(plain_half(a.twice_start)) for a in axes])},{JSON_BOOL[field.full]},{JSON_BOOL[r.covers]}")
+            rf = self.field(field, r.covers)
             self.last_field = (field, r.covers, rf)
-        counted = f",{self.counted(r)}" if self.rule != "macs" else ""
-        self.write(f"{csv_field(r.name)},{r.depth},{figures},{rf},{r.saved_bytes},{r.backward_macs}{counted}\n")
+        extra = f",{r.time_s:.6g}" if self.timed else ""
+        extra += f",{self.counted(r)}" if self.rule != "macs" else ""
+        self.write(f"{csv_field(r.name)},{r.depth},{figures},{rf},{r.saved_bytes},{r.backward_macs}{extra}\n")
+
+    @staticmethod
+    def field(field, covers: bool) -> str:
+        axes = field.axes
+        return (f"{'×'.join([csv_number(a.size) for a in axes])},{'×'.join([csv_number(a.jump) for a in axes])},"
+                f"{'×'.join([csv_number(plain_half(a.twice_start)) for a in axes])},{JSON_BOOL[field.full]},{JSON_BOOL[covers]}")
+
+    def total(self, report: Report, counted=None) -> None:
+        """The last row: the network's totals (memory_bytes is every layer's output kept; connections
+        are a layer's figure, left blank)."""
+        shapes = self.shapes(report.input_shape, report.output_shape)
+        extra = f",{report.time_s:.6g}" if self.timed else ""
+        extra += f",{counted.total}" if counted is not None else ""
+        covers = report.field.covers(report.output_shape[1:], report.input_shape[1:]) if report.field.axes else False
+        self.write(f"total,-1,false,total,{shapes},{report.params},{report.buffers},{report.macs},{report.flops},"
+                   f"{report.activation_bytes},,{self.field(report.field, covers)},"
+                   f"{report.saved_activation_bytes},{report.backward_macs}{extra}\n")
 
     def counted(self, r: Row) -> int:
         """A leaf's count, added to every enclosing block's; a block's, its layers' sum (its row comes after them)."""
@@ -312,19 +363,32 @@ def markdown_text(text: str) -> str:
     return text.replace("\r\n", "<br>").replace("\n", "<br>").replace("\r", "<br>")
 
 
-def to_markdown(report: Report, entries: "TableRows") -> str:
+def to_markdown(report: Report, entries: "TableRows", connections: bool = False, counted=None, brief: bool = False) -> str:
+    """The table's rows and totals as GitHub Markdown: every column the table shows, at full width."""
     fpm = report.settings.flops_per_mac
-    headers = (_("layer"), _("type"), _("output"), _("params"), _("FLOPs"), _("receptive field"))
-    lines = ["| " + " | ".join(headers) + " |", "|---|---|---|---:|---:|---|"]
+    total = report.macs or 1
+    headers = [_("layer"), _("type"), _("output"), _("params"), _("FLOPs")] + ([_("connections")] if connections else [])
+    if not brief:
+        headers += [_("RF")] + ([_("time")] if report.settings.device else []) + [_("all"), _("FLOPs share")]
+    align = ["---", "---"] + ["---:"] * (len(headers) - 2)
+    if not brief:
+        align[-2] = ":---:"
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(align) + "|"]
     for e in entries.display():
         if e is None:
-            lines.append("| " + _("… {count:,} rows not shown").format(count=entries.hidden) + " | | | | | |")
+            lines.append("| " + _("… {count:,} rows not shown").format(count=entries.hidden) + " |" + " |" * (len(headers) - 1))
             continue
-        lines.append(f"| {'&nbsp;&nbsp;' * e.row.depth}{markdown_text(e.name)} | {markdown_text(e.label)} | {fmt_shape(e.row.output_shape)} | "
-                     f"{figure(e.params)} | {figure(e.macs * fpm)} | {field_text(e.row.field)} |")
-    total = _("total")
-    lines.append(f"| **{total}** | | {fmt_shape(report.output_shape)} | {figure(report.params)} | {figure(report.flops)} | |")
-    return "\n".join(lines) + "\n\n" + convention(report) + "\n"
+        cells = [f"{'&nbsp;&nbsp;' * e.row.depth}{markdown_text(e.name)}", markdown_text(e.label), fmt_shape(e.row.output_shape),
+                 figure(e.params), figure(e.macs * fpm)] + ([figure(e.connections)] if connections else [])
+        if not brief:
+            cells += [field_text(e.row.field)] + ([seconds_text(e.time)] if report.settings.device else [])
+            cells += ["✓" if e.row.covers else "", f"{e.macs / total:.1%}" if e.macs else ""]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "| " + _("total") + " | | | |", "|---|---:|---:|---|"]
+    for name, exact, readable, note, _style in totals_rows(report, counted, brief):
+        lines.append(f"| {markdown_text(name)} | {markdown_text(exact)} | {markdown_text(readable)} | {markdown_text(note)} |")
+    caption = short_convention(report) if brief else convention(report)
+    return "\n".join(lines) + "\n\n" + caption + "\n"
 
 
 def figure(value: int) -> str:
@@ -499,55 +563,88 @@ def short_name(entry: Entry, parents: dict[int, str]) -> str:
     return printable(name)
 
 
-def network_table(report: Report, entries: TableRows, connections: bool = False, timed: bool = False):
-    from rich import box
-    from rich.cells import cell_len
-    from rich.table import Table
-    from rich.text import Text
+def network_table(report: Report, entries: TableRows, connections: bool = False, timed: bool = False,
+                  width: int | None = None, brief: bool = False):
+    """The table of rows, fitted to `width` columns (None: as wide as it needs), and the lines
+    that go under it: what was left out to fit, how many lines were not shown. Brief: names,
+    shapes, parameters and FLOPs."""
+    from .fit import Column, compact, fit
 
     fpm = report.settings.flops_per_mac
     total = report.macs or 1
-    caption = convention(report)
+    caption = short_convention(report) if brief else convention(report)
     if entries.collapsed:
         caption += _(" A line marked (×N) stands for N identical consecutive rows; its figures are their sums.")
     title = _("{name} — input {shape}").format(name=printable(report.name), shape=fmt_shape(report.input_shape))
-    table = Table(title=Text(title), caption=Text(caption),
-                  caption_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     lines = entries.display()
-    figures = [_("output"), _("params"), _("FLOPs")] + ([_("connections")] if connections else []) + [_("RF")]
-    if timed:
-        figures.append(_("time"))
-    headers = [_("layer"), _("type"), *figures, _("all"), _("time share") if timed else _("FLOPs share")]
     total_time = report.time_s or 1.0
-    columns: list[list[str]] = [[] for _ in headers]
+    names, labels, shapes, params, flops, links, fields, times, covers, shares, bars = ([] for _n in range(11))
+    styles = []
     parents: dict[int, str] = {}
     for e in lines:
         if e is None:
-            cells = [_("… {count:,} lines not shown (--format csv or json lists every row)").format(count=entries.hidden)] + [""] * (len(headers) - 1)
-        else:
-            r = e.row
-            share = e.time / total_time if timed else e.macs / total
-            short = short_name(e, parents)
-            if not r.leaf:
-                parents[r.depth] = e.first.name
-            cells = ["  " * r.depth + short, e.label, fmt_shape(r.output_shape), figure(e.params), figure(e.macs * fpm),
-                     *([figure(e.connections)] if connections else []),
-                     field_text(r.field), *([seconds_text(e.time)] if timed else []),
-                     "✓" if r.covers else "", f"{bar(share)}{share:6.1%}" if (e.time if timed else e.macs) else ""]
-        for column, cell in zip(columns, cells):
-            column.append(cell)
-    # figures never shrink: their columns are as wide as their widest cell; names fold instead
-    widths = [max([cell_len(c) for c in column] + [cell_len(h)]) for column, h in zip(columns, headers)]
-    table.add_column(headers[0], overflow="fold", ratio=1, min_width=min(16, widths[0]))
-    table.add_column(headers[1], overflow="fold", max_width=40, min_width=min(12, widths[1]))
-    # the figures' widths are known: fixed, so that rich need not measure every cell again
-    for header, width in zip(figures, widths[2:]):
-        table.add_column(header, justify="right", no_wrap=True, width=width)
-    table.add_column(headers[-2], justify="center", width=max(3, widths[-2]), no_wrap=True)
-    table.add_column(headers[-1], no_wrap=True, width=widths[-1])
-    for index, e in enumerate(lines):
-        style = "bold" if e is not None and not e.row.leaf else ("dim" if e is None else None)
-        table.add_row(*(Text(column[index]) for column in columns), style=style)
+            for column in (names, labels, shapes, params, flops, links, fields, times, covers, shares, bars):
+                column.append("")
+            names[-1] = "…"
+            styles.append("dim")
+            continue
+        r = e.row
+        share = e.time / total_time if timed else e.macs / total
+        short = short_name(e, parents)
+        if not r.leaf:
+            parents[r.depth] = e.first.name
+        names.append("  " * r.depth + short)
+        labels.append(e.label)
+        shapes.append(fmt_shape(r.output_shape))
+        params.append(e.params)
+        flops.append(e.macs * fpm)
+        links.append(e.connections)
+        fields.append(field_text(r.field))
+        times.append(seconds_text(e.time) if timed else "")
+        covers.append("✓" if r.covers else "")
+        shown = e.time if timed else e.macs
+        shares.append(f"{share:6.1%}" if shown else "")
+        bars.append(f"{bar(share)}{share:6.1%}" if shown else "")
+        styles.append(None if r.leaf else "bold")
+
+    def figures(header: str, values: list, **extra) -> Column:
+        exact = [figure(v) if v != "" else "" for v in values]
+        return Column(header, exact, "right", compact=[compact(v) if v != "" else "" for v in values], **extra)
+
+    share_header = _("time share") if timed else _("FLOPs share")
+    columns = [Column(_("layer"), names, shrink=12), Column(_("type"), labels, shrink=10), Column(_("output"), shapes, "right"),
+               figures(_("params"), params), figures(_("FLOPs"), flops)]
+    if connections:
+        columns.append(figures(_("connections"), links))
+    if not brief:
+        columns.append(Column(_("RF"), fields, "right", drop=3))
+        if timed:
+            columns.append(Column(_("time"), times, "right", drop=4))
+        columns.append(Column(_("all"), covers, "center", drop=2))
+        columns.append(Column(share_header, bars, drop=1, hides=_("bars"),
+                              instead=Column(share_header, shares, "right", drop=5)))
+    fitted = fit(columns, width)
+    under = []
+    if entries.hidden:
+        under.append(_("(… {count:,} lines not shown; --format csv or json lists every row)").format(count=entries.hidden))
+    note = fitted.footer(width) if width is not None else None
+    if note:
+        under.append(note)
+    return rich_table(fitted, title, caption, styles), under
+
+
+def rich_table(fitted, title: str, caption: str | None, styles: list, header: bool = True):
+    """A fitted table as rich draws it: every width fixed, nothing wrapped."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=Text(title) if title else None, caption=Text(caption) if caption else None, caption_justify="left",
+                  box=box.SIMPLE_HEAD if header else box.SIMPLE, pad_edge=False, show_header=header, show_edge=header)
+    for column in fitted.columns:
+        table.add_column(column.header, justify=column.justify, no_wrap=True, width=column.width, overflow="crop")
+    for index, style in enumerate(styles):
+        table.add_row(*(Text(column.cells[index]) for column in fitted.columns), style=style)
     return table
 
 
@@ -563,70 +660,99 @@ def count_text(counted) -> str:
     return _("counted as {rule}: {total} ({what})").format(rule=counted.rule, total=figure(counted.total), what=_(RULES[counted.rule]))
 
 
-def totals_table(report: Report, counted=None):
-    from rich.table import Table
+def totals_rows(report: Report, counted=None, brief: bool = False) -> list[tuple[str, str, str, str, str | None]]:
+    """The network's totals, one each: name, exact figure, readable figure, what it means, style.
+    Brief: parameters, MACs and FLOPs."""
+    rows: list[tuple[str, str, str, str, str | None]] = []
 
-    table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_column(style="bold", no_wrap=True)
-    table.add_column(justify="right", no_wrap=True)
-    table.add_column()
-    table.add_row(_("parameters"), figure(report.params), human(report.params) + (
-        _("; {trainable} trainable, {frozen} frozen").format(trainable=figure(report.trainable_params), frozen=figure(report.frozen_params))
-        if report.frozen_params else ""))
-    table.add_row(_("buffers"), figure(report.buffers), _("running statistics, not learned"))
-    table.add_row(_("MACs"), figure(report.macs), human(report.macs))
-    table.add_row(_("FLOPs"), figure(report.flops), human(report.flops, "FLOP"))
-    table.add_row(_("backward MACs"), figure(report.backward_macs),
-                  _("{size}; a training step: {step}").format(size=human(report.backward_macs), step=human(report.macs + report.backward_macs)))
-    table.add_row(_("parameter memory"), f"{figure(report.param_bytes)} B", f"{human_bytes(report.param_bytes)} ({report.settings.dtype})")
-    table.add_row(_("activation memory"), f"{figure(report.activation_bytes)} B",
-                  _("{size} (every layer's output kept)").format(size=human_bytes(report.activation_bytes)))
-    table.add_row(_("course count"), f"{figure(report.course_activation_bytes)} B",
-                  _("{size} (the input and every output that is not in place or a view)").format(size=human_bytes(report.course_activation_bytes)))
-    table.add_row(_("saved for backward"), f"{figure(report.saved_activation_bytes)} B",
-                  _("{size} (what autograd keeps in training)").format(size=human_bytes(report.saved_activation_bytes)))
-    table.add_row(_("inference peak"), f"{figure(report.inference_peak_bytes)} B",
-                  _("{size} (most tensors alive at once, no gradients)").format(size=human_bytes(report.inference_peak_bytes)))
-    train = report.training
-    table.add_row(_("training memory"), f"{figure(train.total)} B",
-                  _("{size} (weights, gradients, {optimizer} state, saved activations; a lower bound)").format(
-                      size=human_bytes(train.total), optimizer=report.settings.optimizer))
+    def add(name: str, exact: str, readable: str = "", note: str = "", style: str | None = None) -> None:
+        rows.append((name, exact, readable, note, style))
+
+    frozen = (_("{trainable} trainable, {frozen} frozen").format(trainable=figure(report.trainable_params), frozen=figure(report.frozen_params))
+              if report.frozen_params else "")
+    add(_("parameters"), figure(report.params), human(report.params), frozen)
+    if not brief:
+        add(_("buffers"), figure(report.buffers), "", _("running statistics"))
+    add(_("MACs"), figure(report.macs), human(report.macs))
+    add(_("FLOPs"), figure(report.flops), human(report.flops, "FLOP"))
+    if not brief:
+        add(_("backward MACs"), figure(report.backward_macs), human(report.backward_macs),
+            _("a training step: {step}").format(step=human(report.macs + report.backward_macs)))
+        add(_("parameter memory"), f"{figure(report.param_bytes)} B", human_bytes(report.param_bytes), report.settings.dtype)
+        add(_("activation memory"), f"{figure(report.activation_bytes)} B", human_bytes(report.activation_bytes),
+            _("every layer's output kept"))
+        add(_("course count"), f"{figure(report.course_activation_bytes)} B", human_bytes(report.course_activation_bytes),
+            _("input + allocated outputs"))
+        add(_("saved for backward"), f"{figure(report.saved_activation_bytes)} B", human_bytes(report.saved_activation_bytes),
+            _("kept by autograd"))
+        add(_("inference peak"), f"{figure(report.inference_peak_bytes)} B", human_bytes(report.inference_peak_bytes),
+            _("most alive at once"))
+        train = report.training
+        add(_("training memory"), f"{figure(train.total)} B", human_bytes(train.total),
+            _("lower bound, with {optimizer}").format(optimizer=report.settings.optimizer))
     if report.settings.device is not None:
-        table.add_row(_("time"), seconds_text(report.time_s),
-                      _("roofline bound on {device}, an estimate").format(device=report.settings.device.name))
+        add(_("time"), seconds_text(report.time_s), "", _("roofline bound on {device}, an estimate").format(device=report.settings.device.name))
     if report.unknown_ops:
-        table.add_row(_("partial"), "", _("MACs and FLOPs leave out the operations convcalc has no formula for: {ops}").format(
-            ops=", ".join(say(op) for op in report.unknown_ops)), style="yellow")
+        add(_("partial"), "", "", _("MACs and FLOPs leave out the operations convcalc has no formula for: {ops}").format(
+            ops=", ".join(say(op) for op in report.unknown_ops)), "yellow")
     if len(report.outputs) > 1:
-        table.add_row(_("outputs"), str(len(report.outputs)), _("{shapes}; the rows follow the first").format(
+        add(_("outputs"), str(len(report.outputs)), "", _("{shapes}; the rows follow the first").format(
             shapes=", ".join(fmt_shape(s) for s in report.outputs[:8]) + (", …" if len(report.outputs) > 8 else "")))
     if counted is not None:
         from ..core.counting import RULES
 
-        table.add_row(_("counted as {rule}").format(rule=counted.rule), figure(counted.total), _(RULES[counted.rule]))
-    if report.field.axes:
-        table.add_row(_("receptive field"), field_text(report.field), _("of the last layer"))
-    return table
+        add(_("counted as {rule}").format(rule=counted.rule), figure(counted.total), human(counted.total), _(RULES[counted.rule]))
+    if report.field.axes and not brief:
+        add(_("receptive field"), field_text(report.field), "", _("of the last layer"))
+    return rows
 
 
-def warning_lines(report: Report, most: int = 8) -> list[str]:
-    """The network's warnings under its table, the first `most` of them."""
+def totals_table(report: Report, counted=None, width: int | None = None, brief: bool = False):
+    """The totals, one line each; on `width` columns what they mean is cut short first."""
+    from .fit import Column, fit
+
+    rows = totals_rows(report, counted, brief)
+    columns = [Column("", [r[0] for r in rows]), Column("", [r[1] for r in rows], "right"), Column("", [r[2] for r in rows], "right"),
+               Column("", [r[3] for r in rows], shrink=20, end=True, last=True)]
+    fitted = fit(columns, width)
+    return rich_table(fitted, "", None, [r[4] for r in rows], header=False)
+
+
+def warning_lines(report: Report, every: bool = False, most: int = 8) -> list[str]:
+    """The network's warnings under its table: the same warning on several layers is written once,
+    with how many more layers it is on (every: each one written out)."""
     warnings = report.warnings
     if not warnings:
         return []
-    lines = [_("warnings ({count}):").format(count=len(warnings))] + [f"  {printable(say(w))}" for w in warnings[:most]]
-    if len(warnings) > most:
-        lines.append(_("  … and {count} more (--format json lists them all)").format(count=len(warnings) - most))
+    lines = [_("warnings ({count}):").format(count=len(warnings))]
+    if every:
+        return lines + [f"  {printable(say(w))}" for w in warnings]
+    groups: dict[str, list] = {}
+    for w in warnings:
+        inner = w.values.get("warning") if isinstance(w, Note) and "layer" in w.values else None
+        groups.setdefault(getattr(inner, "template", None) or str(w), []).append(w)
+    for index, group in enumerate(groups.values()):
+        if index == most:
+            lines.append(_("  … and {count} more (--warnings lists them all)").format(
+                count=sum(len(g) for g in list(groups.values())[most:])))
+            break
+        lines.append(f"  {printable(say(group[0]))}")
+        if len(group) > 1:
+            from .fit import shorten
+
+            others = [shorten(printable(str(w.values["layer"])), 24) for w in group[1:4]] + (["…"] if len(group) > 4 else [])
+            lines.append(_("  … and {count} more layers with this warning ({names}); --warnings lists each").format(
+                count=len(group) - 1, names=", ".join(others)))
     return lines
 
 
-def layer_table(report: Report):
+def layer_table(report: Report, backward: bool = False):
     from rich.table import Table
     from rich.text import Text
 
     row = report.leaves[0]
     fpm = report.settings.flops_per_mac
-    table = Table(title=Text(_("{kind} layer").format(kind=row.kind)), caption=Text(convention(report)), caption_justify="left", show_header=False)
+    table = Table(title=Text(_("{kind} layer").format(kind=row.kind)), show_header=False)
     table.add_column(style="bold")
     table.add_column()
     field = row.field
@@ -635,8 +761,9 @@ def layer_table(report: Report):
     table.add_row(_("parameters"), figure(row.params) + (_(" (+ {count} buffers)").format(count=figure(row.buffers)) if row.buffers else ""))
     table.add_row(_("MACs"), figure(row.macs))
     table.add_row(_("FLOPs"), figure(row.macs * fpm))
-    table.add_row(_("backward MACs"), figure(row.backward_macs))
-    table.add_row(_("saved for backward"), f"{figure(row.saved_bytes)} B")
+    if backward:
+        table.add_row(_("backward MACs"), figure(row.backward_macs))
+        table.add_row(_("saved for backward"), f"{figure(row.saved_bytes)} B")
     if field.full:
         table.add_row(_("receptive field"), _("the whole input"))
     elif field.axes:
@@ -648,16 +775,35 @@ def layer_table(report: Report):
     return table
 
 
-def explanation(report: Report, rows: list[Row]) -> list[str]:
+def explanation(report: Report, rows: list[Row], parts=None) -> list[str]:
+    """Every leaf's worked solution, the parts chosen (teach.explain.PARTS; None: the course's
+    default), the receptive field in closed form, and a legend of the symbols used."""
+    from ..teach.explain import DEFAULT_PARTS
+
+    parts = DEFAULT_PARTS if parts is None else parts
     lines = []
     for r in rows:
         if r.leaf:
             lines.append(f"{r.name} ({r.kind}): {fmt_shape(r.input_shape)} → {fmt_shape(r.output_shape)}")
-            lines += [f"  {step}" for step in explain(r, report.settings)]
-    if len(report.leaves) > 1:
+            lines += [f"  {step}" for step in explain(r, report.settings, parts)]
+    if len(report.leaves) > 1 and "rf" in parts:
         lines += field_chain(list(report.rows))
-    return lines
+    key = legend(lines)
+    return lines + ([key] if key else [])
 
+
+# the symbols of the worked solutions, with CS231n's names where they differ
+SYMBOLS = ((("(M ",), N_("M input size (CS231n: W)")), (("(M ", "K_h", "K_w", "K)"), N_("K kernel size (F)")),
+           (("(M ",), N_("P padding")), (("(M ",), N_("S stride")), (("K̂ =",), N_("K̂ = D·(K − 1) + 1 the dilated kernel")),
+           (("L_",), N_("L output size")), (("C_",), N_("C_i, C_o channels in and out")), (("r = ",), N_("r receptive field")),
+           (("j = ",), N_("j jump (the product of the strides)")))
+
+
+def legend(lines: list[str]) -> str:
+    """One line naming the symbols that the lines above use (a size formula uses M, K, P and S)."""
+    text = "\n".join(lines)
+    used = [_(meaning) for markers, meaning in SYMBOLS if any(m in text for m in markers)]
+    return _("symbols: {symbols}").format(symbols=_("; ").join(used)) if used else ""
 
 
 ZOO_COLUMNS = (N_("name"), N_("network"), N_("input"), N_("params"), N_("FLOPs"), N_("source"))
@@ -668,16 +814,16 @@ def zoo_rows(entries) -> list[tuple[str, ...]]:
             for stem, title, report, source in entries]
 
 
-def zoo_table(entries):
-    from rich.table import Table
-    from rich.text import Text
+def zoo_table(entries, width: int | None = None):
+    from .fit import Column, fit
 
-    table = Table(title=_("bundled networks (convcalc net NAME)"))
-    for column in ZOO_COLUMNS:
-        table.add_column(_(column), no_wrap=column == "name", justify="right" if column in ("input", "params", "FLOPs") else "left")
-    for cells in zoo_rows(entries):
-        table.add_row(*map(Text, cells))
-    return table
+    rows = zoo_rows(entries)
+    columns = [Column(_(header), [r[i] for r in rows], "right" if header in ("input", "params", "FLOPs") else "left",
+                      drop={"source": 1, "network": 2}.get(header), shrink=12 if header == "network" else None)
+               for i, header in enumerate(ZOO_COLUMNS)]
+    fitted = fit(columns, width)
+    note = fitted.footer(width) if width is not None else None
+    return rich_table(fitted, _("bundled networks (convcalc net NAME)"), note, [None] * len(rows))
 
 
 def zoo_csv(entries) -> str:

@@ -4,7 +4,7 @@ the padded input, and the JSON, CSV and Markdown forms. It formats; it computes 
 from __future__ import annotations
 
 from ..core.formulas import axis_names
-from ..core.messages import N_, _, say
+from ..core.messages import N_, _, joined, say
 from ..teach.compute import Element, Result, exact_text, json_number
 
 SHOWN = 6  # output elements written out in full before "…" (and the last one after it)
@@ -50,7 +50,7 @@ def describe(result: Result) -> str:
     def shown(v) -> str:
         return "×".join(map(str, v)) if isinstance(v, tuple) else (_("on") if v else _("off")) if isinstance(v, bool) else str(v)
 
-    settings = ", ".join(f"{setting_name(k)} {shown(v)}" for k, v in result.settings.items() if k != "count_pad")
+    settings = joined(f"{setting_name(k)} {shown(v)}" for k, v in result.settings.items() if k != "count_pad")
     kernel = _(", kernel {items}").format(items='×'.join(map(str, result.kernel.shape))) if result.kernel is not None else ""
     return _("{op}: input {shape}{kernel}, {settings} → output {out}").format(op=result.op, shape=shape, kernel=kernel, settings=settings, out=out)
 
@@ -110,7 +110,7 @@ def explanation_lines(result: Result) -> list[str]:
             c, i = item
             x = result.input.values[flat_index(result.input.shape, (c, *i))]
             at = [ii * s - p for ii, s, p in zip(i, result.settings["stride"], result.settings["padding"])]
-            where = ", ".join(_("{axis} from {a}").format(axis=axis, a=a) for axis, a in zip(axis_names(n), at))
+            where = joined(_("{axis} from {a}").format(axis=axis, a=a) for axis, a in zip(axis_names(n), at))
             lines.append(_("  X{index_text} = {exact_text}: {factor}·W[{c}] at {where}").format(index_text=index_text((c, *i)), exact_text=exact_text(x), factor=factor(x), c=c, where=where))
         lines.append(_("and the copies that land on each output are summed:"))
     elements = list(result.elements)
@@ -184,7 +184,9 @@ def compute_json(result: Result, extra: dict) -> dict:
         return [number(v) for v in values] if isinstance(values, list) else json_number(values)
 
     nested = result.output.nested()
-    return {"op": result.op, "input_shape": list(result.input.shape),
+    from .report import SCHEMA_VERSION
+
+    return {"schema_version": SCHEMA_VERSION, "type": result.op, "input_shape": list(result.input.shape),
             "kernel_shape": list(result.kernel.shape) if result.kernel is not None else None,
             "output_shape": list(result.output.shape), "output": number(nested), "output_exact": exact(nested),
             "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in result.settings.items()}, **extra}

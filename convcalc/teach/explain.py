@@ -14,6 +14,24 @@ from ..core.network import Row, Settings
 from ..core.receptive import half
 
 
+# what a worked solution can show, in the order --explain takes them; the course's default leaves
+# memory, the backward pass and time to those who ask (or to `net`'s totals)
+PARTS = ("shape", "params", "macs", "connections", "flops", "rf", "memory", "backward", "time")
+DEFAULT_PARTS = ("shape", "params", "macs", "flops", "rf")
+
+
+class Step(str):
+    """A line of a worked solution, and which part of it (PARTS) it works out."""
+
+    part = "shape"
+
+
+def step(part: str, text: str) -> Step:
+    line = Step(text)
+    line.part = part
+    return line
+
+
 def num(value) -> str:
     """1,234 for ints; 1.5 or 1/3 for fractions."""
     if not isinstance(value, int):  # a Fraction
@@ -57,12 +75,22 @@ def transposed_axis_step(axis: str, g: TransposedAxis) -> str:
     )
 
 
+AXIS = "\x00"  # where an axis's name goes in a line written once for several axes
+
+
+def per_axis(names, lines_of) -> list[str]:
+    """Each axis's lines (lines_of(i) writes AXIS for the name); axes whose lines are the same are
+    written once, `H/W: …`, as the notes do for a square input."""
+    groups: dict[tuple, list[str]] = {}
+    for index, name in enumerate(names):
+        groups.setdefault(tuple(lines_of(index)), []).append(name)
+    return [line.replace(AXIS, "/".join(axes)) for lines, axes in groups.items() for line in lines]
+
+
 def sizes(row: Row) -> list[str]:
-    names = axis_names(len(row.input_shape) - 1)
-    lines = []
-    for name, g in zip(names, row.cost.axes):
-        lines += conv_axis_step(name, g) if isinstance(g, ConvAxis) else [transposed_axis_step(name, g)]
-    return lines
+    axes = row.cost.axes
+    return per_axis(axis_names(len(row.input_shape) - 1), lambda i: conv_axis_step(AXIS, axes[i])
+                    if isinstance(axes[i], ConvAxis) else [transposed_axis_step(AXIS, axes[i])])
 
 
 def kernel_symbols(n: int) -> str:
@@ -100,8 +128,8 @@ def d2l_sizes(row: Row) -> list[str]:
         k = "k" if g.dilation == 1 else "k̂"
         total = g.pad_before + g.pad_after
         split = _("{pad_before} before and {pad_after} after").format(pad_before=g.pad_before, pad_after=g.pad_after) + (_(" (an odd total: the extra one at the end)") if total % 2 else "")
-        lines.append(f"{name}: ⌊(n − {k} + p + s)/s⌋ = ⌊({g.size} − {g.effective_kernel} + {total} + {g.stride})/{g.stride}⌋ = "
-                     f"{g.out}; p = {total}: {split}")
+        formula = f"⌊(n − {k} + p + s)/s⌋ = ⌊({g.size} − {g.effective_kernel} + {total} + {g.stride})/{g.stride}⌋ = {g.out}"
+        lines.append(_("{axis}: {formula}; p = {total}: {split}").format(axis=name, formula=formula, total=total, split=split))
     return lines
 
 
@@ -113,23 +141,23 @@ def conv_lines(row: Row) -> list[str]:
     lines = preset_lines(layer.padding, cost.axes) + (d2l_sizes(row) if layer.p_total is not None else sizes(row))
     if layer.table is not None:
         fan_in = sum(len(r) for r in layer.table)
-        lines.append(_("params = Σ_o inputs(o)·{kernel_symbols} + C_o·bias = {fan_in}·{product} + "
-                       "{c_out}·{bias} = {num}").format(kernel_symbols=kernel_symbols(n), fan_in=fan_in, product=product(k), c_out=c_out, bias=bias, num=num(cost.params)))
-        lines.append(_("MACs = Σ_o inputs(o)·{kernel_symbols}·{out_symbols} = {fan_in}·{product}·{product2} = "
-                       "{num}").format(kernel_symbols=kernel_symbols(n), out_symbols=out_symbols(n), fan_in=fan_in, product=product(k), product2=product(row.output_shape[1:]), num=num(cost.macs)))
+        lines.append(step("params", _("params = Σ_o inputs(o)·{kernel_symbols} + C_o·bias = {fan_in}·{product} + "
+                       "{c_out}·{bias} = {num}").format(kernel_symbols=kernel_symbols(n), fan_in=fan_in, product=product(k), c_out=c_out, bias=bias, num=num(cost.params))))
+        lines.append(step("macs", _("MACs = Σ_o inputs(o)·{kernel_symbols}·{out_symbols} = {fan_in}·{product}·{product2} = "
+                       "{num}").format(kernel_symbols=kernel_symbols(n), out_symbols=out_symbols(n), fan_in=fan_in, product=product(k), product2=product(row.output_shape[1:]), num=num(cost.macs))))
     else:
         g = layer.groups
         fan = f"{c_in}/{g}" if g > 1 else f"{c_in}"
         cin_sym = "C_i/g" if g > 1 else "C_i"
-        lines.append(_("params = C_o·({cin_sym}·{kernel_symbols} + {bias}) = {c_out}·({fan}·{product} + {bias}) "
-                       "= {num}").format(cin_sym=cin_sym, kernel_symbols=kernel_symbols(n), bias=bias, c_out=c_out, fan=fan, product=product(k), num=num(cost.params)))
-        lines.append(_("MACs = {value}·C_o·{kernel_symbols}·{out_symbols} = {fan}·{c_out}·{product}·{product2} "
-                       "= {num}").format(value='(C_i/g)' if g > 1 else 'C_i', kernel_symbols=kernel_symbols(n), out_symbols=out_symbols(n), fan=fan, c_out=c_out, product=product(k), product2=product(row.output_shape[1:]), num=num(cost.macs)))
+        lines.append(step("params", _("params = C_o·({cin_sym}·{kernel_symbols} + {bias}) = {c_out}·({fan}·{product} + {bias}) "
+                       "= {num}").format(cin_sym=cin_sym, kernel_symbols=kernel_symbols(n), bias=bias, c_out=c_out, fan=fan, product=product(k), num=num(cost.params))))
+        lines.append(step("macs", _("MACs = {value}·C_o·{kernel_symbols}·{out_symbols} = {fan}·{c_out}·{product}·{product2} "
+                       "= {num}").format(value='(C_i/g)' if g > 1 else 'C_i', kernel_symbols=kernel_symbols(n), out_symbols=out_symbols(n), fan=fan, c_out=c_out, product=product(k), product2=product(row.output_shape[1:]), num=num(cost.macs))))
     if layer.groups == 1 and layer.table is None:
-        lines.append(_("connections (LeCun's count, weights are shared) = params·{out_symbols} = "
-                       "{num}·{product} = {num2}").format(out_symbols=out_symbols(n), num=num(cost.params), product=product(row.output_shape[1:]), num2=num(cost.connections)))
+        lines.append(step("connections", _("connections (LeCun's count, weights are shared) = params·{out_symbols} = "
+                       "{num}·{product} = {num2}").format(out_symbols=out_symbols(n), num=num(cost.params), product=product(row.output_shape[1:]), num2=num(cost.connections))))
     else:
-        lines.append(_("connections (LeCun's count) = MACs + bias·{out_symbols} = {num}").format(out_symbols=out_symbols(n), num=num(cost.connections)))
+        lines.append(step("connections", _("connections (LeCun's count) = MACs + bias·{out_symbols} = {num}").format(out_symbols=out_symbols(n), num=num(cost.connections))))
     return lines
 
 
@@ -140,9 +168,9 @@ def conv_transpose_lines(row: Row) -> list[str]:
     co = f"{c_out}/{layer.groups}" if layer.groups > 1 else f"{c_out}"
     bias = f" + {c_out}" if layer.bias else ""
     return sizes(row) + [
-        _("params = C_i·(C_o/g)·{kernel_symbols}{value} = {c_in}·{co}·{product}{bias} = {num}").format(kernel_symbols=kernel_symbols(n), value=' + C_o' if layer.bias else '', c_in=c_in, co=co, product=product(k), bias=bias, num=num(cost.params)),
-        _("MACs = C_i·(C_o/g)·{kernel_symbols}·{out_symbols} (each input position scatters one "
-          "kernel) = {c_in}·{co}·{product}·{product2} = {num}").format(kernel_symbols=kernel_symbols(n), out_symbols=out_symbols(n, 'M'), c_in=c_in, co=co, product=product(k), product2=product(row.input_shape[1:]), num=num(cost.macs)),
+        step("params", _("params = C_i·(C_o/g)·{kernel_symbols}{value} = {c_in}·{co}·{product}{bias} = {num}").format(kernel_symbols=kernel_symbols(n), value=' + C_o' if layer.bias else '', c_in=c_in, co=co, product=product(k), bias=bias, num=num(cost.params))),
+        step("macs", _("MACs = C_i·(C_o/g)·{kernel_symbols}·{out_symbols} (each input position scatters one "
+          "kernel) = {c_in}·{co}·{product}·{product2} = {num}").format(kernel_symbols=kernel_symbols(n), out_symbols=out_symbols(n, 'M'), c_in=c_in, co=co, product=product(k), product2=product(row.input_shape[1:]), num=num(cost.macs))),
     ]
 
 
@@ -154,9 +182,9 @@ def subsample_lines(row: Row) -> list[str]:
     c, n = row.input_shape[0], len(row.input_shape) - 1
     k = [g.kernel for g in row.cost.axes]
     return sizes(row) + [
-        _("params = 2·C (one coefficient and one bias per map) = 2·{c} = {num}; 0 MACs").format(c=c, num=num(row.params)),
-        _("connections (LeCun's count) = ({kernel_symbols} + 1)·C·{out_symbols} = ({product} + "
-          "1)·{c}·{product2} = {num}").format(kernel_symbols=kernel_symbols(n), out_symbols=out_symbols(n), product=product(k), c=c, product2=product(row.output_shape[1:]), num=num(row.cost.connections)),
+        step("params", _("params = 2·C (one coefficient and one bias per map) = 2·{c} = {num}; 0 MACs").format(c=c, num=num(row.params))),
+        step("connections", _("connections (LeCun's count) = ({kernel_symbols} + 1)·C·{out_symbols} = ({product} + "
+          "1)·{c}·{product2} = {num}").format(kernel_symbols=kernel_symbols(n), out_symbols=out_symbols(n), product=product(k), c=c, product2=product(row.output_shape[1:]), num=num(row.cost.connections))),
     ]
 
 
@@ -164,12 +192,12 @@ def linear_lines(row: Row) -> list[str]:
     f_in, f_out = row.input_shape[0], row.output_shape[0]
     positions = row.input_shape[1:]
     bias = f" + {f_out}" if row.layer.bias else ""
-    lines = [_("params = in·out{value} = {f_in}·{f_out}{bias} = {num}").format(value=' + out' if row.layer.bias else '', f_in=f_in, f_out=f_out, bias=bias, num=num(row.params))]
+    lines = [step("params", _("params = in·out{value} = {f_in}·{f_out}{bias} = {num}").format(value=' + out' if row.layer.bias else '', f_in=f_in, f_out=f_out, bias=bias, num=num(row.params)))]
     if positions:
-        lines.append(_("MACs = in·out·positions = {f_in}·{f_out}·{product} = {num}").format(f_in=f_in, f_out=f_out, product=product(positions), num=num(row.cost.macs)))
+        lines.append(step("macs", _("MACs = in·out·positions = {f_in}·{f_out}·{product} = {num}").format(f_in=f_in, f_out=f_out, product=product(positions), num=num(row.cost.macs))))
     else:
-        lines.append(_("MACs = in·out = {f_in}·{f_out} = {num}").format(f_in=f_in, f_out=f_out, num=num(row.cost.macs)))
-        lines.append(_("connections (LeCun's count) = params = {num}").format(num=num(row.cost.connections)))
+        lines.append(step("macs", _("MACs = in·out = {f_in}·{f_out} = {num}").format(f_in=f_in, f_out=f_out, num=num(row.cost.macs))))
+        lines.append(step("connections", _("connections (LeCun's count) = params = {num}").format(num=num(row.cost.connections))))
     return lines
 
 
@@ -181,12 +209,12 @@ def norm_lines(row: Row) -> list[str]:
     c = row.input_shape[0]
     normalized = getattr(row.layer, "shape", None)
     if normalized is not None and row.layer.affine:
-        lines = [_("params = 2·∏shape (γ and β for every normalised element) = 2·{product} = {num}").format(product=product(normalized), num=num(row.params))]
+        lines = [step("params", _("params = 2·∏shape (γ and β for every normalised element) = 2·{product} = {num}").format(product=product(normalized), num=num(row.params)))]
     else:
-        lines = [_("params = 2·C (γ and β) = 2·{c} = {num}").format(c=c, num=num(row.params)) if row.layer.affine else _("params = 0 (affine: false)")]
+        lines = [step("params", _("params = 2·C (γ and β) = 2·{c} = {num}").format(c=c, num=num(row.params))) if row.layer.affine else step("params", _("params = 0 (affine: false)"))]
     if row.layer.kind == "batchnorm":
-        lines.append(_("buffers = 2·C + 1 (running mean and variance, batch counter) = 2·{c} + 1 = {num}").format(c=c, num=num(row.buffers)))
-    return lines + [_("0 MACs (normalisation is not counted)")]
+        lines.append(step("params", _("buffers = 2·C + 1 (running mean and variance, batch counter) = 2·{c} + 1 = {num}").format(c=c, num=num(row.buffers))))
+    return lines + [step("macs", _("0 MACs (normalisation is not counted)"))]
 
 
 def adaptive_lines(row: Row) -> list[str]:
@@ -194,7 +222,7 @@ def adaptive_lines(row: Row) -> list[str]:
 
 
 def scale_lines(row: Row) -> list[str]:
-    return [_("params = C = {num}; 0 MACs (element-wise)").format(num=num(row.params))]
+    return [step("params", _("params = C = {num}; 0 MACs (element-wise)").format(num=num(row.params)))]
 
 
 def upsample_lines(row: Row) -> list[str]:
@@ -208,9 +236,9 @@ def attention_lines(row: Row) -> list[str]:
     bias = 4 * embed if layer.bias else 0
     if layer.window is None:
         tokens = prod(spatial)
-        return [_("params = 4·E² + 4·E = 4·{e}² + {bias} = {params}").format(e=embed, bias=bias, params=num(row.params)),
-                _("MACs = 4·T·E² + 2·T²·E = 4·{t}·{e}² + 2·{t}²·{e} = {macs} (projections, then scores and the weighted sum of values)").format(
-                    t=tokens, e=embed, macs=num(row.macs))]
+        return [step("params", _("params = 4·E² + 4·E = 4·{e}² + {bias} = {params}").format(e=embed, bias=bias, params=num(row.params))),
+                step("macs", _("MACs = 4·T·E² + 2·T²·E = 4·{t}·{e}² + 2·{t}²·{e} = {macs} (projections, then scores and the weighted sum of values)").format(
+                    t=tokens, e=embed, macs=num(row.macs)))]
     windows = row.cost.axes[0]
     window, padded = windows.window, windows.padded
     tokens, per_window, offsets = windows.tokens, windows.per_window, windows.offsets
@@ -229,9 +257,9 @@ def attention_lines(row: Row) -> list[str]:
         macs_extra = " + " + _("bias MLP {offsets}·({a}·{h} + {h}·{heads})").format(offsets=offsets, a=len(window), h=hidden, heads=heads)
     if layer.cosine:
         terms.append(_("a scale per head {heads}").format(heads=heads))
-    lines.append(_("params = {terms} = {params}").format(terms=" + ".join(terms), params=num(row.params)))
-    lines.append(_("MACs = 4·T_p·E² + 2·T_p·N·E = 4·{t}·{e}² + 2·{t}·{n}·{e}{extra} = {macs} (projections, then each window's scores "
-                   "and weighted sum of values)").format(t=tokens, e=embed, n=per_window, extra=macs_extra, macs=num(row.macs)))
+    lines.append(step("params", _("params = {terms} = {params}").format(terms=" + ".join(terms), params=num(row.params))))
+    lines.append(step("macs", _("MACs = 4·T_p·E² + 2·T_p·N·E = 4·{t}·{e}² + 2·{t}·{n}·{e}{extra} = {macs} (projections, then each window's scores "
+                   "and weighted sum of values)").format(t=tokens, e=embed, n=per_window, extra=macs_extra, macs=num(row.macs))))
     return lines
 
 
@@ -373,28 +401,33 @@ def input_field_lines(row: Row) -> list[str]:
                 for name, a in zip(axis_names(len(after.axes)), after.axes)]
     if cost.windows is None:
         return [_("receptive field: unchanged (the layer reads one position)")]
-    lines = []
-    names = axis_names(len(before.axes))
-    for name, a, w, b in zip(names, before.axes, cost.windows, after.axes):
-        conv_like = isinstance(w.width, int) and isinstance(w.step, int)
-        width, step = ("(K̂ − 1)", "S") if conv_like else ("w", "step")
-        shift = _("({width}/2 − P)").format(width=width) if conv_like else _("(w/2 + offset)")
-        moved = f"({num(half(w.width))} − {num(-w.offset)})" if conv_like else f"({num(half(w.width))} + ({num(w.offset)}))"
-        lines.append(
-            _("RF {name}: r = r + {width}·j = {num} + {num2}·{num3} = {num4}; j = j·{step} = "
-              "{num3}·{num5} = {num6}; start = start + {shift}·j = {num7} + {moved}·{num3} = {num8}").format(name=name, width=width, num=num(a.size), num2=num(w.width), num3=num(a.jump), num4=num(b.size), step=step, num5=num(w.step), num6=num(b.jump), shift=shift, num7=num(a.start), moved=moved, num8=num(b.start))
-            + ("" if w.exact else _(" (a bound)"))
-        )
-    return lines
+    return per_axis(axis_names(len(before.axes)), lambda i: [field_step(AXIS, before.axes[i], cost.windows[i], after.axes[i])])
 
 
-def explain(row: Row, settings: Settings) -> list[str]:
-    """Every step for one leaf row."""
+def field_step(name: str, a, w, b) -> str:
+    """The recurrence on one axis: a the field before the layer, w its window, b the field after."""
+    conv_like = isinstance(w.width, int) and isinstance(w.step, int)
+    width, step = ("(K̂ − 1)", "S") if conv_like else ("w", "step")
+    shift = _("({width}/2 − P)").format(width=width) if conv_like else _("(w/2 + offset)")
+    moved = f"({num(half(w.width))} − {num(-w.offset)})" if conv_like else f"({num(half(w.width))} + ({num(w.offset)}))"
+    return (_("RF {name}: r = r + {width}·j = {num} + {num2}·{num3} = {num4}; j = j·{step} = "
+              "{num3}·{num5} = {num6}; start = start + {shift}·j = {num7} + {moved}·{num3} = {num8}").format(
+        name=name, width=width, num=num(a.size), num2=num(w.width), num3=num(a.jump), num4=num(b.size), step=step,
+        num5=num(w.step), num6=num(b.jump), shift=shift, num7=num(a.start), moved=moved, num8=num(b.start))
+        + ("" if w.exact else _(" (a bound)")))
+
+
+def explain(row: Row, settings: Settings, parts=DEFAULT_PARTS) -> list[str]:
+    """The steps for one leaf row that work out the chosen parts (PARTS)."""
     lines = LINES[row.kind](row)
     if row.macs:
         batch = _(" × {batch} samples").format(batch=settings.batch) if settings.batch > 1 else ""
-        lines.append(_("FLOPs = MACs × {flops_per_mac} FLOP per MAC{batch} = {num}").format(flops_per_mac=settings.flops_per_mac, batch=batch, num=num(row.macs * settings.flops_per_mac)))
-    return lines + memory_lines(row, settings) + field_lines(row)
+        lines.append(step("flops", _("FLOPs = MACs × {flops_per_mac} FLOP per MAC{batch} = {num}").format(
+            flops_per_mac=settings.flops_per_mac, batch=batch, num=num(row.macs * settings.flops_per_mac))))
+    lines += memory_lines(row, settings)
+    if row.field != row.input_field or row.cost is None:  # a layer that reads one position leaves the field as it was
+        lines += [step("rf", line) for line in field_lines(row)]
+    return [line for line in lines if getattr(line, "part", "shape") in parts]
 
 
 SAVED_PARTS = (("input", N_("its input")), ("output", N_("its output")), ("indices", N_("int64 indices, one per output")),
@@ -411,22 +444,22 @@ def memory_lines(row: Row, settings: Settings) -> list[str]:
     rule = saves_of(row.layer) if row.layer is not None else ROW_KINDS[row.kind].saves
     parts = [_(text) for flag, text in SAVED_PARTS if getattr(rule, flag)]
     if row.saved_bytes:
-        lines.append(_("saved for backward: {size} B ({what}; a storage an earlier layer keeps is not counted again)").format(
-            size=num(row.saved_bytes), what=", ".join(parts)))
+        lines.append(step("memory", _("saved for backward: {size} B ({what}; a storage an earlier layer keeps is not counted again)").format(
+            size=num(row.saved_bytes), what=", ".join(parts))))
     elif parts:
-        lines.append(_("saved for backward: 0 B (what it needs is kept already, or nothing before it needs a gradient)"))
+        lines.append(step("memory", _("saved for backward: 0 B (what it needs is kept already, or nothing before it needs a gradient)")))
     if row.backward_macs:
         both = row.backward_macs == 2 * row.macs
-        lines.append(_("backward MACs = {factor}·{macs} = {total} ({what})").format(
+        lines.append(step("backward", _("backward MACs = {factor}·{macs} = {total} ({what})").format(
             factor=2 if both else 1, macs=num(row.macs), total=num(row.backward_macs),
-            what=_("weight and input gradients") if both else _("the weight gradient only: nothing before it needs a gradient")))
+            what=_("weight and input gradients") if both else _("the weight gradient only: nothing before it needs a gradient"))))
     device = settings.device
     if device is not None and row.bytes_moved:
         t = roofline(row.macs, row.bytes_moved, device)
-        lines.append(_("time ≥ max(2·MACs/peak, bytes/bandwidth) = max({compute:.3g}, {memory:.3g}) s = {time:.3g} s, "
+        lines.append(step("time", _("time ≥ max(2·MACs/peak, bytes/bandwidth) = max({compute:.3g}, {memory:.3g}) s = {time:.3g} s, "
                        "{bound}; {bytes} B moved, {intensity:.3g} FLOP/B").format(
             compute=t.compute_s, memory=t.memory_s, time=row.time_s, bytes=num(row.bytes_moved),
-            bound=_("compute-bound") if t.bound == "compute" else _("memory-bound"), intensity=t.intensity))
+            bound=_("compute-bound") if t.bound == "compute" else _("memory-bound"), intensity=t.intensity)))
     return lines
 
 
