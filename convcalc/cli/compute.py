@@ -8,7 +8,7 @@ import typer
 
 from ..core.errors import ConvcalcError
 from ..core.messages import _
-from .app import app
+from .group import app
 from .options import LANG_OPTION, Format, Lang, TeachOp, fail, no_such_option, parse_sizes, read_values
 from .output import can_print, fit_width, write_lines
 

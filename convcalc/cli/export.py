@@ -9,7 +9,7 @@ import typer
 
 from ..core.errors import ConvcalcError, reason
 from ..core.messages import _, say
-from .app import app
+from .group import app
 from .options import complete_spec, LANG_OPTION, Lang, fail, input_shape, load_network, parse_assignments
 
 

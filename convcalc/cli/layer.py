@@ -9,7 +9,7 @@ import typer
 
 from ..core.errors import ConvcalcError
 from ..core.messages import _
-from .app import app
+from .group import app
 from .options import (CONVENTION_HELP, EXPLAIN_HELP, LANG_OPTION, Format, Lang, axes_of, expand, explain_parts, fail,
                       flag_message, no_such_option, parse_padding, parse_sizes)
 from .output import can_print, console, fit_width, write_lines

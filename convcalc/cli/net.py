@@ -3,16 +3,46 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from enum import Enum
+from typing import NamedTuple
 
 import typer
 
 from ..core.errors import ConvcalcError
 from ..core.messages import _
-from .app import app
-from .options import (complete_spec, CONVENTION_HELP, EXPLAIN_HELP, LANG_OPTION, Amp, Count, Dtype, Format, Lang, Optimizer, explain_parts,
-                      fail, input_shape, load_network, parse_assignments, parse_device)
+from .group import app
+from .options import (CONVENTION_HELP, EXPLAIN_HELP, LANG_OPTION, Format, Lang, complete_spec, explain_parts, fail,
+                      input_shape, load_network, parse_assignments, parse_device)
 from .output import PROSE_COLUMNS, can_print, console, fit_width, print_wide, write_lines
+
+
+class Optimizer(str, Enum):
+    sgd = "sgd"
+    momentum = "momentum"
+    adam = "adam"
+    adamw = "adamw"
+
+
+class Count(str, Enum):
+    macs = "macs"
+    fvcore = "fvcore"
+    fvcore_train = "fvcore-train"
+    torchinfo = "torchinfo"
+    calflops = "calflops"
+    thop = "thop"
+    darknet = "darknet"
+
+
+class Amp(str, Enum):
+    fp16 = "fp16"
+    bf16 = "bf16"
+
+
+class Dtype(str, Enum):
+    fp32 = "fp32"
+    fp16 = "fp16"
+    bf16 = "bf16"
+    int8 = "int8"
 
 
 READABLE_ROWS = 80  # a table deeper than this collapses its blocks
@@ -106,8 +136,7 @@ class Tee:
             s.leaf(row)
 
 
-@dataclass(frozen=True)
-class View:
+class View(NamedTuple):
     """What `net` shows of an analysis and how."""
 
     fmt: Format = Format.table

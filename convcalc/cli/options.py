@@ -11,7 +11,7 @@ from enum import Enum
 import typer
 
 from ..core.errors import ConvcalcError, reason
-from ..core.messages import Note, _, say
+from ..core.messages import Note, _, joined, say
 
 
 CONVENTION_HELP = (
@@ -91,7 +91,7 @@ def parse_sizes(text: str | None, flag: str, presets: tuple[str, ...] = (), most
     if text.strip().lower() in presets:
         return text.strip().lower()
     if not SIZE.match(text):
-        expected = (_("an integer or sizes such as 32x64, or one of {presets}").format(presets=", ".join(presets)) if presets
+        expected = (_("an integer or sizes such as 32x64, or one of {presets}").format(presets=joined(presets)) if presets
                     else _("an integer or sizes such as 32x64"))
         fail(_("{flag}: must be {expected}, got {value}").format(flag=flag, expected=expected, value=quote(text)), 2)
     parts = re.split(r"[x×,*]", text)
@@ -145,28 +145,6 @@ def no_such_option(flag: str, kind: str, value) -> str:
     return _("{flag}: --op {kind} has no such option; drop {flag}, got {value}").format(flag=flag, kind=kind, value=quote(str(value)))
 
 
-class Optimizer(str, Enum):
-    sgd = "sgd"
-    momentum = "momentum"
-    adam = "adam"
-    adamw = "adamw"
-
-
-class Count(str, Enum):
-    macs = "macs"
-    fvcore = "fvcore"
-    fvcore_train = "fvcore-train"
-    torchinfo = "torchinfo"
-    calflops = "calflops"
-    thop = "thop"
-    darknet = "darknet"
-
-
-class Amp(str, Enum):
-    fp16 = "fp16"
-    bf16 = "bf16"
-
-
 def parse_device(text: str | None, dtype: str):
     from ..core.errors import quote
     from ..core.memory import DEVICES, device
@@ -176,15 +154,8 @@ def parse_device(text: str | None, dtype: str):
     found = device(text, dtype) if len(text) <= 100 else None
     if found is None:
         fail(_("--device: must be one of {names}, or peak FLOP/s and bandwidth in bytes/s (1 to 1e30) such as 19.5e12,1.555e12, got {value}").format(
-            names=", ".join(DEVICES), value=quote(text)), 2)
+            names=joined(DEVICES), value=quote(text)), 2)
     return found
-
-
-class Dtype(str, Enum):
-    fp32 = "fp32"
-    fp16 = "fp16"
-    bf16 = "bf16"
-    int8 = "int8"
 
 
 def input_shape(size: str | None) -> tuple[int, ...] | None:
@@ -338,13 +309,13 @@ def load_stdin(shape, arguments=None):
 
 EXPLAIN_HELP = ("Show the worked arithmetic; alone: shape, params, macs, flops, rf (what the course asks); or a list of "
                 "shape, params, macs, connections, flops, rf, memory, backward, time, or all: --explain shape,rf.")
-EXPLAIN_ALONE = "default"  # what a bare --explain stands for (app.py writes it in)
+EXPLAIN_ALONE = "default"  # what a bare --explain stands for (group.py writes it in)
 
 
 def explain_parts(text: str | None, *also: str) -> tuple[str, ...] | None:
     """--explain's list of parts, in the order they are shown; None when --explain is not given."""
     from ..core.errors import quote
-    from ..teach.explain import DEFAULT_PARTS, PARTS
+    from ..teach.parts import DEFAULT_PARTS, PARTS
 
     if text is None:
         return None
@@ -361,7 +332,7 @@ def explain_parts(text: str | None, *also: str) -> tuple[str, ...] | None:
                 close = difflib.get_close_matches(part[:50], PARTS, n=1)
                 hint = _(" (did you mean {name}?)").format(name=close[0]) if close else ""
                 fail(_("--explain: no such part{hint}; the parts are {parts}, or all, got {value}").format(
-                    hint=hint, parts=", ".join(PARTS), value=quote(text)), 2)
+                    hint=hint, parts=joined(PARTS), value=quote(text)), 2)
             chosen.add(part)
     return tuple(p for p in PARTS if p in chosen)
 

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from ..core.errors import ConvcalcError
-from .app import app
+from .group import app
 from .options import LANG_OPTION, Format, Lang, fail
 from .output import can_print, console, fit_width, print_wide
 

@@ -776,9 +776,9 @@ def layer_table(report: Report, backward: bool = False):
 
 
 def explanation(report: Report, rows: list[Row], parts=None) -> list[str]:
-    """Every leaf's worked solution, the parts chosen (teach.explain.PARTS; None: the course's
+    """Every leaf's worked solution, the parts chosen (teach.parts.PARTS; None: the course's
     default), the receptive field in closed form, and a legend of the symbols used."""
-    from ..teach.explain import DEFAULT_PARTS
+    from ..teach.parts import DEFAULT_PARTS
 
     parts = DEFAULT_PARTS if parts is None else parts
     lines = []

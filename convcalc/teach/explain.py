@@ -14,10 +14,7 @@ from ..core.network import Row, Settings
 from ..core.receptive import half
 
 
-# what a worked solution can show, in the order --explain takes them; the course's default leaves
-# memory, the backward pass and time to those who ask (or to `net`'s totals)
-PARTS = ("shape", "params", "macs", "connections", "flops", "rf", "memory", "backward", "time")
-DEFAULT_PARTS = ("shape", "params", "macs", "flops", "rf")
+from .parts import DEFAULT_PARTS
 
 
 class Step(str):

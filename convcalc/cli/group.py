@@ -3,12 +3,13 @@ texts are built, and the process's exit status."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
 
 from .. import __version__
-from ..core.messages import _
+from ..core.messages import _, joined
 from .options import EXPLAIN_ALONE, LANG_OPTION, Lang, fail, fail_line
 from .output import output_failed, prepare_streams
 
@@ -19,6 +20,8 @@ class Commands(typer.core.TyperGroup):
 
     def main(self, args=None, prog_name=None, standalone_mode=True, **extra):
         argv = bare_explain(list(sys.argv[1:] if args is None else args))
+        if argv and command_word(argv) is None and set(argv) <= {"--lang", "en", "zh"} | {a for a in argv if a.startswith("--lang=")}:
+            argv = []  # `convcalc --lang zh`: the help, as `convcalc` alone gives it
         try:
             code = super().main(args=argv, prog_name=prog_name, standalone_mode=False, **extra)
         except ClickUsageError as error:
@@ -45,13 +48,31 @@ except ImportError:
         NoSuchOption, UsageError as ClickUsageError
 
 
+ROOT_VALUES = ("--lang",)  # the root's options that take a value
+
+
+def command_word(argv: list[str]) -> str | None:
+    """The command named on the command line (`net` in `--lang zh net lenet5`), or None."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in ROOT_VALUES:
+            skip = True
+        elif arg == "--":
+            return None
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
 def bare_explain(argv: list[str]) -> list[str]:
     """`--explain` takes an optional list of parts in `layer` and `net`: alone (at the end, or
     before anything that is not a list of parts, such as the network's name) it stands for the
     course's default."""
-    from ..teach.explain import PARTS
+    from ..teach.parts import PARTS
 
-    if not argv or argv[0] not in ("layer", "net"):
+    if command_word(argv) not in ("layer", "net"):
         return argv
     out = []
     for index, arg in enumerate(argv):
@@ -96,7 +117,7 @@ def usage_message(error, argv: list[str]) -> str:
     param = getattr(error, "param", None)
     if isinstance(error, NoSuchOption):
         close = sorted(error.possibilities or ())
-        hint = _(" (did you mean {names}?)").format(names=", ".join(close)) if close else ""
+        hint = _(" (did you mean {names}?)").format(names=joined(close)) if close else ""
         return _("{option}: no such option{hint}; --help lists the options, got {value}").format(
             option=error.option_name, hint=hint, value=quote(error.option_name))
     if isinstance(error, BadOptionUsage):
@@ -107,7 +128,7 @@ def usage_message(error, argv: list[str]) -> str:
     if isinstance(error, BadParameter) and param is not None:
         kind = param.type
         if getattr(kind, "choices", None):
-            what = _("must be one of {choices}").format(choices=", ".join(map(str, kind.choices)))
+            what = _("must be one of {choices}").format(choices=joined(map(str, kind.choices)))
         elif getattr(kind, "min", None) is not None and getattr(kind, "max", None) is not None:
             what = _("must be an integer from {low} to {high}").format(low=kind.min, high=kind.max)
         elif getattr(kind, "min", None) is not None:
@@ -128,23 +149,52 @@ def usage_message(error, argv: list[str]) -> str:
                                                          value=quote(value) if value is not None else _("none")) + hint
     group = error.ctx.command if error.ctx is not None else None
     commands = getattr(group, "commands", None)
-    words = [a for a in argv if not a.startswith("-")]
-    if commands and words and words[0] not in commands:
+    word = command_word(argv)
+    if commands and word is not None and word not in commands:
         import difflib
 
-        close = difflib.get_close_matches(words[0][:100], list(commands), n=1)
+        close = difflib.get_close_matches(word[:100], list(commands), n=1)
         hint = _("; did you mean {name}?").format(name=close[0]) if close else ""
         return _("{name}: no such command (commands: {commands}), got {value}{hint}").format(
-            name=words[0], commands=", ".join(commands), value=quote(words[0]), hint=hint)
+            name=word, commands=joined(commands), value=quote(word), hint=hint)
     if "unexpected extra argument" in error.message:
         extra = error.message.rpartition("(")[2].rstrip(")")
         return _("{command}: takes no more arguments, got {value}").format(command=error.ctx.command_path, value=quote(extra))
     return _("{command}: {message}").format(command=error.ctx.command_path if error.ctx else "convcalc", message=error.format_message())
 
 
-app = typer.Typer(cls=Commands, add_completion=True, no_args_is_help=True, rich_markup_mode=None,
-                  context_settings={"help_option_names": ["-h", "--help"]},
-                  help="Shape, parameter, FLOP and receptive-field calculator for convolutional networks.")
+SETTINGS = dict(cls=Commands, add_completion=True, no_args_is_help=True, rich_markup_mode=None,
+                context_settings={"help_option_names": ["-h", "--help"]},
+                help="Shape, parameter, FLOP and receptive-field calculator for convolutional networks.")
+app = typer.Typer(**SETTINGS)
+
+
+COMMANDS = ("layer", "net", "zoo", "export", "compute", "solve")  # each a module of this package, in the help's order
+
+
+def register(*names: str) -> None:
+    """Import the commands' modules, which register them on `app`, in the help's order."""
+    from importlib import import_module
+
+    for name in names:
+        import_module(f".{name}", __package__)
+    order = {name: index for index, name in enumerate(COMMANDS)}
+    app.registered_commands.sort(key=lambda info: order[info.name or info.callback.__name__])
+
+
+def only(name: str | None):
+    """The command group with just the command asked for: building every command's options costs
+    more than running `layer`. The whole group when no known command is named (the help, a
+    misspelt command's did-you-mean) or the shell asks for completions."""
+    if name not in COMMANDS or "_CONVCALC_COMPLETE" in os.environ:
+        register(*COMMANDS)
+        return app
+    register(name)
+    chosen = [info for info in app.registered_commands if (info.name or info.callback.__name__) == name]
+    group = typer.Typer(**{**SETTINGS, "add_completion": False})  # --install-completion belongs to the root's help
+    group.registered_commands = chosen
+    group.registered_callback = app.registered_callback
+    return group
 
 
 def version_callback(value: bool):
@@ -202,10 +252,12 @@ def build(argv: list[str]):
         i18n.install(language)
     except OSError:  # an installation without its catalogs
         fail(_("--lang: this installation has no catalog for the language, got {value}").format(value=quote(language)), 2)
-    command = typer.main.get_command(app)
+    command = typer.main.get_command(only(command_word(argv)))
     if language != "en":
         i18n.translate_command(command)
-        chinese_help()
+        words = argv[: argv.index("--")] if "--" in argv else argv
+        if command_word(argv) is None or "-h" in words or "--help" in words:  # help is shown
+            chinese_help()
     return command
 
 
