@@ -254,6 +254,8 @@ def field_text(field) -> str:
 CSV_HEADER = ["name", "depth", "leaf", "type", "input_shape", "output_shape", "params", "buffers", "macs", "flops",
               "memory_bytes", "connections", "rf_size", "rf_jump", "rf_start", "rf_full", "covers_input", "saved_bytes",
               "backward_macs"]
+# the network's memory totals that no layer has: blank on every row but the last, the total
+CSV_TOTALS = ["param_bytes", "course_activation_bytes", "inference_peak_bytes", "training_bytes"]
 EXCEL_AXES = 4  # --excel: each shape as this many columns of numbers (C, then D/H/W), blank where a shape has fewer
 
 
@@ -275,7 +277,7 @@ class CsvWriter(Sink):
         if excel:
             at = header.index("input_shape")
             header[at:at + 2] = [f"{side}_{i}" for side in ("input", "output") for i in range(1, EXCEL_AXES + 1)]
-        header += (["time_s"] if self.timed else []) + (["counted"] if rule != "macs" else [])
+        header += (["time_s"] if self.timed else []) + (["counted"] if rule != "macs" else []) + CSV_TOTALS
         write(("\ufeff" if excel else "") + ",".join(header) + "\n")
 
     def shapes(self, before, after) -> str:
@@ -302,7 +304,7 @@ class CsvWriter(Sink):
             self.last_field = (field, r.covers, rf)
         extra = f",{r.time_s:.6g}" if self.timed else ""
         extra += f",{self.counted(r)}" if self.rule != "macs" else ""
-        self.write(f"{csv_field(r.name)},{r.depth},{figures},{rf},{r.saved_bytes},{r.backward_macs}{extra}\n")
+        self.write(f"{csv_field(r.name)},{r.depth},{figures},{rf},{r.saved_bytes},{r.backward_macs}{extra},,,,\n")
 
     @staticmethod
     def field(field, covers: bool) -> str:
@@ -312,14 +314,15 @@ class CsvWriter(Sink):
 
     def total(self, report: Report, counted=None) -> None:
         """The last row: the network's totals (memory_bytes is every layer's output kept; connections
-        are a layer's figure, left blank)."""
+        are a layer's figure, left blank), with the memory totals only a network has."""
         shapes = self.shapes(report.input_shape, report.output_shape)
         extra = f",{report.time_s:.6g}" if self.timed else ""
         extra += f",{counted.total}" if counted is not None else ""
         covers = report.field.covers(report.output_shape[1:], report.input_shape[1:]) if report.field.axes else False
         self.write(f"total,-1,false,total,{shapes},{report.params},{report.buffers},{report.macs},{report.flops},"
                    f"{report.activation_bytes},,{self.field(report.field, covers)},"
-                   f"{report.saved_activation_bytes},{report.backward_macs}{extra}\n")
+                   f"{report.saved_activation_bytes},{report.backward_macs}{extra},{report.param_bytes},"
+                   f"{report.course_activation_bytes},{report.inference_peak_bytes},{report.training.total}\n")
 
     def counted(self, r: Row) -> int:
         """A leaf's count, added to every enclosing block's; a block's, its layers' sum (its row comes after them)."""

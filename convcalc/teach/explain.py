@@ -498,7 +498,8 @@ def field_chain(rows: list[Row]) -> list[str]:
     names = axis_names(len(terms))
     shown = set()
     for t, s, a in zip(terms, steps, last.field.axes):
-        text = f"r = 1 + {' + '.join(elided(t)) or '0'} = {num(a.size)}; j = {'·'.join(elided(s)) or '1'} = {num(a.jump)}"
+        text = _("r = 1 + {terms} = {size}; j = {strides} = {jump}").format(
+            terms=" + ".join(elided(t)) or "0", size=num(a.size), strides="·".join(elided(s)) or "1", jump=num(a.jump))
         if text in shown:
             continue
         shown.add(text)
