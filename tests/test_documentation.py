@@ -1,4 +1,4 @@
-"""Every convcalc command in the README, the Chinese README and docs/ runs, and where the page shows
+"""Every convcalc command in the README, the Chinese README, docs/ and the description guide runs, and where the page shows
 what it prints (`$ command` followed by output), the output it shows is what it prints now.
 
 A command that names a user's file runs beside a stand-in: `my_net.yaml` (ResNet-18's description),
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parent.parent
-PAGES = [ROOT / "README.md", ROOT / "README.zh.md", *sorted((ROOT / "docs").glob("*.md"))]
+PAGES = [ROOT / "README.md", ROOT / "README.zh.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "specs" / "README.md"]
 SHELL = ("sh", "bash", "console", "shell", "")
 
 MY_MODEL = '''import torch.nn as nn

@@ -192,27 +192,7 @@ def wrap(line: str, width: int) -> list[str]:
     body = line.lstrip(" ")
     indent = line[: len(line) - len(body)]
     follow = indent + "    " if cell_len(indent) + 4 < width // 2 else indent
-    lines, current = [], indent
-    for word in body.split(" "):
-        candidate = word if current.strip() == "" else " " + word
-        if cell_len(current) + cell_len(candidate) <= width:
-            current += candidate if current.strip() else word
-            continue
-        if cell_len(word) != len(word) and cell_len(current) + 1 < width - 4:  # Chinese: fill the line, then break
-            current += " " if current.strip() else ""
-        elif current.strip():
-            lines.append(current)
-            current = follow
-        while cell_len(current) + cell_len(word) > width:  # a word wider than a line: cut it by cells
-            piece = piece_of(word, width - cell_len(current))
-            if not piece:
-                break
-            lines.append(current + piece)
-            word, current = word[len(piece):], follow
-        current += word
-    if current.strip():
-        lines.append(current)
-    return lines
+    return fill(body, width, indent, follow).split("\n")
 
 
 def fill(text: str, width: int, first: str = "", rest: str = "") -> str:
