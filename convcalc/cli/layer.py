@@ -32,10 +32,10 @@ class Op(str, Enum):
 
 # which flags mean something for each --op; any other flag given is refused, not ignored
 OP_FLAGS = {
-    "conv": {"--in", "--k", "--s", "--p", "--d", "--groups", "--cout", "--no-bias", "--p-total"},
+    "conv": {"--in", "--out", "--k", "--s", "--p", "--d", "--groups", "--cout", "--no-bias", "--p-total"},
     "convT": {"--in", "--k", "--s", "--p", "--d", "--groups", "--cout", "--no-bias", "--output-padding"},
-    "maxpool": {"--in", "--k", "--s", "--p", "--d", "--ceil"},
-    "avgpool": {"--in", "--k", "--s", "--p", "--ceil"},
+    "maxpool": {"--in", "--out", "--k", "--s", "--p", "--d", "--ceil"},
+    "avgpool": {"--in", "--out", "--k", "--s", "--p", "--ceil"},
     "adaptive_avgpool": {"--in", "--out"},
     "adaptive_maxpool": {"--in", "--out"},
     "global_avgpool": {"--in"},
@@ -61,7 +61,8 @@ def layer(
     no_bias: bool = typer.Option(False, "--no-bias", help="The layer has no bias."),
     op: Op = typer.Option(Op.conv, "--op", metavar="<KIND>", help="Layer kind: " + ", ".join(k.value for k in Op) + "."),
     output_padding: str = typer.Option(None, "--output-padding", help="Transposed convolution's output padding [0]."),
-    out: str = typer.Option(None, "--out", help="Adaptive pooling's output size."),
+    out: str = typer.Option(None, "--out", help="Output size: adaptive pooling's; for conv and pooling in place of --in, which is then worked out (same padding unless --p gives another)."),
+    not_first: bool = typer.Option(False, "--not-first", help="The layer sits inside a network: its input needs a gradient, so the backward pass computes that too (shown with --backward)."),
     ceil: bool = typer.Option(False, "--ceil", "--ceil-mode", help="Pooling rounds the output size up, as PyTorch's ceil_mode."),
     dims: int = typer.Option(None, "--dims", min=1, max=3, help="Spatial axes [the longest of --in/--k/--s/--p/--d, else 2]."),
     batch: int = typer.Option(1, "--batch", min=1, help="Batch size: multiplies MACs and FLOPs."),
@@ -114,6 +115,17 @@ def layer(
             fail(_("{flag}: must be a positive integer, got {value}").format(flag=flag, value=quote(value)))
         if value is not None and value > MAX_INT:
             fail(_("{flag}: must be at most 2^53 = {max_int:,}, got {value}").format(flag=flag, max_int=MAX_INT, value=quote(value)))
+    worked_out = []
+    if out is not None and kind in ("conv", "maxpool", "avgpool"):  # the output size given: the input worked out
+        if spatial is not None:
+            fail(_("--out: gives the output size, from which the input is worked out; drop --in (or --out), got --in {value} too").format(
+                value=quote(size)), 2)
+        if kernel is None:
+            fail(_("--k: the kernel size is required for --op {kind}, got none").format(kind=kind))
+        spatial, worked_out = input_from_output(kind, out_size, kernel, stride, padding if (p is not None or kind != "conv") else "same",
+                                                dilation, n)
+        if kind == "conv" and p is None and p_total is None:
+            padding = "same"
     if spatial is None and kind != "linear":
         fail(_("--in: the input size is required for --op {kind}, got none").format(kind=kind))
     shape = (cin, *expand(spatial, n, "--in")) if spatial is not None else (cin,)
@@ -139,7 +151,7 @@ def layer(
     else:
         built = Flatten()
     try:
-        report = single_layer(built, shape, Settings(batch=batch, flops_per_mac=flops_per_mac))
+        report = single_layer(built, shape, Settings(batch=batch, flops_per_mac=flops_per_mac, input_grad=not_first))
     except ConvcalcError as error:
         fail(flag_message(error, kind))
     drawing = []
@@ -155,10 +167,35 @@ def layer(
         drawing = teach_render.draw_lines(spatial, axes)
         if fmt is Format.csv:
             fail(_("--draw: a picture has no place in CSV; use --format table, markdown or json, got --format csv"), 2)
-    emit_layer(report, fmt, explain_parts(explain, *(("memory", "backward") if backward else ())), drawing, backward)
+    emit_layer(report, fmt, explain_parts(explain, *(("memory", "backward") if backward else ())), drawing, backward, worked_out)
 
 
-def emit_layer(report, fmt: "Format", parts: tuple[str, ...] | None, drawing: list[str] = (), backward: bool = False) -> None:
+def input_from_output(kind: str, out, kernel, stride, padding, dilation, n: int) -> tuple[tuple[int, ...], list[str]]:
+    """The input size each axis needs to give `out` (--out in place of --in), and the sentence
+    saying how it was found."""
+    from ..core.geometry import input_for
+
+    outs, ks, ds = expand(out, n, "--out"), expand(kernel, n, "--k"), expand(dilation, n, "--d")
+    ss = expand(stride if stride is not None else (1 if kind == "conv" else kernel), n, "--s")
+    if isinstance(padding, tuple) and padding and isinstance(padding[0], tuple):
+        pads = padding if len(padding) == n else padding * n
+    elif isinstance(padding, str):
+        pads = (padding,) * n
+    else:
+        pads = expand(padding, n, "--p")
+    sizes = tuple(input_for(o, k, st, d, pd) for o, k, st, d, pd in zip(outs, ks, ss, ds, pads))
+    if min(sizes) < 1:
+        fail(_("--out: no input gives this output with this kernel, stride and padding, got {value}").format(
+            value="x".join(map(str, outs))), 2)
+    if padding == "same":
+        rule = _("same padding keeps ⌈M/S⌉ = out, so M = out·S")
+    else:
+        rule = _("the smallest M with ⌊(M + 2P − K̂)/S⌋ + 1 = out: M = (out − 1)·S + K̂ − 2P")
+    return sizes, [_("input worked out from --out: {rule} = {sizes}").format(rule=rule, sizes="×".join(map(str, sizes)))]
+
+
+def emit_layer(report, fmt: "Format", parts: tuple[str, ...] | None, drawing: list[str] = (), backward: bool = False,
+               notes: list[str] = ()) -> None:
     from ..render import report as render
 
     show_steps = parts is not None
@@ -171,6 +208,8 @@ def emit_layer(report, fmt: "Format", parts: tuple[str, ...] | None, drawing: li
             data["explanation"] = steps
         if drawing:
             data["drawing"] = list(drawing)
+        if notes:
+            data["notes"] = list(notes)
         typer.echo(json.dumps(data, indent=2, ensure_ascii=not can_print("×")))
         return
     if fmt is Format.csv:
@@ -183,10 +222,10 @@ def emit_layer(report, fmt: "Format", parts: tuple[str, ...] | None, drawing: li
         for row in report.rows:
             table.leaf(row)
         sys.stdout.write(render.to_markdown(report, table))
-        write_lines(steps + list(drawing))
+        write_lines(list(notes) + steps + list(drawing))
         return
     out = console()
     out.print(render.layer_table(report, backward))
     out.print(render.short_convention(report), markup=False, highlight=False)
-    write_lines(steps, fit_width())
+    write_lines(list(notes) + steps, fit_width())
     write_lines(list(drawing))

@@ -308,7 +308,7 @@ def load_stdin(shape, arguments=None):
 
 
 EXPLAIN_HELP = ("Show the worked arithmetic; alone: shape, params, macs, flops, rf (what the course asks); or a list of "
-                "shape, params, macs, connections, flops, rf, memory, backward, time, or all: --explain shape,rf.")
+                "shape, params, macs, im2col, connections, flops, rf, memory, backward, time, or all: --explain shape,rf.")
 EXPLAIN_ALONE = "default"  # what a bare --explain stands for (group.py writes it in)
 
 

@@ -84,6 +84,21 @@ def resolve_padding(preset: str, size: int, kernel: int, dilation: int, stride: 
     raise ConvcalcError(Note("padding: must be a number or one of valid, same, full, narrow, equal, wide, got {value}", value=quote(preset)))
 
 
+def input_for(out: int, kernel: int, stride: int, dilation: int, padding) -> int:
+    """The input size that gives `out` on one axis (the question a course asks backwards): with
+    'same' padding M = out·S (⌈M/S⌉ = out); otherwise the smallest M with ⌊(M + P_b + P_a − K̂)/S⌋ + 1
+    = out, that is (out − 1)·S + K̂ − P_b − P_a."""
+    k_eff = effective_kernel(kernel, dilation)
+    preset = PRESET_NAMES.get(padding, padding) if isinstance(padding, str) else None
+    if preset == "same":
+        return out * stride
+    if preset is not None:
+        before, after = resolve_padding(preset, 1, kernel, dilation, stride)
+    else:
+        before, after = padding if isinstance(padding, tuple) else (padding, padding)
+    return (out - 1) * stride + k_eff - before - after
+
+
 def conv_axis(size: int, kernel: int, stride: int, pad_before: int, pad_after: int, dilation: int, where: str) -> ConvAxis:
     """out = ⌊(M + P_b + P_a − K̂)/S⌋ + 1; refused when K̂ exceeds the padded input, as PyTorch does."""
     k_eff = effective_kernel(kernel, dilation)

@@ -108,6 +108,7 @@ class Settings(NamedTuple):
     optimizer: str = "adam"  # for the training memory: sgd, momentum, adam, adamw
     amp: str | None = None  # mixed precision: fp16 or bf16 activations, float32 master weights
     device: Device | None = None  # peak FLOP/s and bandwidth, for the time bounds
+    input_grad: bool = False  # the input needs a gradient (a layer inside a network): the backward pass computes it
 
     @property
     def activation_dtype(self) -> str:
@@ -283,7 +284,7 @@ class _Walk:
         # storages, for the memory figures: the input is held by the caller throughout
         input_bytes = prod(input_shape) * self.element_bytes
         self.held = Memory(input_bytes)
-        self.value = Storage(input_bytes, holders=2)  # the tensor flowing into the next layer
+        self.value = Storage(input_bytes, holders=2, grad=settings.input_grad)  # the tensor flowing into the next layer
         self.lookups = lookups or {}  # id → how many times it is used: its output lives until the last
 
     def shape_of(self, name: str, where: str) -> Shape:

@@ -8,6 +8,7 @@ from ..core.errors import printable
 from ..core.messages import N_, Note, _, say
 from ..teach.explain import explain, field_chain, num
 from ..core.formulas import KINDS, elementwise, fmt_shape, local_window
+from ..core.figures import fully_connected_params, im2col, macs_per_output, weight_shape
 from ..core.memory import roofline
 from ..core.network import Report, Row, Sink
 
@@ -135,8 +136,12 @@ def single_dict(report: Report) -> dict:
     """The `convcalc layer` JSON contract."""
     row = report.leaves[0]
     fpm = report.settings.flops_per_mac
+    weights, columns = weight_shape(row), im2col(row)
     return {
         "schema_version": SCHEMA_VERSION, "type": row.kind, "input_shape": list(row.input_shape), "output_shape": list(row.output_shape),
+        "weight_shape": list(weights) if weights is not None else None, "macs_per_output": macs_per_output(row, report.settings.batch),
+        "fully_connected_params": fully_connected_params(row),
+        "im2col": {"groups": columns.groups, "columns": list(columns.columns), "weights": list(columns.weights)} if columns else None,
         "params": row.params, "buffers": row.buffers, "macs": row.macs, "flops": row.macs * fpm, "connections": row.connections,
         "saved_bytes": row.saved_bytes, "backward_macs": row.backward_macs, "local_window": local(row),
         "receptive_field": {**field_dict(row), "covers_input": row.covers, "spans_input": row.field.spans(report.input_shape[1:])},
@@ -759,10 +764,18 @@ def layer_table(report: Report, backward: bool = False):
     table.add_column(style="bold")
     table.add_column()
     field = row.field
-    table.add_row(_("input shape"), fmt_shape(row.input_shape))
-    table.add_row(_("output shape"), fmt_shape(row.output_shape))
+    batch = report.settings.batch
+    batched = (lambda shape: fmt_shape((batch, *shape))) if batch > 1 else fmt_shape  # N×C×H×W once there is a batch
+    table.add_row(_("input shape"), batched(row.input_shape))
+    table.add_row(_("output shape"), batched(row.output_shape))
+    weights = weight_shape(row)
+    if weights is not None:
+        table.add_row(_("weight shape"), fmt_shape(weights))
     table.add_row(_("parameters"), figure(row.params) + (_(" (+ {count} buffers)").format(count=figure(row.buffers)) if row.buffers else ""))
     table.add_row(_("MACs"), figure(row.macs))
+    per = macs_per_output(row, batch)
+    if per is not None:
+        table.add_row(_("MACs per output value"), figure(per))
     table.add_row(_("FLOPs"), figure(row.macs * fpm))
     if backward:
         table.add_row(_("backward MACs"), figure(row.backward_macs))

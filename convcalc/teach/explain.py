@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from math import prod
 
+from ..core.figures import fully_connected_params, im2col
 from ..core.formulas import ACTIVATIONS, axis_names, fmt_shape
 from ..core.messages import N_, _
 from ..core.geometry import ConvAxis, TransposedAxis
@@ -150,6 +151,13 @@ def conv_lines(row: Row) -> list[str]:
                        "= {num}").format(cin_sym=cin_sym, kernel_symbols=kernel_symbols(n), bias=bias, c_out=c_out, fan=fan, product=product(k), num=num(cost.params))))
         lines.append(step("macs", _("MACs = {value}·C_o·{kernel_symbols}·{out_symbols} = {fan}·{c_out}·{product}·{product2} "
                        "= {num}").format(value='(C_i/g)' if g > 1 else 'C_i', kernel_symbols=kernel_symbols(n), out_symbols=out_symbols(n), fan=fan, c_out=c_out, product=product(k), product2=product(row.output_shape[1:]), num=num(cost.macs))))
+    columns = im2col(row)
+    if columns is not None:
+        lines.append(step("im2col", _("im2col: weights {rows}×{patch} times columns {patch}×{positions}{groups} = {num} MACs").format(
+            rows=columns.weights[0], patch=columns.weights[1], positions=columns.columns[1],
+            groups=_(", in each of {groups} groups").format(groups=columns.groups) if columns.groups > 1 else "", num=num(cost.macs))))
+    lines.append(step("connections", _("fully connected instead: (∏input + 1)·∏output = ({input} + 1)·{output} = {num}").format(
+        input=product(row.input_shape), output=product(row.output_shape), num=num(fully_connected_params(row)))))
     if layer.groups == 1 and layer.table is None:
         lines.append(step("connections", _("connections (LeCun's count, weights are shared) = params·{out_symbols} = "
                        "{num}·{product} = {num2}").format(out_symbols=out_symbols(n), num=num(cost.params), product=product(row.output_shape[1:]), num2=num(cost.connections))))

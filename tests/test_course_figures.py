@@ -1,0 +1,109 @@
+"""Figures the course notes ask about one layer, each from an exercise in ../shared/seeds/ or d2l, the
+expected values written as the notes' arithmetic: the weight tensor's shape, the multiply-adds behind
+one output value, a question that gives the output size, the same layer fully connected, im2col's
+matrices, the backward pass of a layer inside a network, and shapes with the batch axis."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from convcalc.cli import app
+
+runner = CliRunner()
+
+
+def layer_json(*args: str) -> dict:
+    result = runner.invoke(app, ["layer", *args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("args, weight_shape, per_output", [
+    # LeNet-5's C1: 6 kernels of 1×5×5; each output value sums 1·5·5 products
+    (["--in", "32", "--k", "5", "--cout", "6"], [6, 1, 5, 5], 1 * 5 * 5),
+    # d2l 6.4, several input channels: C_o × C_i × k_h × k_w
+    (["--in", "28", "--cin", "3", "--cout", "16", "--k", "3", "--p", "1"], [16, 3, 3, 3], 3 * 3 * 3),
+    # a depthwise convolution (groups = C_i): each output reads one channel
+    (["--in", "14", "--cin", "32", "--cout", "32", "--groups", "32", "--k", "3", "--p", "1"], [32, 1, 3, 3], 1 * 3 * 3),
+    # a transposed convolution stores C_i × C_o/g × k (PyTorch's layout)
+    (["--op", "convT", "--in", "4", "--cin", "8", "--cout", "4", "--k", "3", "--s", "2"], [8, 4, 3, 3], None),
+    # a fully connected layer: out × in, each output a sum of `in` products
+    (["--op", "linear", "--cin", "120", "--cout", "84"], [84, 120], 120),
+])
+def test_the_weight_shape_and_the_products_behind_each_output(args, weight_shape, per_output):
+    data = layer_json(*args)
+    assert data["weight_shape"] == weight_shape
+    if per_output is not None:
+        assert data["macs_per_output"] == per_output
+
+
+def test_a_question_that_gives_the_output_size():
+    # HIT's slides (seeds/000): c_i = c_o = 100, k_h = k_w = 5, m_h = m_w = 64 → 1 GFLOP
+    data = layer_json("--out", "64", "--k", "5", "--cin", "100", "--cout", "100")
+    assert data["macs"] == 100 * 100 * 5 * 5 * 64 * 64 == 1_024_000_000
+    assert data["input_shape"] == [100, 64, 64] and data["output_shape"] == [100, 64, 64]
+    assert data["notes"] and "same padding" in data["notes"][0]
+
+
+@pytest.mark.parametrize("args, input_size", [
+    # no padding: the smallest M with ⌊(M − 5)/1⌋ + 1 = 28 is 32 (LeNet-5's C1 backwards)
+    (["--out", "28", "--k", "5", "--p", "0"], (28 - 1) * 1 + 5),
+    # stride 2, padding 1, kernel 3: M = (out − 1)·2 + 3 − 2
+    (["--out", "112", "--k", "3", "--s", "2", "--p", "1"], (112 - 1) * 2 + 3 - 2),
+    # max pooling 2×2 (its stride is its kernel): M = (out − 1)·2 + 2
+    (["--op", "maxpool", "--out", "14", "--k", "2"], (14 - 1) * 2 + 2),
+])
+def test_the_input_worked_out_from_the_output(args, input_size):
+    data = layer_json(*args)
+    assert data["input_shape"][1:] == [input_size, input_size]
+    assert data["output_shape"][1:] == [int(args[args.index("--out") + 1])] * 2
+
+
+def test_lenet_c1_fully_connected():
+    # HIT's slides (seeds/002): 全连接 (32·32 + 1)·(28·28)·6 parameters, where sharing weights needs 156
+    data = layer_json("--in", "32", "--k", "5", "--cout", "6")
+    assert data["fully_connected_params"] == (32 * 32 + 1) * (28 * 28) * 6 == 4_821_600
+    assert data["params"] == (5 * 5 + 1) * 6 == 156
+    text = runner.invoke(app, ["layer", "--in", "32", "--k", "5", "--cout", "6", "--explain", "connections"]).stdout
+    assert "(1·32·32 + 1)·6·28·28 = 4,821,600" in text
+
+
+@pytest.mark.parametrize("args, im2col", [
+    # LeNet-5's C1: columns of 1·5·5 values, one per output position (28·28), times 6 kernel rows
+    (["--in", "32", "--k", "5", "--cout", "6"], {"groups": 1, "columns": [25, 28 * 28], "weights": [6, 25]}),
+    # two groups: each multiplies its 3 channels' patches by its 4 kernels
+    (["--in", "8", "--cin", "6", "--cout", "8", "--groups", "2", "--k", "3"],
+     {"groups": 2, "columns": [3 * 3 * 3, 6 * 6], "weights": [4, 3 * 3 * 3]}),
+])
+def test_im2col_matrices_multiply_to_the_macs(args, im2col):
+    data = layer_json(*args)
+    assert data["im2col"] == im2col
+    rows, patch = im2col["weights"]
+    assert data["macs"] == im2col["groups"] * rows * patch * im2col["columns"][1]
+
+
+def test_the_backward_pass_of_a_layer_inside_a_network():
+    # d2l 7.x: a 3×3 convolution of 3 → 64 channels on 16×16 inside a network: the weight gradient and
+    # the input gradient, each its forward multiply-adds — twice the first layer's (no input gradient)
+    forward = 3 * 64 * 3 * 3 * 16 * 16
+    first = layer_json("--in", "16", "--k", "3", "--p", "1", "--cin", "3", "--cout", "64")
+    inside = layer_json("--in", "16", "--k", "3", "--p", "1", "--cin", "3", "--cout", "64", "--not-first")
+    assert first["macs"] == forward == 442_368
+    assert first["backward_macs"] == forward and inside["backward_macs"] == 2 * forward == 884_736
+
+
+def test_shapes_carry_the_batch_when_one_is_given():
+    text = runner.invoke(app, ["layer", "--in", "32", "--k", "5", "--cout", "6", "--batch", "2"]).stdout
+    assert "2×1×32×32" in text and "2×6×28×28" in text  # N×C×H×W, 32 − 5 + 1 = 28
+
+
+@pytest.mark.parametrize("args, message", [
+    (["layer", "--in", "32", "--out", "28", "--k", "5"], "--out: gives the output size"),
+    (["layer", "--out", "2", "--k", "7", "--p", "5"], "--out: no input gives this output"),
+])
+def test_the_output_size_question_is_refused_when_it_cannot_be_asked(args, message):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and message in result.stderr
