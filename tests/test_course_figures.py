@@ -107,3 +107,23 @@ def test_shapes_carry_the_batch_when_one_is_given():
 def test_the_output_size_question_is_refused_when_it_cannot_be_asked(args, message):
     result = runner.invoke(app, args)
     assert result.exit_code == 2 and message in result.stderr
+
+
+def test_a_negative_value_in_a_sum_is_in_brackets():
+    # an average over [[1, 2], [-1, 4]]: (1 + 2 + (−1) + 4)/4 = 6/4, never "+ -1"
+    text = runner.invoke(app, ["compute", "--op", "avgpool", "--x", "[[1,2],[-1,4]]", "--k", "2", "--explain"]).stdout
+    assert "(1 + 2 + (-1) + 4)/4 = 1.5" in text and "+ -1" not in text
+    assert (1 + 2 + (-1) + 4) / 4 == 1.5
+
+
+@pytest.mark.parametrize("language, line", [("en", "j = 1 (every stride 1)"), ("zh", "j = 1（步幅都为 1）")])
+def test_a_chain_of_stride_1_layers_says_so_once(language, line):
+    import subprocess
+    import sys
+
+    text = "input: [1, 9, 9]\nlayers:\n  - conv: {c: 1, k: 3}\n  - conv: {c: 1, k: 3}\n"
+    # a process of its own: the language is chosen before the commands are built
+    result = subprocess.run([sys.executable, "-m", "convcalc", "net", "-", "--explain", "rf", "--lang", language], input=text,
+                            capture_output=True, text=True, timeout=60, env={"PYTHONIOENCODING": "utf-8", "COLUMNS": "200"})
+    # two 3×3 convolutions: r = 1 + 2·1 + 2·1 = 5
+    assert f"= {1 + 2 * 1 + 2 * 1}" in result.stdout and line in result.stdout and "= 1 = 1" not in result.stdout

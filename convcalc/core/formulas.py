@@ -366,7 +366,9 @@ def flatten(layer: Flatten, shape: Shape) -> LayerCost:
 def norm(layer: Norm | InstanceNorm, shape: Shape) -> LayerCost:
     """batchnorm: params 2·C (γ, β), buffers 2·C + 1 (running mean and variance, batch counter);
     layernorm, groupnorm, instancenorm (affine): params 2·C; layernorm over `shape` (its last
-    axes): params 2·∏shape. 0 MACs."""
+    axes): params 2·∏shape. 0 MACs. The receptive field: a norm whose statistics span spatial axes
+    (groupnorm, instancenorm, a layernorm over all of them) makes each output depend on the whole input;
+    batchnorm at inference and a layernorm over the channels leave it as it was."""
     channels = shape[0]
     normalized = getattr(layer, "shape", None)
     if normalized is not None:
@@ -376,14 +378,17 @@ def norm(layer: Norm | InstanceNorm, shape: Shape) -> LayerCost:
         if not normalized or tuple(shape[-len(normalized):]) != normalized or len(normalized) > len(shape):
             raise ConvcalcError(Note("shape: must be the input's last axes (of {shape}), as nn.LayerNorm's normalized_shape, "
                                   "got {value}", shape=fmt_shape(shape), value=quote(list(normalized))))
-        return LayerCost(shape, 2 * prod(normalized) if layer.affine else 0, 0, 0, None, False)
+        # statistics over every spatial axis (nn.LayerNorm([C, H, W])): each output depends on the whole input
+        spans = len(normalized) > len(shape) - 1 > 0
+        return LayerCost(shape, 2 * prod(normalized) if layer.affine else 0, 0, 0, None, spans)
     affine = 2 * channels if layer.affine else 0
     if layer.kind == "groupnorm":
         groups = positive(layer.groups, "groups")
         if channels % groups:
             raise ConvcalcError(Note("groups: must divide the channels ({channels}), got {groups}", channels=channels, groups=groups))
     buffers = 2 * channels + 1 if layer.kind == "batchnorm" else 0
-    return LayerCost(shape, affine, buffers, 0, None, False)
+    spans = layer.kind in ("groupnorm", "instancenorm") and len(shape) > 1  # a mean and variance over H×W, as the gradient sees
+    return LayerCost(shape, affine, buffers, 0, None, spans)
 
 
 def lrn(layer: LRN, shape: Shape) -> LayerCost:

@@ -74,8 +74,8 @@ def element_line(result: Result, e: Element) -> str:
     name = f"Y{index_text(e.index)}"
     if result.op == "maxpool":
         return f"{name} = max({', '.join(exact_text(t.x) for t in e.terms)}) = {exact_text(e.value)}"
-    if result.op == "avgpool":
-        return f"{name} = ({' + '.join(exact_text(t.x) for t in e.terms) or '0'})/{e.divisor} = {exact_text(e.value)}"
+    if result.op == "avgpool":  # a negative term in brackets: (1 + 2 + (-1))/3, never + -1
+        return f"{name} = ({' + '.join(factor(t.x) for t in e.terms) or '0'})/{e.divisor} = {exact_text(e.value)}"
     groups: dict[int, list[str]] = {}
     for t in e.terms:
         groups.setdefault(t.channel, []).append(f"{factor(t.x)}×{factor(t.w)}")

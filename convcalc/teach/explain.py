@@ -506,8 +506,10 @@ def field_chain(rows: list[Row]) -> list[str]:
     names = axis_names(len(terms))
     shown = set()
     for t, s, a in zip(terms, steps, last.field.axes):
+        strides = "·".join(elided(s))
         text = _("r = 1 + {terms} = {size}; j = {strides} = {jump}").format(
-            terms=" + ".join(elided(t)) or "0", size=num(a.size), strides="·".join(elided(s)) or "1", jump=num(a.jump))
+            terms=" + ".join(elided(t)) or "0", size=num(a.size), strides=strides, jump=num(a.jump)) if strides else \
+            _("r = 1 + {terms} = {size}; j = 1 (every stride 1)").format(terms=" + ".join(elided(t)) or "0", size=num(a.size))
         if text in shown:
             continue
         shown.add(text)
