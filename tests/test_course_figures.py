@@ -127,3 +127,16 @@ def test_a_chain_of_stride_1_layers_says_so_once(language, line):
                             capture_output=True, text=True, timeout=60, env={"PYTHONIOENCODING": "utf-8", "COLUMNS": "200"})
     # two 3×3 convolutions: r = 1 + 2·1 + 2·1 = 5
     assert f"= {1 + 2 * 1 + 2 * 1}" in result.stdout and line in result.stdout and "= 1 = 1" not in result.stdout
+
+
+def test_d2l_resnet18_is_the_books_not_torchvisions():
+    # 《动手学深度学习》 7.6 exercise: ResNet-18 on 1×224×224 with 10 classes. The book keeps every
+    # convolution's bias (64 + 4·64 + (4·128 + 128) + (4·256 + 256) + (4·512 + 512) = 4,800 of them) and
+    # projects its shortcuts with a 1×1 convolution without batchnorm (2·(128 + 256 + 512) = 1,792 fewer)
+    ours = json.loads(runner.invoke(app, ["net", "d2l_resnet18", "--input", "1x224x224", "-f", "json"]).stdout)
+    torchvision_style = json.loads(runner.invoke(app, ["net", "resnet18", "--input", "1x224x224", "--set", "classes=10",
+                                                       "-f", "json"]).stdout)
+    biases = 64 + 4 * 64 + (4 * 128 + 128) + (4 * 256 + 256) + (4 * 512 + 512)
+    shortcut_norms = 2 * (128 + 256 + 512)
+    assert ours["total"]["params"] == torchvision_style["total"]["params"] + biases - shortcut_norms == 11_178_378
+    assert ours["output_shape"] == [10]

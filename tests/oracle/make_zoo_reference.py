@@ -5,7 +5,7 @@ test suite itself needs no torchvision). Regenerate with an environment holding 
 and timm:
 
     pip install torch==2.14.1 torchvision==0.29.1 timm
-    python tests/oracle/make_zoo_reference.py
+    python tests/oracle/make_zoo_reference.py [STEM …]      (only those networks' entries, the rest kept)
 
 For VGG-16, ResNet-50, MobileNetV2 and GoogLeNet it also records receptive fields the way a
 gradient sees them: every weight made positive, batchnorm, activations and dropout made identity,
@@ -73,6 +73,8 @@ OTHER_SIZES = {"default": [(3, 160, 160), (3, 192, 256)], "fcn_resnet50": [(3, 5
                "deeplabv3_resnet50": [(3, 513, 513), (3, 224, 320)], "r3d_18": [(3, 8, 112, 112), (3, 16, 96, 128)],
                "inception_v3": [(3, 256, 256), (3, 299, 352)], "d2l_lenet": [(1, 32, 32), (1, 28, 36)],
                "d2l_alexnet": [(1, 192, 192), (1, 160, 256)], "d2l_nin": [(1, 192, 192), (1, 160, 256)],
+               "d2l_bn_lenet": [(1, 32, 32), (1, 28, 36)], "d2l_googlenet": [(1, 128, 128), (1, 96, 160)],
+               "d2l_resnet18": [(1, 224, 224), (1, 96, 160)], "d2l_densenet": [(1, 128, 128), (1, 96, 160)],
                "vit_b_16": [(3, 160, 160), (3, 384, 384)]}  # square: torchvision's ViT takes one image size
 
 
@@ -180,12 +182,17 @@ def published(library: str, name: str) -> dict:
 
 DEFAULT_INPUT = {"fcn_resnet50": (3, 520, 520), "deeplabv3_resnet50": (3, 520, 520), "r3d_18": (3, 16, 112, 112),
                  "inception_v3": (3, 299, 299), "darknet53": (3, 256, 256), "cspdarknet53": (3, 256, 256),
-                 "d2l_lenet": (1, 28, 28), "d2l_alexnet": (1, 224, 224), "d2l_nin": (1, 224, 224)}
+                 "d2l_lenet": (1, 28, 28), "d2l_alexnet": (1, 224, 224), "d2l_nin": (1, 224, 224),
+                 "d2l_bn_lenet": (1, 28, 28), "d2l_googlenet": (1, 96, 96), "d2l_resnet18": (1, 96, 96),
+                 "d2l_densenet": (1, 96, 96)}
 
 
-def main() -> int:
-    reference = {}
+def main(stems: list[str]) -> int:
+    """Every network, or with stems given only those, their entries replaced in the file."""
+    reference = json.loads(OUT.read_text())["networks"] if stems else {}
     for stem, (library, name) in sources().items():
+        if stems and stem not in stems:
+            continue
         model = build(library, name)
         default = DEFAULT_INPUT.get(stem, (3, 224, 224))
         entry = {"library": library, "model": name, "input_shape": list(default), **record(model, default),
@@ -195,9 +202,9 @@ def main() -> int:
         if entry["published"]:
             assert entry["published"]["num_params"] == entry["params"], stem
             assert round(entry["macs"] / 1e9, 3) == entry["published"]["gflops"], (stem, entry["macs"])
-        if name in RF_INPUT:
-            entry["receptive_fields"] = {"input": [3, RF_INPUT[name], RF_INPUT[name]],
-                                         "fields": gradient_fields(build(library, name), RF_INPUT[name])}
+        if stem in RF_INPUT:  # by stem: d2l's googlenet is not torchvision's
+            entry["receptive_fields"] = {"input": [3, RF_INPUT[stem], RF_INPUT[stem]],
+                                         "fields": gradient_fields(build(library, name), RF_INPUT[stem])}
         reference[stem] = entry
         print(f"{stem}: {entry['params']:,} parameters, {entry['macs']:,} MACs, {len(entry['layers'])} layers")
     versions = {"torch": torch.__version__, "torchvision": torchvision.__version__}
@@ -213,4 +220,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
