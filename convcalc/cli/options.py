@@ -172,7 +172,7 @@ def input_shape(size: str | None) -> tuple[int, ...] | None:
 
 
 def parse_assignments(texts: list[str]) -> dict:
-    """--set name=value: the value read as YAML reads it (10, 0.5, true, relu, none)."""
+    """--set name=value: the value read as YAML reads it (10, 0.5, true, relu, none, [96, 128])."""
     from ..core.errors import quote
     from ..formats.yamlread import read
 
@@ -183,8 +183,10 @@ def parse_assignments(texts: list[str]) -> dict:
         if not sep or not name.isidentifier() or len(text) > 200:
             fail(_("--set: write name=value, such as classes=10, got {value}").format(value=quote(text)), 2)
         parsed = read(value.strip() or "null", "--set")
-        if isinstance(parsed, (list, dict)):
-            fail(_("--set: a value is a number, true/false or a word, got {value}").format(value=quote(text)), 2)
+        flat = parsed if isinstance(parsed, list) else [parsed]
+        if isinstance(parsed, dict) or len(flat) > 16 or any(isinstance(v, (list, dict)) for v in flat):
+            fail(_("--set: a value is a number, true/false, a word or a short list such as [96, 128], got {value}").format(
+                value=quote(text)), 2)
         arguments[name] = parsed
     return arguments
 

@@ -1,4 +1,5 @@
-"""Arithmetic on arguments: `4*$mid`, `$c // 2`, `($k - 1) / 2`, `div_round(32 * $width, 8)`.
+"""Arithmetic on arguments: `4*$mid`, `$c // 2`, `($k - 1) / 2`, `div_round(32 * $width, 8)`, `$c2[0]`
+(an item of a list argument).
 
 A tiny recursive-descent evaluator over + − * / // ( ), numbers (integers and decimals, exact),
 $names and a few rounding functions — never eval(). Fractions are exact along the way; the result
@@ -22,7 +23,7 @@ from .messages import Note
 from .errors import SpecError, quote
 from .limits import MAX_INT, MAX_INT_DIGITS, MAX_NESTING
 
-TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d+)?)|\$([A-Za-z_]\w*)|([a-z_]+)\s*(?=\()|(//|[-+*/(),]))")
+TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d+)?)|\$([A-Za-z_]\w*)(?:\[(\d{1,3})\])?|([a-z_]+)\s*(?=\()|(//|[-+*/(),]))")
 
 
 def div_round(value, divisor):
@@ -53,7 +54,7 @@ def tokens(text: str) -> list[tuple[str, object]]:
         match = TOKEN.match(text, pos)
         if not match:
             raise SpecError(Note("cannot read the expression at {value}, got {value2}", value=quote(text[pos:].strip()), value2=quote(text)))
-        digits, name, function, op = match.groups()
+        digits, name, index, function, op = match.groups()
         if digits and len(digits.partition(".")[0].lstrip("0")) > MAX_INT_DIGITS or len(digits or "") > 40:
             raise SpecError(Note("integer too large (the limit is 2^53 = {max_int:,}), got {value}", max_int=MAX_INT, value=quote(text)))
         if function and function not in FUNCTIONS:
@@ -62,7 +63,8 @@ def tokens(text: str) -> list[tuple[str, object]]:
         if digits:
             out.append(("num", Fraction(digits) if "." in digits else int(digits)))
         else:
-            out.append(("name", name) if name else ("func", function) if function else ("op", op))
+            out.append(("name", (name, None if index is None else int(index))) if name else
+                       ("func", function) if function else ("op", op))
         pos = match.end()
     return out
 
@@ -95,10 +97,17 @@ def evaluate(text: str, env: dict[str, object]) -> int:
         if kind == "num":
             return value
         if kind == "name":
+            value, index = value
             if value not in env:
                 known = ", ".join("$" + k for k in list(env)[:12]) or Note("none")
                 raise SpecError(Note("unknown argument ${value} (known: {known}), got {value2}", value=value, known=known, value2=quote(text)))
-            got = number(env[value])
+            got = env[value]
+            if index is not None:  # $c2[0]: an item of a list argument (d2l's Inception(c1, c2=(96, 128), …))
+                if not isinstance(got, list) or index >= len(got):
+                    raise SpecError(Note("${value}[{index}]: ${value} must be a list of at least {count} values, got {value2}",
+                                         value=value, index=index, count=index + 1, value2=quote(got)))
+                got = got[index]
+            got = number(got)
             if got is None:
                 raise SpecError(Note("${value} is used in arithmetic but is not a number, got {value2}", value=value, value2=quote(env[value])))
             return bounded(got)

@@ -612,7 +612,7 @@ def network_table(report: Report, entries: TableRows, connections: bool = False,
         covers.append("✓" if r.covers else "")
         shown = e.time if timed else e.macs
         shares.append(f"{share:6.1%}" if shown else "")
-        bars.append(f"{bar(share)}{share:6.1%}" if shown else "")
+        bars.append(f"{bar(share)}{share:7.1%}" if shown else "")
         styles.append(None if r.leaf else "bold")
 
     def figures(header: str, values: list, **extra) -> Column:

@@ -189,4 +189,8 @@ def densenet(num_channels=64, growth_rate=32, arch=(4, 4, 4, 4), num_classes=10)
 
 
 MODELS = {"lenet": lenet, "alexnet": alexnet, "vgg": vgg, "nin": nin, "googlenet": googlenet, "bn_lenet": bn_lenet,
-          "resnet18": resnet18, "densenet": densenet}
+          "resnet18": resnet18, "densenet": densenet,
+          # the blocks, with the arguments specs/*.yaml default to (their inputs: make_zoo_reference.DEFAULT_INPUT)
+          "inception": lambda: Inception(64, (96, 128), (16, 32), 32), "residual": lambda: Residual(3),
+          "dense_block": lambda: DenseBlock(2, 10), "transition": lambda: transition_block(10),
+          "vgg_block": lambda: vgg_block(1, 64), "nin_block": lambda: nin_block(96, kernel_size=11, strides=4, padding=0)}

@@ -75,6 +75,9 @@ OTHER_SIZES = {"default": [(3, 160, 160), (3, 192, 256)], "fcn_resnet50": [(3, 5
                "d2l_alexnet": [(1, 192, 192), (1, 160, 256)], "d2l_nin": [(1, 192, 192), (1, 160, 256)],
                "d2l_bn_lenet": [(1, 32, 32), (1, 28, 36)], "d2l_googlenet": [(1, 128, 128), (1, 96, 160)],
                "d2l_resnet18": [(1, 224, 224), (1, 96, 160)], "d2l_densenet": [(1, 128, 128), (1, 96, 160)],
+               "inception": [(192, 14, 14), (64, 28, 20)], "residual": [(3, 8, 8), (3, 6, 10)],
+               "dense_block": [(3, 16, 16), (5, 8, 12)], "transition": [(23, 16, 16), (23, 8, 12)],
+               "vgg_block": [(3, 64, 64), (3, 32, 48)], "nin_block": [(1, 112, 112), (3, 96, 128)],
                "vit_b_16": [(3, 160, 160), (3, 384, 384)]}  # square: torchvision's ViT takes one image size
 
 
@@ -184,7 +187,8 @@ DEFAULT_INPUT = {"fcn_resnet50": (3, 520, 520), "deeplabv3_resnet50": (3, 520, 5
                  "inception_v3": (3, 299, 299), "darknet53": (3, 256, 256), "cspdarknet53": (3, 256, 256),
                  "d2l_lenet": (1, 28, 28), "d2l_alexnet": (1, 224, 224), "d2l_nin": (1, 224, 224),
                  "d2l_bn_lenet": (1, 28, 28), "d2l_googlenet": (1, 96, 96), "d2l_resnet18": (1, 96, 96),
-                 "d2l_densenet": (1, 96, 96)}
+                 "d2l_densenet": (1, 96, 96), "inception": (192, 28, 28), "residual": (3, 6, 6), "dense_block": (3, 8, 8),
+                 "transition": (23, 8, 8), "vgg_block": (3, 224, 224), "nin_block": (1, 224, 224)}
 
 
 def main(stems: list[str]) -> int:
