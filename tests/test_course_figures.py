@@ -140,3 +140,18 @@ def test_d2l_resnet18_is_the_books_not_torchvisions():
     shortcut_norms = 2 * (128 + 256 + 512)
     assert ours["total"]["params"] == torchvision_style["total"]["params"] + biases - shortcut_norms == 11_178_378
     assert ours["output_shape"] == [10]
+
+
+def test_in_chinese_the_layer_kinds_are_the_notes_names():
+    import subprocess
+    import sys
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "convcalc", *args, "--lang", "zh"], capture_output=True, text=True,
+                              timeout=60, env={"PYTHONIOENCODING": "utf-8", "COLUMNS": "200"}).stdout
+
+    table = run("net", "lenet5")
+    assert "卷积层 + tanh" in table and "下采样层 + tanh" in table and "全连接层" in table
+    assert "最大池化" in run("layer", "--op", "maxpool", "--in", "4", "--k", "2").splitlines()[0]
+    data = json.loads(run("net", "lenet5", "-f", "json"))
+    assert [x["type"] for x in data["layers"]][:2] == ["conv", "tanh"]  # JSON keeps the kinds as written

@@ -188,7 +188,7 @@ ENGLISH = [english for english, _, check in glossary() if check] + [
 
 def leftover_english(text: str) -> list[str]:
     # what stays English by design: the network's own names and kinds, option names, symbols
-    text = re.sub(r"\boutput(?= +linear|\s\(linear\))", " ", text)  # LeNet-5's last layer is named output
+    text = re.sub(r"\boutput(?= +(linear|全连接层)|\s\((linear|全连接层)\))", " ", text)  # LeNet-5's last layer is named output
     text = re.sub(r"(?m)^  (layer|net|zoo|compute|solve) |`layer`", " ", text)  # command names
     text = re.sub(r"<[\w|-]+>|\[默认：[\w.-]+\]", " ", text)  # an option's choices and default are values typed as they are
     text = re.sub(r"\b[a-z_]+(?:,[a-z_]+)+,?", " ", text)  # a list of values typed as they are: shape,params,rf

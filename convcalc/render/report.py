@@ -84,6 +84,24 @@ def totals_dict(report: Report) -> dict:
     return total
 
 
+# layer kinds as the notes name them, for the reader (JSON and CSV keep the kinds as written); a
+# kind not listed — an activation (ReLU, tanh are names in the notes too), a block — is shown as it is
+KIND_NAMES = {kind: text for kind, text in (
+    ("conv", N_("conv")), ("convT", N_("convT")), ("maxpool", N_("maxpool")), ("avgpool", N_("avgpool")),
+    ("adaptive_avgpool", N_("adaptive_avgpool")), ("adaptive_maxpool", N_("adaptive_maxpool")),
+    ("global_avgpool", N_("global_avgpool")), ("global_maxpool", N_("global_maxpool")), ("linear", N_("linear")),
+    ("subsample", N_("subsample")), ("batchnorm", N_("batchnorm")), ("layernorm", N_("layernorm")),
+    ("groupnorm", N_("groupnorm")), ("instancenorm", N_("instancenorm")), ("flatten", N_("flatten")),
+    ("dropout", N_("dropout")), ("add", N_("add")), ("concat", N_("concat")), ("multiply", N_("multiply")),
+    ("upsample", N_("upsample")), ("attention", N_("attention")), ("mean", N_("mean")))}
+
+
+def kind_name(kind: str) -> str:
+    """A layer kind in the reader's language: `conv` is 卷积 in Chinese."""
+    text = KIND_NAMES.get(kind)
+    return _(text) if text is not None else kind
+
+
 OP_GROUP_NAMES = {"conv": N_("conv"), "linear": N_("linear"), "attention": N_("attention"), "pool": N_("pool"), "norm": N_("norm"),
                   "activation": N_("activation"), "merge": N_("merge"), "embedding": N_("embedding"), "reshape": N_("reshape"),
                   "other": N_("other")}  # formulas.GROUPS, each named
@@ -458,7 +476,7 @@ class Entry:
 
     @property
     def label(self) -> str:
-        text = " + ".join(kind if n == 1 else f"{kind} ×{n}" for kind, n in self.parts)
+        text = " + ".join(kind_name(kind) if n == 1 else f"{kind_name(kind)} ×{n}" for kind, n in self.parts)
         return text if self.count == 1 else f"{text} (×{self.count:,})"
 
     @property
@@ -760,7 +778,7 @@ def layer_table(report: Report, backward: bool = False):
 
     row = report.leaves[0]
     fpm = report.settings.flops_per_mac
-    table = Table(title=Text(_("{kind} layer").format(kind=row.kind)), show_header=False)
+    table = Table(title=Text(_("{kind} layer").format(kind=kind_name(row.kind))), show_header=False)
     table.add_column(style="bold")
     table.add_column()
     field = row.field
@@ -800,7 +818,7 @@ def explanation(report: Report, rows: list[Row], parts=None) -> list[str]:
     lines = []
     for r in rows:
         if r.leaf:
-            lines.append(f"{r.name} ({r.kind}): {fmt_shape(r.input_shape)} → {fmt_shape(r.output_shape)}")
+            lines.append(f"{r.name} ({kind_name(r.kind)}): {fmt_shape(r.input_shape)} → {fmt_shape(r.output_shape)}")
             lines += [f"  {step}" for step in explain(r, report.settings, parts)]
     if len(report.leaves) > 1 and "rf" in parts:
         lines += field_chain(list(report.rows))
