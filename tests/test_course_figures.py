@@ -155,3 +155,15 @@ def test_in_chinese_the_layer_kinds_are_the_notes_names():
     assert "最大池化" in run("layer", "--op", "maxpool", "--in", "4", "--k", "2").splitlines()[0]
     data = json.loads(run("net", "lenet5", "-f", "json"))
     assert [x["type"] for x in data["layers"]][:2] == ["conv", "tanh"]  # JSON keeps the kinds as written
+
+
+@pytest.mark.parametrize("args, params", [
+    # nn.LayerNorm([64, 8, 8]): a γ and a β for every normalised element, 2·64·8·8
+    (["--shape", "64x8x8"], 2 * 64 * 8 * 8),
+    # nn.LayerNorm([8, 8]) over the last two axes: 2·8·8
+    (["--shape", "8x8"], 2 * 8 * 8),
+    # without --shape: over the channels at each position (ConvNeXt's), 2·64
+    ([], 2 * 64),
+])
+def test_a_layer_norm_over_given_axes(args, params):
+    assert layer_json("--op", "layernorm", "--cin", "64", "--in", "8", *args)["params"] == params

@@ -27,6 +27,7 @@ NORMS = {  # description line, the same norm in PyTorch, whether the field becom
     "instancenorm": ("instancenorm: {affine: true}", lambda: nn.InstanceNorm2d(8, affine=True), True),
     "groupnorm": ("groupnorm: {groups: 2}", lambda: nn.GroupNorm(2, 8), True),
     "layernorm_chw": ("layernorm: {shape: [8, 14, 14]}", lambda: nn.LayerNorm([8, 14, 14]), True),
+    "layernorm_hw": ("layernorm: {shape: [14, 14]}", lambda: nn.LayerNorm([14, 14]), True),
     "layernorm_per_position": ("layernorm", lambda: PerPosition(8), False),
     "batchnorm": ("batchnorm", lambda: nn.BatchNorm2d(8).eval(), False),
 }

@@ -42,7 +42,7 @@ OP_FLAGS = {
     "linear": {"--in", "--cout", "--no-bias"},
     "flatten": {"--in"},
     "batchnorm": {"--in"},
-    "layernorm": {"--in"},
+    "layernorm": {"--in", "--shape"},
     "instancenorm": {"--in"},
 }
 
@@ -62,6 +62,7 @@ def layer(
     op: Op = typer.Option(Op.conv, "--op", metavar="<KIND>", help="Layer kind: " + ", ".join(k.value for k in Op) + "."),
     output_padding: str = typer.Option(None, "--output-padding", help="Transposed convolution's output padding [0]."),
     out: str = typer.Option(None, "--out", help="Output size: adaptive pooling's; for conv and pooling in place of --in, which is then worked out (same padding unless --p gives another)."),
+    normalized: str = typer.Option(None, "--shape", help="--op layernorm over the input's last axes, as nn.LayerNorm([64, 8, 8]): 64x8x8 [the channels at each position]."),
     not_first: bool = typer.Option(False, "--not-first", help="The layer sits inside a network: its input needs a gradient, so the backward pass computes that too (shown with --backward)."),
     ceil: bool = typer.Option(False, "--ceil", "--ceil-mode", help="Pooling rounds the output size up, as PyTorch's ceil_mode."),
     dims: int = typer.Option(None, "--dims", min=1, max=3, help="Spatial axes [the longest of --in/--k/--s/--p/--d, else 2]."),
@@ -86,7 +87,8 @@ def layer(
 
     kind = op.value
     given = {"--in": size, "--k": k, "--s": s, "--p": p, "--p-total": p_total, "--d": d, "--groups": groups, "--cout": cout,
-             "--output-padding": output_padding, "--out": out, "--ceil": ceil or None, "--no-bias": no_bias or None}
+             "--output-padding": output_padding, "--out": out, "--ceil": ceil or None, "--no-bias": no_bias or None,
+             "--shape": normalized}
     for flag, value in given.items():
         if value is not None and flag not in OP_FLAGS[kind]:
             fail(no_such_option(flag, kind, value), 2)
@@ -145,7 +147,7 @@ def layer(
     elif kind == "linear":
         built = Linear(cout, bias)
     elif kind in ("batchnorm", "layernorm"):
-        built = Norm(kind=kind)
+        built = Norm(kind=kind, shape=parse_shape(normalized) if normalized is not None else None)
     elif kind == "instancenorm":
         built = InstanceNorm()
     else:
@@ -168,6 +170,12 @@ def layer(
         if fmt is Format.csv:
             fail(_("--draw: a picture has no place in CSV; use --format table, markdown or json, got --format csv"), 2)
     emit_layer(report, fmt, explain_parts(explain, *(("memory", "backward") if backward else ())), drawing, backward, worked_out)
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    """--shape 64x8x8: layer norm's normalized shape, any number of axes."""
+    value = parse_sizes(text, "--shape", most=4)
+    return value if isinstance(value, tuple) else (value,)
 
 
 def input_from_output(kind: str, out, kernel, stride, padding, dilation, n: int) -> tuple[tuple[int, ...], list[str]]:

@@ -120,7 +120,7 @@ def expand(value, n: int, flag: str) -> tuple[int, ...]:
 
 FLAGS = {"c": "--cout", "k": "--k", "s": "--s", "p": "--p", "d": "--d", "groups": "--groups", "out": "--out",
          "output_padding": "--output-padding", "ceil": "--ceil", "input": "--in", "batch": "--batch",
-         "flops-per-mac": "--flops-per-mac"}
+         "flops-per-mac": "--flops-per-mac", "shape": "--shape"}
 
 
 def flag_message(error: ConvcalcError, op: str) -> str:

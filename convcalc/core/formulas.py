@@ -378,8 +378,9 @@ def norm(layer: Norm | InstanceNorm, shape: Shape) -> LayerCost:
         if not normalized or tuple(shape[-len(normalized):]) != normalized or len(normalized) > len(shape):
             raise ConvcalcError(Note("shape: must be the input's last axes (of {shape}), as nn.LayerNorm's normalized_shape, "
                                   "got {value}", shape=fmt_shape(shape), value=quote(list(normalized))))
-        # statistics over every spatial axis (nn.LayerNorm([C, H, W])): each output depends on the whole input
-        spans = len(normalized) > len(shape) - 1 > 0
+        # statistics over every spatial axis (nn.LayerNorm([C, H, W]) or [H, W]): each output depends on
+        # the whole input; over only some of them the field is left as it was (a known understatement)
+        spans = len(normalized) >= len(shape) - 1 > 0
         return LayerCost(shape, 2 * prod(normalized) if layer.affine else 0, 0, 0, None, spans)
     affine = 2 * channels if layer.affine else 0
     if layer.kind == "groupnorm":
