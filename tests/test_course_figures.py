@@ -167,3 +167,21 @@ def test_in_chinese_the_layer_kinds_are_the_notes_names():
 ])
 def test_a_layer_norm_over_given_axes(args, params):
     assert layer_json("--op", "layernorm", "--cin", "64", "--in", "8", *args)["params"] == params
+
+
+def test_lenet5_with_the_papers_rbf_output():
+    # the notes: LeNet-5 has 60,000 trainable parameters — its 10 RBF units' 84·10 centres are fixed
+    linear = json.loads(runner.invoke(app, ["net", "lenet5", "-f", "json"]).stdout)["total"]
+    rbf = json.loads(runner.invoke(app, ["net", "lenet5", "--set", "rbf=true", "-f", "json"]).stdout)["total"]
+    assert linear["trainable_params"] == linear["params"] == 60_850
+    assert rbf["trainable_params"] == 60_850 - (84 * 10 + 10) == 60_000 and rbf["frozen_params"] == 84 * 10
+    assert rbf["macs"] == linear["macs"]  # each unit: 84 squared differences summed, as the linear layer's 84 products
+
+
+def test_vgg16_as_the_course_counts_its_activations():
+    # torchvision adds an adaptive average pooling to 7×7 (a copy of 512·7·7 float32 values) that the
+    # paper's VGG-16, and CS231n's memory count, do not have
+    torchvision = json.loads(runner.invoke(app, ["net", "vgg16", "-f", "json"]).stdout)["total"]
+    course = json.loads(runner.invoke(app, ["net", "vgg16", "--set", "course=true", "-f", "json"]).stdout)["total"]
+    assert torchvision["course_activation_bytes"] - course["course_activation_bytes"] == 512 * 7 * 7 * 4 == 100_352
+    assert course["course_activation_bytes"] == 60_950_432 and course["params"] == torchvision["params"]

@@ -42,6 +42,8 @@ def number(value):
     """A value usable in arithmetic: an int, or an exact Fraction (a decimal as written: 0.1 is 1/10)."""
     if type(value) is int or type(value) is Fraction:
         return value
+    if type(value) is bool:  # a flag in arithmetic is 0 or 1, as `if: 1 - $rbf` (not rbf) needs
+        return int(value)
     if type(value) is float and math.isfinite(value):
         return Fraction(repr(value))
     return None
