@@ -185,3 +185,16 @@ def test_vgg16_as_the_course_counts_its_activations():
     course = json.loads(runner.invoke(app, ["net", "vgg16", "--set", "course=true", "-f", "json"]).stdout)["total"]
     assert torchvision["course_activation_bytes"] - course["course_activation_bytes"] == 512 * 7 * 7 * 4 == 100_352
     assert course["course_activation_bytes"] == 60_950_432 and course["params"] == torchvision["params"]
+
+
+@pytest.mark.parametrize("args, answer", [
+    # d2l 6.3: p_h = k_h − 1 keeps the size at stride 1 — 2 for a 3×3 kernel, 3 for 4×4 (the odd one at the end)
+    (["--in", "8", "--out", "8", "--k", "3", "--p-total", "?"], {"p_total": 3 - 1}),
+    (["--in", "8", "--out", "8", "--k", "4", "--p-total", "?"], {"p_total": 4 - 1}),
+    # and backwards: ⌊(n − 3 + 2 + 1)/1⌋ = 8 needs n = 8
+    (["--in", "?", "--out", "8", "--k", "3", "--p-total", "2"], {"in": 8}),
+])
+def test_d2ls_total_padding_as_the_unknown(args, answer):
+    result = runner.invoke(app, ["solve", *args, "-f", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["solutions"] == [answer]

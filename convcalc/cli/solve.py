@@ -21,6 +21,7 @@ def solve(
     k: str = typer.Option(None, "--k", "--kernel", help="Kernel size, or ?."),
     s: str = typer.Option(None, "--s", "--stride", help="Stride, or ? [conv: 1; pooling: the kernel]."),
     p: str = typer.Option(None, "--p", "--padding", help="Padding, or ? [0]."),
+    p_total: str = typer.Option(None, "--p-total", help="d2l's total padding p_h (both sides together), or ?."),
     d: str = typer.Option(None, "--d", "--dilation", help="Dilation, or ? [1]."),
     output_padding: str = typer.Option(None, "--output-padding", help="Transposed convolution's output padding, or ? [0]."),
     layers: str = typer.Option(None, "--layers", help="? : how many copies of the layer reach --out or --rf."),
@@ -51,7 +52,8 @@ def solve(
     if rf is not None and layers is None:
         fail(_("--rf: a receptive-field target goes with --layers ?, got {rf}").format(rf=rf), 2)
     fields = {"in": parse_unknowns(size, "--in"), "out": parse_unknowns(out, "--out"), "k": parse_unknowns(k, "--k"),
-              "s": parse_unknowns(s, "--s"), "p": parse_unknowns(p, "--p"), "d": parse_unknowns(d, "--d"),
+              "s": parse_unknowns(s, "--s"), "p": parse_unknowns(p, "--p"), "p_total": parse_unknowns(p_total, "--p-total"),
+              "d": parse_unknowns(d, "--d"),
               "output_padding": parse_unknowns(output_padding, "--output-padding")}
     n = max((len(v) for v in fields.values() if v), default=1)
     for name, value in fields.items():

@@ -36,7 +36,7 @@ def matrix_lines(values: list, indent: str = "  ") -> list[str]:
 
 
 # the words for compute's settings and solve's unknowns (the symbols k, s, p, d stay as written)
-NAMES = {"stride": N_("stride"), "padding": N_("padding"), "dilation": N_("dilation"), "groups": N_("groups"),
+NAMES = {"p_total": N_("total padding p_h"), "stride": N_("stride"), "padding": N_("padding"), "dilation": N_("dilation"), "groups": N_("groups"),
          "output_padding": N_("output padding"), "ceil_mode": N_("ceil mode"), "kernel": N_("kernel"), "layers": N_("layers")}
 
 

@@ -20,7 +20,7 @@ from ..core.errors import ConvcalcError, quote
 from ..core import geometry as geo
 from ..core.receptive import ReceptiveField, conv_window
 
-NAMES = ("in", "out", "k", "s", "p", "d", "output_padding")
+NAMES = ("in", "out", "k", "s", "p", "p_total", "d", "output_padding")  # p_total: d2l's p_h, both sides together
 MAX_CANDIDATES = 2_000_000  # combinations of unknowns one question may try
 MAX_LISTED = 1000  # solutions listed; past this the rest are counted
 MAX_LAYERS = 1_000_000  # layers a `layers ?` question may stack
@@ -42,6 +42,9 @@ def output_size(op: str, values: dict, ceil: bool) -> int | None:
     try:
         if op == "convT":
             return geo.transposed_axis(values["in"], values["k"], values["s"], values["p"], values["output_padding"], values["d"], "axis").out
+        if op == "conv" and values.get("p_total") is not None:  # d2l's total: the odd one at the end
+            total = values["p_total"]
+            return geo.conv_axis(values["in"], values["k"], values["s"], total // 2, total - total // 2, values["d"], "axis").out
         if op == "conv":
             return geo.conv_axis(values["in"], values["k"], values["s"], values["p"], values["p"], values["d"], "axis").out
         return geo.pool_axis(values["in"], values["k"], values["s"], values["p"], values["d"], ceil, "axis").out
@@ -58,6 +61,8 @@ def ranges(op: str, known: dict, unknowns: list[str], max_p: int | None, max_val
     for name in unknowns:
         if name == "p":
             out[name] = range(0, (max_p if max_p is not None else k_max - 1) + 1)
+        elif name == "p_total":
+            out[name] = range(0, 2 * (max_p if max_p is not None else k_max - 1) + 1)
         elif name == "k":  # a kernel spans at most the padded input
             out[name] = range(1, 2 * size + 2 + 2 * (known.get("p") or 0))
         elif name in ("s", "d"):
@@ -74,7 +79,7 @@ def in_range(op: str, v: dict) -> range | None:
     if op == "convT":
         top = v["out"] - k_eff - v["output_padding"] + 2 * v["p"]
         return range(top // v["s"] + 1, top // v["s"] + 2) if top >= 0 and top % v["s"] == 0 else range(0)
-    low = (v["out"] - 1) * v["s"] + k_eff - 2 * v["p"]
+    low = (v["out"] - 1) * v["s"] + k_eff - (v["p_total"] if v.get("p_total") is not None else 2 * v["p"])
     return range(max(low - v["s"], 1), max(low + 2 * v["s"], 1))
 
 
@@ -98,18 +103,26 @@ def algebra(op: str, known: dict, unknowns: list[str]) -> list[str]:
         k_hat = str(known["d"] * (known["k"] - 1) + 1) if all(n in known for n in ("k", "d")) else "K̂"
         if k_hat != "K̂":
             lines.append(f"K̂ = {known['d']}·({known['k']} − 1) + 1 = {k_hat}")
-        lines.append(f"⇔ (out − 1)·S ≤ M + 2P − K̂ ≤ (out − 1)·S + S − 1: {(out - 1) * s} ≤ "
-                     f"{val('in', 'M')} + 2·{val('p', 'P')} − {k_hat} ≤ {(out - 1) * s + s - 1}")
+        if "p_total" in unknowns or "p_total" in known:  # d2l's p_h: both sides together
+            lines.append(f"⇔ (out − 1)·S ≤ M + p_h − K̂ ≤ (out − 1)·S + S − 1: {(out - 1) * s} ≤ "
+                         f"{val('in', 'M')} + {val('p_total', 'p_h')} − {k_hat} ≤ {(out - 1) * s + s - 1}")
+        else:
+            lines.append(f"⇔ (out − 1)·S ≤ M + 2P − K̂ ≤ (out − 1)·S + S − 1: {(out - 1) * s} ≤ "
+                         f"{val('in', 'M')} + 2·{val('p', 'P')} − {k_hat} ≤ {(out - 1) * s + s - 1}")
         if len(unknowns) == 1 and k_hat != "K̂":
             k_eff = int(k_hat)
             name = unknowns[0]
-            if name == "p" and "in" in known:
+            if name == "p_total" and "in" in known:  # d2l: out = ⌊(n − k + p_h + s)/s⌋
+                m = known["in"]
+                lo, hi = (out - 1) * s + k_eff - m, (out - 1) * s + s - 1 + k_eff - m
+                lines.append(f"⇔ {lo} ≤ p_h ≤ {hi}")
+            elif name == "p" and "in" in known:
                 m = known["in"]
                 lo, hi = (out - 1) * s + k_eff - m, (out - 1) * s + s - 1 + k_eff - m
                 lines.append(f"⇔ {lo} ≤ 2P ≤ {hi} ⇔ {ceil_half(lo)} ≤ P ≤ {hi // 2}")
             elif name == "in" and "p" in known:
-                p = known["p"]
-                lo, hi = (out - 1) * s + k_eff - 2 * p, (out - 1) * s + s - 1 + k_eff - 2 * p
+                p = known["p_total"] if "p_total" in known else 2 * known["p"]  # both sides together
+                lo, hi = (out - 1) * s + k_eff - p, (out - 1) * s + s - 1 + k_eff - p
                 lines.append(f"⇔ {lo} ≤ M ≤ {hi}")
     return lines
 
@@ -118,7 +131,7 @@ def ceil_half(value: int) -> int:
     return -(-value // 2)
 
 
-LOWEST = {"in": 1, "out": 1, "k": 1, "s": 1, "d": 1, "p": 0, "output_padding": 0}
+LOWEST = {"in": 1, "out": 1, "k": 1, "s": 1, "d": 1, "p": 0, "p_total": 0, "output_padding": 0}
 
 
 def check_known(given: dict) -> None:
@@ -144,6 +157,10 @@ def solve_axis(op: str, given: dict, ceil: bool = False, max_p: int | None = Non
     known.setdefault("s", 1 if op in ("conv", "convT") else known.get("k"))
     if op == "convT" and "output_padding" not in unknowns:
         known.setdefault("output_padding", 0)
+    if "p_total" in given and op != "conv":
+        raise ConvcalcError(_("--p-total: d2l's total padding belongs to --op conv, got --op {op}").format(op=op))
+    if "p_total" in given and given.get("p") is not None or "p_total" in given and "p" in given:
+        raise ConvcalcError(_("--p-total: gives the padding already; drop --p (or --p-total), got both"))
     if "p" not in unknowns:
         known.setdefault("p", 0)
     if not unknowns:
@@ -165,7 +182,7 @@ def solve_axis(op: str, given: dict, ceil: bool = False, max_p: int | None = Non
         raise ConvcalcError(_("solve: {count:,} combinations of {items} to try, more than {max_candidates:,}; give one "
                               "of them, got {count2} unknowns").format(count=count, items=', '.join(others), max_candidates=MAX_CANDIDATES, count2=len(unknowns)))
     if others:
-        searched = ", ".join(f"{name} = {r.start}…{r.stop - 1}" for name, r in bounds.items())
+        searched = ", ".join(f"{'p_h' if name == 'p_total' else name} = {r.start}…{r.stop - 1}" for name, r in bounds.items())
         steps.append(_("searched {ranges}; every candidate checked by the formula").format(ranges=searched))
     found: list[dict] = []
     reachable: set[int] = set()
