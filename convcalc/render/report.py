@@ -395,10 +395,10 @@ def to_markdown(report: Report, entries: "TableRows", connections: bool = False,
     total = report.macs or 1
     headers = [_("layer"), _("type"), _("output"), _("params"), _("FLOPs")] + ([_("connections")] if connections else [])
     if not brief:
-        headers += [_("RF")] + ([_("time")] if report.settings.device else []) + [_("all"), _("FLOPs share")]
+        headers += [_("RF")] + ([_("time")] if report.settings.device else []) + [_("all"), _("params share"), _("FLOPs share")]
     align = ["---", "---"] + ["---:"] * (len(headers) - 2)
     if not brief:
-        align[-2] = ":---:"
+        align[-3] = ":---:"
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(align) + "|"]
     for e in entries.display():
         if e is None:
@@ -408,7 +408,8 @@ def to_markdown(report: Report, entries: "TableRows", connections: bool = False,
                  figure(e.params), figure(e.macs * fpm)] + ([figure(e.connections)] if connections else [])
         if not brief:
             cells += [field_text(e.row.field)] + ([seconds_text(e.time)] if report.settings.device else [])
-            cells += ["✓" if e.row.covers else "", f"{e.macs / total:.1%}" if e.macs else ""]
+            cells += ["✓" if e.row.covers else "", f"{e.params / (report.params or 1):.1%}" if e.params else "",
+                      f"{e.macs / total:.1%}" if e.macs else ""]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "| " + _("total") + " | | | |", "|---|---:|---:|---|"]
     for name, exact, readable, note, _style in totals_rows(report, counted, brief):
@@ -604,12 +605,13 @@ def network_table(report: Report, entries: TableRows, connections: bool = False,
     title = _("{name} — input {shape}").format(name=printable(report.name), shape=fmt_shape(report.input_shape))
     lines = entries.display()
     total_time = report.time_s or 1.0
-    names, labels, shapes, params, flops, links, fields, times, covers, shares, bars = ([] for _n in range(11))
+    names, labels, shapes, params, flops, links, fields, times, covers, shares, bars, held = ([] for _n in range(12))
+    total_params = report.params or 1
     styles = []
     parents: dict[int, str] = {}
     for e in lines:
         if e is None:
-            for column in (names, labels, shapes, params, flops, links, fields, times, covers, shares, bars):
+            for column in (names, labels, shapes, params, flops, links, fields, times, covers, shares, bars, held):
                 column.append("")
             names[-1] = "…"
             styles.append("dim")
@@ -631,6 +633,7 @@ def network_table(report: Report, entries: TableRows, connections: bool = False,
         shown = e.time if timed else e.macs
         shares.append(f"{share:6.1%}" if shown else "")
         bars.append(f"{bar(share)}{share:7.1%}" if shown else "")
+        held.append(f"{e.params / total_params:.1%}" if e.params else "")
         styles.append(None if r.leaf else "bold")
 
     def figures(header: str, values: list, **extra) -> Column:
@@ -643,12 +646,13 @@ def network_table(report: Report, entries: TableRows, connections: bool = False,
     if connections:
         columns.append(figures(_("connections"), links))
     if not brief:
-        columns.append(Column(_("RF"), fields, "right", drop=3))
+        columns.append(Column(_("RF"), fields, "right", drop=4))
         if timed:
-            columns.append(Column(_("time"), times, "right", drop=4))
-        columns.append(Column(_("all"), covers, "center", drop=2))
-        columns.append(Column(share_header, bars, drop=1, hides=_("bars"),
-                              instead=Column(share_header, shares, "right", drop=5)))
+            columns.append(Column(_("time"), times, "right", drop=5))
+        columns.append(Column(_("all"), covers, "center", drop=3))
+        columns.append(Column(_("params share"), held, "right", drop=1))
+        columns.append(Column(share_header, bars, drop=2, hides=_("bars"),
+                              instead=Column(share_header, shares, "right", drop=6)))
     fitted = fit(columns, width)
     under = []
     if entries.hidden:
