@@ -85,7 +85,7 @@ def test_arithmetic(text, env, expected):
     ("div_round($c, 0)", {"c": 3}, "div_round: the multiple must be positive, got 'div_round($c, 0)'"),
     ("ceil(" * 65 + "1" + ")" * 65, {}, "brackets nest deeper than 64 levels"),
     ("$w + 1", {"w": "relu"}, "$w is used in arithmetic but is not a number, got 'relu'"),
-    ("$w + 1", {"w": True}, "$w is used in arithmetic but is not a number, got true"),
+    ("$w + 1", {"w": None}, "$w is used in arithmetic but is not a number, got null"),
     ("$w * 2", {"w": float("nan")}, "$w is used in arithmetic but is not a number, got .nan"),
     ("0.0000000000000000000000000000000000000001 * $c", {"c": 1}, "integer too large"),
 ])
@@ -147,9 +147,13 @@ def test_required_network_argument():
     (["net", "resnet50", "--set", "classes=10", "--format", "json"], 0, None),
     (["net", "mobilenet_v2", "--set", "width=0.5", "--set", "classes=10", "--format", "json"], 0, None),
     (["net", "resnet50", "--set", "classes"], 2, "Error: --set: write name=value, such as classes=10, got 'classes'\n"),
-    (["net", "resnet50", "--set", "classes=[1, 2]"], 2, "Error: --set: a value is a number, true/false or a word, got 'classes=[1, 2]'\n"),
+    (["net", "resnet50", "--set", "classes={a: 1}"], 2,
+     "Error: --set: a value is a number, true/false, a word or a short list such as [96, 128], got 'classes={a: 1}'\n"),
+    (["net", "resnet50", "--set", "classes=[1, 2]"], 1,
+     "Error: resnet50.yaml:31: layers[8].linear.out: must be a positive integer, got [1, 2] (layer linear1, input 2048)\n"),
     (["net", "resnet50", "--set", "depth=3"], 1, "Error: --set: unknown argument (the network takes: classes), got 'depth'\n"),
-    (["net", "lenet5", "--set", "classes=3"], 1, "Error: --set: unknown argument (the network takes: none), got 'classes'\n"),
+    (["net", "lenet5", "--set", "classes=3"], 1, "Error: --set: unknown argument (the network takes: rbf), got 'classes'\n"),
+    (["net", "d2l_lenet", "--set", "rbf=true"], 1, "Error: --set: unknown argument (the network takes: classes), got 'rbf'\n"),
 ])
 def test_set_on_the_command_line(args, out, message):
     result = CliRunner().invoke(app, args)
