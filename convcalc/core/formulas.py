@@ -70,6 +70,17 @@ def fmt_shape(shape: Shape) -> str:
     return "×".join(str(v) for v in shape)
 
 
+def num(value) -> str:
+    """1,234 for ints; 1.5 or 1/3 for fractions."""
+    if not isinstance(value, int):  # a Fraction
+        if value.denominator == 1:
+            value = value.numerator
+        else:
+            scaled = value * 10**6
+            return f"{float(value):g}" if scaled.denominator == 1 else str(value)
+    return f"{value:,}"
+
+
 def is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 

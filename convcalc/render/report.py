@@ -6,9 +6,7 @@ from typing import TYPE_CHECKING
 
 from ..core.errors import printable
 from ..core.messages import N_, Note, _, say
-from ..teach.explain import explain, field_chain, num
-from ..core.formulas import KINDS, elementwise, fmt_shape, local_window
-from ..core.figures import fully_connected_params, im2col, macs_per_output, weight_shape
+from ..core.formulas import KINDS, elementwise, fmt_shape, local_window, num
 from ..core.memory import roofline
 from ..core.network import Report, Row, Sink
 
@@ -152,6 +150,8 @@ SCHEMA_VERSION = 2
 
 def single_dict(report: Report) -> dict:
     """The `convcalc layer` JSON contract."""
+    from ..core.figures import fully_connected_params, im2col, macs_per_output, weight_shape
+
     row = report.leaves[0]
     fpm = report.settings.flops_per_mac
     weights, columns = weight_shape(row), im2col(row)
@@ -778,6 +778,8 @@ def warning_lines(report: Report, every: bool = False, most: int = 8) -> list[st
 
 def layer_table(report: Report, backward: bool = False):
     from rich.table import Table
+
+    from ..core.figures import macs_per_output, weight_shape
     from rich.text import Text
 
     row = report.leaves[0]
@@ -816,6 +818,7 @@ def layer_table(report: Report, backward: bool = False):
 def explanation(report: Report, rows: list[Row], parts=None) -> list[str]:
     """Every leaf's worked solution, the parts chosen (teach.parts.PARTS; None: the course's
     default), the receptive field in closed form, and a legend of the symbols used."""
+    from ..teach.explain import explain, field_chain
     from ..teach.parts import DEFAULT_PARTS
 
     parts = DEFAULT_PARTS if parts is None else parts

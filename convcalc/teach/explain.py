@@ -8,7 +8,7 @@ from __future__ import annotations
 from math import prod
 
 from ..core.figures import fully_connected_params, im2col
-from ..core.formulas import ACTIVATIONS, axis_names, fmt_shape
+from ..core.formulas import ACTIVATIONS, axis_names, fmt_shape, num
 from ..core.messages import N_, _
 from ..core.geometry import ConvAxis, TransposedAxis
 from ..core.network import Row, Settings
@@ -28,17 +28,6 @@ def step(part: str, text: str) -> Step:
     line = Step(text)
     line.part = part
     return line
-
-
-def num(value) -> str:
-    """1,234 for ints; 1.5 or 1/3 for fractions."""
-    if not isinstance(value, int):  # a Fraction
-        if value.denominator == 1:
-            value = value.numerator
-        else:
-            scaled = value * 10**6
-            return f"{float(value):g}" if scaled.denominator == 1 else str(value)
-    return f"{value:,}"
 
 
 def product(values) -> str:
