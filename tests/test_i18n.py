@@ -242,6 +242,7 @@ def test_chinese_is_not_the_default():
 
 @pytest.mark.parametrize("args", [("net", "lenet5", "--format", "json"), ("net", "resnet50", "--format", "json"),
                                   ("layer", "--in", "10", "--k", "5", "--p", "1", "--s", "2", "--format", "json"),
+                                  ("layer", "--out", "64", "--k", "5", "--cin", "100", "--format", "json"),
                                   ("net", "lenet5", "--format", "csv"),
                                   ("solve", "--in", "10", "--k", "3", "--s", "2", "--out", "7", "--p", "?", "--format", "json")])
 def test_machine_readable_output_is_identical_in_both_languages(args):

@@ -8,7 +8,7 @@ from enum import Enum
 import typer
 
 from ..core.errors import ConvcalcError
-from ..core.messages import _
+from ..core.messages import Note, _, say
 from .group import app
 from .options import (CONVENTION_HELP, EXPLAIN_HELP, LANG_OPTION, Format, Lang, axes_of, expand, explain_parts, fail,
                       flag_message, no_such_option, parse_padding, parse_sizes)
@@ -195,15 +195,13 @@ def input_from_output(kind: str, out, kernel, stride, padding, dilation, n: int)
     if min(sizes) < 1:
         fail(_("--out: no input gives this output with this kernel, stride and padding, got {value}").format(
             value="x".join(map(str, outs))), 2)
-    if padding == "same":
-        rule = _("same padding keeps ⌈M/S⌉ = out, so M = out·S")
-    else:
-        rule = _("the smallest M with ⌊(M + 2P − K̂)/S⌋ + 1 = out: M = (out − 1)·S + K̂ − 2P")
-    return sizes, [_("input worked out from --out: {rule} = {sizes}").format(rule=rule, sizes="×".join(map(str, sizes)))]
+    rule = (Note("same padding keeps ⌈M/S⌉ = out, so M = out·S") if padding == "same" else
+            Note("the smallest M with ⌊(M + 2P − K̂)/S⌋ + 1 = out: M = (out − 1)·S + K̂ − 2P"))
+    return sizes, [Note("input worked out from --out: {rule} = {sizes}", rule=rule, sizes="×".join(map(str, sizes)))]
 
 
 def emit_layer(report, fmt: "Format", parts: tuple[str, ...] | None, drawing: list[str] = (), backward: bool = False,
-               notes: list[str] = ()) -> None:
+               notes: list = ()) -> None:
     from ..render import report as render
 
     show_steps = parts is not None
@@ -217,7 +215,7 @@ def emit_layer(report, fmt: "Format", parts: tuple[str, ...] | None, drawing: li
         if drawing:
             data["drawing"] = list(drawing)
         if notes:
-            data["notes"] = list(notes)
+            data["notes"] = [str(note) for note in notes]  # English whatever the language: JSON is the contract
         typer.echo(json.dumps(data, indent=2, ensure_ascii=not can_print("×")))
         return
     if fmt is Format.csv:
@@ -230,10 +228,10 @@ def emit_layer(report, fmt: "Format", parts: tuple[str, ...] | None, drawing: li
         for row in report.rows:
             table.leaf(row)
         sys.stdout.write(render.to_markdown(report, table))
-        write_lines(list(notes) + steps + list(drawing))
+        write_lines([say(note) for note in notes] + steps + list(drawing))
         return
     out = console()
     out.print(render.layer_table(report, backward))
     out.print(render.short_convention(report), markup=False, highlight=False)
-    write_lines(list(notes) + steps, fit_width())
+    write_lines([say(note) for note in notes] + steps, fit_width())
     write_lines(list(drawing))

@@ -159,7 +159,7 @@ def solve_axis(op: str, given: dict, ceil: bool = False, max_p: int | None = Non
         known.setdefault("output_padding", 0)
     if "p_total" in given and op != "conv":
         raise ConvcalcError(_("--p-total: d2l's total padding belongs to --op conv, got --op {op}").format(op=op))
-    if "p_total" in given and given.get("p") is not None or "p_total" in given and "p" in given:
+    if "p_total" in given and "p" in given:
         raise ConvcalcError(_("--p-total: gives the padding already; drop --p (or --p-total), got both"))
     if "p" not in unknowns:
         known.setdefault("p", 0)
