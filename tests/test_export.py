@@ -192,3 +192,63 @@ def test_exported_grid_attention_is_window_attention_on_the_strided_positions():
         expected = apart(windows(together(x, (3, 2), (2, 4))), (3, 2), (2, 4))
         got = grid(x)
     assert torch.allclose(got, expected, atol=1e-5), (got - expected).abs().max()
+
+
+# names that break code written naively: nn.Module's own attributes, keywords, escapes in strings,
+# names Python reads as one (NFKC), names that differ only by what an identifier drops
+HOSTILE_NAMES = ["forward", "parameters", "to", "training", "_modules", "__init__", "class", "None", "self", "x", "x1",
+                 "C:\\Users\\x\\net", "\\N{", "'''", '"""', "ﬁ", "fi", "1abc", "a-b", "a b", "卷积", "\x1b[2J", "\u202e", "_", "ClassToken",
+                 "Network", "build"]
+
+
+def yaml_string(text: str) -> str:
+    """`text` as a YAML double-quoted scalar: every character escaped (\\UXXXXXXXX), so any name can be written."""
+    return '"' + "".join(f"\\U{ord(c):08x}" for c in text) + '"'
+
+
+def hostile_network(names: list[str], title: str):
+    """Layers named `names`, each followed by a block named after it where a block may be (an identifier),
+    in a network named `title`."""
+    from convcalc.formats.spec import loads
+
+    kinds = {name: name if name.isidentifier() and name not in ("conv", "relu") else f"b{i}" for i, name in enumerate(names)}
+    blocks = "".join(f"  {yaml_string(kind)}:\n    layers: [conv: {{c: 4, k: 1}}]\n" for kind in dict.fromkeys(kinds.values()))
+    layers = "".join(f"  - {{name: {yaml_string(name)}, conv: {{c: 4, k: 1}}}}\n  - {{name: {yaml_string(name)}, {yaml_string(kinds[name])}: null}}\n"
+                     for name in names)
+    return loads(f"name: {yaml_string(title)}\ninput: [3, 4, 4]\nblocks:\n{blocks}layers:\n{layers}", "names.yaml")
+
+
+def check_export_runs(network, tmp_path):
+    source = export_torch(network)
+    compile(source, "exported.py", "exec")  # no SyntaxError, whatever the names
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "exported.py"
+    path.write_text(source, encoding="utf-8")
+    model = import_file(path).build()
+    ours = analyze(network)
+    assert sum(p.numel() for p in model.parameters()) == ours.params  # no layer lost to a name written twice
+    assert tuple(model(torch.zeros(1, *network.input_shape)).shape[1:]) == ours.output_shape
+
+
+def test_hostile_names_export_code_that_runs(tmp_path):
+    check_export_runs(hostile_network(HOSTILE_NAMES, "C:\\Users\\x\\net \\N{ \"\"\" '''"), tmp_path)
+
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(names=st.lists(st.one_of(st.sampled_from(HOSTILE_NAMES), st.text(min_size=1, max_size=12)), min_size=1, max_size=6),
+       title=st.text(max_size=30))
+def test_export_fuzzed_names(names, title, tmp_path):
+    names = [n for n in names if "$" not in n and n.strip()] or ["layer"]  # a $ starts an expression in a description
+    check_export_runs(hostile_network(names, title or "net"), tmp_path)
+
+
+def test_the_names_kept_from_nn_module_are_its_own():
+    nn = pytest.importorskip("torch.nn")
+    from convcalc.formats.pytorch_export import MODULE_ATTRIBUTES
+
+    public = {n for n in set(dir(nn.Module)) | set(vars(nn.Module())) if not n.startswith("_")}
+    assert MODULE_ATTRIBUTES == public

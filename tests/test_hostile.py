@@ -91,6 +91,7 @@ REFUSED = {
     "markup_names.yaml": None,
     "merge_key.yaml": None,
     "control_characters.yaml": None,
+    "terminal_attack.yaml": None,
 }
 
 
@@ -219,7 +220,7 @@ def test_names_are_shown_literally():
     table = run(["net", path])[1]
     assert "[/x]" in table and "[red]x[/red]" in table and "a|b\\nc,d\"e\\u0007" in table
     markdown = run(["net", path, "--format", "markdown"])[1]
-    assert "| \\[/x\\] |" in markdown and "a\\|b<br>c,d\"e\x07" in markdown
+    assert "| \\[/x\\] |" in markdown and "a\\|b<br>c,d\"e\\u0007" in markdown
     import csv
     import io
     import json
@@ -227,3 +228,138 @@ def test_names_are_shown_literally():
     rows = list(csv.DictReader(io.StringIO(run(["net", path, "--format", "csv"])[1])))
     assert [r["name"] for r in rows] == ["[/x]", "[red]x[/red]", "a|b\nc,d\"e\x07", "total"]
     assert [x["name"] for x in json.loads(run(["net", path, "--format", "json"])[1])["layers"]] == ["[/x]", "[red]x[/red]", "a|b\nc,d\"e\x07"]
+
+
+def raw_controls(text: str) -> list[str]:
+    """The characters that would act on a terminal rather than show: controls (but the line break),
+    bidi overrides and other format characters, line and paragraph separators."""
+    import unicodedata
+
+    return [hex(ord(c)) for c in text if c != "\n" and unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")]
+
+
+TERMINAL_PATHS = [[], ["--explain", "all"], ["--format", "markdown"], ["--by-op"], ["--by-op", "--format", "markdown"], ["--warnings"],
+                  ["--depth", "1"], ["--format", "json"], ["--brief"], ["--wide"], ["--input", "3x2x2"]]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("args", TERMINAL_PATHS, ids=" ".join)
+def test_names_never_reach_the_terminal_raw(args, lang):
+    """Every output a user reads (table, explain, Markdown, warnings, JSON, errors) escapes what a name holds
+    that would act on the terminal: ESC sequences, BEL, NUL, C1 controls, bidi overrides, separators. (CSV is
+    data for a spreadsheet: its names are the names.)"""
+    code, out, err, _ = run(["net", str(HOSTILE / "terminal_attack.yaml"), "--lang", lang, *args])
+    assert raw_controls(out) == [] and raw_controls(err) == [], (out[-500:], err)
+    assert (code == 0) == (args != ["--input", "3x2x2"]), err
+    assert "Traceback" not in err
+
+
+# --- writes never lose a user's file -------------------------------------------------------------
+
+def test_output_onto_the_file_read_is_refused(tmp_path):
+    description = tmp_path / "net.yaml"
+    description.write_text("input: [3, 8, 8]\nlayers:\n  - conv: {c: 4, k: 3}\n")
+    before = description.read_bytes()
+    (tmp_path / "link.yaml").symlink_to(description)
+    for source, target in ((description, description), (tmp_path / "link.yaml", description), (description, tmp_path / "link.yaml")):
+        code, out, err, _ = run(["export", str(source), "--to", "torch", "-o", str(target)])
+        one_clean_line(code, out, err)
+        assert "--output: the network is read from this file" in err
+    assert description.read_bytes() == before
+
+
+def test_a_size_limit_mid_write_leaves_the_old_file_whole(tmp_path):
+    """RLIMIT_FSIZE stops the write after 4 KiB (as a full disk would): the old file stays as it was,
+    no part-file is left, one clean error."""
+    mine = tmp_path / "mine.py"
+    mine.write_text("# my own code\n")
+    process = subprocess.run([*CONVCALC, "export", "resnet50", "--to", "torch", "-o", str(mine)], capture_output=True, timeout=TIMEOUT,
+                             preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096)))
+    err = process.stderr.decode()
+    one_clean_line(process.returncode, process.stdout.decode(), err)
+    assert "--output: cannot write the file: File too large" in err
+    assert mine.read_text() == "# my own code\n" and sorted(p.name for p in tmp_path.iterdir()) == ["mine.py"]
+
+
+KILLED_MID_WRITE = """
+import os, signal, sys
+real_write = os.write
+def write(fd, data):
+    real_write(fd, bytes(data[:100]))  # a part of the new file, then the process dies
+    os.kill(os.getpid(), signal.SIGKILL)
+os.write = write
+sys.argv = ["convcalc", "export", "resnet50", "--to", "torch", "-o", sys.argv[1]]
+from convcalc.cli import main
+main()
+"""
+
+
+def test_a_kill_mid_write_leaves_the_old_file_whole(tmp_path):
+    mine = tmp_path / "mine.py"
+    mine.write_text("# my own code\n")
+    process = subprocess.run([sys.executable, "-c", KILLED_MID_WRITE, str(mine)], capture_output=True, timeout=TIMEOUT)
+    assert process.returncode == -9
+    assert mine.read_text() == "# my own code\n"  # only a hidden part-file beside it holds the 100 bytes
+    assert [p.stat().st_size for p in tmp_path.iterdir() if p.name != "mine.py"] == [100]
+
+
+def test_output_keeps_permissions_and_links(tmp_path):
+    mine = tmp_path / "mine.py"
+    mine.write_text("old\n")
+    mine.chmod(0o640)
+    (tmp_path / "link.py").symlink_to(mine)
+    code, out, err, _ = run(["export", "vgg11", "--to", "torch", "-o", str(tmp_path / "link.py")])
+    assert code == 0 and err == "", err
+    assert (tmp_path / "link.py").is_symlink() and "class Network(nn.Module)" in mine.read_text()
+    assert mine.stat().st_mode & 0o777 == 0o640
+
+
+# --- special files, numbers beyond the exact range, budgets on what aliases expand to -------------
+
+@pytest.fixture
+def fifo(tmp_path):
+    made = {}
+    for name in ("x.onnx", "x.yaml", "x.cfg", "x.py"):
+        os.mkfifo(tmp_path / name)
+        made[name] = tmp_path / name
+    return made
+
+
+@pytest.mark.parametrize("name", ["x.onnx", "x.yaml", "x.cfg", "x.py"])
+def test_a_fifo_is_refused_not_read(fifo, name):
+    code, out, err, _ = run(["net", str(fifo[name])])
+    one_clean_line(code, out, err)
+    assert "not a regular file (a pipe or a device)" in err
+
+
+@pytest.mark.parametrize("source", ["/dev/zero", "/dev/urandom", "fifo"])
+def test_values_from_a_device_or_fifo_are_refused(fifo, source):
+    path = str(fifo["x.yaml"]) if source == "fifo" else source
+    code, out, err, _ = run(["compute", "--x", f"@{path}", "--w", "[[1]]"])
+    one_clean_line(code, out, err)
+    assert err.startswith("Error: --x: ") and "not a regular file (a pipe or a device)" in err
+
+
+@pytest.mark.parametrize("value", ["1e999999999", "1e-999999999", "1e4400", "1e17", "1e-31", "0.0000000000000000000000000000001"])
+def test_numbers_beyond_the_exact_range_are_refused_by_their_text(value):
+    code, out, err, _ = run(["compute", "--x", f"[[{value}, 1], [2, 3]]", "--w", "[[1]]"])
+    one_clean_line(code, out, err)
+    assert "a number beyond the exact range (a magnitude up to 2^53, at most 30 decimal places)" in err
+
+
+@pytest.mark.parametrize("value, exact", [("1e15", str(10**15)), ("1e-30", "0." + "0" * 29 + "1"), ("2.5e-1", "0.25"), ("-9007199254740992", str(-2**53))])
+def test_numbers_inside_the_exact_range_are_read_exactly(value, exact):
+    code, out, err, _ = run(["compute", "--x", f"[[{value}]]", "--w", "[[1]]", "--format", "json"])
+    assert code == 0 and err == "", err
+    import json
+
+    assert json.loads(out)["output_exact"] == [[[exact]]]
+
+
+def test_aliases_expanding_past_the_tensor_budget_are_refused_early(tmp_path):
+    """6 KB of text that expands to a 998×1000 tensor: refused as it is read (the budget is 65,536 values)."""
+    row = "&r [" + ", ".join(["0"] * 1000) + "]"
+    (tmp_path / "x.yaml").write_text("[" + row + ", " + ", ".join(["*r"] * 997) + "]")
+    code, out, err, _ = run(["compute", "--x", f"@{tmp_path / 'x.yaml'}", "--w", "[[1]]"])
+    one_clean_line(code, out, err)
+    assert "the YAML holds more than 65,536 values once its aliases are expanded" in err

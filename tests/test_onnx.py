@@ -387,7 +387,8 @@ def test_attention_is_read_a_scope_at_a_time(tmp_path):
     pytest.importorskip("onnx")
     report = analyze(read_onnx(save(attention_graph(), tmp_path)))
     rows = [r for r in report.leaves if r.kind == "subgraph"]
-    assert len(rows) == 1 and rows[0].output_shape == (8, 6)
+    assert len(rows) == 2 and rows[0].output_shape == (8, 6)
+    assert rows[1].name == "output" and rows[1].output_shape == (6, 8)  # the sequence as the model holds it, E last
     assert report.macs == 4 * 6 * 8 * 8 + 2 * 6 * 6 * 8 and report.params == 4 * 8 * 8
     assert not report.unknown_ops
 
@@ -398,9 +399,9 @@ def test_attention_with_an_operator_shapes_cannot_follow_is_read_node_by_node(tm
     pytest.importorskip("onnx")
     from onnx import helper
 
-    odd = helper.make_node("TopK", ["o", "k"], ["o_top", "o_idx"], name="/attn/TopK")
+    odd = helper.make_node("TopK", ["o", "top_k"], ["o_top", "o_idx"], name="/attn/TopK")
     model = attention_graph([odd])
-    model.graph.initializer.append(helper.make_tensor("k", 7, [1], [2]))
+    model.graph.initializer.append(helper.make_tensor("top_k", 7, [1], [2]))
     report = analyze(read_onnx(save(model, tmp_path)))
     assert not any(r.kind == "subgraph" and "MatMul" in r.layer.op for r in report.leaves) and report.unknown_ops
     assert "TopK (shape assumed unchanged)" in report.unknown_ops and not any("Reshape" in op for op in report.unknown_ops)

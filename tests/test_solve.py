@@ -150,3 +150,34 @@ def test_layers_all_listed_combinations_fit_the_bound():
     assert found == [{"s": 1, "p": 1}]
     assert all(list(x) == ["s", "p"] for x in found)
     assert list(itertools.islice(found, 1))
+
+
+# an unknown input with a growing kernel, stride or dilation: a family without end, stated as one
+# (in = (out − 1)·S + D·(K − 1) + 1 − 2P + r, 0 ≤ r < S, the known numbers put in)
+FAMILIES = [
+    (dict(op="conv", given={"in": None, "out": 1, "k": None}), "in = k"),  # (1 − 1)·1 + 1·(k − 1) + 1 − 0
+    (dict(op="conv", given={"in": None, "out": 4, "k": None, "s": 2}), "in = k + 6 + r, r = 0…1"),  # 3·2 + (k − 1) + 1
+    (dict(op="conv", given={"in": None, "out": 4, "k": 3, "s": None}), "in = 3·s + 3 + r, 0 ≤ r < s"),  # 3·s + 1·2 + 1
+    (dict(op="conv", given={"in": None, "out": 4, "k": 3, "d": None, "p": 1}), "in = 2·d + 2"),  # 3·1 + 2·d + 1 − 2
+    (dict(op="maxpool", given={"in": None, "out": 7, "k": None}), "in = 7·k + r, 0 ≤ r < k"),  # stride = k: 6·k + (k − 1) + 1
+    (dict(op="conv", given={"in": None, "out": 4, "k": None, "d": None}), "in = d·(k − 1) + 4"),  # 3·1 + d·(k − 1) + 1
+]
+
+
+@pytest.mark.parametrize("question, family", FAMILIES, ids=[f for _, f in FAMILIES])
+def test_an_unbounded_family_is_said_as_one(question, family):
+    answer = solve_axis(question["op"], question["given"])
+    assert family + ", for every" in str(answer.note) and "infinitely many" in str(answer.note)
+    assert 1 <= len(answer.solutions) <= 5
+    for solution in answer.solutions:  # the few listed are members: the layer gives `out` from them
+        values = {**question["given"], **solution}
+        layer = (Conv(1, values["k"], values.get("s") or 1, values.get("p") or 0, values.get("d") or 1) if question["op"] == "conv"
+                 else Pool(values["k"], values.get("s") or values["k"], values.get("p") or 0))
+        assert analyze_layer(layer, (1, values["in"])).output_shape[1:] == (question["given"]["out"],)
+
+
+def test_a_family_member_far_out_gives_the_output():
+    """in = 3·s + 3 + r holds for s = 1000 too (by the formula, not by the search that lists the first)."""
+    for s in (1000, 12345):
+        for r in (0, s - 1):
+            assert analyze_layer(Conv(1, 3, s, 0, 1), (1, 3 * s + 3 + r)).output_shape[1:] == (4,)

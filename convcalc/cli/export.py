@@ -41,9 +41,15 @@ def export(
     if output is None:
         sys.stdout.write(text)
         return
+    from ..formats.files import same_file, write_atomically
+
+    read_from = spec.rpartition(":")[0] if ".py:" in spec else spec  # file.py:build reads file.py
+    if same_file(output, read_from):
+        from ..core.errors import quote
+
+        fail(_("--output: the network is read from this file; write the code elsewhere, got {value}").format(value=quote(output)))
     try:
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        write_atomically(output, text.encode("utf-8"))
     except OSError as error:
         from ..core.errors import quote
 

@@ -197,7 +197,8 @@ def read_values(text: str | None, flag: str):
     from pathlib import Path
 
     from ..core.errors import SpecError, quote
-    from ..core.limits import MAX_FILE_BYTES
+    from ..core.limits import MAX_FILE_BYTES, MAX_TENSOR_VALUES
+    from ..formats.files import read_text
     from ..formats.yamlread import read
 
     if text is None:
@@ -208,7 +209,9 @@ def read_values(text: str | None, flag: str):
         try:
             if path.stat().st_size > MAX_FILE_BYTES:
                 fail(_("{flag}: a file of values is at most {max_file_bytes:,} bytes, got {st_size:,}").format(flag=flag, max_file_bytes=MAX_FILE_BYTES, st_size=path.stat().st_size), 2)
-            text = path.read_text(encoding="utf-8")
+            text = read_text(path, MAX_FILE_BYTES)
+        except SpecError as error:
+            fail(_("{flag}: {error}").format(flag=flag, error=say(error)), 2)
         except (OSError, UnicodeDecodeError) as error:
             what = reason(error)
             fail(_("{flag}: cannot read the file: {what}, got {value}").format(flag=flag, what=what, value=quote(str(path))), 2)
@@ -216,9 +219,9 @@ def read_values(text: str | None, flag: str):
     if len(text) > MAX_FILE_BYTES:
         fail(_("{flag}: at most {max_file_bytes:,} characters of values, got {count:,}").format(flag=flag, max_file_bytes=MAX_FILE_BYTES, count=len(text)), 2)
     try:
-        return read(text, where, exact=True)
+        return read(text, where, exact=True, limit=MAX_TENSOR_VALUES)
     except SpecError as error:
-        fail(_("{flag}: {error}").format(flag=flag, error=say(error)) if where == flag else error, 2)
+        fail(error, 2)  # it names the flag (or the file) and the line already
 
 
 class TeachOp(str, Enum):

@@ -41,7 +41,8 @@ def _string(text: str) -> str:
         return "'" + text.replace("'", "''") + "'"  # YAML's single-quoted form
     import json
 
-    return json.dumps(text, ensure_ascii=False)  # YAML's double-quoted form escapes control characters
+    # YAML's double-quoted form: control characters and bidi overrides escaped, other letters as they are
+    return '"' + "".join(c if c.isprintable() and c not in '"\\' else json.dumps(c)[1:-1] for c in text) + '"'
 
 
 def quote(value, limit: int = QUOTE_CHARS) -> str:
@@ -100,6 +101,25 @@ def printable(text: str) -> str:
     import json
 
     return "".join(c if c.isprintable() else json.dumps(c)[1:-1] for c in text)
+
+
+def safe_lines(text: str) -> str:
+    """`text` as printable() writes it, its line breaks kept: what reaches a terminal never holds an
+    escape sequence, a bell or a bidi override from a user's name."""
+    if text.isprintable():
+        return text
+    return "\n".join(printable(line) for line in text.split("\n"))
+
+
+# characters JSON may hold raw that act on a terminal or reorder what it shows: DEL and the C1 controls
+# (0x9B starts an escape sequence), bidi controls, line separators
+INVISIBLE = {c: f"\\u{c:04x}" for c in (*range(0x7F, 0xA0), 0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A),
+                                          0x2028, 0x2029)}
+
+
+def json_safe(text: str) -> str:
+    """JSON text with those characters escaped (the same JSON once parsed)."""
+    return text.translate(INVISIBLE)
 
 
 def shorten(text: str, limit: int = QUOTE_CHARS) -> str:

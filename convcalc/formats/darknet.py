@@ -26,6 +26,7 @@ from ..core.layers import AdaptivePool, Conv, Elementwise, Flatten, Linear, LRN,
 from ..core.limits import MAX_FILE_BYTES
 from ..core.messages import Note
 from ..core.network import Network
+from .files import read_text
 from .graph import GraphBuilder
 from .yamlread import INT, integer
 
@@ -329,7 +330,7 @@ def read_darknet(path: Path, shape: tuple | None = None, fuse: bool = False) -> 
         if path.stat().st_size > 4 * MAX_FILE_BYTES:
             raise SpecError(Note("{path}: a network file is at most {max_file_bytes:,} characters, got a file of {st_size:,} bytes",
                                  path=filename, max_file_bytes=MAX_FILE_BYTES, st_size=path.stat().st_size))
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, 4 * MAX_FILE_BYTES)
     except (OSError, UnicodeDecodeError) as error:
         raise SpecError(Note("{path}: cannot read the file: {what}, got {value}", path=filename, what=reason(error),
                              value=quote(str(path)))) from None

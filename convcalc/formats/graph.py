@@ -175,7 +175,11 @@ class GraphBuilder:
         if outputs:
             final = outputs[0]
             self.materialise(final)
-            if self.body and getattr(self.body[-1], "id", None) != self.alias[final]:
+            shape = self.shapes[final]
+            if self.layout.get(final) == "cl" and len(shape) > 1:  # the output as the model holds it: channels last
+                self.scope = None
+                self.add(data_move((*shape[1:], shape[0]), shape, "Transpose"), "output", final, final + "#out")
+            elif self.body and getattr(self.body[-1], "id", None) != self.alias[final]:
                 self.scope = None
                 self.add(Elementwise("identity"), "output", final, final + "#out")
         if any(scope is not None for scope in self.scopes):

@@ -2,9 +2,15 @@
 
 The file is read as protobuf's wire format, directly: the graph's nodes and attributes and the
 initializers' names, types and sizes — never their data (a weight's bytes are skipped by their
-length, in a memory map, so a 1 GB file costs what its graph costs; external data files are never
-opened). Only a few small integer tensors are read whole: the shapes, pads, scales and splits that
-Reshape, Pad, Resize, Split and Slice take as inputs. No ONNX package is needed.
+length, read with pread a chunk at a time, so a 1 GB file costs what its graph costs and a file cut
+meanwhile is an error; external data files are never opened). Only a few small integer tensors are
+read whole: the shapes, pads, scales and splits that Reshape, Pad, Resize, Split and Slice take as
+inputs. No ONNX package is needed.
+
+Before any node is mapped, the graph is checked as ONNX's checker would: tensors hold what their
+dimensions say, nodes come in order and without cycles, each value is written once; each node's
+weights agree with its attributes and its input (channels, groups, features, the bias). Operators
+of other domains are opaque, named with their domain.
 
 Shapes come from convcalc's own formulas, layer by layer, as the graph is mapped; parameters are
 the graph's own initializers (an exported model has its BatchNorm folded into the convolutions'
@@ -14,21 +20,24 @@ Attention is read a module scope at a time (onnxregion.py).
 
 from __future__ import annotations
 
-import mmap
+import os
 import struct
+import sys
 from math import prod
 from pathlib import Path
 
 from ..core.errors import ConvcalcError, SpecError, quote, shorten
 from ..core.formulas import data_move, resolve_sizes
-from ..core.limits import MAX_ROWS
+from ..core.limits import MAX_AXES, MAX_GRAPH_NODES, MAX_INT
 from ..core.layers import (LRN, AdaptivePool, Conv, ConvTranspose, Elementwise, Flatten, InstanceNorm, Linear, Norm, Opaque, Pad,
                            Pool, Resize, Scale, Slice, Subgraph, ClassToken, PositionEmbedding, Crop)
 from ..core.messages import Note
 from ..core.network import LayerNode, Network
+from .files import open_regular
 from .graph import GraphBuilder
 from .onnxregion import PRODUCTS, Region, Unknown, activations, find_regions
 
+CHUNK = 1 << 20  # bytes read from the file at a time
 SMALL = 4096  # bytes: an integer tensor this small is read (a shape, pads, scales); a weight never is
 ACTIVATIONS = {"Relu": "relu", "LeakyRelu": "leaky_relu", "Elu": "elu", "Sigmoid": "sigmoid", "Tanh": "tanh",
                "HardSigmoid": "hardsigmoid", "HardSwish": "hardswish", "Softmax": "softmax", "Gelu": "gelu", "Mish": "mish",
@@ -101,40 +110,146 @@ def signed(v: int) -> int:
     return v - (1 << 64) if v >= 1 << 63 else v
 
 
+# bytes per element of ONNX's data types (TensorProto.DataType); 4-bit types hold two per byte
+ITEM_BYTES = {1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4, 13: 8, 14: 8, 15: 16, 16: 2,
+              17: 1, 18: 1, 19: 1, 20: 1, 21: 0.5, 22: 0.5, 23: 0.5}
+# the typed fields a tensor's values may be written in: field → (wire format when packed, values per element)
+TYPED_FIELDS = {4: ("<f", {1: 1, 14: 2}), 5: ("varint", {}), 7: ("varint", {}), 10: ("<d", {11: 1, 15: 2}), 11: ("varint", {})}
+
+
 class Tensor:
-    """An initializer or constant: its name, type and dimensions; the values only if small."""
+    """An initializer or constant: its name, type and dimensions; the values only if small (a shape, axes,
+    scales). Large data is never read: its elements are counted from its length, to check them against
+    the dimensions."""
 
-    __slots__ = ("name", "dims", "dtype", "values")
+    __slots__ = ("name", "dims", "dtype", "values", "count", "external")
 
-    def __init__(self, buf, span):
+    def __init__(self, src, span):
         self.name, self.dims, self.dtype, self.values = "", [], 0, None
+        self.count, self.external = 0, False  # elements the data holds; whether it lives in another file
         raw = None
-        int64s, floats = [], []
-        for number, wire, value in fields(buf, *span):
+        typed: list = []
+        for number, wire, value in src.fields(*span):
             if number == 1:
-                self.dims += ints(buf, wire, value)
+                self.dims += ints(src.read(*value) if wire == 2 else b"", wire, value if wire == 0 else (0, value[1] - value[0]))
             elif number == 2:
                 self.dtype = value
             elif number == 8:
-                self.name = text(buf, value)
+                self.name = src.read(*value).decode("utf-8", "replace")
             elif number == 9:
                 raw = value
-            elif number == 7:
-                int64s += ints(buf, wire, value)
-            elif number == 5:
-                int64s += ints(buf, wire, value)
-            elif number == 4 and wire == 2:
-                floats += list(struct.unpack(f"<{(value[1] - value[0]) // 4}f", bytes(buf[value[0]:value[1]])))
-        if int64s or floats:
-            self.values = int64s or floats
-        elif raw is not None and raw[1] - raw[0] <= SMALL and (self.dtype in INT_TYPES or self.dtype in FLOAT_TYPES):
-            fmt = INT_TYPES.get(self.dtype) or FLOAT_TYPES[self.dtype]
-            size = struct.calcsize(fmt)
-            self.values = [v[0] for v in struct.iter_unpack(fmt, bytes(buf[raw[0]:raw[1]]))] if (raw[1] - raw[0]) % size == 0 else None
+            elif number == 14:
+                self.external = self.external or value == 1
+            elif number in TYPED_FIELDS:
+                typed.append((number, wire, value))
+        if any(d < 0 for d in self.dims) or len(self.dims) > MAX_AXES:
+            raise WireError(Note("tensor {name} has dimensions {dims}", name=shorten(self.name), dims=quote(self.dims[:8])))
+        if raw is not None:
+            self.count = -1 if self.dtype not in ITEM_BYTES else int((raw[1] - raw[0]) / ITEM_BYTES[self.dtype])
+            if raw[1] - raw[0] <= SMALL and (self.dtype in INT_TYPES or self.dtype in FLOAT_TYPES) and self.count * ITEM_BYTES[self.dtype] == raw[1] - raw[0]:
+                fmt = INT_TYPES.get(self.dtype) or FLOAT_TYPES[self.dtype]
+                self.values = [v[0] for v in struct.iter_unpack(fmt, src.read(*raw))]
+        elif typed:
+            self.count, small = 0, sum(v[1] - v[0] if w == 2 else 8 for _, w, v in typed) <= SMALL
+            values: list = []
+            for number, wire, value in typed:
+                fmt, per_element = TYPED_FIELDS[number]
+                if wire != 2:  # one value, not packed
+                    self.count += 1
+                    if small:
+                        values.append(signed(value) if wire == 0 else struct.unpack(fmt, value)[0])
+                elif fmt == "varint":
+                    self.count += varint_count(src, *value)
+                    if small:
+                        values += ints(src.read(*value), 2, (0, value[1] - value[0]))
+                else:
+                    self.count += (value[1] - value[0]) // struct.calcsize(fmt)
+                    if small:
+                        values += [v[0] for v in struct.iter_unpack(fmt, src.read(*value))]
+            per = next((p for f, _, _ in typed for t, p in TYPED_FIELDS[f][1].items() if t == self.dtype), 1)
+            self.count //= per
+            if small and (self.dtype in INT_TYPES or self.dtype in FLOAT_TYPES):
+                self.values = values
 
     @property
     def size(self) -> int:
         return prod(self.dims)
+
+    def holds_its_dims(self) -> bool:
+        """Whether the data holds as many elements as the dimensions say (data kept elsewhere is not checked)."""
+        return self.external or self.count == -1 or self.count == self.size or (self.count == 0 and self.size == 0)
+
+
+def varint_count(src, start: int, end: int) -> int:
+    """Values in packed varints: one per byte without the continuation bit, counted a chunk at a time."""
+    count = 0
+    for chunk_start in range(start, end, CHUNK):
+        chunk = src.read(chunk_start, min(chunk_start + CHUNK, end))
+        count += len(chunk) - len(chunk.translate(None, bytes(range(0x80))))
+    return count
+
+
+class Memory:
+    """Bytes held in memory, read as a file is (a node's bytes, with a tensor in an attribute)."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def read(self, start: int, end: int) -> bytes:
+        return self.data[start:end]
+
+    def fields(self, start: int, end: int):
+        return fields(self.data, start, end)
+
+
+class FileSource:
+    """The file's bytes, read with pread as they are asked for, a chunk at a time: never mapped, so a file
+    truncated while it is read is an error (a short read), not a SIGBUS; a weight's bytes are skipped by
+    their length and never read."""
+
+    def __init__(self, fd: int, size: int):
+        self.fd, self.size = fd, size
+        self.base, self.chunk = 0, b""
+
+    def read(self, start: int, end: int) -> bytes:
+        if end > self.size:
+            raise WireError(Note("the file ends inside a field"))
+        if not (self.base <= start and end <= self.base + len(self.chunk)):
+            if end - start > CHUNK:
+                return self.exactly(start, end - start)
+            self.base, self.chunk = start, self.exactly(start, min(CHUNK, self.size - start))
+        return self.chunk[start - self.base:end - self.base]
+
+    def exactly(self, start: int, length: int) -> bytes:
+        data = os.pread(self.fd, length, start)
+        if len(data) != length:
+            raise WireError(Note("the file changed while it was read"))
+        return data
+
+    def fields(self, start: int, end: int):
+        """fields() of a message in the file: its keys and lengths read, its values left where they are."""
+        pos = start
+        while pos < end:
+            head = self.read(pos, min(pos + 20, end))  # a key and a length take at most 20 bytes
+            key, i = varint(head, 0)
+            number, wire = key >> 3, key & 7
+            if wire == 0:
+                value, i = varint(head, i)
+            elif wire == 2:
+                length, i = varint(head, i)
+                value = (pos + i, pos + i + length)
+                i += length
+            elif wire in (1, 5):
+                value = head[i:i + (8 if wire == 1 else 4)]
+                i += 8 if wire == 1 else 4
+            else:
+                raise WireError(Note("a field of unknown type {wire}", wire=wire))
+            pos += i
+            if number == 0 or pos > end:
+                raise WireError(Note("a malformed field"))
+            yield number, wire, value
 
 
 # the attributes this reader reads, and the type ONNX gives each (AttributeProto's INT, INTS, STRING, FLOAT, TENSOR)
@@ -195,6 +310,20 @@ def window_problem(node, weight) -> Note | None:
     return None
 
 
+def foreign(node) -> bool:
+    """An operator of a domain other than ONNX's own (a custom `com.example.Conv` is not ONNX's Conv)."""
+    return node.domain not in ("", "ai.onnx")
+
+
+# operators whose other inputs are sizes, scales, indices or bounds, never learned weights
+WITHOUT_WEIGHTS = {"Resize", "Upsample", "Pad", "Slice", "Reshape", "Expand", "Tile", "Clip", "Squeeze", "Unsqueeze", "Split",
+                   "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL2", "TopK", "CumSum", "Range",
+                   "ConstantOfShape", "NonMaxSuppression", "RoiAlign", "GridSample", "OneHot", "Trilu", "Transpose"}
+# the inputs (by position) an operator reads as one or two values per axis
+AXIS_INPUTS = {"Reshape": (1,), "Squeeze": (1,), "Unsqueeze": (1,), "ReduceMean": (1,), "Resize": (1, 2, 3), "Upsample": (1,),
+               "Pad": (1,), "Split": (1,), "Slice": (1, 2, 3, 4), "Expand": (1,), "Tile": (1,)}
+
+
 class Const:
     """A small tensor worked out while reading (a shape taken with Shape, then gathered or concatenated)."""
 
@@ -204,23 +333,31 @@ class Const:
         self.values = values
 
 
+NO_ATTRIBUTES: dict = {}  # shared by the nodes without attributes (most of a large graph), never written to
+
+
 class Node:
-    __slots__ = ("name", "op", "inputs", "outputs", "attrs")
+    __slots__ = ("name", "op", "inputs", "outputs", "attrs", "domain")
 
     def __init__(self, buf, span):
-        self.name, self.op, self.inputs, self.outputs, self.attrs = "", "", [], [], {}
+        inputs, outputs, self.name, self.op, self.attrs, self.domain = [], [], "", "", NO_ATTRIBUTES, ""
         for number, wire, value in fields(buf, *span):
             if number == 1:
-                self.inputs.append(text(buf, value))
+                inputs.append(text(buf, value))
             elif number == 2:
-                self.outputs.append(text(buf, value))
+                outputs.append(text(buf, value))
             elif number == 3:
                 self.name = text(buf, value)
             elif number == 4:
-                self.op = text(buf, value)
+                self.op = sys.intern(text(buf, value))
             elif number == 5:
                 name, attr = attribute(buf, value)
+                if self.attrs is NO_ATTRIBUTES:
+                    self.attrs = {}
                 self.attrs[name] = attr
+            elif number == 7:
+                self.domain = text(buf, value)
+        self.inputs, self.outputs = tuple(inputs), tuple(outputs)
 
 
 def attribute(buf, span):
@@ -236,7 +373,7 @@ def attribute(buf, span):
         elif number == 4:
             found = text(buf, value)
         elif number == 5:
-            found = Tensor(buf, value)
+            found = Tensor(Memory(buf), value)
         elif number == 7:
             listed += list(struct.unpack(f"<{(value[1] - value[0]) // 4}f", bytes(buf[value[0]:value[1]]))) if wire == 2 else [
                 struct.unpack("<f", bytes(value))[0]]
@@ -266,53 +403,54 @@ def value_info_shape(buf, span) -> tuple[str, list]:
 
 
 class Graph:
-    def __init__(self, buf):
+    def __init__(self, src: FileSource):
         graph = None
-        for number, wire, value in fields(buf, 0, len(buf)):
+        for number, wire, value in src.fields(0, src.size):
             if number == 7 and wire == 2:
                 graph = value
         if graph is None:
             raise WireError(Note("it holds no graph"))
+        count = sum(1 for number, _, _ in src.fields(*graph) if number == 1)  # counted before any is read
+        if count > MAX_GRAPH_NODES:
+            raise TooLarge(Note("{count:,} nodes, more than {max_nodes:,}", count=count, max_nodes=MAX_GRAPH_NODES))
         self.nodes, self.initializers, self.inputs, self.outputs, self.name = [], {}, [], [], ""
-        for number, wire, value in fields(buf, *graph):
+        for number, wire, value in src.fields(*graph):
             if number == 1:
-                if len(self.nodes) >= MAX_ROWS:
-                    raise WireError(Note("more than {max_rows:,} nodes", max_rows=MAX_ROWS))
-                self.nodes.append(Node(buf, value))
+                data = src.read(*value)
+                self.nodes.append(Node(data, (0, len(data))))
             elif number == 2:
-                self.name = text(buf, value)
+                self.name = src.read(*value).decode("utf-8", "replace")
             elif number == 5:
-                tensor = Tensor(buf, value)
+                tensor = Tensor(src, value)
                 self.initializers[tensor.name] = tensor
-                release(buf, *value)
-            elif number == 11:
-                self.inputs.append(value_info_shape(buf, value))
-            elif number == 12:
-                self.outputs.append(value_info_shape(buf, value)[0])
+            elif number in (11, 12):
+                data = src.read(*value)
+                name, dims = value_info_shape(data, (0, len(data)))
+                (self.inputs.append((name, dims)) if number == 11 else self.outputs.append(name))
 
 
-def release(buf, start: int, end: int) -> None:
-    """Unmaps the pages of a tensor once its header is read: the kernel maps the cached pages around each
-    one touched, so without this the weights' pages would count in the peak memory as the graph is read."""
-    if hasattr(buf, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
-        first = start // mmap.PAGESIZE * mmap.PAGESIZE
-        try:
-            buf.madvise(mmap.MADV_DONTNEED, first, max(end - first, 1))
-        except (OSError, ValueError):  # only memory: the reading goes on
-            pass
+class TooLarge(WireError):
+    """A file beyond a budget: said as such, not as a malformed file."""
 
 
 def read_graph(path: Path) -> Graph:
     try:
-        with open(path, "rb") as handle:
-            size = path.stat().st_size
+        fd = open_regular(path)
+        try:
+            size = os.fstat(fd).st_size
             if size == 0:
                 raise WireError(Note("the file is empty"))
-            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-                return Graph(buf)
+            return Graph(FileSource(fd, size))
+        finally:
+            os.close(fd)
+    except SpecError:
+        raise
     except OSError as error:
-        raise SpecError(Note("{path}: cannot read the file: {what}, got {value}", path=shorten(str(path)), what=reason(error, str(error)),
+        raise SpecError(Note("{path}: cannot read the file: {what}, got {value}", path=shorten(str(path)), what=error.strerror or str(error),
                                                                                      value=quote(str(path)))) from None
+    except TooLarge as error:
+        raise SpecError(Note("{path}: the graph holds {what}, beyond the budget (see specs/README.md), got {value}",
+                             path=shorten(str(path)), what=str(error), value=quote(str(path)))) from None
     except (WireError, struct.error, ValueError, IndexError, UnicodeDecodeError, TypeError, AttributeError, KeyError, OverflowError) as error:
         reason = str(error) if isinstance(error, WireError) else Note("a malformed field")
         raise SpecError(Note("{path}: not an ONNX model (its bytes are not an ONNX ModelProto: {reason}), got {value}",
@@ -350,6 +488,7 @@ class Mapper(GraphBuilder):
         self.constants: dict[str, Tensor] = dict(graph.initializers)
 
     def run(self) -> tuple:
+        self.check()
         regions = self.regions()
         pending: list = []  # the nodes of the region being passed, read one by one if it cannot be read whole
         for node in self.graph.nodes:
@@ -376,13 +515,43 @@ class Mapper(GraphBuilder):
                     raise  # a well-formed node this reader failed on: its fault, kept with the traceback
                 raise SpecError(Note("{where}: its attributes or inputs are not what the ONNX operator takes ({problem}), got {value}",
                                      where=self.where(node), problem=problem, value=quote(node.op))) from None
-        return self.finish([o for o in self.graph.outputs if o in self.alias])
+        if not any(self.known(name) for name in self.graph.outputs):
+            names = ", ".join(shorten(name, 30) for name in self.graph.outputs[:3]) or "none"
+            raise SpecError(Note("{file}: no output of the graph ({names}) depends on its input {input}, got {value}", file=self.filename,
+                                 names=names, input=shorten(self.input_name), value=quote(self.graph.outputs[:3])))
+        return self.finish(self.graph.outputs)
+
+    def check(self) -> None:
+        """What ONNX's checker asks of the graph as a whole, before any node is mapped: tensors hold the
+        values their dimensions say, and every value is written once, by a node listed before those that
+        read it (so the graph has no cycle)."""
+        for tensor in [*self.graph.initializers.values(),
+                       *(n.attrs["value"] for n in self.graph.nodes if isinstance(n.attrs.get("value"), Tensor))]:
+            if not tensor.holds_its_dims() or tensor.size > MAX_INT:
+                raise SpecError(Note("{file}: tensor {name} is {dims} ({size:,} values) but its data holds {count:,}, got {value}",
+                                     file=self.filename, name=shorten(tensor.name), dims=quote(tensor.dims), size=tensor.size,
+                                     count=tensor.count, value=quote(tensor.name)))
+        written = {name for name, _ in self.graph.inputs} | set(self.graph.initializers) | {""}
+        for node in self.graph.nodes:
+            for name in node.inputs:
+                if name not in written and any(name in n.outputs for n in self.graph.nodes):
+                    self.fault(node, Note("reads {name} before the node that writes it (ONNX lists nodes in order, with no cycle)",
+                                          name=shorten(name)), name)
+                if name not in written:
+                    self.fault(node, Note("reads {name}, which no node, input or initializer gives", name=shorten(name)), name)
+            for name in node.outputs:
+                if name in written:
+                    self.fault(node, Note("writes {name}, which is written already (a value is written once)", name=shorten(name)), name)
+                written.add(name)
 
     # --- attention, read a scope at a time (onnxregion.py) -------------------
     def regions(self) -> dict:
         """node → its region's nodes, for the scopes holding a product of two activations whose nodes nothing
         outside reads before the region ends."""
         found = {}
+        scopes = find_regions(self.graph, self.input_name)
+        if not scopes:
+            return found  # (the tables below take a few hundred bytes a node: only built when needed)
         consumers: dict[str, set] = {}
         for node in self.graph.nodes:
             for name in node.inputs:
@@ -390,7 +559,7 @@ class Mapper(GraphBuilder):
         self.consumers = consumers
         self.active = activations(self.graph, self.input_name)
         position = {id(node): i for i, node in enumerate(self.graph.nodes)}
-        for nodes in find_regions(self.graph, self.input_name).values():
+        for nodes in scopes.values():
             members = {id(n) for n in nodes}
             made = {o for n in nodes for o in n.outputs}
             between = self.graph.nodes[position[id(nodes[0])]:position[id(nodes[-1])]]
@@ -460,14 +629,22 @@ class Mapper(GraphBuilder):
         if source is None:
             return  # computes on constants only
         source = self.tensor_input(node, node.inputs.index(source))
-        params = sum(self.init[i].size for i in node.inputs if i in self.init and self.init[i].dtype in FLOAT_TYPES)
+        op = f"{node.domain}.{node.op}" if foreign(node) else node.op
+        params = 0 if op in WITHOUT_WEIGHTS else sum(self.init[i].size for i in node.inputs if i in self.init and self.init[i].dtype in FLOAT_TYPES)
         out_shape = shape or self.shapes[source]
-        label = node.op if shape is not None else Note("{op} (shape assumed unchanged)", op=node.op)
+        label = op if shape is not None else Note("{op} (shape assumed unchanged)", op=op)
         self.add(Opaque(label, out_shape, params), node.name or node.op, source, node.outputs[0])
 
     # --- operators -----------------------------------------------------------
     def node(self, node: Node) -> None:
         op = node.op
+        if foreign(node):
+            return self.opaque(node)  # another domain's operator of the same name computes something else
+        for index in AXIS_INPUTS.get(op, ()):
+            tensor = self.constants.get(node.inputs[index]) if len(node.inputs) > index else None
+            if isinstance(tensor, Tensor) and tensor.size > 2 * MAX_AXES:
+                self.fault(node, Note("input {name} holds {count:,} values, where one or two per axis are read (a tensor has at most {max_axes} axes)",
+                                      name=shorten(tensor.name), count=tensor.size, max_axes=MAX_AXES), tensor.dims)
         if op == "Constant":
             value = node.attrs.get("value")
             if isinstance(value, Tensor) and node.outputs:
@@ -528,6 +705,17 @@ class Mapper(GraphBuilder):
         auto = a.get("auto_pad", "NOTSET")
         if auto in ("SAME_UPPER", "SAME_LOWER"):
             padding = "same"
+        groups, channels = int(a.get("group", 1) or 1), self.shapes[source][0]
+        bias = self.weights(node, 2)
+        if bias is not None and bias.size != w.dims[0]:
+            self.fault(node, Note("bias {name} holds {count:,} values for {channels:,} output channels", name=shorten(bias.name),
+                                  count=bias.size, channels=w.dims[0]), bias.dims)
+        if w.dims[1] * groups != channels:
+            problem = (Note("weight {name} reads {total:,} input channels, the input has {channels:,}", name=shorten(w.name), total=w.dims[1],
+                            channels=channels) if groups == 1 else
+                       Note("weight {name} reads {total:,} input channels ({per:,} per group × {groups} groups), the input has {channels:,}",
+                            name=shorten(w.name), total=w.dims[1] * groups, per=w.dims[1], groups=groups, channels=channels))
+            self.fault(node, problem, w.dims)
         layer = Conv(w.dims[0], tuple(a.get("kernel_shape") or w.dims[2:]), tuple(a.get("strides") or [1] * n), padding,
                      tuple(a.get("dilations") or [1] * n), int(a.get("group", 1) or 1), len(node.inputs) > 2 and bool(node.inputs[2]))
         self.add(layer, node.name or "Conv", source, node.outputs[0])
@@ -543,6 +731,9 @@ class Mapper(GraphBuilder):
         if any(pads[i] != pads[i + n] for i in range(n)):
             return self.opaque(node)
         groups = int(a.get("group", 1) or 1)
+        if w.dims[0] != self.shapes[source][0]:
+            self.fault(node, Note("weight {name} reads {total:,} input channels, the input has {channels:,}",
+                                  name=shorten(w.name), total=w.dims[0], channels=self.shapes[source][0]), w.dims)
         layer = ConvTranspose(w.dims[1] * groups, tuple(a.get("kernel_shape") or w.dims[2:]), tuple(a.get("strides") or [1] * n),
                               tuple(pads[:n]), tuple(a.get("output_padding") or [0] * n), tuple(a.get("dilations") or [1] * n), groups,
                               len(node.inputs) > 2 and bool(node.inputs[2]))
@@ -553,6 +744,9 @@ class Mapper(GraphBuilder):
         b = self.weights(node, 1)
         if b is None or node.attrs.get("transA") or len(self.shape(source)) != 1:
             return self.opaque(node)
+        if len(b.dims) != 2 or b.dims[1 if node.attrs.get("transB") else 0] != self.shape(source)[0]:
+            self.fault(node, Note("weight {name} does not read the input's {features:,} features", name=shorten(b.name),
+                                  features=self.shape(source)[0]), b.dims)
         out = b.dims[0] if node.attrs.get("transB") else b.dims[1]
         self.add(Linear(out, len(node.inputs) > 2 and bool(node.inputs[2])), node.name or "Gemm", source, node.outputs[0])
 
@@ -561,6 +755,9 @@ class Mapper(GraphBuilder):
         b = self.weights(node, 1)
         if b is None or len(b.dims) != 2 or not (len(self.shape(source)) == 1 or self.layout.get(source) == "cl"):
             return self.opaque(node)
+        if b.dims[0] != self.shape(source)[0]:
+            self.fault(node, Note("weight {name} does not read the input's {features:,} features", name=shorten(b.name),
+                                  features=self.shape(source)[0]), b.dims)
         self.add(Linear(b.dims[1], False), node.name or "MatMul", source, node.outputs[0])
 
     def op_LayerNormalization(self, node) -> None:
@@ -696,6 +893,10 @@ class Mapper(GraphBuilder):
         if shape is None:
             return self.opaque(node)
         self.move(node.inputs[0], node.outputs[0], shape)
+
+    def fault(self, node, problem: Note, value):
+        """A node whose parts disagree with each other or with the graph."""
+        raise SpecError(Note("{where}: {problem}, got {value}", where=self.where(node), problem=problem, value=quote(value)))
 
     def refuse(self, node, problem: Note):
         raise SpecError(Note("{where}: its attributes or inputs are not what the ONNX operator takes ({problem}), got {value}",

@@ -228,6 +228,8 @@ class Region:
 
     def node(self, node) -> int:
         """Notes the outputs' shapes (and small values); returns the node's multiply-adds."""
+        if getattr(node, "domain", "") not in ("", "ai.onnx"):
+            raise Unknown  # another domain's operator: not ONNX's, whatever its name
         op, a, ins, out = node.op, node.attrs, node.inputs, node.outputs[0] if node.outputs else ""
         if op == "Constant":
             value = a.get("value")

@@ -16,7 +16,7 @@ from contextlib import contextmanager, redirect_stdout
 from math import prod
 from pathlib import Path
 
-from ..core.errors import ConvcalcError, quote, shorten
+from ..core.errors import ConvcalcError, SpecError, quote, shorten
 from ..core.formulas import analyze_layer, data_move
 from ..core.layers import (LRN, AdaptivePool, ChannelShuffle, Conv, ConvTranspose, Crop, Elementwise, Flatten, InstanceNorm, Linear,
                            Norm, Opaque, Pad, Pool, Resize, Scale, Slice, Subsample, Attention, ClassToken,
@@ -37,6 +37,7 @@ MOVES = {"permute", "movedim", "transpose", "contiguous", "view", "reshape", "fl
          "type_as", "float"}
 MERGE_OPS = {"add": "add", "iadd": "add", "add_": "add", "mul": "multiply", "imul": "multiply", "mul_": "multiply"}
 INSTALL = "pip install torch"
+MAX_SOURCE_BYTES = 16 << 20  # a Python file read for the models it defines
 
 
 def is_model_target(text: str) -> bool:
@@ -52,7 +53,11 @@ def models_in(path: str) -> Note:
 
     where = Path(path)
     try:
-        tree = ast.parse(where.read_text(encoding="utf-8"))
+        from .files import read_text
+
+        tree = ast.parse(read_text(where, MAX_SOURCE_BYTES))
+    except SpecError as error:
+        return error.note
     except (OSError, UnicodeDecodeError) as error:
         from ..core.errors import reason
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import keyword
 import re
+import unicodedata
 from typing import NamedTuple
 
 from ..core.errors import ConvcalcError, quote
@@ -204,17 +205,36 @@ class PositionEmbedding(nn.Module):
 }
 
 
+# nn.Module's own public attributes (torch 2.x): a submodule of one of these names would replace a method
+# or a flag, and the module would recurse or fail (tests/test_export.py compares this with dir(nn.Module))
+MODULE_ATTRIBUTES = frozenset("""
+T_destination add_module apply bfloat16 buffers call_super_init children compile cpu cuda double dump_patches eval
+extra_repr float forward get_buffer get_extra_state get_parameter get_submodule half ipu load_state_dict modules mtia
+named_buffers named_children named_modules named_parameters parameters register_backward_hook register_buffer
+register_forward_hook register_forward_pre_hook register_full_backward_hook register_full_backward_pre_hook
+register_load_state_dict_post_hook register_load_state_dict_pre_hook register_module register_parameter
+register_state_dict_post_hook register_state_dict_pre_hook requires_grad_ set_extra_state set_submodule share_memory
+state_dict to to_empty train training type xpu zero_grad""".split())
+# the module-level names the written file defines or imports: a block's class must not take one
+FILE_NAMES = frozenset({"F", "nn", "torch", "prod", "Network", "INPUT_SHAPE", "build", *HELPERS})
+
+
 def identifier(name: str) -> str:
-    text = re.sub(r"\W", "_", name).strip("_") or "layer"
-    if text[0].isdigit():
+    """A layer's name as an attribute: letters, digits and _ as Python reads them (NFKC, so two names
+    that Python would read as one are one here too), never a keyword or one of nn.Module's own names."""
+    text = unicodedata.normalize("NFKC", name)
+    text = "".join(c if ("a" + c).isidentifier() else "_" for c in text).strip("_") or "layer"
+    text = unicodedata.normalize("NFKC", text)
+    if not text.isidentifier():
         text = f"m{text}"
-    return f"{text}_" if keyword.iskeyword(text) else text
+    return f"{text}_" if keyword.iskeyword(text) or text in MODULE_ATTRIBUTES else text
 
 
 def class_name(kind: str) -> str:
     words = re.split(r"[^0-9A-Za-z]+", kind)
     name = "".join(w[:1].upper() + w[1:] for w in words if w) or "Block"
-    return name if not name[0].isdigit() else f"Block{name}"
+    name = name if not name[0].isdigit() else f"Block{name}"
+    return f"{name}Block" if keyword.iskeyword(name) or name in FILE_NAMES else name
 
 
 class Scope:
@@ -426,9 +446,11 @@ class Writer:
         out = self.sequence(self.network.body, "x", shape, (1,) * (len(shape) - 1), top)
         body = self.module_source("Network", top, [out[0]])
         blocks = [HELPERS[h].strip() for h in sorted(self.helpers)] + [c.strip() for c in self.classes] + [body.strip()]
-        title = self.network.name.replace('"""', "'")
         shape_text = "x".join(map(str, shape))
-        return (f'"""{title}, written by convcalc (convcalc export --to torch): input {shape_text}."""\n\n'
+        docstring = f"{self.network.name}, written by convcalc (convcalc export --to torch): input {shape_text}."
+        plain = docstring.isprintable() and "\\" not in docstring and '"""' not in docstring
+        docstring = f'"""{docstring}"""' if plain else repr(docstring)  # a name with \\ or quotes: escaped
+        return (f"{docstring}\n\n"
                 "from math import prod\n\nimport torch\nimport torch.nn.functional as F\nfrom torch import nn\n\n\n" + "\n\n\n".join(blocks) +
                 f"\n\n\nINPUT_SHAPE = {tuple(shape)!r}\n\n\ndef build() -> nn.Module:\n    return Network()\n")
 

@@ -28,6 +28,7 @@ from ..core.formulas import ACTIVATIONS, KINDS
 from ..core.layers import Elementwise, Norm
 from ..core.limits import MAX_BUILT, MAX_FILE_BYTES, MAX_INSTANCES, MAX_NESTING, MAX_NODES, MAX_ROWS
 from ..core.network import Group, LayerNode, Merge, Network, Ref, Repeat
+from .files import read_text
 from .yamlread import Map, Seq, read
 
 MERGES = ("residual", "add", "concat", "multiply", "split")
@@ -569,7 +570,7 @@ def load(path: Path, input_shape: tuple[int, ...] | None = None, arguments: dict
         if path.stat().st_size > 4 * MAX_FILE_BYTES:  # a UTF-8 character is at most 4 bytes
             raise SpecError(Note("{path}: a description is at most {max_file_bytes:,} characters (write long networks "
                               "with blocks and repeat), got a file of {st_size:,} bytes", path=shorten(str(path)), max_file_bytes=MAX_FILE_BYTES, st_size=path.stat().st_size))
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, 4 * MAX_FILE_BYTES)
     except (OSError, UnicodeDecodeError) as error:
         what = reason(error)
         raise SpecError(Note("{path}: cannot read the file: {what}, got {value}", path=shorten(str(path)), what=what, value=quote(str(path)))) from None

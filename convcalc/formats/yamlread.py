@@ -22,7 +22,7 @@ import yaml
 
 from ..core.messages import Note
 from ..core.errors import SpecError, quote
-from ..core.limits import MAX_INT, MAX_INT_DIGITS, MAX_NESTING, MAX_NODES
+from ..core.limits import MAX_DECIMALS, MAX_INT, MAX_INT_DIGITS, MAX_NESTING, MAX_NODES
 
 
 class Map(dict):
@@ -80,13 +80,29 @@ def resolve(value: str, plain: bool, tag: str | None, where: str, exact: bool = 
             return integer(value, where)
         if FLOAT.match(value):
             if exact:
-                from fractions import Fraction
-
-                if len(value) > 40:
-                    raise SpecError(Note("{where}a number of more than 40 characters, got {value}", where=where, value=quote(value)))
-                return Fraction(value)
+                return exact_decimal(value, where)
             return float(value)
     return value
+
+
+def exact_decimal(text: str, where: str):
+    """A decimal as the Fraction it writes, if it lies in the exact range — a magnitude up to 2^53 and at
+    most MAX_DECIMALS places — judged by its text before it is converted (1e999999999 would take hours)."""
+    from fractions import Fraction
+
+    if len(text) > 40:
+        raise SpecError(Note("{where}a number of more than 40 characters, got {value}", where=where, value=quote(text)))
+    mantissa, _, exponent = text.lower().partition("e")
+    whole, _, decimals = mantissa.lstrip("+-").partition(".")
+    digits = (whole + decimals).lstrip("0").rstrip("0")
+    shift = int(exponent or 0) - len(decimals)  # the value is int(whole + decimals) · 10^shift
+    significant = (whole + decimals).lstrip("0")
+    top = len(significant) - 1 + shift  # the power of ten of the leading digit
+    lowest = shift + (len(significant) - len(significant.rstrip("0")))  # … and of the last non-zero one
+    if digits and (top > MAX_INT_DIGITS or lowest < -MAX_DECIMALS or abs(Fraction(text)) > MAX_INT):
+        raise SpecError(Note("{where}a number beyond the exact range (a magnitude up to 2^53, at most {max_decimals} decimal places), "
+                             "got {value}", where=where, max_decimals=MAX_DECIMALS, value=quote(text)))
+    return Fraction(text)
 
 
 def _problem(error: yaml.YAMLError, text: str, filename: str) -> SpecError:
@@ -102,19 +118,19 @@ def _problem(error: yaml.YAMLError, text: str, filename: str) -> SpecError:
     return SpecError(Note("{filename}:{value}: YAML syntax: {problem}, got {value2}", filename=filename, value=line + 1, problem=problem, value2=quote(line_text)))
 
 
-def read(text: str, filename: str, exact: bool = False):
+def read(text: str, filename: str, exact: bool = False, limit: int = MAX_NODES):
     """The one document in `text` as dicts (Map), lists (Seq) and scalars; None when empty.
-    With `exact`, decimals are read as Fractions."""
+    With `exact`, decimals are read as Fractions; at most `limit` values once aliases are expanded."""
     parser = yaml.CSafeLoader(text) if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader(text)
     try:
-        return _build(parser, filename, exact)
+        return _build(parser, filename, exact, limit)
     except yaml.YAMLError as error:
         raise _problem(error, text, filename) from None
     finally:
         parser.dispose()
 
 
-def _build(parser, filename: str, exact: bool = False):
+def _build(parser, filename: str, exact: bool = False, limit: int = MAX_NODES):
     get = parser.get_event
     anchors: dict[str, tuple[object, int]] = {}
     # a frame: [container, nodes inside it, pending key or _NO_KEY, key line, anchor]
@@ -193,7 +209,7 @@ def _build(parser, filename: str, exact: bool = False):
                 raise SpecError(Note("{where}unknown anchor (an alias must follow its anchor's whole value), got {value}", where=where(line), value=quote('*' + event.anchor)))
             value, nodes = anchors[event.anchor]
             total += nodes
-            _check_total(total, where(line))
+            _check_total(total, where(line), limit)
             add(value, nodes, line)
         elif kind is yaml.DocumentStartEvent:
             documents += 1
@@ -201,18 +217,18 @@ def _build(parser, filename: str, exact: bool = False):
                 raise SpecError(Note("{where}a description is one YAML document, got a second one", where=where(event.start_mark.line + 1)))
         elif kind is yaml.StreamEndEvent:
             return result
-        if total > MAX_NODES:
-            _check_total(total, where(0))
+        if total > limit:
+            _check_total(total, where(0), limit)
 
 
 _NO_KEY = object()
 _MERGES = object()  # where a mapping collects its `<<` values until it is complete
 
 
-def _check_total(total: int, where: str) -> None:
-    if total > MAX_NODES:
+def _check_total(total: int, where: str, limit: int) -> None:
+    if total > limit:
         raise SpecError(Note("{where}the YAML holds more than {max_nodes:,} values once its aliases are expanded, got "
-                          "at least {total:,}", where=where, max_nodes=MAX_NODES, total=total))
+                          "at least {total:,}", where=where, max_nodes=limit, total=total))
 
 
 def _merge(container: Map, where) -> int:

@@ -29,6 +29,8 @@ def find(name: str) -> Path:
                 return path
         if path.is_dir():
             raise SpecError(Note("{name}: is a directory, not a description file, got {value}", name=shorten(name), value=quote(name)))
+        if path.exists():  # a FIFO or a device: read, it would block or never end
+            raise SpecError(Note("{path}: not a regular file (a pipe or a device), got {value}", path=shorten(name), value=quote(name)))
         for candidate in (SPECS / name, SPECS / f"{name}.yaml"):
             if candidate.is_file() and candidate.parent == SPECS:
                 return candidate

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..core.errors import printable
+from ..core.errors import json_safe, printable, safe_lines
 from ..core.messages import N_, Note, _, say
 from ..core.formulas import KINDS, elementwise, fmt_shape, local_window, num
 from ..core.memory import roofline
@@ -190,7 +190,7 @@ class JsonWriter(Sink):
         self.write, self.fpm, self.ascii_only = write, settings.flops_per_mac, ascii_only
         self.rule, self.batch = rule, settings.batch
         self.input_spatial = tuple(input_shape[1:])
-        self.dumps = lambda value: json.dumps(value, ensure_ascii=ascii_only)
+        self.dumps = lambda value: json_safe(json.dumps(value, ensure_ascii=ascii_only))
         self.fragments: dict[int, tuple[str, str]] = {}
         self.comma = ""
         self.last_field = (None, None, "")
@@ -386,7 +386,7 @@ def markdown_text(text: str) -> str:
     """A name as literal text in a Markdown table cell."""
     for char in "\\`*_[]<>|#":
         text = text.replace(char, "\\" + char)
-    return text.replace("\r\n", "<br>").replace("\n", "<br>").replace("\r", "<br>")
+    return printable(text.replace("\r\n", "<br>").replace("\n", "<br>").replace("\r", "<br>"))
 
 
 def to_markdown(report: Report, entries: "TableRows", connections: bool = False, counted=None, brief: bool = False) -> str:
@@ -830,7 +830,7 @@ def explanation(report: Report, rows: list[Row], parts=None) -> list[str]:
     if len(report.leaves) > 1 and "rf" in parts:
         lines += field_chain(list(report.rows))
     key = legend(lines)
-    return lines + ([key] if key else [])
+    return [safe_lines(line) for line in lines + ([key] if key else [])]
 
 
 # the symbols of the worked solutions, with CS231n's names where they differ

@@ -236,4 +236,6 @@ def solve_lines(axes: list[tuple[str, object]], explain: bool) -> list[str]:
             lines += [f"{head}{solution_text(x)}" for x in s.solutions]
         if s.more:
             lines.append(_("{head}… and {more:,} more solutions").format(head=head, more=s.more))
+        if s.note:  # a family without end: said after its first members
+            lines.append(f"{head}{say(s.note)}")
     return lines

@@ -23,6 +23,7 @@ from ..core.receptive import ReceptiveField, conv_window
 NAMES = ("in", "out", "k", "s", "p", "p_total", "d", "output_padding")  # p_total: d2l's p_h, both sides together
 MAX_CANDIDATES = 2_000_000  # combinations of unknowns one question may try
 MAX_LISTED = 1000  # solutions listed; past this the rest are counted
+MAX_FAMILY_LISTED = 5  # solutions listed of a family without end (the smallest)
 MAX_LAYERS = 1_000_000  # layers a `layers ?` question may stack
 
 
@@ -98,7 +99,7 @@ def algebra(op: str, known: dict, unknowns: list[str]) -> list[str]:
         return lines
     lines = [_("out = ⌈(M + 2P − K̂)/S⌉ + 1 (ceil mode; one less if the last window would start past the input), K̂ = D·(K − 1) + 1")
              if known.get("ceil") else "out = ⌊(M + 2P − K̂)/S⌋ + 1, K̂ = D·(K − 1) + 1"]
-    if "s" in known and "out" in known:
+    if known.get("s") is not None and "s" not in unknowns and "out" in known:
         s, out = known["s"], known["out"]
         k_hat = str(known["d"] * (known["k"] - 1) + 1) if all(n in known for n in ("k", "d")) else "K̂"
         if k_hat != "K̂":
@@ -125,6 +126,50 @@ def algebra(op: str, known: dict, unknowns: list[str]) -> list[str]:
                 lo, hi = (out - 1) * s + k_eff - p, (out - 1) * s + s - 1 + k_eff - p
                 lines.append(f"⇔ {lo} ≤ M ≤ {hi}")
     return lines
+
+
+def input_family(known: dict, unknowns: list[str]) -> str:
+    """in = (out − 1)·S + D·(K − 1) + 1 − 2P + r, 0 ≤ r < S: the inputs that give `out`, the known
+    numbers put in and the unknowns left as letters (pooling's stride, when not given, is its kernel)."""
+    k, d, p, s = (name if name in unknowns or known.get(name) is None else known[name] for name in ("k", "d", "p", "s"))
+    if s == "s" and "s" not in unknowns:
+        s = k  # pooling without a stride: the window's own size
+    out = known["out"]
+    terms: dict[str, int] = {}
+    constant = 1
+
+    def add(symbol: str, coefficient: int) -> None:
+        terms[symbol] = terms.get(symbol, 0) + coefficient
+
+    if isinstance(s, str):
+        add(s, out - 1)
+    else:
+        constant += (out - 1) * s
+    if isinstance(k, int) and isinstance(d, int):
+        constant += d * (k - 1)
+    elif isinstance(d, int):
+        add("k", d)
+        constant -= d
+    elif isinstance(k, int):
+        add("d", k - 1)
+    else:
+        add("d·(k − 1)", 1)
+    if isinstance(p, str):
+        add("p", -2)
+    else:
+        constant -= 2 * p
+    parts = [("" if abs(c) == 1 else f"{abs(c)}·") + symbol for symbol, c in terms.items() if c]
+    signs = ["−" if c < 0 else "+" for c in terms.values() if c]
+    if constant:
+        parts.append(str(abs(constant)))
+        signs.append("−" if constant < 0 else "+")
+    text = "".join(f" {sign} {part}" for sign, part in zip(signs, parts)).lstrip(" +")
+    text = "−" + text[2:] if text.startswith("− ") else text
+    if isinstance(s, str):
+        text += f" + r, 0 ≤ r < {s}"
+    elif s > 1:
+        text += f" + r, r = 0…{s - 1}"
+    return f"in = {text or 0}"
 
 
 def ceil_half(value: int) -> int:
@@ -208,6 +253,12 @@ def solve_axis(op: str, given: dict, ceil: bool = False, max_p: int | None = Non
             else:
                 reachable.add(got)
     note = ""
+    if search_in and op != "convT" and not ceil and "p_total" not in given and {"k", "s", "d"} & set(unknowns):
+        # the input grows with the kernel, the stride or the dilation: a family without end, said as one
+        free = [n for n in unknowns if n != "in"]
+        note = Note("infinitely many: {family}, for every {free} ≥ 1 (with in ≥ 1); the first few are listed",
+                    family=input_family(known, unknowns), free=", ".join(free))
+        found, more = found[:MAX_FAMILY_LISTED], 0
     if not found:
         target = known.get("out")
         near = sorted(reachable, key=lambda v: (abs(v - target), v))[:2] if target is not None else []
