@@ -86,6 +86,7 @@ class GraphBuilder:
         self.transposed: dict[str, bool] = {}  # … and whether the move reorders elements
         self.channel_axis: dict[str, int | None] = {}  # … and where its channels are (MaxViT's windows keep them last)
         self.body: list = []
+        self.records: dict = {}
         # the scope the next rows are placed in: ((key, name, kind), …) from the outermost, or None to read
         # it from the row's label (`/layer1/0/conv1/Conv`)
         self.scope: tuple | None = None
@@ -97,6 +98,10 @@ class GraphBuilder:
 
     def add(self, layer, label: str, source: str, out: str, frozen: bool = False) -> None:
         """A layer reading `source`, its output the value `out`; its shape computed by the core's formula."""
+        try:  # equal layers share one record, so the walk and the writers work each out once
+            layer = self.records.setdefault((layer, tuple(map(type, layer))), layer)
+        except TypeError:
+            pass  # a record with an unhashable field stays its own
         try:
             cost = analyze_layer(layer, self.shapes[source])
         except ConvcalcError as error:

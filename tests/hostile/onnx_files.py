@@ -43,10 +43,31 @@ def lying_dims(name, dims, real_count):
     return t
 
 
-def chain(op, count):
-    """`count` nodes of `op`, one after another, from x to y."""
+def varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        out.append(value & 0x7F | (0x80 if value > 0x7F else 0))
+        value >>= 7
+        if not value:
+            return bytes(out)
+
+
+def field(number: int, data: bytes) -> bytes:
+    """One length-delimited protobuf field."""
+    return varint(number << 3 | 2) + varint(len(data)) + data
+
+
+def chain(op: str, count: int) -> bytes:
+    """A model of `count` nodes of `op`, one after another, from x to y — its bytes written field by field
+    (a million NodeProto objects would take gigabytes to build)."""
     names = ["x", *(f"t{i}" for i in range(1, count)), "y"]
-    return [helper.make_node(op, [names[i]], [names[i + 1]], name=f"n{i}") for i in range(count)]
+    kind = field(4, op.encode())
+    nodes = b"".join(field(1, field(1, names[i].encode()) + field(2, names[i + 1].encode()) + field(3, f"n{i}".encode()) + kind)
+                     for i in range(count))
+    frame = onnx.ModelProto.FromString(model([]))  # the same inputs, outputs and opsets as the other files, no nodes
+    graph = nodes + frame.graph.SerializeToString()
+    frame.ClearField("graph")
+    return frame.SerializeToString() + field(7, graph)
 
 
 def folding(op, count, first):
@@ -113,17 +134,23 @@ def build() -> dict[str, bytes]:
 
 def large() -> dict[str, bytes]:
     """The files that test the budgets' linear time and memory (a few megabytes each)."""
-    float_data = TensorProto(name="W", data_type=FLOAT, dims=[3, 4096, 1024])
-    float_data.float_data.extend(np.zeros(3 * 4096 * 1024, np.float32))  # packed, as make_tensor writes it: 48 MB
-    int64_data = TensorProto(name="shape", data_type=TensorProto.INT64, dims=[10**7])
-    int64_data.int64_data.extend(np.ones(10**7, np.int64))
+    float_data = packed(TensorProto(name="W", data_type=FLOAT, dims=[3, 4096, 1024]), 4,
+                        np.zeros(3 * 4096 * 1024, np.float32).tobytes())  # as make_tensor writes it: 48 MB
+    int64_data = packed(TensorProto(name="shape", data_type=TensorProto.INT64, dims=[10**7]), 7, b"\x01" * 10**7)  # 10^7 varints
     return {
-        "chain_50k.onnx": model(chain("Relu", 50_000)),  # at the budget
-        "chain_100k.onnx": model(chain("Relu", 100_000)),
-        "chain_1m.onnx": model(chain("Relu", 1_000_000)),
+        "chain_50k.onnx": chain("Relu", 50_000),  # at the budget
+        "chain_100k.onnx": chain("Relu", 100_000),
+        "chain_1m.onnx": chain("Relu", 1_000_000),
         "float_data_48mb.onnx": model([helper.make_node("MatMul", ["x", "W"], ["y"], name="mm")], [float_data], input_shape=(1, 3, 32, 4096)),
         "int64_data_10m.onnx": model([helper.make_node("Reshape", ["x", "shape"], ["y"], name="reshape")], [int64_data]),
     }
+
+
+def packed(tensor: TensorProto, number: int, data: bytes) -> TensorProto:
+    """`tensor` with a packed repeated field of `data` (its wire bytes), parsed rather than appended value
+    by value (which would take gigabytes for tens of millions of values)."""
+    tensor.MergeFromString(field(number, data))
+    return tensor
 
 
 def write(folder: Path, files: dict[str, bytes]) -> None:
