@@ -1,11 +1,12 @@
 """convcalc: shapes, parameters, FLOPs, memory and receptive fields of convolutional networks,
 computed from their description alone.
 
-    from convcalc import Conv, single_layer
-    single_layer(Conv(out_channels=10, kernel=5, padding=2), (3, 32, 32)).params   # 760
+    >>> from convcalc import Conv, single_layer, summary
+    >>> single_layer(Conv(out_channels=10, kernel=5, padding=2), (3, 32, 32)).params
+    760
+    >>> summary("resnet50").params
+    25557032
 """
-
-from __future__ import annotations
 
 __version__ = "0.1.0"
 
@@ -19,6 +20,7 @@ _EXPORTS = {
     **dict.fromkeys(("Group", "LayerNode", "Merge", "Network", "Ref", "Repeat", "Report", "Settings", "analyze",
                      "single_layer"), "core.network"),
     "load": "formats.spec", "loads": "formats.spec",
+    "summary": "summary", "Summary": "summary",
 }
 __all__ = list(_EXPORTS)
 
@@ -34,4 +36,4 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted(list(globals()) + __all__)
+    return sorted({*__all__, "__version__"})

@@ -11,8 +11,9 @@ import typer
 from ..core.errors import ConvcalcError
 from ..core.messages import _
 from .group import app
-from .options import (CONVENTION_HELP, EXPLAIN_HELP, LANG_OPTION, Format, Lang, complete_spec, explain_parts, fail,
+from .options import (CONVENTION_HELP, EXPLAIN_HELP, LANG_OPTION, Lang, complete_spec, explain_parts, fail,
                       input_shape, load_network, parse_assignments, parse_device)
+from .options import NetFormat as Format
 from .output import PROSE_COLUMNS, can_print, console, fit_width, print_wide, write_lines
 
 
@@ -59,7 +60,7 @@ def net(
     dtype: Dtype = typer.Option(Dtype.fp32, "--dtype", help="Element type for the memory figures."),
     depth: int = typer.Option(None, "--depth", min=0, help="Collapse blocks nested deeper than N into one row each [as deep as fits 80 rows]."),
     flops_per_mac: int = typer.Option(1, "--flops-per-mac", min=1, max=2, help="1: a multiply-add is one FLOP; 2: two."),
-    fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format; mermaid and dot draw the network as a graph (Mermaid renders in GitHub, Typora and Obsidian; dot is Graphviz's), --depth collapsing blocks."),
     explain: str = typer.Option(None, "--explain", metavar="[PARTS]", help=EXPLAIN_HELP),
     brief: bool = typer.Option(False, "--brief", help="Only names, shapes, parameters and FLOPs, and their totals."),
     wide: bool = typer.Option(False, "--wide", help="Every column at its full width, even past the terminal's edge."),
@@ -81,7 +82,7 @@ def net(
 
     Example: convcalc net resnet50 --input 3x160x160 --depth 1
     """
-    from ..core.limits import MAX_EXPLAINED
+    from ..core.limits import MAX_DRAWN, MAX_EXPLAINED
     from ..core.network import Settings, count_rows
 
     shape = input_shape(size)
@@ -96,6 +97,15 @@ def net(
         if show_steps and count_rows(network.body) > MAX_EXPLAINED:
             fail(_("--explain: writes out at most {max_explained:,} layers; drop --explain or describe a "
                    "smaller network, got {count_rows:,} rows").format(max_explained=MAX_EXPLAINED, count_rows=count_rows(network.body)))
+        if fmt in (Format.mermaid, Format.dot):
+            extra = next((flag for flag, given in (("--explain", show_steps), ("--by-op", by_op), ("--excel", excel),
+                                                   ("--connections", connections), ("--count", count.value != "macs")) if given), None)
+            if extra:
+                fail(_("{flag}: a graph has no place for it; drop it or use --format table, got --format {value}").format(
+                    flag=extra, value=fmt.value), 2)
+            if count_rows(network.body) > MAX_DRAWN:
+                fail(_("--format {value}: draws at most {max_drawn:,} rows; describe a smaller network, got {count:,}").format(
+                    value=fmt.value, max_drawn=MAX_DRAWN, count=count_rows(network.body)))
         if by_op and fmt is Format.csv:
             fail(_("--by-op: a second table has no place in CSV; use --format table, markdown or json, got --format csv"), 2)
         if excel and fmt is not Format.csv:
@@ -173,6 +183,15 @@ def emit_network(network, settings, view: View = View()) -> None:
         chosen = [s for s in (first, collect, groups, counted) if s is not None]
         return chosen[0] if len(chosen) == 1 else Tee(*chosen)
 
+    if fmt in (Format.mermaid, Format.dot):
+        from ..core.network import Collect
+        from ..render.graph import to_dot, to_mermaid
+
+        rows = Collect()
+        walk(network, settings, rows)
+        draw = to_mermaid if fmt is Format.mermaid else to_dot
+        sys.stdout.write(draw(network, rows.rows, depth, settings.flops_per_mac))
+        return
     if fmt in (Format.json, Format.csv):
         spool = tempfile.SpooledTemporaryFile(max_size=32 << 20, mode="w+", encoding="utf-8", newline="")
         pieces: list[str] = []

@@ -37,6 +37,17 @@ class Format(str, Enum):
     markdown = "markdown"
 
 
+class NetFormat(str, Enum):
+    """`net`'s formats: the others', and the network as a graph."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+    mermaid = "mermaid"
+    dot = "dot"
+
+
 def fail(message, code: int = 1):
     """One line on stderr, `Error: <where>: <what>, got <value>`, at most MAX_MESSAGE characters; an error or a
     Note is said in the reader's language here."""
@@ -264,26 +275,18 @@ def load_network(spec: str, shape, arguments: dict, fuse: bool = False):
 
     if spec == "-":
         return load_stdin(shape, arguments)
-    if spec.lower().endswith(".onnx"):
-        if arguments:
-            fail(_("--set: network arguments belong to descriptions; an ONNX model has its own, got {value}").format(
-                value=quote(next(iter(arguments)))), 2)
-        from ..formats.onnxfile import read_onnx
-
-        return read_onnx(Path(spec), shape)
-    if spec.lower().endswith(".cfg"):
-        if arguments:
-            fail(_("--set: network arguments belong to descriptions; a Darknet file has its own, got {value}").format(
-                value=quote(next(iter(arguments)))), 2)
-        from ..formats.darknet import read_darknet
-
-        return read_darknet(Path(spec), shape, fuse)
+    if spec.lower().endswith(".onnx") and arguments:
+        fail(_("--set: network arguments belong to descriptions; an ONNX model has its own, got {value}").format(
+            value=quote(next(iter(arguments)))), 2)
+    if spec.lower().endswith(".cfg") and arguments:
+        fail(_("--set: network arguments belong to descriptions; a Darknet file has its own, got {value}").format(
+            value=quote(next(iter(arguments)))), 2)
     if spec.endswith(".py") and ":" not in spec:  # a model file without the name of its model: say what it defines
         from ..formats.pytorch import models_in
 
         fail(models_in(spec), 2)
     if ":" in spec and not Path(spec).exists():  # file.py:Name or module:name; a description's path has no colon
-        from ..formats.pytorch import is_model_target, read_model
+        from ..formats.pytorch import is_model_target
 
         if is_model_target(spec):
             if shape is None and spec.split(":")[0].split(".")[0] == "torchvision":  # it declares no input: said before torch loads
@@ -291,11 +294,9 @@ def load_network(spec: str, shape, arguments: dict, fuse: bool = False):
             if arguments:
                 fail(_("--set: network arguments belong to descriptions; a PyTorch model takes its own, got {value}").format(
                     value=quote(next(iter(arguments)))), 2)
-            return read_model(spec, shape)
-    from ..formats.spec import load
-    from ..formats.zoo import find
+    from ..formats.sources import open_network
 
-    return load(find(spec), shape, arguments, fuse)
+    return open_network(spec, shape, arguments, fuse, text=False)
 
 
 def load_stdin(shape, arguments=None):

@@ -16,4 +16,5 @@ MAX_DECIMALS = 30  # decimal places of a number given to compute (read exactly, 
 MAX_TENSOR_VALUES = 65_536  # numbers in one tensor given to compute, aliases expanded (a 256×256 matrix)
 MAX_INT_DIGITS = 16  # decimal digits of MAX_INT: a longer integer is refused before it is converted
 MAX_EXPLAINED = 10_000  # layers that --explain writes out
+MAX_DRAWN = 10_000  # rows a graph (--format mermaid, dot) draws: more is not a picture anyone reads
 MAX_MESSAGE = 300  # characters of one error line

@@ -100,6 +100,9 @@ class Network(NamedTuple):
     source: str = ""  # where the architecture comes from (paper, torchvision, …)
     outputs: tuple[Shape, ...] = ()  # every tensor a model read from code returns (detection heads), when more than one
 
+    def __repr__(self) -> str:  # its body is the whole network: a notebook shows the name and the size
+        return f"Network({self.name!r}, input {fmt_shape(self.input_shape)}, {len(self.body)} items at the top level)"
+
 
 class Settings(NamedTuple):
     batch: int = 1
@@ -183,6 +186,10 @@ class Report(NamedTuple):
     unknown_ops: tuple[str, ...] = ()  # operations without a formula (opaque layers): MACs and FLOPs are partial
     outputs: tuple[Shape, ...] = ()  # every tensor the model returns, when it returns more than one (Network.outputs)
 
+    def __repr__(self) -> str:  # its rows would be the whole table (186 KB for ResNet-50): the totals
+        return (f"Report({self.name!r}, {fmt_shape(self.input_shape)} → {fmt_shape(self.output_shape)}, {self.params:,} parameters, "
+                f"{self.macs:,} MACs, {len(self.rows):,} rows)")
+
     @property
     def trainable_params(self) -> int:
         return self.params - self.frozen_params
@@ -264,6 +271,7 @@ class _Walk:
         self.input_spatial = input_shape[1:]
         self.settings = settings
         self.sink = sink
+        self.live_to = getattr(sink, "live", None)  # a sink that follows the live memory: (bytes alive, the peak so far)
         self.element_bytes = DTYPE_BYTES[settings.activation_dtype] * settings.batch
         self.param_element = DTYPE_BYTES[settings.dtype]
         self.time = 0.0
@@ -486,6 +494,8 @@ class _Walk:
         if warnings:
             self.warnings += [Note("{layer}: {warning}", layer=name, warning=w) for w in warnings]
         self.sink.leaf(row)
+        if self.live_to is not None:
+            self.live_to(held.live, held.peak)
         return out, field
 
     def timed(self, macs: int, moved: int) -> float:
@@ -574,6 +584,8 @@ class _Walk:
         self.sink.leaf(Row(op_name, node.op, depth + (not bare), shape, out, 0, 0, 0, memory,
                            out_field, field, out_field.covers(out[1:], self.input_spatial), True, tuple(notes),
                            None, None, tuple(s for s, _, _ in results), 0, saved, 0, moved, seconds))
+        if self.live_to is not None:
+            self.live_to(self.held.live, self.held.peak)
         if not bare:
             self.close(opened, name, node.kind or node.op, depth, shape, out, field, out_field)
         return out, out_field

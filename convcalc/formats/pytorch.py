@@ -203,13 +203,24 @@ def read_model(target: str, input_shape: tuple[int, ...] | None) -> Network:
         return read_quietly(target, input_shape)
 
 
-def read_quietly(target: str, input_shape: tuple[int, ...] | None) -> Network:
+def read_module(module, input_shape: tuple[int, ...] | None) -> Network:
+    """A module object (`convcalc.summary(model)`): read as `file.py:Name` is, from a copy, so the caller's
+    module keeps its weights and its device."""
+    import copy
+
+    target = type(module).__name__
+    with to_stderr():
+        return read_quietly(target, input_shape, lambda devices=(): copy.deepcopy(module))
+
+
+def read_quietly(target: str, input_shape: tuple[int, ...] | None, make=None) -> Network:
     """The model is read twice: traced by torch.fx, which follows its modules (attention as convcalc's formula,
     convcalc's own exported layers read back), and run (torchrun.py), whose figures are PyTorch's own. The
     trace's rows are kept where their parameters, buffers and MACs equal the run's; otherwise — a model fx
     cannot trace, or maps only in part — the run's."""
     torch = import_torch()
-    model = build(target)
+    make = make or (lambda devices=("meta", "cpu"): build(target, devices))
+    model = make()
     shape = input_shape or declared_input(model)
     if shape is None:
         raise ConvcalcError(Note("--input: a PyTorch model needs its input shape, such as --input 3x224x224, got none"))
@@ -240,7 +251,7 @@ def read_quietly(target: str, input_shape: tuple[int, ...] | None) -> Network:
                                          target=shorten(target), module=failure.module, op=failure.op, size=weights,
                                          value=quote(failure.reason))) from None
             torch.manual_seed(0)  # the same random weights and input on every run: the same figures
-            cpu_model = build(target, ("cpu",))  # built anew with weights; a module instance named in the file stays itself
+            cpu_model = make(("cpu",))  # built anew with weights; a module instance named in the file stays itself
             if any(p.device.type == "meta" for p in cpu_model.parameters()):
                 cpu_model = cpu_model.to_empty(device="cpu")
             torch.manual_seed(0)

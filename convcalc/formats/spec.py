@@ -519,7 +519,12 @@ def network_arguments(raw, given: dict | None, filename: str, line: int) -> dict
 def loads(text: str, filename: str = "<string>", input_shape: tuple[int, ...] | None = None,
           arguments: dict | None = None, scale: str | None = None, fuse: bool = False) -> Network:
     """A network from the text of a description; `input_shape` overrides its `input:`, `arguments`
-    the defaults of its `args:`."""
+    the defaults of its `args:`.
+
+    >>> from convcalc import analyze, loads
+    >>> analyze(loads("input: [3, 32, 32]\\nlayers:\\n  - conv: {c: 16, k: 3, p: 1}\\n")).params
+    448
+    """
     if not isinstance(text, str):
         raise SpecError(Note("{filename}: a description must be text, got {value}", filename=filename, value=quote(text)))
     if len(text) > MAX_FILE_BYTES:
@@ -560,7 +565,19 @@ def loads(text: str, filename: str = "<string>", input_shape: tuple[int, ...] | 
     return Network(name, shape, body, source)
 
 
-def load(path: Path, input_shape: tuple[int, ...] | None = None, arguments: dict | None = None, fuse: bool = False) -> Network:
+def load(path: Path | str, input_shape: tuple[int, ...] | None = None, arguments: dict | None = None, fuse: bool = False) -> Network:
+    """A network from a description file, a bundled network's name, or any file `convcalc net` reads
+    (ONNX, Darknet, Ultralytics, `file.py:Name`); `input_shape` (C×H×W) overrides its input,
+    `arguments` the description's `args:`.
+
+    >>> from convcalc import analyze, load
+    >>> analyze(load("resnet50", input_shape=(3, 160, 160))).output_shape
+    (1000,)
+    """
+    if isinstance(path, str):
+        from .sources import open_network
+
+        return open_network(path, input_shape, arguments, fuse)
     scale = None
     if "yolo" in path.stem.lower():  # Ultralytics' naming: yolov8n.yaml is its yolov8.yaml at scale n
         from .ultralytics import model_file
