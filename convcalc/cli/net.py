@@ -9,7 +9,7 @@ from typing import NamedTuple
 import typer
 
 from ..core.errors import ConvcalcError
-from ..core.messages import _
+from ..core.messages import _, say
 from .group import app
 from .options import (CONVENTION_HELP, EXPLAIN_HELP, LANG_OPTION, Lang, complete_spec, explain_parts, fail,
                       input_shape, load_network, parse_assignments, parse_device)
@@ -60,7 +60,8 @@ def net(
     dtype: Dtype = typer.Option(Dtype.fp32, "--dtype", help="Element type for the memory figures."),
     depth: int = typer.Option(None, "--depth", min=0, help="Collapse blocks nested deeper than N into one row each [as deep as fits 80 rows]."),
     flops_per_mac: int = typer.Option(1, "--flops-per-mac", min=1, max=2, help="1: a multiply-add is one FLOP; 2: two."),
-    fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format; mermaid and dot draw the network as a graph (Mermaid renders in GitHub, Typora and Obsidian; dot is Graphviz's), --depth collapsing blocks."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format; mermaid and dot draw the network as a graph (Mermaid renders in GitHub, Typora and Obsidian; dot is Graphviz's), --depth collapsing blocks; html is a report with charts, one file that opens offline."),
+    output: str = typer.Option(None, "--output", "-o", help="Write to this file; without --format its ending chooses: .html, .json, .csv, .md, .mmd, .dot, or .svg (drawn by Graphviz's dot)."),
     explain: str = typer.Option(None, "--explain", metavar="[PARTS]", help=EXPLAIN_HELP),
     brief: bool = typer.Option(False, "--brief", help="Only names, shapes, parameters and FLOPs, and their totals."),
     wide: bool = typer.Option(False, "--wide", help="Every column at its full width, even past the terminal's edge."),
@@ -111,7 +112,10 @@ def net(
         if excel and fmt is not Format.csv:
             fail(_("--excel: shapes a CSV file for Excel; add --format csv, got --format {value}").format(value=fmt.value), 2)
         view = View(fmt, parts, depth, connections, by_op, count.value, brief, wide, every_warning, excel)
-        emit_network(network, settings, view)
+        if output is None:
+            emit_network(network, settings, view)
+        else:
+            write_output(network, settings, view, output, spec)
     except ConvcalcError as error:
         fail(error)
 
@@ -183,6 +187,12 @@ def emit_network(network, settings, view: View = View()) -> None:
         chosen = [s for s in (first, collect, groups, counted) if s is not None]
         return chosen[0] if len(chosen) == 1 else Tee(*chosen)
 
+    if fmt is Format.html:
+        from ..render.html import to_html
+        from ..render.i18n import current_language
+
+        sys.stdout.write(to_html(network, settings, current_language))
+        return
     if fmt in (Format.mermaid, Format.dot):
         from ..core.network import Collect
         from ..render.graph import to_dot, to_mermaid
@@ -250,6 +260,48 @@ def emit_network(network, settings, view: View = View()) -> None:
     print_wide(out, render.totals_table(report, counted, width, view.brief))
     say_lines(out, render.warning_lines(report, view.every_warning), width, style="yellow")
     write_lines(steps, width)
+
+
+def write_output(network, settings, view: View, output: str, spec: str) -> None:
+    """`-o FILE`: the chosen format (or the one the file's ending names) written aside and renamed over the
+    file once complete; `.svg` is the DOT text drawn by Graphviz's dot program."""
+    import contextlib
+    import io
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    from ..core.errors import quote, reason
+    from ..formats.files import same_file, write_atomically
+    from .options import FORMAT_OF_SUFFIX
+
+    suffix = Path(output).suffix.lower()
+    fmt = view.fmt
+    if fmt is Format.table:
+        if suffix not in FORMAT_OF_SUFFIX:
+            fail(_("--output: a table is for the terminal; give --format, or a file ending in {endings}, got {value}").format(
+                endings=", ".join(FORMAT_OF_SUFFIX), value=quote(output)), 2)
+        fmt = Format(FORMAT_OF_SUFFIX[suffix])
+    if same_file(output, spec.rpartition(":")[0] if ".py:" in spec else spec):
+        fail(_("--output: the network is read from this file; write the results elsewhere, got {value}").format(value=quote(output)))
+    text = io.StringIO()
+    with contextlib.redirect_stdout(text):
+        emit_network(network, settings, view._replace(fmt=fmt))
+    data = text.getvalue().encode("utf-8")
+    if suffix == ".svg" and fmt is Format.dot:
+        dot = shutil.which("dot")
+        if dot is None:
+            fail(_("--output: drawing {value} needs Graphviz's dot program (apt install graphviz, brew install graphviz, or conda "
+                   "install graphviz); --format dot writes the text it draws, got no dot").format(value=quote(output)))
+        drawn = subprocess.run([dot, "-Tsvg"], input=data, capture_output=True, timeout=120)
+        if drawn.returncode != 0:
+            fail(_("--output: Graphviz's dot could not draw the graph: {what}, got {value}").format(
+                what=drawn.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or "", value=quote(output)))
+        data = drawn.stdout
+    try:
+        write_atomically(output, data)
+    except OSError as error:
+        fail(_("--output: cannot write the file: {what}, got {value}").format(what=say(reason(error, str(error))), value=quote(output)))
 
 
 def say_lines(out, lines: list[str], width: int | None, style: str | None = None) -> None:

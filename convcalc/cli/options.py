@@ -46,6 +46,12 @@ class NetFormat(str, Enum):
     markdown = "markdown"
     mermaid = "mermaid"
     dot = "dot"
+    html = "html"
+
+
+# what `net -o FILE` writes when --format is not given, by the file's ending
+FORMAT_OF_SUFFIX = {".json": "json", ".csv": "csv", ".md": "markdown", ".mmd": "mermaid", ".dot": "dot", ".gv": "dot",
+                    ".html": "html", ".htm": "html", ".svg": "dot"}
 
 
 def fail(message, code: int = 1):

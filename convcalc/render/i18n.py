@@ -76,7 +76,8 @@ def install(language: str):
 
     from ..core import messages
 
-    global _installed
+    global _installed, current_language
+    current_language = language if language in LANGUAGES else "en"
     translations = catalog(language)
     messages.use(translations.gettext if translations else None)
     if translations is None and _installed is None:
@@ -96,6 +97,7 @@ def install(language: str):
 
 
 _installed = None  # the translations the parser's modules were given
+current_language = "en"  # what install() chose last (a page says which language it is in)
 
 
 def translate_command(command) -> None:
