@@ -2,6 +2,7 @@
 
 Targets (ratios of medians, both sides measured interleaved in this one run):
 - `convcalc net vgg16.yaml`, whole process: ≤ 1.5× `python -c "import typer, rich.console, rich.table, yaml"`;
+  `import convcalc; convcalc.summary("resnet50")` the same (the HTML and graph code load only when asked);
 - against torchinfo's summary of torchvision's VGG-16 (import, build, summary — what a user runs
   today): ≥ 30× faster and ≥ 20× less peak memory (run when torch, torchvision and torchinfo
   import in --torch-python, default this interpreter);
@@ -96,12 +97,17 @@ def main() -> int:
         commands = {
             "floor": FLOOR,
             "vgg16": [*CONVCALC, "net", "vgg16.yaml"],
+            "library": [sys.executable, "-c", "import convcalc; convcalc.summary('resnet50')"],
         }
         m = medians(commands, args.runs)
         ratio = m["vgg16"][0] / m["floor"][0]
         ok &= ratio <= 1.5
         print(f"convcalc net vgg16.yaml: {m['vgg16'][0] * 1000:.0f} ms vs floor {m['floor'][0] * 1000:.0f} ms "
               f"= {ratio:.2f}× (target ≤ 1.5×) {verdict(ratio <= 1.5)}")
+        ratio = m["library"][0] / m["floor"][0]
+        ok &= ratio <= 1.5
+        print(f"import convcalc; convcalc.summary('resnet50'): {m['library'][0] * 1000:.0f} ms = {ratio:.2f}× the floor "
+              f"(target ≤ 1.5×, as net) {verdict(ratio <= 1.5)}")
 
         big = medians({"floor": FLOOR, **{n: [*CONVCALC, "net", str(p), "--format", "json"] for n, p in nets.items()}}, max(3, args.runs // 5))
         ratio = big[100_000][0] / big["floor"][0]

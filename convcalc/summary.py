@@ -86,9 +86,17 @@ class Summary:
         yield rich_tables(self.network, self.report.settings, options.max_width)
 
     def _repr_html_(self) -> str:
-        from .render.outputs import html_table
+        from .render.html import to_html
+        from .render.i18n import current_language
 
-        return html_table(self.report)
+        return to_html(self.network, self.report.settings, current_language, fragment=True)
+
+    def to_html(self) -> str:
+        """The command line's HTML report (`--format html`): one page that opens offline."""
+        from .render.html import to_html
+        from .render.i18n import current_language
+
+        return to_html(self.network, self.report.settings, current_language)
 
 
 def summary(model, input_size=None, *, batch: int = 1, dtype: str = "fp32", optimizer: str = "adam", amp: str | None = None,

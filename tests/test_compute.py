@@ -173,10 +173,12 @@ def test_draw_marks_padding_window_and_unreached_rows():
     result = runner.invoke(app, ["compute", "--x", "[[1,2,3,4],[5,6,7,8],[9,10,11,12],[13,14,15,16]]",
                                  "--w", "[[1,1],[1,1]]", "--s", "2", "--p", "1", "--draw"], env={"NO_COLOR": "1"})
     grid = result.stdout.splitlines()[-6:]
-    # padded 6×6, a 2×2 window at stride 2 ends at row 5: (4 + 2 − 2) mod 2 = 0, nothing unreached
-    assert grid == ["  ■ ■ · · · ·", "  ■ ■ □ □ □ ·", "  · □ □ □ □ ·", "  · □ □ □ □ ·", "  · □ □ □ □ ·", "  · · · · · ·"]
+    # padded 6×6, a 2×2 window at stride 2, out = (4 + 2 − 2)/2 + 1 = 3: the first at (0, 0), the second one
+    # stride on (column 2, row 2), the last at (4, 4); (4 + 2 − 2) mod 2 = 0, nothing unreached. Hollow over padding.
+    assert grid == ["  ▫ ▫ ○ ○ · ·", "  ▫ ■ ● ● □ ·", "  ○ ● □ □ □ ·", "  ○ ● □ □ □ ·", "  · □ □ □ ◆ ◇", "  · · · · ◇ ◇"]
     result = runner.invoke(app, ["compute", "--x", "[[1,2,3],[4,5,6],[7,8,9]]", "--w", "[[1,1],[1,1]]", "--s", "2", "--draw"])
-    assert result.stdout.splitlines()[-3:] == ["  ■ ■ ×", "  ■ ■ ×", "  × × ×"]  # (3 − 2) mod 2 = 1 row and column lost
+    # one window (out = 1): the first is the last; (3 − 2) mod 2 = 1 row and column lost
+    assert result.stdout.splitlines()[-3:] == ["  ◆ ◆ ×", "  ◆ ◆ ×", "  × × ×"]
 
 
 ERRORS = [
@@ -209,7 +211,23 @@ def test_library_refuses_ragged_values():
 def test_layer_draws_the_same_picture_for_shapes_alone():
     result = runner.invoke(app, ["layer", "--in", "8", "--k", "3", "--s", "2", "--draw"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[-8:] == ["  ■ ■ ■ □ □ □ □ ×"] * 3 + ["  □ □ □ □ □ □ □ ×"] * 4 + ["  × × × × × × × ×"]
-    result = runner.invoke(app, ["layer", "--in", "224", "--k", "3", "--draw"])
-    assert result.exit_code == 2 and result.stdout == ""
-    assert result.stderr == "Error: --draw: draws 1-D and 2-D convolutions and pooling of inputs up to 64 per side, got --op conv on 224×224\n"
+    # out = ⌊(8 − 3)/2⌋ + 1 = 3: windows at 0, 2 (the second) and 4 (the last) along each axis; 5 mod 2 = 1 lost
+    assert result.stdout.splitlines()[-8:] == (["  ■ ■ ■ ● ● □ □ ×"] * 3 + ["  ● ● ● □ □ □ □ ×", "  ● ● ● □ ◆ ◆ ◆ ×"]
+                                              + ["  □ □ □ □ ◆ ◆ ◆ ×"] * 2 + ["  × × × × × × × ×"])
+
+
+def test_a_large_input_is_drawn_with_its_middle_left_out():
+    result = runner.invoke(app, ["layer", "--in", "224", "--k", "7", "--s", "2", "--p", "3", "--draw"])
+    assert result.exit_code == 0 and "(the middle of the input is left out" in result.stdout
+    lines = result.stdout.splitlines()
+    grid = lines[next(i for i, line in enumerate(lines) if line.startswith("(the middle")) + 1:]
+    # (224 + 6 − 7) mod 2 = 1: the last row and column of the padded 230×230 input are never reached
+    assert grid[-1] == "  " + " ".join(["×"] * 10 + ["⋯"] + ["×"] * 12) and all(line.endswith("×") for line in grid if "⋮" not in line)
+    assert max(map(len, grid)) < 60 and sum("◆" in line for line in grid) == 5  # the last window's input rows: 7 − 2 of padding
+
+
+def test_draw_never_fails_a_command():
+    for args in (["layer", "--op", "linear", "--in", "10", "--cout", "5", "--draw"], ["layer", "--in", "8x8x8", "--dims", "3", "--k", "3", "--draw"],
+                 ["compute", "--op", "convT", "--x", "[[1, 2], [3, 4]]", "--w", "[[1, 1], [1, 1]]", "--draw"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, (args, result.output)

@@ -67,13 +67,14 @@ def test_what_a_notebook_shows_is_short():
     assert len(repr(s)) < 200 and "ResNet-152" in repr(s) and "60,192,808 parameters" in repr(s)
     assert len(repr(s.report)) < 200 and len(repr(s.network)) < 200
     assert len(repr(convcalc.single_layer(convcalc.Conv(10, 5), (3, 32, 32)))) < 200
-    html = s._repr_html_()
-    assert html.count("<tr") == len(s.rows) + 1 and "60,192,808" in html
+    html = s._repr_html_()  # the HTML report, its style scoped to its own div
+    assert html.startswith('<div class="convcalc-report"') and "<script" not in html and "<body" not in html
+    assert html.count("<tr data-i=") == len(s.rows) and "60,192,808" in html
 
 
 def test_html_escapes_names():
     s = summary("input: [3, 8, 8]\nlayers:\n  - {conv: {c: 4, k: 3}, name: '<script>alert(1)</script>'}\n")
-    assert "<script>" not in s._repr_html_() and "&lt;script&gt;" in s._repr_html_()
+    assert "<script>alert" not in s._repr_html_() and "&lt;script&gt;" in s._repr_html_()
 
 
 def test_rich_draws_the_command_lines_table_at_the_consoles_width():

@@ -10,7 +10,7 @@ from ..core.errors import ConvcalcError
 from ..core.messages import _
 from .group import app
 from .options import LANG_OPTION, Format, Lang, TeachOp, fail, no_such_option, parse_sizes, read_values
-from .output import can_print, fit_width, write_lines
+from .output import can_print, console, fit_width, write_lines
 
 
 COMPUTE_FLAGS = {
@@ -112,10 +112,13 @@ def emit_compute(result, fmt: "Format", show_steps: bool, symbolic: bool, draw: 
             fail(_("--symbolic: names one channel in and one out (a11, k11), got input {items}").format(items='×'.join(map(str, result.input.shape))), 2)
         extra_lines += show.symbolic_lines(result)
     if draw:
-        if len(result.input.shape) > 3 or max(result.input.shape[1:]) > 64 or result.op == "convT":
-            fail(_("--draw: draws 1-D and 2-D inputs of at most 64 per side for conv and pooling, got input "
-                   "{items} for {op}").format(items='×'.join(map(str, result.input.shape)), op=result.op), 2)
-        drawing = show.draw_lines(result.input.shape[1:], result.axes)
+        from .layer import colour_drawing
+
+        if result.op == "convT":
+            drawing = [_("(--draw: a transposed convolution scatters each input over the output; --explain shows where each "
+                         "copy lands)")]
+        else:
+            drawing = show.draw_lines(result.input.shape[1:], result.axes, colour=colour_drawing(fmt))
     steps = show.explanation_lines(result) if show_steps and numbers else []
     if fmt is Format.json:
         extra = {"explanation": steps} if show_steps else {}
@@ -138,4 +141,6 @@ def emit_compute(result, fmt: "Format", show_steps: bool, symbolic: bool, draw: 
         write_lines(shown[:1], width)
         write_lines(shown[1:])
         write_lines(steps + extra_lines, width)
-        write_lines(drawing)
+        from .layer import print_drawing
+
+        print_drawing(console(), drawing)

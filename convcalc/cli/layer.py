@@ -163,10 +163,10 @@ def layer(
 
         axes = report.leaves[0].cost.axes
         spatial = report.leaves[0].input_shape[1:]
-        if not axes or not isinstance(axes[0], ConvAxis) or len(spatial) > 2 or max(spatial) > 64:
-            fail(_("--draw: draws 1-D and 2-D convolutions and pooling of inputs up to 64 per side, got "
-                   "--op {kind} on {value}").format(kind=kind, value='×'.join(map(str, spatial)) or 'no spatial axes'), 2)
-        drawing = teach_render.draw_lines(spatial, axes)
+        if not axes or not isinstance(axes[0], ConvAxis):
+            drawing = [_("(--draw: --op {kind} slides no window over its input: nothing to draw)").format(kind=kind)]
+        else:
+            drawing = teach_render.draw_lines(spatial, axes, colour=colour_drawing(fmt))
         if fmt is Format.csv:
             fail(_("--draw: a picture has no place in CSV; use --format table, markdown or json, got --format csv"), 2)
     emit_layer(report, fmt, explain_parts(explain, *(("memory", "backward") if backward else ())), drawing, backward, worked_out)
@@ -234,4 +234,21 @@ def emit_layer(report, fmt: "Format", parts: tuple[str, ...] | None, drawing: li
     out.print(render.layer_table(report, backward))
     out.print(render.short_convention(report), markup=False, highlight=False)
     write_lines([say(note) for note in notes] + steps, fit_width())
-    write_lines(list(drawing))
+    print_drawing(out, drawing)
+
+
+def colour_drawing(fmt) -> bool:
+    """A drawing is coloured for a terminal's table, never in a file or a pipe (nor with NO_COLOR set)."""
+    import os
+
+    return fmt is Format.table and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def print_drawing(out, drawing: list[str]) -> None:
+    """Its sentences wrap at the terminal's edge; its grid never does (colour markup, if any, is rich's)."""
+    width = fit_width()
+    for line in drawing:
+        if line.startswith("  "):
+            out.print(line, highlight=False, soft_wrap=True)
+        else:
+            write_lines([line], width)

@@ -26,17 +26,18 @@ class PageRows(Collect):
 
 
 STYLE = """
-:root{--ink:#1d232b;--dim:#66707c;--line:#d9dee4;--bar:#3b7dd8;--bar2:#d8833b;--bar3:#3ba776;--warn:#a86a00}
-*{box-sizing:border-box}body{font:14px/1.45 system-ui,-apple-system,"Segoe UI","Noto Sans CJK SC","PingFang SC",sans-serif;
-color:var(--ink);margin:0 auto;max-width:1100px;padding:16px}h1{font-size:1.5em;margin:.2em 0}h2{font-size:1.15em;margin:1.4em 0 .5em}
-.sub,.note{color:var(--dim)}.scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}
-th,td{padding:3px 8px;border-bottom:1px solid var(--line);text-align:right;white-space:nowrap}th:nth-child(-n+3),td:nth-child(-n+3){text-align:left}
-#layers th{cursor:pointer;position:sticky;top:0;background:#fff}#layers tr.block td{font-weight:600}
-#layers button{border:0;background:none;cursor:pointer;font:inherit;padding:0 .3em 0 0}.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:12px}
-figure{margin:0;border:1px solid var(--line);border-radius:6px;padding:8px}figcaption{font-weight:600;margin-bottom:4px}svg{width:100%;height:auto;display:block}
-svg text{font-size:11px;fill:var(--dim)}.warn{color:var(--warn)}
-@media print{button{display:none}#layers th{position:static}figure,tr{break-inside:avoid}body{max-width:none}}
-"""
+§{--ink:#1d232b;--dim:#66707c;--line:#d9dee4;--warn:#a86a00;font:14px/1.45 system-ui,-apple-system,"Segoe UI","Noto Sans CJK SC",
+"PingFang SC",sans-serif;color:var(--ink);margin:0 auto;max-width:1100px;padding:16px}§ *{box-sizing:border-box}
+§ h1{font-size:1.5em;margin:.2em 0}§ h2{font-size:1.15em;margin:1.4em 0 .5em}§ .sub,§ .note{color:var(--dim)}§ .scroll{overflow-x:auto}
+§ table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}
+§ th,§ td{padding:3px 8px;border-bottom:1px solid var(--line);text-align:right;white-space:nowrap}
+§ th:nth-child(-n+3),§ td:nth-child(-n+3){text-align:left}§ #layers th{cursor:pointer;position:sticky;top:0;background:#fff}
+§ #layers tr.block td{font-weight:600}§ #layers button{border:0;background:none;cursor:pointer;font:inherit;padding:0 .3em 0 0}
+§ .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:12px}
+§ figure{margin:0;border:1px solid var(--line);border-radius:6px;padding:8px}§ figcaption{font-weight:600;margin-bottom:4px}
+§ svg{width:100%;height:auto;display:block}§ svg text{font-size:11px;fill:var(--dim)}§ .warn{color:var(--warn)}
+@media print{§ button{display:none}§ #layers th{position:static}§ figure,§ tr{break-inside:avoid}§{max-width:none}}
+"""  # §: the element the report lives in (the page's body, or a notebook cell's div), so nothing around it is restyled
 
 SCRIPT = """
 document.querySelectorAll('#layers th').forEach(function(th,col){th.addEventListener('click',function(){
@@ -109,7 +110,7 @@ def layer_rows(rows: list[Row], fpm: int) -> str:
     return "".join(out)
 
 
-def to_html(network: Network, settings: Settings, lang: str = "en") -> str:
+def to_html(network: Network, settings: Settings, lang: str = "en", fragment: bool = False) -> str:
     import convcalc
 
     page = PageRows()
@@ -145,8 +146,11 @@ def to_html(network: Network, settings: Settings, lang: str = "en") -> str:
                  + f"</tr></thead><tbody>{layer_rows(rows, fpm)}</tbody></table></div>")]
     if warnings:
         sections.append((_("Warnings"), f"<ul class=warn>{warnings}</ul>"))
-    body = "".join(f"<section><h2>{escape(heading)}</h2>{content}</section>" for heading, content in sections)
+    body = (f"<header><h1>{title}</h1><p class=sub>{escape(subtitle)}</p></header>"
+            + "".join(f"<section><h2>{escape(heading)}</h2>{content}</section>" for heading, content in sections)
+            + f"<footer class=note><p>convcalc {convcalc.__version__}</p></footer>")
+    if fragment:  # a notebook's cell: the style scoped to the report's div, the script left out (a notebook may not run it)
+        return f'<div class="convcalc-report" lang="{"zh-CN" if lang == "zh" else "en"}"><style>{STYLE.replace("§", ".convcalc-report")}</style>{body}</div>'
     return (f'<!DOCTYPE html>\n<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} — convcalc</title>'
-            f"<style>{STYLE}</style></head><body><header><h1>{title}</h1><p class=sub>{escape(subtitle)}</p></header>{body}"
-            f"<footer class=note><p>convcalc {convcalc.__version__}</p></footer><script>{SCRIPT}</script></body></html>\n")
+            f'<style>{STYLE.replace("§", "body")}</style></head><body>{body}<script>{SCRIPT}</script></body></html>\n')

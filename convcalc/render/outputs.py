@@ -3,7 +3,7 @@ the same writers `convcalc net` streams to standard output, collected into a str
 
 from __future__ import annotations
 
-from ..core.network import Network, Report, Settings, walk
+from ..core.network import Network, Settings, walk
 from . import report as render
 
 
@@ -39,23 +39,3 @@ def rich_tables(network: Network, settings: Settings, width: int | None = None):
     report = walk(network, settings, table)
     rows, _under = render.network_table(report, table, False, False, width, False)
     return Group(rows, render.totals_table(report, None, width, False))
-
-
-def html_table(report: Report) -> str:
-    """A notebook's view: the layers as an HTML table (a block's rows indented under it), then the totals.
-    Names are escaped; nothing is fetched."""
-    from html import escape
-
-    from ..core.formulas import fmt_shape
-    from ..core.messages import _
-
-    head = "".join(f"<th>{escape(_(h))}</th>" for h in ("layer", "type", "output", "params", "MACs"))
-    body = []
-    for row in report.rows:
-        pad = f' style="padding-left:{0.3 + 1.2 * row.depth:.1f}em"' if row.depth else ""
-        weight = "" if row.leaf else ' style="font-weight:600"'
-        body.append(f"<tr{weight}><td{pad}>{escape(row.name)}</td><td>{escape(render.kind_name(row.kind))}</td>"
-                    f"<td>{fmt_shape(row.output_shape)}</td><td>{row.params:,}</td><td>{row.macs:,}</td></tr>")
-    totals = (f"<p>{escape(report.name)}: {fmt_shape(report.input_shape)} → {fmt_shape(report.output_shape)} · "
-              f"{escape(_('parameters'))} {report.params:,} · MACs {report.macs:,}</p>")
-    return (f'<div class="convcalc">{totals}<table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>')

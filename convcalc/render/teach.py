@@ -140,38 +140,89 @@ def symbolic_lines(result: Result) -> list[str]:
     return lines
 
 
-def draw_lines(spatial: tuple[int, ...], axes: tuple, window_of: tuple[int, ...] | None = None) -> list[str]:
-    """The padded input as a grid of characters that reads without colour:
-    · padding, □ input, ■ the window of the first output, × a row or column no window reaches."""
+SHOWN_SIDE = 24  # cells drawn along an axis; a longer one shows its start and end, the middle elided
+
+
+def axis_cells(g, m: int) -> list[int | None]:
+    """The padded positions drawn along one axis (None: the elided middle): all of them when few, else the
+    first two windows and the last, with the padding and the rows the floor drops."""
+    if g is None:
+        return [0]
+    total = g.pad_before + m + g.pad_after
+    if total <= SHOWN_SIDE:
+        return list(range(total))
+    head = min(total, g.stride + g.effective_kernel + 1)  # the first and the second window
+    last = (g.out - 1) * g.stride
+    tail_from = max(head, min(last, total - SHOWN_SIDE // 2))
+    return [*range(head), None, *range(tail_from, total)] if tail_from > head else list(range(total))
+
+
+def draw_lines(spatial: tuple[int, ...], axes: tuple, colour: bool = False) -> list[str]:
+    """The padded input as a grid that reads without colour (and in colour on a terminal): · padding,
+    □ input; the first window ■, the second along each axis (one stride on) ●, the last ◆ — each hollow
+    (▫ ○ ◇) where it lies over padding; × a row or column no window reaches. A large input shows its
+    start and its end; a 3-D input, its first plane."""
+    notes = []
+    if len(spatial) == 3:
+        notes.append(_("(the first of {depth} planes along D: the windows of the first output plane)").format(depth=spatial[0]))
+        spatial, axes = spatial[1:], axes[1:]
     if len(spatial) == 1:
         spatial, axes = (1, *spatial), (None, *axes)
     rows_axis, cols_axis = axes[-2], axes[-1]
 
-    def extent(g, m):
-        if g is None:
-            return 0, 0, m, 0, 1, 0
-        return g.pad_before, g.pad_after, m, g.unreached, g.stride, g.effective_kernel
+    def taps(g, start: int) -> set[int]:
+        return {start + i * g.dilation for i in range(g.kernel)} if g is not None else {0}
 
-    pb_r, pa_r, m_r, un_r, __, k_r = extent(rows_axis, spatial[-2])
-    pb_c, pa_c, m_c, un_c, __, k_c = extent(cols_axis, spatial[-1])
-    total_r, total_c = pb_r + m_r + pa_r, pb_c + m_c + pa_c
-    lines = [_("padded input {total_r}×{total_c}: · padding, □ input, ■ the window of the first output").format(total_r=total_r, total_c=total_c)
-             + (_(", × never reached by any window (the floor drops them)") if un_r or un_c else "")]
-    dil_r = rows_axis.dilation if rows_axis is not None else 1
-    dil_c = cols_axis.dilation if cols_axis is not None else 1
-    window_r = {i * dil_r for i in range(rows_axis.kernel)} if rows_axis is not None else {0}
-    window_c = {j * dil_c for j in range(cols_axis.kernel)}
-    for r in range(total_r):
+    def starts(g) -> tuple[int, int | None, int]:  # the first, second and last window's start on this axis
+        if g is None:
+            return 0, None, 0
+        return 0, (g.stride if g.out > 1 else None), (g.out - 1) * g.stride
+
+    first_r, second_r, last_r = starts(rows_axis)
+    first_c, second_c, last_c = starts(cols_axis)
+    first = {(r, c) for r in taps(rows_axis, first_r) for c in taps(cols_axis, first_c)}
+    second = set()
+    if second_c is not None:
+        second |= {(r, c) for r in taps(rows_axis, first_r) for c in taps(cols_axis, second_c)}
+    if second_r is not None:
+        second |= {(r, c) for r in taps(rows_axis, second_r) for c in taps(cols_axis, first_c)}
+    last = {(r, c) for r in taps(rows_axis, last_r) for c in taps(cols_axis, last_c)}
+    pb_r, m_r = (rows_axis.pad_before if rows_axis else 0), spatial[-2]
+    pb_c, m_c = cols_axis.pad_before, spatial[-1]
+    total_r = pb_r + m_r + (rows_axis.pad_after if rows_axis else 0)
+    total_c = pb_c + m_c + cols_axis.pad_after
+    un_r, un_c = (rows_axis.unreached if rows_axis else 0), cols_axis.unreached
+    paint = {"■": "bold blue", "▫": "blue", "●": "bold green", "○": "green", "◆": "bold magenta", "◇": "magenta", "×": "red", "·": "dim"}
+    legend = _("padded input {total_r}×{total_c}: · padding, □ input; windows: ■ the first, ● the second along each axis "
+               "(one stride on), ◆ the last — hollow (▫ ○ ◇) over padding; the first is drawn over the second, the last over both").format(
+        total_r=total_r, total_c=total_c)
+    if un_r or un_c:
+        legend += _("; × never reached by any window (the floor drops them)")
+    lines = [legend, *notes]
+    row_cells, col_cells = axis_cells(rows_axis, m_r), axis_cells(cols_axis, m_c)
+    if None in row_cells or None in col_cells:
+        lines.append(_("(the middle of the input is left out: ⋯ and ⋮ stand for its rows and columns)"))
+    for r in row_cells:
+        if r is None:
+            lines.append("  " + " ".join("⋮" if c is not None else " " for c in col_cells))
+            continue
         cells = []
-        for c in range(total_c):
+        for c in col_cells:
+            if c is None:
+                cells.append("⋯")
+                continue
             padding = not (pb_r <= r < pb_r + m_r and pb_c <= c < pb_c + m_c)
-            lost = r >= total_r - un_r or c >= total_c - un_c
-            if r in window_r and c in window_c:
-                cells.append("■")
-            elif lost:
-                cells.append("×")
+            if (r, c) in last:
+                glyph = "◇" if padding else "◆"
+            elif (r, c) in first:
+                glyph = "▫" if padding else "■"
+            elif (r, c) in second:
+                glyph = "○" if padding else "●"
+            elif r >= total_r - un_r or c >= total_c - un_c:
+                glyph = "×"
             else:
-                cells.append("·" if padding else "□")
+                glyph = "·" if padding else "□"
+            cells.append(f"[{paint[glyph]}]{glyph}[/]" if colour and glyph in paint else glyph)
         lines.append("  " + " ".join(cells))
     return lines
 
