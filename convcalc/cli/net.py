@@ -74,6 +74,7 @@ def net(
     optimizer: Optimizer = typer.Option(Optimizer.adam, "--optimizer", help="The optimizer whose state the training memory counts."),
     amp: Amp = typer.Option(None, "--amp", help="Mixed precision: fp16 or bf16 activations, float32 weights, gradients and optimizer state."),
     device: str = typer.Option(None, "--device", help="Time bounds (roofline, an estimate) on a device: a100, h100, v100, t4, rtx4090, or PEAK_FLOPS,BANDWIDTH such as 19.5e12,1.555e12."),
+    draw_rf: str = typer.Option(None, "--draw-rf", metavar="LAYER", help="Draw the receptive field of that layer's first unit on the input grid, with the padding it sees."),
     fuse: bool = typer.Option(False, "--fuse", help="As deployed models run: each batchnorm folded into the convolution before it (Darknet and Ultralytics files; for Ultralytics also RepConv's branches merged and the detection head's unused branch dropped, as its fuse() does)."),
     lang: Lang = LANG_OPTION,
 ):
@@ -112,10 +113,18 @@ def net(
         if excel and fmt is not Format.csv:
             fail(_("--excel: shapes a CSV file for Excel; add --format csv, got --format {value}").format(value=fmt.value), 2)
         view = View(fmt, parts, depth, connections, by_op, count.value, brief, wide, every_warning, excel)
+        if draw_rf is not None and (fmt not in (Format.table, Format.markdown) or output is not None):
+            fail(_("--draw-rf: a picture for the terminal or Markdown; use --format table or markdown, got --format {value}").format(
+                value=fmt.value), 2)
+        picture = field_picture(network, settings, draw_rf) if draw_rf is not None else []
         if output is None:
             emit_network(network, settings, view)
         else:
             write_output(network, settings, view, output, spec)
+        if picture:
+            from .layer import print_drawing
+
+            print_drawing(console(fit_width()), picture)
     except ConvcalcError as error:
         fail(error)
 
@@ -260,6 +269,23 @@ def emit_network(network, settings, view: View = View()) -> None:
     print_wide(out, render.totals_table(report, counted, width, view.brief))
     say_lines(out, render.warning_lines(report, view.every_warning), width, style="yellow")
     write_lines(steps, width)
+
+
+def field_picture(network, settings, name: str) -> list[str]:
+    """--draw-rf LAYER: the lines of that row's receptive-field picture (a did-you-mean for an unknown name)."""
+    import difflib
+
+    from ..core.errors import ConvcalcError, quote
+    from ..core.network import analyze
+    from ..render.teach import field_lines
+
+    report = analyze(network, settings)
+    row = next((r for r in report.rows if r.name == name), None)
+    if row is None:
+        close = difflib.get_close_matches(name, [r.name for r in report.rows], n=3, cutoff=0.4)
+        raise ConvcalcError(_("--draw-rf: no layer or block of that name{hint}, got {value}").format(
+            hint=_(" (did you mean {names}?)").format(names=", ".join(map(quote, close))) if close else "", value=quote(name)))
+    return ["", *field_lines(row.name, row.field, network.input_shape[1:])]
 
 
 def write_output(network, settings, view: View, output: str, spec: str) -> None:

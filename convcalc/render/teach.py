@@ -290,3 +290,50 @@ def solve_lines(axes: list[tuple[str, object]], explain: bool) -> list[str]:
         if s.note:  # a family without end: said after its first members
             lines.append(f"{head}{say(s.note)}")
     return lines
+
+
+def field_span(axis, unit: int = 0) -> tuple[int, int]:
+    """The input positions [lo, hi) one unit's receptive field covers along one axis (unit 0: the first)."""
+    from math import ceil, floor
+
+    twice_lo = axis.twice_start + 2 * unit * axis.jump - axis.size
+    return floor(twice_lo / 2), ceil((twice_lo + 2 * axis.size) / 2)
+
+
+FIELD_SIDE = 32  # cells a receptive-field picture takes along an axis; a longer extent is scaled down to it
+
+
+def field_lines(name: str, field, spatial: tuple[int, ...]) -> list[str]:
+    """One unit's receptive field on the input grid: ■ the input it sees, □ the input it does not, ▫ the
+    padding it sees (the part of the field outside the input)."""
+    if field.full or not field.axes:
+        return [_("{name}: every unit sees the whole input").format(name=name)]
+    axes, sizes = field.axes[-2:], spatial[-2:]
+    if len(axes) == 1:
+        axes, sizes = (None, *axes), (1, *sizes)
+    spans = [field_span(a) if a is not None else (0, 1) for a in axes]
+    outside = [max(0, -lo) + max(0, hi - m) for (lo, hi), m in zip(spans, sizes)]
+    described = "; ".join(f"{axis} {lo}…{hi - 1}" for axis, (lo, hi) in zip(("H", "W") if axes[0] is not None else ("W",),
+                                                                               spans if axes[0] is not None else spans[1:]))
+    lines = [_("receptive field of {name}'s first unit (output position 0): input positions {spans} — ■ the input it sees, "
+               "□ the input it does not, ▫ padding it sees ({outside} positions outside the input along the axes)").format(
+        name=name, spans=described, outside=" + ".join(map(str, outside)))]
+    low = [min(0, lo) for lo, _hi in spans]
+    high = [max(m, hi) for (_lo, hi), m in zip(spans, sizes)]
+    scale = max(1, -(-max(h - lo for lo, h in zip(low, high)) // FIELD_SIDE))  # input positions per cell, the same on both axes
+    if scale > 1:
+        lines.append(_("(each cell stands for {scale}×{scale} input positions; ■ where any of them is seen)").format(scale=scale))
+
+    def covers(a: int, start: int, lo: int, hi: int) -> bool:  # cell [start, start + scale) meets [lo, hi)
+        return start < hi and lo < start + scale
+
+    for r in range(low[0], high[0], scale):
+        cells = []
+        for c in range(low[1], high[1], scale):
+            inside_input = covers(0, r, 0, sizes[0]) and covers(1, c, 0, sizes[1])
+            seen = covers(0, r, *spans[0]) and covers(1, c, *spans[1])
+            seen_input = seen and covers(0, r, max(0, spans[0][0]), min(sizes[0], spans[0][1])) and covers(
+                1, c, max(0, spans[1][0]), min(sizes[1], spans[1][1]))
+            cells.append("■" if seen_input else "▫" if seen else "□" if inside_input else " ")
+        lines.append("  " + " ".join(cells).rstrip())
+    return lines
