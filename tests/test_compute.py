@@ -231,3 +231,14 @@ def test_draw_never_fails_a_command():
                  ["compute", "--op", "convT", "--x", "[[1, 2], [3, 4]]", "--w", "[[1, 1], [1, 1]]", "--draw"]):
         result = runner.invoke(app, args)
         assert result.exit_code == 0, (args, result.output)
+
+
+def test_a_transposed_convolution_draws_where_its_copies_land():
+    """3×3 kernel, stride 2, padding 1, output padding 1 on 3×3: the copies land on (3 − 1)·2 + 3 = 7 positions
+    per axis; PyTorch keeps positions 1 … 6 (out = 7 − 2 + 1 = 6): row and column 0 are cut (hollow or ·).
+    Input element i puts its taps at 2i … 2i + 2: the first at 0–2, the second at 2–4, the last at 4–6."""
+    result = runner.invoke(app, ["layer", "--op", "convT", "--in", "3", "--k", "3", "--s", "2", "--p", "1", "--output-padding", "1",
+                                 "--draw"], env={"NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-7:] == ["  ▫ ▫ ▫ ○ ○ · ·", "  ▫ ■ ■ ● ● □ □", "  ▫ ■ ■ ● ● □ □", "  ○ ● ● □ □ □ □",
+                                               "  ○ ● ● □ ◆ ◆ ◆", "  · □ □ □ ◆ ◆ ◆", "  · □ □ □ ◆ ◆ ◆"]

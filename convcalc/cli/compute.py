@@ -115,8 +115,7 @@ def emit_compute(result, fmt: "Format", show_steps: bool, symbolic: bool, draw: 
         from .layer import colour_drawing
 
         if result.op == "convT":
-            drawing = [_("(--draw: a transposed convolution scatters each input over the output; --explain shows where each "
-                         "copy lands)")]
+            drawing = show.scatter_lines(result.input.shape[1:], result.axes)
         else:
             drawing = show.draw_lines(result.input.shape[1:], result.axes, colour=colour_drawing(fmt))
     steps = show.explanation_lines(result) if show_steps and numbers else []

@@ -159,11 +159,13 @@ def layer(
     drawing = []
     if draw:
         from ..render import teach as teach_render
-        from ..core.geometry import ConvAxis
+        from ..core.geometry import ConvAxis, TransposedAxis
 
         axes = report.leaves[0].cost.axes
         spatial = report.leaves[0].input_shape[1:]
-        if not axes or not isinstance(axes[0], ConvAxis):
+        if axes and isinstance(axes[0], TransposedAxis):
+            drawing = teach_render.scatter_lines(spatial, axes)
+        elif not axes or not isinstance(axes[0], ConvAxis):
             drawing = [_("(--draw: --op {kind} slides no window over its input: nothing to draw)").format(kind=kind)]
         else:
             drawing = teach_render.draw_lines(spatial, axes, colour=colour_drawing(fmt))

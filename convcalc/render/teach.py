@@ -337,3 +337,54 @@ def field_lines(name: str, field, spatial: tuple[int, ...]) -> list[str]:
             cells.append("■" if seen_input else "▫" if seen else "□" if inside_input else " ")
         lines.append("  " + " ".join(cells).rstrip())
     return lines
+
+
+def scatter_lines(spatial: tuple[int, ...], axes: tuple) -> list[str]:
+    """A transposed convolution drawn on its full output (before the padding is cut away): where the kernel's
+    copies of the first input element (■), the second along each axis (●) and the last (◆) land — input
+    position i puts tap j at S·i + D·j — hollow (▫ ○ ◇) in the rows and columns the padding cuts away;
+    □ output that only other elements reach. A 3-D one shows its first plane."""
+    notes = []
+    if len(spatial) == 3:
+        notes.append(_("(the first of {depth} planes along D: the copies of the first input plane)").format(depth=spatial[0]))
+        spatial, axes = spatial[1:], axes[1:]
+    if len(spatial) == 1:
+        spatial, axes = (1, *spatial), (None, *axes)
+
+    def full(g) -> int:  # where the copies land: (M − 1)·S + D·(K − 1) + 1 positions
+        return (g.size - 1) * g.stride + g.dilation * (g.kernel - 1) + 1 if g is not None else 1
+
+    def kept(g) -> tuple[int, int]:  # the output is positions P … P + out − 1 of them (past the end: output padding)
+        return (g.padding, g.padding + g.out) if g is not None else (0, 1)
+
+    def lands(g, i: int) -> set[int]:
+        return {i * g.stride + j * g.dilation for j in range(g.kernel)} if g is not None else {0}
+
+    rows_axis, cols_axis = axes[-2], axes[-1]
+    (k0_r, k1_r), (k0_c, k1_c) = kept(rows_axis), kept(cols_axis)
+    reach_r, reach_c = full(rows_axis), full(cols_axis)
+    total_r, total_c = max(reach_r, k1_r), max(reach_c, k1_c)
+    copies = {}
+    for glyph, (i_r, i_c) in (("●", (0, 1)), ("●", (1, 0)), ("■", (0, 0)), ("◆", (spatial[-2] - 1, spatial[-1] - 1))):
+        if i_r < spatial[-2] and i_c < spatial[-1]:
+            for r in lands(rows_axis, i_r):
+                for c in lands(cols_axis, i_c):
+                    copies[(r, c)] = glyph  # later entries drawn over earlier ones: the first over the second, the last over all
+    hollow = {"■": "▫", "●": "○", "◆": "◇"}
+    lines = [_("full output {total_r}×{total_c} of the transposed convolution: where the copies of the kernel land — ■ the "
+               "first input element's, ● the second's along each axis (one stride on), ◆ the last's; hollow (▫ ○ ◇) where the "
+               "padding cuts the output away, · cut away and reached by other elements; □ output the others reach; × reached by none "
+               "(output padding: the bias alone)").format(
+        total_r=total_r, total_c=total_c), *notes]
+    if max(total_r, total_c) > 3 * SHOWN_SIDE:
+        return lines[:1] + [_("(an output of {total_r}×{total_c} is too large to draw here: --explain lists where each copy lands)").format(
+            total_r=total_r, total_c=total_c)]
+    for r in range(total_r):
+        cells = []
+        for c in range(total_c):
+            cut = not (k0_r <= r < k1_r and k0_c <= c < k1_c)
+            glyph = copies.get((r, c))
+            unreached = r >= reach_r or c >= reach_c
+            cells.append((hollow[glyph] if cut else glyph) if glyph else "×" if unreached else "·" if cut else "□")
+        lines.append("  " + " ".join(cells))
+    return lines
