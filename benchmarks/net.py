@@ -6,6 +6,7 @@ Targets (ratios of medians, both sides measured interleaved in this one run):
 - against torchinfo's summary of torchvision's VGG-16 (import, build, summary — what a user runs
   today): ≥ 30× faster and ≥ 20× less peak memory (run when torch, torchvision and torchinfo
   import in --torch-python, default this interpreter);
+- ResNet-152's HTML report (`-o r152.html`) written in under 1 s and at most 1.5 MB;
 - a generated network of 100,000 layers to JSON: ≤ 30× the import floor, and 200,000 layers in
   ≤ 2.2× the time of 100,000.
 
@@ -108,6 +109,12 @@ def main() -> int:
         ok &= ratio <= 1.5
         print(f"import convcalc; convcalc.summary('resnet50'): {m['library'][0] * 1000:.0f} ms = {ratio:.2f}× the floor "
               f"(target ≤ 1.5×, as net) {verdict(ratio <= 1.5)}")
+
+        html = medians({"floor": FLOOR, "html": [*CONVCALC, "net", "resnet152", "-o", str(Path(tmp) / "r152.html")]}, max(3, args.runs // 3))
+        size = (Path(tmp) / "r152.html").stat().st_size
+        ok &= html["html"][0] < 1 and size <= 1_500_000
+        print(f"ResNet-152 as an HTML report: {html['html'][0]:.2f} s (target < 1 s), {size / 1e6:.2f} MB (target ≤ 1.5 MB) "
+              f"{verdict(html['html'][0] < 1 and size <= 1_500_000)}")
 
         big = medians({"floor": FLOOR, **{n: [*CONVCALC, "net", str(p), "--format", "json"] for n, p in nets.items()}}, max(3, args.runs // 5))
         ratio = big[100_000][0] / big["floor"][0]

@@ -100,10 +100,14 @@ class Summary:
 
 
 def summary(model, input_size=None, *, batch: int = 1, dtype: str = "fp32", optimizer: str = "adam", amp: str | None = None,
-            flops_per_mac: int = 1, arguments: dict | None = None, fuse: bool = False) -> Summary:
+            flops_per_mac: int = 1, device: str | None = None, arguments: dict | None = None, fuse: bool = False,
+            lang: str | None = None) -> Summary:
     """The analysis of `model`: a bundled network's name, a description (a path, or its YAML text), an
     ONNX, Darknet (.cfg) or Ultralytics file, `file.py:Name` or `module:name`, or a PyTorch
     `nn.Module`. `input_size` is C×H×W (no batch: `batch=` gives it), or None for the model's own.
+    The options are the command line's: `device` ("a100", or "PEAK_FLOPS,BANDWIDTH") adds time bounds,
+    `arguments` are a description's `args:` (`--set`), `lang` ("en", "zh") the language of what the
+    summary writes from then on.
 
     >>> summary("vgg16", (3, 32, 32), arguments={"classes": 10}).output_shape
     (10,)
@@ -115,7 +119,22 @@ def summary(model, input_size=None, *, batch: int = 1, dtype: str = "fp32", opti
     shape = tuple(input_size) if input_size is not None else None
     if shape is not None and not all(type(v) is int and v > 0 for v in shape):
         raise ConvcalcError(Note("input_size: positive integers (C, H, W), got {value}", value=quote(list(shape))))
-    settings = Settings(batch=batch, dtype=dtype, optimizer=optimizer, amp=amp, flops_per_mac=flops_per_mac)
+    if lang is not None:
+        from .render.i18n import LANGUAGES, install
+
+        if lang not in LANGUAGES:
+            raise ConvcalcError(Note("lang: must be one of {items}, got {value}", items=", ".join(LANGUAGES), value=quote(lang)))
+        install(lang)
+    timing = None
+    if device is not None:
+        from .core.memory import DEVICES
+        from .core.memory import device as named_device
+
+        timing = named_device(device, amp or dtype) if isinstance(device, str) and len(device) <= 100 else None
+        if timing is None:
+            raise ConvcalcError(Note("device: must be one of {names}, or peak FLOP/s and bandwidth in bytes/s such as 19.5e12,1.555e12, "
+                                     "got {value}", names=", ".join(DEVICES), value=quote(device)))
+    settings = Settings(batch=batch, dtype=dtype, optimizer=optimizer, amp=amp, flops_per_mac=flops_per_mac, device=timing)
     settings.check()
     network = open_network(model, shape, dict(arguments or {}), fuse)
     return Summary(network, analyze(network, settings))

@@ -107,11 +107,27 @@ def test_bad_sources_are_one_clear_error(bad, message):
         summary(bad)
 
 
+def test_the_command_lines_options():
+    """--batch, --device and --lang as keywords: the figures and the text the command line gives."""
+    s = summary("resnet50", batch=8, device="a100")
+    assert s.to_json() == cli("net", "resnet50", "--batch", "8", "--device", "a100", "--format", "json")
+    try:
+        assert "参数量" in summary("lenet5", lang="zh").to_markdown()
+    finally:
+        from convcalc.render.i18n import install
+
+        install("en")
+
+
 def test_bad_options_are_one_clear_error():
     with pytest.raises(convcalc.ConvcalcError, match="input_size: positive integers"):
         summary("lenet5", (0, 32, 32))
     with pytest.raises(convcalc.ConvcalcError, match="dtype: must be one of"):
         summary("lenet5", dtype="fp7")
+    with pytest.raises(convcalc.ConvcalcError, match="device: must be one of"):
+        summary("lenet5", device="toaster")
+    with pytest.raises(convcalc.ConvcalcError, match="lang: must be one of en, zh"):
+        summary("lenet5", lang="fr")
 
 
 @pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2", "densenet121", "efficientnet_b0", "vit_b_16"])

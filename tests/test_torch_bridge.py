@@ -84,6 +84,10 @@ def test_torchvision_classifiers_equal_pytorch(name, tmp_path):
             theirs["macs"] = flop_counter_macs(build_torchvision(name).eval(), shape)
     assert ours(report) == theirs
     assert not report.unknown_ops
+    from convcalc import summary
+
+    given = summary(build_torchvision(name), shape)  # the module object itself, as a notebook passes it
+    assert ours(given.report) == ours(report) and given.name == report.name
 
 
 def test_parameters_no_layer_reads_are_listed_not_dropped():
