@@ -14,7 +14,15 @@ class ConvcalcError(ValueError):
 
     Its message is a Note (messages.py): `str(error)` is the English sentence, `error.note` the record
     (template and values) that the edge says in the reader's language, `error.where` the option or
-    place it names first."""
+    place it names first.
+
+    >>> from convcalc import Conv, ConvcalcError, single_layer
+    >>> try:
+    ...     single_layer(Conv(8, 7), (3, 4, 4))
+    ... except ConvcalcError as error:
+    ...     print(error)
+    axis H: kernel larger than the padded input: effective kernel 7 > input 4 + padding 0, got size 4
+    """
 
     @property
     def note(self) -> Note:
@@ -30,7 +38,15 @@ class ConvcalcError(ValueError):
 
 
 class SpecError(ConvcalcError):
-    """A mistake in a network description; `where` is `file:line: path` when it is known."""
+    """A mistake in a network description; `where` is `file:line: path` when it is known.
+
+    >>> from convcalc import SpecError, loads
+    >>> try:
+    ...     loads("input: [3, 8, 8]\\nlayers: []\\n", "net.yaml")
+    ... except SpecError as error:
+    ...     print(error)
+    net.yaml:2: layers: must list at least one layer, got []
+    """
 
 
 QUOTE_CHARS = 60  # a quoted value longer than this is cut with …

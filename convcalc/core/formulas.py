@@ -35,7 +35,13 @@ Shape = tuple[int, ...]  # channel-first, no batch axis: (C,), (C, L), (C, H, W)
 
 
 class LayerCost(NamedTuple):
-    """What one layer does to a tensor of a given shape."""
+    """What one layer does to a tensor of a given shape.
+
+    >>> from convcalc import Conv, analyze_layer
+    >>> cost = analyze_layer(Conv(10, 5), (3, 32, 32))
+    >>> cost.output_shape, cost.macs  # 28·28 positions × 10 × 3·5·5
+    ((10, 28, 28), 588000)
+    """
 
     output_shape: Shape
     params: int
@@ -811,7 +817,12 @@ def saves_of(layer) -> Saves:
 
 
 def analyze_layer(layer: Layer, shape: Shape) -> LayerCost:
-    """The output shape, parameters, MACs and receptive-field step of one layer on `shape`."""
+    """The output shape, parameters, MACs and receptive-field step of one layer on `shape`.
+
+    >>> from convcalc import Pool, analyze_layer
+    >>> analyze_layer(Pool(3, 2), (64, 112, 112)).output_shape  # ⌊(112 − 3)/2⌋ + 1
+    (64, 55, 55)
+    """
     if not isinstance(shape, tuple) or not 1 <= len(shape) <= 4 or any(not is_int(v) or not 1 <= v <= MAX_INT for v in shape):
         raise ConvcalcError(Note("input: must be a tuple of 1 to 4 positive integers up to 2^53, got {value}", value=quote(shape)))
     check_layer(layer)

@@ -23,6 +23,10 @@ class Conv(NamedTuple):
     the input maps listed in table[o]. `padding` per axis is a number (both sides) or a pair
     (before, after); `p_total` is d2l's total padding p_h (rows added top and bottom together; an
     odd total puts the extra row at the end, as TensorFlow does).
+
+    >>> from convcalc import Conv, single_layer
+    >>> single_layer(Conv(out_channels=16, kernel=3, padding=1), (3, 32, 32)).params  # 16·(3·3·3 + 1)
+    448
     """
 
     out_channels: int
@@ -40,7 +44,12 @@ class Conv(NamedTuple):
 
 
 class ConvTranspose(NamedTuple):
-    """N-d transposed convolution, as torch.nn.ConvTranspose1d/2d/3d."""
+    """N-d transposed convolution, as torch.nn.ConvTranspose1d/2d/3d.
+
+    >>> from convcalc import ConvTranspose, single_layer
+    >>> single_layer(ConvTranspose(8, 4, stride=2, padding=1), (16, 16, 16)).output_shape  # (16 − 1)·2 − 2 + 3 + 1
+    (8, 32, 32)
+    """
 
     out_channels: int
     kernel: IntOrTuple
@@ -56,7 +65,12 @@ class ConvTranspose(NamedTuple):
 
 
 class Pool(NamedTuple):
-    """Max or average pooling (`kind` maxpool or avgpool); the stride defaults to the kernel."""
+    """Max or average pooling (`kind` maxpool or avgpool); the stride defaults to the kernel.
+
+    >>> from convcalc import Pool, single_layer
+    >>> single_layer(Pool(2), (3, 32, 32)).output_shape
+    (3, 16, 16)
+    """
 
     kernel: IntOrTuple
     stride: IntOrTuple | None = None
@@ -70,7 +84,12 @@ class Pool(NamedTuple):
 
 class Subsample(NamedTuple):
     """LeNet-5's trainable subsampling (S2, S4): each map sums a window, multiplies it by one
-    learned coefficient and adds one learned bias."""
+    learned coefficient and adds one learned bias.
+
+    >>> from convcalc import Subsample, single_layer
+    >>> single_layer(Subsample(2), (6, 28, 28)).params  # LeNet-5's S2: a weight and a bias per map
+    12
+    """
 
     kernel: IntOrTuple
     stride: IntOrTuple | None = None
@@ -81,7 +100,12 @@ class Subsample(NamedTuple):
 class AdaptivePool(NamedTuple):
     """Adaptive pooling to a fixed output size (`kind` adaptive_avgpool, adaptive_maxpool);
     global_avgpool and global_maxpool pool to 1; mean is global_avgpool written as x.mean((2, 3)), which
-    other tools count apart (`--count`)."""
+    other tools count apart (`--count`).
+
+    >>> from convcalc import AdaptivePool, single_layer
+    >>> single_layer(AdaptivePool(7), (512, 14, 14)).output_shape
+    (512, 7, 7)
+    """
 
     output_size: IntOrTuple = 1
     kind: str = "adaptive_avgpool"
@@ -90,7 +114,12 @@ class AdaptivePool(NamedTuple):
 
 class Linear(NamedTuple):
     """Fully connected layer. On an input with spatial axes it acts on the channel axis at each
-    position (what nn.Linear does in a channels-last block such as ConvNeXt's)."""
+    position (what nn.Linear does in a channels-last block such as ConvNeXt's).
+
+    >>> from convcalc import Linear, single_layer
+    >>> single_layer(Linear(10), (84,)).params  # 84·10 + 10
+    850
+    """
 
     out_features: int
     bias: bool = True
@@ -99,7 +128,12 @@ class Linear(NamedTuple):
 
 
 class Flatten(NamedTuple):
-    """Flattens C×H×W into one feature axis."""
+    """Flattens C×H×W into one feature axis.
+
+    >>> from convcalc import Flatten, single_layer
+    >>> single_layer(Flatten(), (16, 5, 5)).output_shape
+    (400,)
+    """
 
     kind: str = "flatten"
     keys = {}  # no options
@@ -108,7 +142,13 @@ class Flatten(NamedTuple):
 class Norm(NamedTuple):
     """batchnorm (per channel, with running statistics), layernorm (over the channels at each
     position, as ConvNeXt's LayerNorm2d; or over the last axes given by `shape`, as
-    nn.LayerNorm([64, 8, 8])), groupnorm (`groups` groups of channels)."""
+    nn.LayerNorm([64, 8, 8])), groupnorm (`groups` groups of channels).
+
+    >>> from convcalc import Norm, single_layer
+    >>> r = single_layer(Norm(), (64, 56, 56))  # batchnorm: γ and β learned, the running mean and variance kept
+    >>> r.params, r.buffers
+    (128, 129)
+    """
 
     affine: bool = True
     groups: int = 1
@@ -119,7 +159,12 @@ class Norm(NamedTuple):
 
 class InstanceNorm(NamedTuple):
     """Instance normalisation (per sample and channel), as nn.InstanceNorm1d/2d/3d: by default
-    nothing learned and no running statistics, as in PyTorch."""
+    nothing learned and no running statistics, as in PyTorch.
+
+    >>> from convcalc import InstanceNorm, single_layer
+    >>> single_layer(InstanceNorm(), (64, 56, 56)).params  # without affine, as PyTorch's default
+    0
+    """
 
     affine: bool = False
     kind: str = "instancenorm"
@@ -127,7 +172,12 @@ class InstanceNorm(NamedTuple):
 
 
 class LRN(NamedTuple):
-    """Local response normalisation across `size` neighbouring channels (AlexNet, VGG A-LRN)."""
+    """Local response normalisation across `size` neighbouring channels (AlexNet, VGG A-LRN).
+
+    >>> from convcalc import LRN, single_layer
+    >>> single_layer(LRN(5), (96, 55, 55)).output_shape
+    (96, 55, 55)
+    """
 
     size: int = 5
     kind: str = "lrn"
@@ -136,14 +186,24 @@ class LRN(NamedTuple):
 
 class Elementwise(NamedTuple):
     """Activations, dropout, identity (`kind` names which): same shape, nothing learned, no
-    multiply-adds."""
+    multiply-adds.
+
+    >>> from convcalc import Elementwise, single_layer
+    >>> single_layer(Elementwise("relu"), (64, 112, 112)).macs
+    0
+    """
 
     kind: str = "relu"
     keys = {}  # no options
 
 
 class Upsample(NamedTuple):
-    """Upsampling by an integer factor per axis, nearest or bilinear."""
+    """Upsampling by an integer factor per axis, nearest or bilinear.
+
+    >>> from convcalc import Upsample, single_layer
+    >>> single_layer(Upsample(2), (256, 20, 20)).output_shape
+    (256, 40, 40)
+    """
 
     scale: IntOrTuple = 2
     mode: str = "nearest"
@@ -195,7 +255,12 @@ class Resize(NamedTuple):
 
 
 class Scale(NamedTuple):
-    """A learned per-channel multiplier (ConvNeXt's layer scale)."""
+    """A learned per-channel multiplier (ConvNeXt's layer scale).
+
+    >>> from convcalc import Scale, single_layer
+    >>> single_layer(Scale(), (96, 56, 56)).params  # one per channel
+    96
+    """
 
     kind: str = "scale"
     keys = {}  # no options

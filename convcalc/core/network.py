@@ -29,6 +29,13 @@ DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
 
 
 class LayerNode(NamedTuple):
+    """One layer of a network, named; `id` lets a later item read its output, `source` reads an earlier one's.
+
+    >>> from convcalc import Conv, LayerNode
+    >>> LayerNode("conv1", Conv(64, 7, stride=2, padding=3)).name
+    'conv1'
+    """
+
     name: str
     layer: Layer
     where: str = ""  # 'file:line: path', for errors
@@ -38,14 +45,25 @@ class LayerNode(NamedTuple):
 
 
 class Ref(NamedTuple):
-    """A path that is an earlier output, by id."""
+    """A path that is an earlier output, by id.
+
+    >>> from convcalc import Ref
+    >>> Ref("skip").id
+    'skip'
+    """
 
     id: str
     where: str = ""
 
 
 class Group(NamedTuple):
-    """A named block (one use of a block definition): rows can be collapsed to it."""
+    """A named block (one use of a block definition): rows can be collapsed to it.
+
+    >>> from convcalc import Conv, Group, LayerNode, Network, analyze
+    >>> block = Group("stem", "stem", (LayerNode("conv", Conv(8, 3)),))
+    >>> [row.name for row in analyze(Network("n", (3, 8, 8), (block,))).rows]  # the block's row, then its layer's
+    ['stem', 'stem.conv']
+    """
 
     name: str
     kind: str
@@ -60,7 +78,13 @@ class Merge(NamedTuple):
     """Paths that all start from the same input and are combined by `op`. An empty path is the
     identity. `shortcut` says what an identity path does when the first path changes the shape:
     'auto' projects it (1×1 convolution + batchnorm, ResNet's shortcut), 'if_same' drops the
-    merge (MobileNetV2's rule), 'identity' keeps it (and the merge then fails)."""
+    merge (MobileNetV2's rule), 'identity' keeps it (and the merge then fails).
+
+    >>> from convcalc import Conv, LayerNode, Merge, Network, analyze
+    >>> residual = Merge("res", "add", ((LayerNode("conv", Conv(8, 3, padding=1)),), ()), ("main", "shortcut"))
+    >>> analyze(Network("n", (8, 16, 16), (residual,))).output_shape  # x + conv(x)
+    (8, 16, 16)
+    """
 
     name: str
     op: str
@@ -78,7 +102,13 @@ class Merge(NamedTuple):
 class Repeat(NamedTuple):
     """`count` copies of `nodes` one after another. Copy i (from 0) is named f"{stem}{first + i}",
     or f"{stem}.{i}" when `dotted`; each node's own name is appended to it ("" for a layer,
-    ".relu" for the activation that follows it)."""
+    ".relu" for the activation that follows it).
+
+    >>> from convcalc import Conv, LayerNode, Network, Repeat, analyze
+    >>> net = Network("n", (8, 16, 16), (Repeat((LayerNode("", Conv(8, 3, padding=1)),), 3, "conv"),))
+    >>> [row.name for row in analyze(net).rows]
+    ['conv1', 'conv2', 'conv3']
+    """
 
     nodes: tuple["Node", ...]
     count: int
@@ -94,6 +124,14 @@ Node = LayerNode | Group | Merge | Repeat
 
 
 class Network(NamedTuple):
+    """A network: its name, its input (C×H×W, no batch) and its layers, blocks and merges in order.
+
+    >>> from convcalc import Conv, Elementwise, LayerNode, Network, analyze
+    >>> net = Network("tiny", (3, 32, 32), (LayerNode("conv", Conv(8, 3)), LayerNode("relu", Elementwise("relu"))))
+    >>> analyze(net).output_shape, analyze(net).params  # 8·(3·3·3 + 1)
+    ((8, 30, 30), 224)
+    """
+
     name: str
     input_shape: Shape
     body: tuple[Node, ...]
@@ -105,6 +143,13 @@ class Network(NamedTuple):
 
 
 class Settings(NamedTuple):
+    """What an analysis counts: the batch, FLOPs per multiply-add, the element type, the optimizer and mixed precision of the training memory, a device for time bounds.
+
+    >>> from convcalc import Settings, analyze, load
+    >>> analyze(load("lenet5"), Settings(batch=8)).macs  # MACs include the batch: 8 · 326,520
+    2612160
+    """
+
     batch: int = 1
     flops_per_mac: int = 1  # 1 or 2
     dtype: str = "fp32"
@@ -165,6 +210,14 @@ assert len(Row._fields) == 22  # the order leaf() builds a Row in
 
 
 class Report(NamedTuple):
+    """An analysis: the totals, the receptive field and every row (a block's row before its layers').
+
+    >>> from convcalc import analyze, load
+    >>> report = analyze(load("resnet18"))
+    >>> report.params, report.output_shape
+    (11689512, (1000,))
+    """
+
     name: str
     input_shape: Shape
     output_shape: Shape
@@ -778,13 +831,23 @@ def walk(network: Network, settings: Settings, sink: Sink) -> Report:
 
 
 def analyze(network: Network, settings: Settings = Settings()) -> Report:
-    """Every layer's shapes, cost and receptive field, with totals."""
+    """Every layer's shapes, cost and receptive field, with totals.
+
+    >>> from convcalc import analyze, load
+    >>> analyze(load("vgg16")).params
+    138357544
+    """
     sink = Collect()
     report = walk(network, settings, sink)
     return report._replace(rows=tuple(sink.rows))
 
 
 def single_layer(layer: Layer, input_shape: Shape, settings: Settings = Settings()) -> Report:
-    """A one-layer network, as `convcalc layer` analyses it."""
+    """A one-layer network, as `convcalc layer` analyses it.
+
+    >>> from convcalc import Conv, single_layer
+    >>> single_layer(Conv(6, 5), (1, 32, 32)).macs  # LeNet-5's C1: 28·28 · 6 · 5·5
+    117600
+    """
     kind = getattr(layer, "kind", None)
     return analyze(Network(kind if isinstance(kind, str) else "layer", input_shape, (LayerNode(kind if isinstance(kind, str) else "layer", layer),)), settings)
