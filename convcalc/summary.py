@@ -28,8 +28,8 @@ class Summary:
     (10,)
     """
 
-    def __init__(self, network: Network, report: Report):
-        self.network, self.report = network, report
+    def __init__(self, network: Network, report: Report, depth: int | None = None):
+        self.network, self.report, self.depth = network, report, depth  # depth: blocks below it collapse in the text formats
 
     def __getattr__(self, name: str):
         if name.startswith("_"):
@@ -61,13 +61,13 @@ class Summary:
         """The command line's CSV (`--format csv`): a row per layer and block, and a total row."""
         from .render.outputs import csv_text
 
-        return csv_text(self.network, self.report.settings)
+        return csv_text(self.network, self.report.settings, self.depth)
 
     def to_markdown(self) -> str:
         """The command line's Markdown (`--format markdown`): the table and the totals."""
         from .render.outputs import markdown_report
 
-        return markdown_report(self.network, self.report.settings)
+        return markdown_report(self.network, self.report.settings, self.depth)
 
     def to_pandas(self):
         """The rows as a pandas DataFrame (pandas is not a requirement of convcalc: install it to use this)."""
@@ -83,7 +83,7 @@ class Summary:
     def __rich_console__(self, console, options):
         from .render.outputs import rich_tables
 
-        yield rich_tables(self.network, self.report.settings, options.max_width)
+        yield rich_tables(self.network, self.report.settings, options.max_width, self.depth)
 
     def _repr_html_(self) -> str:
         from .render.html import to_html
@@ -101,13 +101,13 @@ class Summary:
 
 def summary(model, input_size=None, *, batch: int = 1, dtype: str = "fp32", optimizer: str = "adam", amp: str | None = None,
             flops_per_mac: int = 1, device: str | None = None, arguments: dict | None = None, fuse: bool = False,
-            lang: str | None = None) -> Summary:
+            lang: str | None = None, depth: int | None = None) -> Summary:
     """The analysis of `model`: a bundled network's name, a description (a path, or its YAML text), an
     ONNX, Darknet (.cfg) or Ultralytics file, `file.py:Name` or `module:name`, or a PyTorch
     `nn.Module`. `input_size` is C×H×W (no batch: `batch=` gives it), or None for the model's own.
     The options are the command line's: `device` ("a100", or "PEAK_FLOPS,BANDWIDTH") adds time bounds,
     `arguments` are a description's `args:` (`--set`), `lang` ("en", "zh") the language of what the
-    summary writes from then on.
+    summary writes from then on, `depth` collapses deeper blocks in its table, CSV and Markdown.
 
     >>> summary("vgg16", (3, 32, 32), arguments={"classes": 10}).output_shape
     (10,)
@@ -137,4 +137,6 @@ def summary(model, input_size=None, *, batch: int = 1, dtype: str = "fp32", opti
     settings = Settings(batch=batch, dtype=dtype, optimizer=optimizer, amp=amp, flops_per_mac=flops_per_mac, device=timing)
     settings.check()
     network = open_network(model, shape, dict(arguments or {}), fuse)
-    return Summary(network, analyze(network, settings))
+    if depth is not None and (type(depth) is not int or depth < 0):
+        raise ConvcalcError(Note("depth: a whole number from 0, got {value}", value=quote(depth)))
+    return Summary(network, analyze(network, settings), depth)

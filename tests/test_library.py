@@ -113,6 +113,9 @@ def test_the_command_lines_options():
     """--batch, --device and --lang as keywords: the figures and the text the command line gives."""
     s = summary("resnet50", batch=8, device="a100")
     assert s.to_json() == cli("net", "resnet50", "--batch", "8", "--device", "a100", "--format", "json")
+    s = summary("resnet50", depth=1)
+    assert s.to_csv() == cli("net", "resnet50", "--depth", "1", "--format", "csv")
+    assert s.to_markdown() == cli("net", "resnet50", "--depth", "1", "--format", "markdown")
     try:
         assert "参数量" in summary("lenet5", lang="zh").to_markdown()
     finally:

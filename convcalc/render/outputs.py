@@ -31,11 +31,11 @@ def markdown_report(network: Network, settings: Settings, depth: int | None = No
     return render.to_markdown(report, table, False, None, False) + "".join(f"{line}\n" for line in lines)
 
 
-def rich_tables(network: Network, settings: Settings, width: int | None = None):
+def rich_tables(network: Network, settings: Settings, width: int | None = None, depth: int | None = None):
     """The command line's table and totals, as one renderable (`rich.print(summary)`)."""
     from rich.console import Group
 
-    table = render.TableRows(None, collapse=True)
+    table = render.TableRows(depth, collapse=True)
     report = walk(network, settings, table)
     rows, _under = render.network_table(report, table, False, False, width, False)
     return Group(rows, render.totals_table(report, None, width, False))
