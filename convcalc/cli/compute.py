@@ -10,7 +10,7 @@ from ..core.errors import ConvcalcError
 from ..core.messages import _
 from .group import app
 from .options import LANG_OPTION, Format, Lang, TeachOp, fail, no_such_option, parse_sizes, read_values
-from .output import can_print, console, fit_width, write_lines
+from .output import can_print, colour_drawing, console, fit_width, print_drawing, write_lines
 
 
 COMPUTE_FLAGS = {
@@ -112,8 +112,6 @@ def emit_compute(result, fmt: "Format", show_steps: bool, symbolic: bool, draw: 
             fail(_("--symbolic: names one channel in and one out (a11, k11), got input {items}").format(items='×'.join(map(str, result.input.shape))), 2)
         extra_lines += show.symbolic_lines(result)
     if draw:
-        from .layer import colour_drawing
-
         if result.op == "convT":
             drawing = show.scatter_lines(result.input.shape[1:], result.axes)
         else:
@@ -140,6 +138,5 @@ def emit_compute(result, fmt: "Format", show_steps: bool, symbolic: bool, draw: 
         write_lines(shown[:1], width)
         write_lines(shown[1:])
         write_lines(steps + extra_lines, width)
-        from .layer import print_drawing
-
-        print_drawing(console(), drawing)
+        if drawing:
+            print_drawing(console(), drawing)

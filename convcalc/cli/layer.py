@@ -12,7 +12,7 @@ from ..core.messages import Note, _, say
 from .group import app
 from .options import (CONVENTION_HELP, EXPLAIN_HELP, LANG_OPTION, Format, Lang, axes_of, expand, explain_parts, fail,
                       flag_message, no_such_option, parse_padding, parse_sizes)
-from .output import can_print, console, fit_width, write_lines
+from .output import can_print, colour_drawing, console, fit_width, print_drawing, write_lines
 
 
 class Op(str, Enum):
@@ -238,19 +238,3 @@ def emit_layer(report, fmt: "Format", parts: tuple[str, ...] | None, drawing: li
     write_lines([say(note) for note in notes] + steps, fit_width())
     print_drawing(out, drawing)
 
-
-def colour_drawing(fmt) -> bool:
-    """A drawing is coloured for a terminal's table, never in a file or a pipe (nor with NO_COLOR set)."""
-    import os
-
-    return fmt is Format.table and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-
-
-def print_drawing(out, drawing: list[str]) -> None:
-    """Its sentences wrap at the terminal's edge; its grid never does (colour markup, if any, is rich's)."""
-    width = fit_width()
-    for line in drawing:
-        if line.startswith("  "):
-            out.print(line, highlight=False, soft_wrap=True)
-        else:
-            write_lines([line], width)

@@ -14,7 +14,7 @@ from .group import app
 from .options import (CONVENTION_HELP, EXPLAIN_HELP, LANG_OPTION, Lang, complete_spec, explain_parts, fail,
                       input_shape, load_network, parse_assignments, parse_device)
 from .options import NetFormat as Format
-from .output import PROSE_COLUMNS, can_print, console, fit_width, print_wide, write_lines
+from .output import PROSE_COLUMNS, can_print, console, fit_width, print_drawing, print_wide, write_lines
 
 
 class Optimizer(str, Enum):
@@ -122,8 +122,6 @@ def net(
         else:
             write_output(network, settings, view, output, spec)
         if picture:
-            from .layer import print_drawing
-
             print_drawing(console(fit_width()), picture)
     except ConvcalcError as error:
         fail(error)

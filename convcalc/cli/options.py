@@ -215,7 +215,6 @@ def read_values(text: str | None, flag: str):
 
     from ..core.errors import SpecError, quote
     from ..core.limits import MAX_FILE_BYTES, MAX_TENSOR_VALUES
-    from ..formats.files import read_text
     from ..formats.yamlread import read
 
     if text is None:
@@ -223,6 +222,8 @@ def read_values(text: str | None, flag: str):
     where = flag
     if text.startswith("@"):
         path = Path(text[1:])
+        from ..formats.files import read_text
+
         try:
             if path.stat().st_size > MAX_FILE_BYTES:
                 fail(_("{flag}: a file of values is at most {max_file_bytes:,} bytes, got {st_size:,}").format(flag=flag, max_file_bytes=MAX_FILE_BYTES, st_size=path.stat().st_size), 2)

@@ -121,3 +121,18 @@ def output_failed(error: OSError) -> int:
         reason=reason(error, str(error)), value=quote(getattr(sys.stdout, "name", "stdout")))
     print(_("Error: {message}").format(message=message), file=sys.stderr)
     return 1
+
+
+def colour_drawing(fmt) -> bool:
+    """A drawing is coloured for a terminal's table, never in a file or a pipe (nor with NO_COLOR set)."""
+    return getattr(fmt, "value", fmt) == "table" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def print_drawing(out, drawing: list[str]) -> None:
+    """Its sentences wrap at the terminal's edge; its grid never does (colour markup, if any, is rich's)."""
+    width = fit_width()
+    for line in drawing:
+        if line.startswith("  "):
+            out.print(line, highlight=False, soft_wrap=True)
+        else:
+            write_lines([line], width)
