@@ -72,8 +72,6 @@ def generated_corpus(folder: Path) -> list[Path]:
 
 def onnx_corpus(folder: Path) -> list[Path]:
     """tests/hostile/onnx_files.py's files (made with the onnx package, when it is installed)."""
-    import importlib.util
-
     script = HERE.parent / "tests" / "hostile" / "onnx_files.py"
     made = subprocess.run([sys.executable, str(script), str(folder / "onnx")], capture_output=True)  # its own process: its
     if made.returncode != 0:  # memory is not counted in the peaks measured here

@@ -157,17 +157,23 @@ def axis_cells(g, m: int) -> list[int | None]:
     return [*range(head), None, *range(tail_from, total)] if tail_from > head else list(range(total))
 
 
+def as_plane(spatial: tuple[int, ...], axes: tuple, first_plane: str) -> tuple[tuple, tuple, list[str]]:
+    """What a picture draws: a 3-D input's first plane (said with `first_plane`), a 1-D input as one row."""
+    notes = []
+    if len(spatial) == 3:
+        notes.append(_(first_plane).format(depth=spatial[0]))
+        spatial, axes = spatial[1:], axes[1:]
+    if len(spatial) == 1:
+        spatial, axes = (1, *spatial), (None, *axes)
+    return spatial, axes, notes
+
+
 def draw_lines(spatial: tuple[int, ...], axes: tuple, colour: bool = False) -> list[str]:
     """The padded input as a grid that reads without colour (and in colour on a terminal): · padding,
     □ input; the first window ■, the second along each axis (one stride on) ●, the last ◆ — each hollow
     (▫ ○ ◇) where it lies over padding; × a row or column no window reaches. A large input shows its
     start and its end; a 3-D input, its first plane."""
-    notes = []
-    if len(spatial) == 3:
-        notes.append(_("(the first of {depth} planes along D: the windows of the first output plane)").format(depth=spatial[0]))
-        spatial, axes = spatial[1:], axes[1:]
-    if len(spatial) == 1:
-        spatial, axes = (1, *spatial), (None, *axes)
+    spatial, axes, notes = as_plane(spatial, axes, N_("(the first of {depth} planes along D: the windows of the first output plane)"))
     rows_axis, cols_axis = axes[-2], axes[-1]
 
     def taps(g, start: int) -> set[int]:
@@ -344,12 +350,7 @@ def scatter_lines(spatial: tuple[int, ...], axes: tuple) -> list[str]:
     copies of the first input element (■), the second along each axis (●) and the last (◆) land — input
     position i puts tap j at S·i + D·j — hollow (▫ ○ ◇) in the rows and columns the padding cuts away;
     □ output that only other elements reach. A 3-D one shows its first plane."""
-    notes = []
-    if len(spatial) == 3:
-        notes.append(_("(the first of {depth} planes along D: the copies of the first input plane)").format(depth=spatial[0]))
-        spatial, axes = spatial[1:], axes[1:]
-    if len(spatial) == 1:
-        spatial, axes = (1, *spatial), (None, *axes)
+    spatial, axes, notes = as_plane(spatial, axes, N_("(the first of {depth} planes along D: the copies of the first input plane)"))
 
     def full(g) -> int:  # where the copies land: (M − 1)·S + D·(K − 1) + 1 positions
         return (g.size - 1) * g.stride + g.dilation * (g.kernel - 1) + 1 if g is not None else 1
