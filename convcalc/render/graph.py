@@ -122,16 +122,16 @@ class Shown:
             return i
 
         self.edges = list(dict.fromkeys((drawn(a), drawn(b)) for a, b in flow.edges if drawn(a) != drawn(b)))
-
-    def children(self, block: int | None) -> tuple[list[int], list[int]]:
-        """The nodes and subgraphs directly inside `block` (None: the top level), in order."""
-        def inside(i: int) -> bool:
-            p = self.parent[i]
+        self.inside: dict[int | None, list[int]] = {}  # subgraph (None: the top level) → what it holds directly, in order
+        for i in sorted(self.nodes + self.subgraphs):
+            p = flow.parent[i]
             while p is not None and p not in self.subgraph_set:
-                p = self.parent[p]
-            return p == block
+                p = flow.parent[p]
+            self.inside.setdefault(p, []).append(i)
 
-        return [i for i in self.nodes if inside(i)], [i for i in self.subgraphs if inside(i)]
+    def children(self, block: int | None) -> list[int]:
+        """The nodes and subgraphs directly inside `block` (None: the top level), in order."""
+        return self.inside.get(block, [])
 
 
 def label_lines(row: Row, fpm: int, parent: Row | None = None) -> list[str]:
@@ -168,8 +168,7 @@ def draw(syntax: Syntax, network: Network, rows: list[Row], depth: int | None, f
     lines = syntax.head(network.name, _("input {shape}").format(shape=fmt_shape(network.input_shape)))
 
     def emit(block: int | None, indent: str) -> None:
-        nodes, subgraphs = shown.children(block)
-        for i in sorted(nodes + subgraphs):
+        for i in shown.children(block):
             if i in shown.subgraph_set:
                 lines.extend(indent + line for line in syntax.open(f"s{i}", f"{rows[i].name} · {kind_name(rows[i].kind)}"))
                 emit(i, indent + "  ")

@@ -7,6 +7,7 @@ block's layers folded under it) and the warnings. Every text is the reader's lan
 from __future__ import annotations
 
 from html import escape
+from math import prod
 
 from ..core.formulas import fmt_shape
 from ..core.messages import _
@@ -102,7 +103,7 @@ def layer_rows(rows: list[Row], fpm: int) -> str:
         indent = f' style="padding-left:{0.5 + row.depth * 1.1:.1f}em"' if row.depth else ""
         out.append(f'<tr data-i="{i}" data-in="{inside}"{" class=block" if not row.leaf else ""}>'
                    f'<td data-v="{i}">{i + 1}</td><td{indent} title="{escape(row.name)}">{toggle}{escape(name)}</td><td>{escape(kind_name(row.kind))}</td>'
-                   f'<td data-v="{sum(row.output_shape)}">{fmt_shape(row.output_shape)}</td><td data-v="{row.params}">{figure(row.params)}</td>'
+                   f'<td data-v="{prod(row.output_shape)}">{fmt_shape(row.output_shape)}</td><td data-v="{row.params}">{figure(row.params)}</td>'
                    f'<td data-v="{row.macs * fpm}">{figure(row.macs * fpm)}</td><td data-v="{row.memory_bytes}">{figure(row.memory_bytes)}</td>'
                    f'<td>{escape(field_text(row.field))}</td></tr>')
         if not row.leaf:
