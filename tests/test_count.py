@@ -23,21 +23,45 @@ REFERENCE = json.loads((Path(__file__).parent / "golden" / "count_reference.json
 PEERS = ("fvcore", "fvcore-train", "torchinfo", "calflops")
 
 
-BUNDLED = [c for c in REFERENCE["cases"] if c.get("source") != "pytorch"]
+BUNDLED = [c for c in REFERENCE["cases"] if "source" not in c]
 FROM_PYTORCH = [c for c in REFERENCE["cases"] if c.get("source") == "pytorch"]
+FROM_ULTRALYTICS = [c for c in REFERENCE["cases"] if c.get("source") == "ultralytics"]
+
+# What a description cannot say and ptflops sees (counting.py): a pooling or a ReLU written as a function counts once
+# rather than twice (the module's hook and the patched function), torchvision's LayerNorm2d not at all
+PTFLOPS_SPELLING = {
+    "mobilenet_v2": 1280 * 7 * 7,  # F.adaptive_avg_pool2d on 1280×7×7
+    "densenet121": 1024 * 7 * 7 + 1024 * 7 * 7,  # F.relu, then F.adaptive_avg_pool2d, on 1024×7×7
+    "convnext_tiny": 96 * 56 * 56 + 96 * 56 * 56 + 192 * 28 * 28 + 384 * 14 * 14 + 768,  # LayerNorm2d: stem, 3 downsamplings, head
+}
 
 
 def case_id(case) -> str:
     return f"{case['network']}-{'x'.join(map(str, case['input_shape']))}-b{case['batch']}"
 
 
-@pytest.mark.parametrize("case", BUNDLED, ids=case_id)
-@pytest.mark.parametrize("rule", PEERS)
+BUNDLED_RULES = [(case, rule) for case in BUNDLED for rule in PEERS + ("ptflops",) if rule in case]
+
+
+@pytest.mark.parametrize("case, rule", BUNDLED_RULES, ids=[f"{case_id(c)}-{r}" for c, r in BUNDLED_RULES])
 def test_bundled_networks_counted_as_each_tool_counts_them(case, rule):
     network = load(find(case["network"]), tuple(case["input_shape"]))
     counted = Counted(rule, case["batch"])
     walk(network, Settings(batch=case["batch"]), counted)
-    assert counted.total == case[rule]
+    expected = case[rule] + (PTFLOPS_SPELLING.get(case["network"], 0) if rule == "ptflops" else 0)
+    assert counted.total == expected
+
+
+@pytest.mark.parametrize("case", FROM_ULTRALYTICS, ids=case_id)
+def test_ultralytics_files_counted_as_ptflops_counts_the_models_ultralytics_builds(case):
+    """ptflops on Ultralytics' models: Conv's SiLU once (F.silu), SPPF's nn.MaxPool2d and nn.Upsample twice, the DFL
+    convolution by its hook, attention's `@` products not at all. convcalc reads the same file itself."""
+    ultralytics = pytest.importorskip("ultralytics")
+    path = Path(ultralytics.__file__).parent / "cfg" / "models" / case["network"]
+    network = load(path, tuple(case["input_shape"]))
+    counted = Counted("ptflops", 1)
+    walk(network, Settings(), counted)
+    assert counted.total == case["ptflops"]
 
 
 @pytest.mark.parametrize("case", FROM_PYTORCH, ids=case_id)
@@ -50,7 +74,7 @@ def test_attention_networks_read_from_pytorch_counted_as_each_tool_counts_them(c
     from convcalc.formats.pytorch import read_model
 
     network = read_model(f"torchvision.models:{case['network']}", tuple(case["input_shape"]))
-    expected = {rule: case[rule] for rule in PEERS}
+    expected = {rule: case[rule] for rule in PEERS + ("ptflops",)}
     if case["network"] == "maxvit_t":
         with torch.device("meta"):
             model = torchvision.models.maxvit_t()
@@ -65,7 +89,11 @@ def test_attention_networks_read_from_pytorch_counted_as_each_tool_counts_them(c
         expected["fvcore"] += rounding
         expected["fvcore-train"] += rounding
         expected["calflops"] += 2 * rounding
-    for rule in PEERS:
+        for m in attentions:  # ptflops hooks its projections (nn.Linear, 4·E² + 4·E per position) and patches no einsum
+            size = m.head_dim * m.n_heads
+            positions = {64: 56 * 56, 128: 28 * 28, 256: 14 * 14, 512: 7 * 7}[size]
+            expected["ptflops"] -= positions * (4 * size * size + 4 * size) - 2 * positions * m.max_seq_len * size
+    for rule in expected:
         counted = Counted(rule, case["batch"])
         walk(network, Settings(batch=case["batch"]), counted)
         assert counted.total == expected[rule], rule
@@ -83,51 +111,69 @@ LAYERS = [
     ("conv: {c: 8, k: 3, p: 1}", (3, 10, 12), {
         "macs": N * 8 * 3 * 9 * 10 * 12, "fvcore": N * 8 * 3 * 9 * 10 * 12,
         "torchinfo": (8 * 3 * 9 + 8) * N * 10 * 12,  # weight and bias, times batch and output positions
-        "calflops": 2 * N * 8 * 3 * 9 * 10 * 12 + N * 8 * 10 * 12}),  # 2·MAC + one add per output for the bias
+        "calflops": 2 * N * 8 * 3 * 9 * 10 * 12 + N * 8 * 10 * 12,  # 2·MAC + one add per output for the bias
+        "ptflops": N * 8 * 3 * 9 * 10 * 12 + N * 8 * 10 * 12}),
     ("conv: {c: 8, k: 3, s: 2, groups: 4, bias: false}", (4, 9, 9), {
-        "fvcore": N * 8 * 1 * 9 * 4 * 4, "torchinfo": 8 * 1 * 9 * N * 4 * 4, "calflops": 2 * N * 8 * 1 * 9 * 4 * 4}),
+        "fvcore": N * 8 * 1 * 9 * 4 * 4, "torchinfo": 8 * 1 * 9 * N * 4 * 4, "calflops": 2 * N * 8 * 1 * 9 * 4 * 4,
+        "ptflops": N * 8 * 1 * 9 * 4 * 4}),
     ("convT: {c: 4, k: 2, s: 2}", (6, 5, 5), {
         "fvcore": N * 6 * 4 * 4 * 5 * 5, "torchinfo": (6 * 4 * 4 + 4) * N * 10 * 10,
         # calflops sizes the bias term with the plain convolution formula: ⌊(5 − 2)/2⌋ + 1 = 2
-        "calflops": 2 * N * 6 * 4 * 4 * 5 * 5 + N * 4 * 2 * 2}),
-    ("linear: {out: 10}", (20,), {"fvcore": N * 20 * 10, "torchinfo": N * (20 * 10 + 10), "calflops": 2 * N * 20 * 10}),
+        "calflops": 2 * N * 6 * 4 * 4 * 5 * 5 + N * 4 * 2 * 2,
+        "ptflops": N * 6 * 4 * 4 * 5 * 5 + N * 4 * 10 * 10}),  # per input position; the bias per output element
+    ("linear: {out: 10}", (20,), {"fvcore": N * 20 * 10, "torchinfo": N * (20 * 10 + 10), "calflops": 2 * N * 20 * 10,
+                                  "ptflops": N * (20 * 10 + 10)}),
     ("linear: {out: 10}", (20, 7, 7), {  # a linear applied per position: torchinfo counts it once
-        "fvcore": N * 49 * 20 * 10, "torchinfo": N * (20 * 10 + 10), "calflops": 2 * N * 49 * 20 * 10}),
+        "fvcore": N * 49 * 20 * 10, "torchinfo": N * (20 * 10 + 10), "calflops": 2 * N * 49 * 20 * 10,
+        "ptflops": N * 49 * (20 * 10 + 10)}),
     ("batchnorm", (16, 5, 5), {
-        "fvcore": 2 * N * 16 * 25, "fvcore-train": 5 * N * 16 * 25, "torchinfo": N * 2 * 16, "calflops": 2 * N * 16 * 25}),
+        "fvcore": 2 * N * 16 * 25, "fvcore-train": 5 * N * 16 * 25, "torchinfo": N * 2 * 16, "calflops": 2 * N * 16 * 25,
+                   "ptflops": 2 * N * 16 * 25}),
     ("batchnorm: {affine: false}", (16, 5, 5), {"fvcore": N * 16 * 25, "fvcore-train": 4 * N * 16 * 25, "torchinfo": 0,
-                                                 "calflops": N * 16 * 25}),
+                                                 "calflops": N * 16 * 25, "ptflops": N * 16 * 25}),
     ("layernorm", (16, 5, 5), {"fvcore": 5 * N * 16 * 25, "fvcore-train": 5 * N * 16 * 25, "torchinfo": N * 2 * 16,
-                               "calflops": 5 * N * 16 * 25}),
-    ("groupnorm: {groups: 4, affine: false}", (16, 5, 5), {"fvcore": 4 * N * 16 * 25, "calflops": 4 * N * 16 * 25}),
-    ("relu", (16, 5, 5), {"macs": 0, "fvcore": 0, "torchinfo": 0, "calflops": N * 16 * 25}),
-    ("relu6", (16, 5, 5), {"calflops": 0}),  # nn.ReLU6 calls hardtanh, which calflops does not patch
-    ("sigmoid", (16, 5, 5), {"calflops": 0}),
-    ("gelu", (16, 5, 5), {"calflops": N * 16 * 25}),
-    ("maxpool: {k: 2}", (16, 6, 6), {"fvcore": 0, "calflops": N * 16 * 36}),  # per input element
-    ("global_avgpool", (16, 6, 6), {"fvcore": N * 16 * 36, "calflops": N * 16 * 36}),
+                               "calflops": 5 * N * 16 * 25, "ptflops": N * 16 * 25}),  # ptflops: no `affine` flag
+    ("groupnorm: {groups: 4, affine: false}", (16, 5, 5), {"fvcore": 4 * N * 16 * 25, "calflops": 4 * N * 16 * 25,
+                                                           "ptflops": N * 16 * 25}),
+    ("relu", (16, 5, 5), {"macs": 0, "fvcore": 0, "torchinfo": 0, "calflops": N * 16 * 25,
+                            "ptflops": 2 * N * 16 * 25}),  # nn.ReLU's hook, and the patched F.relu it calls
+    ("relu6", (16, 5, 5), {"calflops": 0, "ptflops": N * 16 * 25}),  # hooked; hardtanh is not patched  # nn.ReLU6 calls hardtanh, which calflops does not patch
+    ("sigmoid", (16, 5, 5), {"calflops": 0, "ptflops": 0}),
+    ("silu", (16, 5, 5), {"ptflops": N * 16 * 25}),  # not hooked; F.silu is patched
+    ("gelu", (16, 5, 5), {"calflops": N * 16 * 25, "ptflops": 2 * N * 16 * 25}),
+    ("maxpool: {k: 2}", (16, 6, 6), {"fvcore": 0, "calflops": N * 16 * 36,
+                                         "ptflops": 2 * N * 16 * 36}),  # per input element
+    ("global_avgpool", (16, 6, 6), {"fvcore": N * 16 * 36, "calflops": N * 16 * 36, "ptflops": 2 * N * 16 * 36}),
     ("global_avgpool", (16, 4, 6, 6), {"fvcore": 0, "calflops": N * 16 * 144}),  # fvcore has no 3-D adaptive pooling handle
-    ("upsample: {scale: 2}", (4, 5, 5), {"fvcore": N * 4 * 100, "calflops": N * 4 * 25}),
+    ("upsample: {scale: 2}", (4, 5, 5), {"fvcore": N * 4 * 100, "calflops": N * 4 * 25,
+                                         "ptflops": 4 * 100 + N * 4 * 100}),  # the hook: the first sample's output
     ("upsample: {scale: 2, mode: bilinear}", (4, 5, 5), {"fvcore": 4 * N * 4 * 100, "calflops": N * 4 * 25}),
-    ("resize: {size: 7, mode: bilinear}", (4, 5, 5), {"fvcore": 4 * N * 4 * 49, "calflops": 7 * 7}),  # calflops: ∏size
-    ("lrn: {size: 5}", (8, 3, 3), {"fvcore": 0, "calflops": 3 * N * 8 * 9 + N * (8 + 5 - 1) * 9}),
+    ("resize: {size: 7, mode: bilinear}", (4, 5, 5), {"fvcore": 4 * N * 4 * 49, "calflops": 7 * 7,
+                                                  "ptflops": N * 4 * 49}),  # calflops: ∏size
+    ("lrn: {size: 5}", (8, 3, 3), {"fvcore": 0, "ptflops": 0, "calflops": 3 * N * 8 * 9 + N * (8 + 5 - 1) * 9}),
     ("flatten", (4, 5, 5), {"fvcore": 0, "torchinfo": 0, "calflops": 0}),
     # global attention: the fused fast path at inference; fvcore in train mode sees the four projections
     ("attention: {heads: 2}", (8, 4, 4), {"macs": N * (4 * 16 * 8 * 8 + 2 * 16 * 16 * 8), "fvcore": 0,
-                                          "fvcore-train": N * 4 * 16 * 8 * 8, "torchinfo": 0, "calflops": 0}),
+                                          "fvcore-train": N * 4 * 16 * 8 * 8, "torchinfo": 0, "calflops": 0,
+                                          # ptflops' hook: q scaled, 3 projections with bias, 2 products and a softmax per head, out
+                                          "ptflops": N * (16 * 8 + 3 * 16 * 8 * 8 + 3 * 16 * 8 + 2 * (2 * 16 * 16 * 4 + 16 * 16)
+                                                          + 16 * 8 * (8 + 1))}),
     # windows of 2×2 on 5×4, padded to 6×4: T_p = 24, N = 4
     ("attention: {heads: 2, window: 2, position_bias: table}", (8, 5, 4), {
         "macs": N * (4 * 24 * 8 * 8 + 2 * 24 * 4 * 8), "fvcore": N * (4 * 24 * 8 * 8 + 2 * 24 * 4 * 8), "torchinfo": 0,
-        "calflops": 2 * N * (4 * 24 * 8 * 8 + 2 * 24 * 4 * 8) + N * 2 * 24 * 4}),  # + one per softmax score
+        "calflops": 2 * N * (4 * 24 * 8 * 8 + 2 * 24 * 4 * 8) + N * 2 * 24 * 4,  # + one per softmax score
+        "ptflops": N * 2 * 24 * 4 * 8 + N * 2 * 24 * 4}),  # two q.matmul products and the softmax; F.linear not patched
     # Swin V2: cosine scores written with `@` (not patched by calflops), a bias MLP 2→512→2 on 3×3 offsets
     ("attention: {heads: 2, window: 2, position_bias: mlp, cosine: true}", (8, 4, 4), {
         "macs": N * (4 * 16 * 8 * 8 + 2 * 16 * 4 * 8 + 9 * (2 * 512 + 512 * 2)),
         "fvcore": N * (4 * 16 * 8 * 8 + 2 * 16 * 4 * 8 + 9 * (2 * 512 + 512 * 2)),
         "torchinfo": N * (2 * 512 + 512 + 512 * 2),  # the MLP's two Linear modules' parameters
-        "calflops": 2 * N * (4 * 16 * 8 * 8 + 16 * 4 * 8 + 9 * (2 * 512 + 512 * 2)) + N * 2 * 16 * 4 + N * 9 * 512}),
+        "calflops": 2 * N * (4 * 16 * 8 * 8 + 16 * 4 * 8 + 9 * (2 * 512 + 512 * 2)) + N * 2 * 16 * 4 + N * 9 * 512,
+        # one product (the scores are an `@`), the softmax, the MLP: Linear (2·512 + 512), ReLU twice, Linear (512·2)
+        "ptflops": N * 16 * 4 * 8 + N * 2 * 16 * 4 + N * 9 * (2 * 512 + 512 + 2 * 512 + 512 * 2)}),
     ("class_token", (8, 5), {"torchinfo": 0}),  # a parameter of the model, not a module
     ("space_to_depth", (4, 6, 6), {"macs": 0, "fvcore": 0, "torchinfo": 0, "calflops": 0}),
-    ("dropout", (4, 5, 5), {"calflops": 0}),
+    ("dropout", (4, 5, 5), {"calflops": 0, "ptflops": 0}),
 ]
 
 
@@ -186,9 +232,9 @@ def test_default_output_has_no_count():
 
 
 def test_unknown_rule_is_one_error_line():
-    result = runner.invoke(app, ["net", "vgg11", "--count", "ptflops"])
+    result = runner.invoke(app, ["net", "vgg11", "--count", "flopth"])
     assert result.exit_code != 0
-    assert result.stderr.strip().startswith("Error: --count:") and "got 'ptflops'" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert result.stderr.strip().startswith("Error: --count:") and "got 'flopth'" in result.stderr and len(result.stderr.splitlines()) == 1
 
 
 def test_thop_rule_by_arithmetic():

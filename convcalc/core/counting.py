@@ -23,6 +23,15 @@ own output (tests/oracle/make_count_reference.py).
                   (matmul, bmm, F.linear) their multiply-adds; everything else 0 — activations, max
                   pooling, merges, F.interpolate; a region of a PyTorch model read whole (`subgraph`)
                   counts its convolutions, products and norms as above, as the reader saw them run
+    ptflops       ptflops 0.7.5's default backend: forward hooks on torch.nn modules and patched functions, so a
+                  module whose forward calls a patched function counts twice: conv and convT MACs + 1 per output
+                  element for a bias; linear (in·out + out)·positions; nn.ReLU, ELU and GELU 2 per output element,
+                  ReLU6 and LeakyReLU 1, SiLU and Softmax 1 (their functions); every pooling 2 per input element;
+                  batch, instance and group norm 1 per element (2 with affine), nn.LayerNorm 1 (its flag is not
+                  named `affine`); nn.Upsample 2 per output element, F.interpolate 1; nn.MultiheadAttention its
+                  hook's formula; Swin's windows their two products and softmax (its projections are F.linear, not
+                  patched); a region read whole (`subgraph`) with weights what thop counts of it, without 0;
+                  everything else 0 — merges, sigmoid, hardswish, `@` and einsum products
     darknet       the BFLOPs Darknet prints (×10⁹): 2 per multiply-add of a convolution (no bias, no batchnorm);
                   max and local average pooling K²·C per output position; a shortcut (add) 1 per output
                   element and added layer; everything else 0 — connected layers too, as Darknet states them
@@ -42,8 +51,9 @@ Windowed attention (Swin's, MaxViT's) is linear layers and explicit products: fv
 MACs; calflops 2·MACs + one per softmax score (heads·T_p·N), less the cosine attention's scores
 (written with `@`, which it does not patch: 2·T_p·N·E), plus Swin V2's bias-MLP ReLU; torchinfo
 counts none of it (its projections are never called as modules) but Swin V2's bias MLP, which is.
-MaxViT differs from these rules twice: torchinfo counts its projections (4·E² + 4·E, called as
-modules), and fvcore and calflops count its einsums by NumPy's estimate, rounded to 4 digits. Swin
+ptflops counts nn.MultiheadAttention by its own hook, whichever path it takes. MaxViT differs from these rules twice: torchinfo counts its projections (4·E² + 4·E, called as
+modules), and fvcore and calflops count its einsums by NumPy's estimate, rounded to 4 digits (ptflops: its projections,
+as modules, and not its einsums). Swin
 V2's bias MLP runs once per forward pass; convcalc, and these rules, count it per sample. A region
 of an ONNX file read as a whole (`subgraph`) counts as its matrix products, as a linear layer does.
 
@@ -52,7 +62,9 @@ What a description cannot always know is how the code spells an operation: a glo
 say which it was: a `mean` row; a description may write `mean` too — though PyTorch computes
 F.adaptive_avg_pool2d(x, 1) as a mean, which the running reader then reads as one),
 torch.add() is counted by calflops where `+` is not, and thop counts nn.AdaptiveAvgPool2d but not
-F.adaptive_avg_pool2d (MobileNetV2's and DenseNet's last pooling). The rules follow the torch.nn modules and
+F.adaptive_avg_pool2d (MobileNetV2's and DenseNet's last pooling); ptflops counts those and DenseNet's last
+F.relu once rather than twice, and torchvision's LayerNorm2d (a subclass of nn.LayerNorm, which its hooks match by
+exact type) not at all: ConvNeXt's stem and downsampling norms. The rules follow the torch.nn modules and
 torchvision's code. LeNet's subsampling, not a PyTorch operation, counts as its MACs (× 2 in
 calflops). ConvNeXt's layer scale is a parameter of its block, not a module: 0 in torchinfo.
 """
@@ -72,6 +84,7 @@ RULES = {  # name: what the figure is, for the footer
     "calflops": N_("calflops' FLOPs"),
     "darknet": N_("Darknet's BFLOPs, as its printout states them"),
     "thop": N_("thop's profile (ultralytics-thop, whose count Ultralytics prints × 2 as GFLOPs)"),
+    "ptflops": N_("ptflops' get_model_complexity_info (its default PyTorch backend)"),
 }
 
 NORMS = ("layernorm", "groupnorm", "instancenorm")
@@ -195,6 +208,61 @@ def thop(row, batch: int) -> int:
     return 0
 
 
+PTFLOPS_TWICE = ("relu", "elu", "gelu", "maxpool", "avgpool", "adaptive_avgpool", "adaptive_maxpool", "global_avgpool",
+                 "global_maxpool")  # modules whose hook counts and whose forward calls a patched function that counts again
+
+
+def ptflops(row, batch: int) -> int:
+    """ptflops 0.7.5's default backend (pytorch_ops.py): forward hooks on torch.nn modules, plus patched
+    torch.nn.functional calls and tensor methods, so a module whose forward calls a patched function counts twice."""
+    kind, layer = row.kind, row.layer
+    inputs, outputs = batch * prod(row.input_shape), batch * prod(row.output_shape)
+    if kind in ("conv", "convT"):  # ∏K·C_in·C_out/g per output (input, transposed) position, + 1 per output for the bias
+        return row.macs + (outputs if layer.bias else 0)
+    if kind == "linear":  # (in·out + out)·∏leading
+        return row.macs + (outputs if layer.bias else 0)
+    if kind in PTFLOPS_TWICE:  # the module's hook and the patched F.relu, F.max_pool2d, … it calls: 2 per element
+        return 2 * (outputs if kind in ACTIVATION_OUTPUTS else inputs)
+    if kind in ("relu6", "leaky_relu"):  # hooked; their forwards call hardtanh and leaky_relu, not patched
+        return outputs
+    if kind in ("silu", "swish", "softmax"):  # not hooked, but F.silu and F.softmax are patched
+        return inputs
+    if kind in ("batchnorm", "instancenorm", "groupnorm"):
+        return inputs * (2 if affine_of(layer) else 1)
+    if kind == "layernorm":  # nn.LayerNorm's flag is elementwise_affine: the hook's `affine` test never holds
+        return inputs
+    if kind == "upsample":  # the hook: output elements of the first sample; F.interpolate: output elements
+        return prod(row.output_shape) + outputs
+    if kind == "resize":
+        return outputs
+    if kind == "subgraph":  # a region with weights: its modules as thop counts them (a detection head's DFL convolution);
+        return layer.thop * batch if row.params else 0  # without: products written `@` or einsum, softmax as a method: 0
+    if kind == "attention":
+        return ptflops_attention(row, batch)
+    return 0
+
+
+def ptflops_attention(row, batch: int) -> int:
+    """Global: nn.MultiheadAttention's hook (the query's scaling, projections with their biases, both products and the
+    softmax per head). Windows, as torchvision's Swin writes them: its projections are F.linear calls (not patched, 0),
+    its products q.matmul(k.T) and attn.matmul(v) (patched; Swin V2's cosine scores are an `@`, not patched), its
+    softmax F.softmax; Swin V2's bias MLP is two nn.Linear modules and an nn.ReLU (counted twice)."""
+    layer, embed = row.layer, row.input_shape[0]
+    if layer.window is None:
+        tokens, head = prod(row.input_shape[1:]), embed // layer.heads
+        projections = 3 * tokens * embed * embed + (3 * tokens * embed if layer.bias else 0) + tokens * embed * (embed + 1)
+        heads = layer.heads * (2 * tokens * tokens * head + tokens * tokens)
+        return batch * (tokens * embed + projections + heads)
+    windows = row.cost.axes[0]
+    scores = batch * layer.heads * windows.tokens * windows.per_window  # heads·T_p·N
+    products = scores * embed // layer.heads  # T_p·N·E, each of the two products
+    mlp = windows.offsets * (2 * BIAS_MLP_WIDTH + BIAS_MLP_WIDTH + 2 * BIAS_MLP_WIDTH + BIAS_MLP_WIDTH * layer.heads)
+    return (products if layer.cosine else 2 * products) + scores + (batch * mlp if layer.position_bias == "mlp" else 0)
+
+
+ACTIVATION_OUTPUTS = ("relu", "elu", "gelu")
+
+
 def darknet(row, batch: int) -> int:
     """Darknet's l.bflops (convolutional_layer.c, maxpool_layer.c, shortcut_layer.c), × 10⁹."""
     if row.kind == "conv":
@@ -231,6 +299,8 @@ def count(rule: str, row, batch: int) -> int:
         return thop(row, batch)
     if rule == "darknet":
         return darknet(row, batch)
+    if rule == "ptflops":
+        return ptflops(row, batch)
     return calflops(row, batch)
 
 

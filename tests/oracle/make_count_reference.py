@@ -1,13 +1,15 @@
-"""What fvcore, torchinfo and calflops themselves print for a few torchvision networks, for the
-`--count` tests (tests/test_count.py).
+"""What fvcore, torchinfo, calflops and ptflops themselves print for a few torchvision networks, and
+ptflops for a few Ultralytics models, for the `--count` tests (tests/test_count.py).
 
 Writes tests/golden/count_reference.json: for each network and batch, each peer's total as the
 peer computes it — fvcore's FlopCountAnalysis (model in eval and in train mode), torchinfo's
-"Total mult-adds", calflops' FLOPs. The bundled networks by their description; the attention
-networks (`"source": "pytorch"`) read by convcalc from torchvision's code. Regenerate with the peers
-installed:
+"Total mult-adds", calflops' FLOPs, and ptflops' get_model_complexity_info with its default backend
+(batch 1 only: ptflops builds its own input of one sample). The bundled networks by their
+description; the attention networks (`"source": "pytorch"`) read by convcalc from torchvision's code;
+the Ultralytics models (`"source": "ultralytics"`) built by Ultralytics from its own YAML file, which
+convcalc reads. Regenerate with the peers installed:
 
-    pip install torch==2.14.1 torchvision==0.29.1 fvcore torchinfo calflops
+    pip install torch==2.14.1 torchvision==0.29.1 fvcore torchinfo calflops ptflops ultralytics
     python tests/oracle/make_count_reference.py
 """
 
@@ -30,6 +32,9 @@ CASES = [
 # torchvision networks with attention, not bundled: convcalc reads them from PyTorch
 PYTORCH_CASES = [("vit_b_16", (3, 224, 224), 1), ("swin_t", (3, 224, 224), 1), ("swin_v2_t", (3, 256, 256), 1),
                  ("swin_s", (3, 200, 300), 1), ("maxvit_t", (3, 224, 224), 1)]
+# Ultralytics' model files (under ultralytics/cfg/models), at 640×640
+ULTRALYTICS_CASES = ["v8/yolov8n.yaml", "11/yolo11n.yaml", "v5/yolov5n.yaml", "v10/yolov10n.yaml", "12/yolo12n.yaml",
+                     "v8/yolov8n-seg.yaml", "v8/yolov8n-pose.yaml", "v8/yolov8n-cls.yaml"]
 
 
 def build(name: str):
@@ -65,6 +70,32 @@ def calflops_count(model, x) -> int:
     return int(flops)
 
 
+def ptflops_count(model, shape) -> int:
+    import io
+
+    from ptflops import get_model_complexity_info
+
+    model.eval()
+    macs, _params = get_model_complexity_info(model, tuple(shape), as_strings=False, print_per_layer_stat=False,
+                                              ost=io.StringIO())
+    return int(macs)
+
+
+def ultralytics_model(name: str):
+    import contextlib
+    import io
+
+    import ultralytics
+    from ultralytics.nn import tasks
+
+    path = Path(ultralytics.__file__).parent / "cfg" / "models" / name
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        task = tasks.guess_model_task(tasks.yaml_model_load(str(path)))
+        kinds = {"detect": tasks.DetectionModel, "segment": tasks.SegmentationModel, "pose": tasks.PoseModel,
+                 "classify": tasks.ClassificationModel}
+        return kinds[task](str(path), verbose=False).eval()
+
+
 def main() -> None:
     import fvcore
     import torch
@@ -81,12 +112,20 @@ def main() -> None:
                      **({"source": "pytorch"} if (name, shape, batch) in PYTORCH_CASES else {}),
                      "fvcore": fvcore_count(model, x, train=False), "fvcore-train": fvcore_count(model, x, train=True),
                      "torchinfo": torchinfo_count(model, x), "calflops": calflops_count(model, x)}
+        if batch == 1:
+            entry["ptflops"] = ptflops_count(model, shape)
+        found.append(entry)
+        print(entry, flush=True)
+    for name in ULTRALYTICS_CASES:
+        model = ultralytics_model(name)
+        entry = {"network": name, "input_shape": [3, 640, 640], "batch": 1, "source": "ultralytics",
+                 "ptflops": ptflops_count(model, (3, 640, 640))}
         found.append(entry)
         print(entry, flush=True)
     from importlib.metadata import version
 
     versions = {"torch": torch.__version__, "fvcore": version("fvcore"), "torchinfo": torchinfo.__version__,
-                "calflops": version("calflops")}
+                "calflops": version("calflops"), "ptflops": version("ptflops"), "ultralytics": version("ultralytics")}
     OUT.write_text(json.dumps({"versions": versions, "cases": found}, indent=1) + "\n")
     print("wrote", OUT)
 
