@@ -199,7 +199,7 @@ def to_stderr():
 def read_model(target: str, input_shape: tuple[int, ...] | None) -> Network:
     """`target` built and mapped to a convcalc network on `input_shape` (C×H×W, no batch); what the model's code
     prints goes to standard error."""
-    with to_stderr():
+    with to_stderr(), dynamo_left_unimported(import_torch()):
         return read_quietly(target, input_shape)
 
 
@@ -209,8 +209,42 @@ def read_module(module, input_shape: tuple[int, ...] | None) -> Network:
     import copy
 
     target = type(module).__name__
-    with to_stderr():
+    with to_stderr(), dynamo_left_unimported(import_torch()):
         return read_quietly(target, input_shape, lambda devices=(): copy.deepcopy(module))
+
+
+@contextmanager
+def dynamo_left_unimported(torch):
+    """PyTorch wraps many of its own functions (the reference decompositions a factory such as torch.arange runs
+    on the meta device, among them) so that torch.compile never traces into them; the first call of each wrapper
+    imports torch._dynamo, about a second. No compilation can be under way while it is not imported, so for this
+    read each wrapper is told that its function needs no wrapping (found among the live functions, about 0.1 s);
+    a process that has imported torch._dynamo keeps PyTorch's own path."""
+    import gc
+    import sys
+    import types
+
+    wrapper = getattr(getattr(torch, "_compile", None), "_disable_dynamo", None)
+    if "torch._dynamo" in sys.modules or wrapper is None:
+        yield
+        return
+    code = wrapper(lambda: None).__code__
+    if "fn" not in code.co_freevars:
+        yield
+        return
+    cell, marked = code.co_freevars.index("fn"), []
+    for function in gc.get_objects():
+        if type(function) is types.FunctionType and function.__code__ is code:
+            inner = function.__closure__[cell].cell_contents  # (its __wrapped__ may be another's, copied over by a later wraps)
+            if hasattr(inner, "__dict__") and "__dynamo_disable" not in vars(inner):
+                setattr(inner, "__dynamo_disable", inner)  # the name the wrapper caches its undecorated function under
+                marked.append(inner)
+    try:
+        yield
+    finally:
+        for inner in marked:
+            if vars(inner).get("__dynamo_disable") is inner:
+                delattr(inner, "__dynamo_disable")
 
 
 def read_quietly(target: str, input_shape: tuple[int, ...] | None, make=None) -> Network:

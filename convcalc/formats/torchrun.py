@@ -133,6 +133,10 @@ def record(torch, model, x, values: dict | None = None):
         return found
 
     class Recorder(TorchDispatchMode):
+        @classmethod
+        def _should_skip_dynamo(cls) -> bool:  # nothing compiles a read: no wrapper, whose first call imports torch._dynamo
+            return False
+
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             kwargs = kwargs or {}
             name = func._overloadpacket.__name__
