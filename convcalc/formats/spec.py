@@ -558,6 +558,7 @@ def loads(text: str, filename: str = "<string>", input_shape: tuple[int, ...] | 
         raise SpecError(Note("{filename}:{line_of}: layers: must list at least one layer, got []", filename=filename, line_of=line_of(raw, 'layers', 1)))
     builder = _Builder(filename, check_blocks(raw.get("blocks"), filename, line_of(raw, "blocks", 1)))
     env = network_arguments(raw.get("args"), arguments, filename, line_of(raw, "args", 1))
+    env.setdefault("in_channels", shape[0])  # the input's channels, for a block described on its own (C/r in SE)
     body = builder.sequence(raw["layers"], "layers", line_of(raw, "layers", 1), env, (), "")
     source = raw.get("source", "")
     if not isinstance(source, str):
