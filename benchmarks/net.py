@@ -2,7 +2,8 @@
 
 Targets (ratios of medians, both sides measured interleaved in this one run):
 - `convcalc net vgg16.yaml`, whole process: ≤ 1.5× `python -c "import typer, rich.console, rich.table, yaml"`;
-  `import convcalc; convcalc.summary("resnet50")` the same (the HTML and graph code load only when asked);
+  `import convcalc; convcalc.summary("resnet50")` the same (the HTML and graph code load only when asked), and
+  `convcalc compare` of a quoted layer and a description;
 - against torchinfo's summary of torchvision's VGG-16 (import, build, summary — what a user runs
   today): ≥ 30× faster and ≥ 20× less peak memory (run when torch, torchvision and torchinfo
   import in --torch-python, default this interpreter);
@@ -99,6 +100,7 @@ def main() -> int:
             "floor": FLOOR,
             "vgg16": [*CONVCALC, "net", "vgg16.yaml"],
             "library": [sys.executable, "-c", "import convcalc; convcalc.summary('resnet50')"],
+            "compare": [*CONVCALC, "compare", "layer --cout 64 --k 3 --p 1", "separable", "--input", "32x56x56", "--explain"],
         }
         m = medians(commands, args.runs)
         ratio = m["vgg16"][0] / m["floor"][0]
@@ -109,6 +111,11 @@ def main() -> int:
         ok &= ratio <= 1.5
         print(f"import convcalc; convcalc.summary('resnet50'): {m['library'][0] * 1000:.0f} ms = {ratio:.2f}× the floor "
               f"(target ≤ 1.5×, as net) {verdict(ratio <= 1.5)}")
+
+        ratio = m["compare"][0] / m["floor"][0]
+        ok &= ratio <= 1.5
+        print(f"convcalc compare (a quoted layer and a description, explained): {m['compare'][0] * 1000:.0f} ms = {ratio:.2f}× "
+              f"the floor (target ≤ 1.5×, as net) {verdict(ratio <= 1.5)}")
 
         html = medians({"floor": FLOOR, "html": [*CONVCALC, "net", "resnet152", "-o", str(Path(tmp) / "r152.html")]}, max(3, args.runs // 3))
         size = (Path(tmp) / "r152.html").stat().st_size

@@ -169,7 +169,7 @@ SETTINGS = dict(cls=Commands, add_completion=True, no_args_is_help=True, rich_ma
 app = typer.Typer(**SETTINGS)
 
 
-COMMANDS = ("layer", "net", "zoo", "export", "compute", "solve")  # each a module of this package, in the help's order
+COMMANDS = ("layer", "net", "compare", "zoo", "export", "compute", "solve")  # each a module of this package, in the help's order
 
 
 def register(*names: str) -> None:

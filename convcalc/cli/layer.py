@@ -80,10 +80,46 @@ def layer(
 
     Example: convcalc layer --in 32 --k 3 --p 1 --s 2 --no-bias --explain
     """
+    from ..core.network import Settings, single_layer
+
+    kind = op.value
+    built, shape, worked_out = build_layer(size, cin, cout, k, s, p, p_total, d, groups, no_bias, op, output_padding, out,
+                                           normalized, dims, ceil)
+    try:
+        report = single_layer(built, shape, Settings(batch=batch, flops_per_mac=flops_per_mac, input_grad=not_first))
+    except ConvcalcError as error:
+        fail(flag_message(error, kind))
+    drawing = []
+    if draw:
+        from ..render import teach as teach_render
+        from ..core.geometry import ConvAxis, TransposedAxis
+
+        axes = report.leaves[0].cost.axes
+        spatial = report.leaves[0].input_shape[1:]
+        if axes and isinstance(axes[0], TransposedAxis):
+            drawing = teach_render.scatter_lines(spatial, axes)
+        elif not axes or not isinstance(axes[0], ConvAxis):
+            drawing = [_("(--draw: --op {kind} slides no window over its input: nothing to draw)").format(kind=kind)]
+        else:
+            drawing = teach_render.draw_lines(spatial, axes, colour=colour_drawing(fmt))
+        if fmt is Format.csv:
+            fail(_("--draw: a picture has no place in CSV; use --format table, markdown or json, got --format csv"), 2)
+    emit_layer(report, fmt, explain_parts(explain, *(("memory", "backward") if backward else ())), drawing, backward, worked_out)
+
+
+def parser():
+    """The layer command's own parser, alone: `compare` reads a quoted `layer …` with it."""
+    single = typer.Typer(add_completion=False)
+    single.command()(layer)
+    return typer.main.get_command(single)
+
+
+def build_layer(size, cin, cout, k, s, p, p_total, d, groups, no_bias, op, output_padding, out, normalized, dims, ceil):
+    """The layer the flags describe, its input shape (C × spatial) and, when --out gave the output, the sentence
+    saying how the input was worked out. Shared with `compare`, which takes a quoted `layer …` as one design."""
     from ..core.errors import quote
     from ..core.layers import AdaptivePool, Conv, ConvTranspose, Flatten, InstanceNorm, Linear, Norm, Pool
     from ..core.limits import MAX_INT
-    from ..core.network import Settings, single_layer
 
     kind = op.value
     given = {"--in": size, "--k": k, "--s": s, "--p": p, "--p-total": p_total, "--d": d, "--groups": groups, "--cout": cout,
@@ -152,26 +188,7 @@ def layer(
         built = InstanceNorm()
     else:
         built = Flatten()
-    try:
-        report = single_layer(built, shape, Settings(batch=batch, flops_per_mac=flops_per_mac, input_grad=not_first))
-    except ConvcalcError as error:
-        fail(flag_message(error, kind))
-    drawing = []
-    if draw:
-        from ..render import teach as teach_render
-        from ..core.geometry import ConvAxis, TransposedAxis
-
-        axes = report.leaves[0].cost.axes
-        spatial = report.leaves[0].input_shape[1:]
-        if axes and isinstance(axes[0], TransposedAxis):
-            drawing = teach_render.scatter_lines(spatial, axes)
-        elif not axes or not isinstance(axes[0], ConvAxis):
-            drawing = [_("(--draw: --op {kind} slides no window over its input: nothing to draw)").format(kind=kind)]
-        else:
-            drawing = teach_render.draw_lines(spatial, axes, colour=colour_drawing(fmt))
-        if fmt is Format.csv:
-            fail(_("--draw: a picture has no place in CSV; use --format table, markdown or json, got --format csv"), 2)
-    emit_layer(report, fmt, explain_parts(explain, *(("memory", "backward") if backward else ())), drawing, backward, worked_out)
+    return built, shape, worked_out
 
 
 def parse_shape(text: str) -> tuple[int, ...]:

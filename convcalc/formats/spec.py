@@ -135,7 +135,7 @@ class _Builder:
         if isinstance(value, str) and "$" in value:
             name = value.strip()[1:]
             if value.strip().startswith("$") and name.isidentifier():
-                if name not in env and not env:  # no arguments declared at all: say how to declare one
+                if name not in env and not set(env) - {BUILT_IN}:  # no arguments declared at all: say how to declare one
                     self.fail(line, path, Note("unknown argument: declare it with a default, as args: {{{name}: 64}} at the top (or a "
                                                "block's args:), then --set {name}=… changes it, got {value}", name=name, value=quote(value)))
                 if name not in env:
@@ -492,6 +492,9 @@ def check_input(value, filename: str, line: int) -> tuple[int, ...]:
     return tuple(value)
 
 
+BUILT_IN = "in_channels"  # the one argument every description has: its input's channels
+
+
 def network_arguments(raw, given: dict | None, filename: str, line: int) -> dict:
     """The description's `args:` (name → default, or `required`), with the values given on the
     command line (`--set classes=10`) in place of the defaults."""
@@ -558,7 +561,7 @@ def loads(text: str, filename: str = "<string>", input_shape: tuple[int, ...] | 
         raise SpecError(Note("{filename}:{line_of}: layers: must list at least one layer, got []", filename=filename, line_of=line_of(raw, 'layers', 1)))
     builder = _Builder(filename, check_blocks(raw.get("blocks"), filename, line_of(raw, "blocks", 1)))
     env = network_arguments(raw.get("args"), arguments, filename, line_of(raw, "args", 1))
-    env.setdefault("in_channels", shape[0])  # the input's channels, for a block described on its own (C/r in SE)
+    env.setdefault(BUILT_IN, shape[0])  # the input's channels, for a block described on its own (C/r in SE)
     body = builder.sequence(raw["layers"], "layers", line_of(raw, "layers", 1), env, (), "")
     source = raw.get("source", "")
     if not isinstance(source, str):
