@@ -96,8 +96,8 @@ def quoted_layer(text: str, shape):
     try:
         context = command.make_context("layer", words[1:])
     except Exception as error:  # click's usage errors: an unknown flag, a value of the wrong type
-        fail(_("DESIGN: {reason}, got {value}").format(reason=getattr(error, "format_message", lambda: str(error))(),
-                                                        value=quote(text)), 2)
+        reason = error.format_message() if hasattr(error, "format_message") else str(error)
+        fail(_("DESIGN: {reason}, got {value}").format(reason=reason, value=quote(text)), 2)
     params = {**context.params, "op": layer_command.Op(context.params["op"])}  # click's value; typer makes the Enum later
     others = [name for name, value in params.items() if name not in LAYER_ONLY and value != command_default(command, name)]
     if others:
