@@ -87,6 +87,7 @@ def quoted_layer(text: str, shape):
     from ..core.errors import quote
     from ..core.network import LayerNode, Network
     from . import layer as layer_command
+    from .group import ClickExit, ClickUsageError
 
     try:
         words = shlex.split(text)
@@ -95,7 +96,7 @@ def quoted_layer(text: str, shape):
     command = layer_command.parser()
     try:
         context = command.make_context("layer", words[1:])
-    except Exception as error:  # click's usage errors: an unknown flag, a value of the wrong type
+    except (ClickUsageError, ClickExit) as error:  # an unknown flag, a value of the wrong type, --help
         reason = error.format_message() if hasattr(error, "format_message") else str(error)
         fail(_("DESIGN: {reason}, got {value}").format(reason=reason, value=quote(text)), 2)
     params = {**context.params, "op": layer_command.Op(context.params["op"])}  # click's value; typer makes the Enum later

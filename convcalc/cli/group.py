@@ -42,10 +42,10 @@ class Commands(typer.core.TyperGroup):
 try:  # typer ≥ 0.25 carries its own copy of click
     from typer._click.exceptions import BadOptionUsage, BadParameter, MissingParameter, NoArgsIsHelpError, NoSuchOption
     from typer._click.exceptions import UsageError as ClickUsageError
-    from typer.exceptions import Abort as ClickAbort
+    from typer.exceptions import Abort as ClickAbort, Exit as ClickExit
 except ImportError:
-    from click.exceptions import Abort as ClickAbort, BadOptionUsage, BadParameter, MissingParameter, NoArgsIsHelpError, \
-        NoSuchOption, UsageError as ClickUsageError
+    from click.exceptions import Abort as ClickAbort, BadOptionUsage, BadParameter, Exit as ClickExit, MissingParameter, \
+        NoArgsIsHelpError, NoSuchOption, UsageError as ClickUsageError
 
 
 ROOT_VALUES = ("--lang",)  # the root's options that take a value
