@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import NamedTuple
 
 import typer
 
@@ -14,7 +15,7 @@ from .output import can_print, colour_drawing, console, fit_width, print_drawing
 
 
 COMPUTE_FLAGS = {
-    "conv": {"--w", "--s", "--p", "--d", "--groups", "--bias"},
+    "conv": {"--w", "--s", "--p", "--d", "--groups", "--bias", "--flip"},
     "convT": {"--w", "--s", "--p", "--d", "--groups", "--bias", "--output-padding"},
     "maxpool": {"--k", "--s", "--p", "--d", "--ceil"},
     "avgpool": {"--k", "--s", "--p", "--ceil", "--no-count-pad"},
@@ -40,6 +41,9 @@ def compute(
     symbolic: bool = typer.Option(False, "--symbolic", help="Write each output as a sum of named terms: a11k11 + a12k12 + …"),
     draw: bool = typer.Option(False, "--draw", help="Draw the padded input, the first window and the rows no window reaches."),
     show_steps: bool = typer.Option(False, "--explain", help="Write every output element's sum, as the notes do."),
+    flip: bool = typer.Option(False, "--flip", help="True convolution, as nndl defines 卷积: the kernel flipped along each spatial axis before it slides (without it, cross-correlation, as PyTorch's conv)."),
+    let: list[str] = typer.Option(None, "--let", help="Name a tensor for --x, --w and --bias, as the notes write it: --let K='torch.tensor([[1.0, -1.0]])' (repeatable)."),
+    then: list[str] = typer.Option(None, "--then", help="Apply another operation to the output: --then 'maxpool --k 2' (repeatable, in order)."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
     lang: Lang = LANG_OPTION,
 ):
@@ -48,20 +52,25 @@ def compute(
     Example: convcalc compute --x '[[0,1,2],[3,4,5],[6,7,8]]' --w '[[0,1],[2,3]]'   (→ [[19, 25], [37, 43]])
 
     Example: convcalc compute --op maxpool --x '[[0,1,2],[3,4,5],[6,7,8]]' --k 2 --s 1 --explain
+
+    Example: convcalc compute --x 'X = torch.ones((6, 8)); X[:, 2:6] = 0' --w '[[1, -1]]' --then 'maxpool --k 2'
     """
-    from ..core.errors import quote
+    from ..core.errors import SpecError, quote
     from ..teach import compute as teach
 
     kind = op.value
-    given = {"--w": w, "--k": k, "--s": s, "--p": p, "--d": d, "--groups": groups, "--bias": bias,
-             "--output-padding": output_padding, "--ceil": ceil or None, "--no-count-pad": no_count_pad or None}
-    for flag, value in given.items():
-        if value is not None and flag not in COMPUTE_FLAGS[kind]:
-            fail(no_such_option(flag, kind, value), 2)
-    if kind in ("conv", "convT") and w is None:
-        fail(_("--w: --op {kind} needs the kernel's values, got none").format(kind=kind), 2)
-    if kind in ("maxpool", "avgpool") and k is None:
-        fail(_("--k: --op {kind} needs the window size, got none").format(kind=kind), 2)
+    check_flags(kind, {"--w": w, "--k": k, "--s": s, "--p": p, "--d": d, "--groups": groups, "--bias": bias,
+                       "--output-padding": output_padding, "--ceil": ceil or None, "--no-count-pad": no_count_pad or None,
+                       "--flip": flip or None})
+    names = {}
+    if let:
+        from ..formats.tensortext import evaluate_names
+
+        try:
+            names = evaluate_names(let)
+        except SpecError as error:
+            fail(error, 2)
+    stages = [parse_stage(text) for text in then or []]  # every --then read before any arithmetic
     try:
         if x is None:
             if not symbolic or size is None:
@@ -75,27 +84,135 @@ def compute(
                 fail(_("--in: {dims} positive sizes of at most 4,096 values in all, got {value}").format(dims=dims, value=quote(size)), 2)
             values = teach.Tensor(spatial, tuple(range(1, prod(spatial) + 1)))
         else:
-            values = teach.tensor(read_values(x, "--x"), "x")
+            values = teach.tensor(read_values(x, "--x", names), "x")
         x_t = teach.as_input(values, dims)
-        strides = parse_sizes(s, "--s")
-        padding = parse_sizes(p or "0", "--p")
-        dilation = parse_sizes(d or "1", "--d")
-        bias_t = teach.tensor(read_values(bias, "--bias"), "bias") if bias is not None else None
-        if kind in ("conv", "convT"):
-            raw = read_values(w, "--w")
-            if symbolic and raw is None:
-                fail(_("--w: give the kernel, got none"), 2)
-            w_t = teach.as_kernel(teach.tensor(raw, "w"), dims, kind, x_t.shape[0], groups or 1)
-            if kind == "conv":
-                result = teach.conv(x_t, w_t, 1 if strides is None else strides, padding, dilation, groups or 1, bias_t)
-            else:
-                result = teach.conv_transpose(x_t, w_t, 1 if strides is None else strides, padding,
-                                              parse_sizes(output_padding or "0", "--output-padding"), dilation, groups or 1, bias_t)
-        else:
-            result = teach.pool(x_t, kind, parse_sizes(k, "--k"), strides, padding, dilation, ceil, not no_count_pad)
+        first = Stage("", kind, w, bias, k, s, p, d, groups, output_padding, ceil, no_count_pad, flip)
+        if symbolic and kind in ("conv", "convT") and read_values(w, "--w", names) is None:
+            fail(_("--w: give the kernel, got none"), 2)
+        results = [run(first, x_t, dims, names)]
+        for stage in stages:
+            results.append(run(stage, results[-1].output, dims, names))
     except ConvcalcError as error:
         fail(error)
-    emit_compute(result, fmt, show_steps, symbolic, draw, numbers=x is not None)
+    if len(results) > 1 and (symbolic or draw):
+        fail(_("--then: writes each output; --symbolic and --draw show one operation, got --then {value}").format(
+            value=quote(then[0])), 2)
+    emit_stages(list(zip(["", *(then or [])], results)), fmt, show_steps, symbolic, draw, numbers=x is not None)
+
+
+class Stage(NamedTuple):
+    """One operation of a chain: the first from compute's own flags, the others from --then."""
+
+    text: str
+    kind: str
+    w: str | None = None
+    bias: str | None = None
+    k: str | None = None
+    s: str | None = None
+    p: str | None = None
+    d: str | None = None
+    groups: int | None = None
+    output_padding: str | None = None
+    ceil: bool = False
+    no_count_pad: bool = False
+    flip: bool = False
+
+
+def check_flags(kind: str, given: dict) -> None:
+    for flag, value in given.items():
+        if value is not None and flag not in COMPUTE_FLAGS[kind]:
+            fail(no_such_option(flag, kind, value), 2)
+    if kind in ("conv", "convT") and given.get("--w") is None:
+        fail(_("--w: --op {kind} needs the kernel's values, got none").format(kind=kind), 2)
+    if kind in ("maxpool", "avgpool") and given.get("--k") is None:
+        fail(_("--k: --op {kind} needs the window size, got none").format(kind=kind), 2)
+
+
+STAGE_FLAGS = ("w", "bias", "k", "s", "p", "d", "groups", "output_padding", "ceil", "no_count_pad", "flip")
+
+
+def parse_stage(text: str) -> Stage:
+    """--then 'maxpool --k 2': an operation and its own flags, read by compute's own parser."""
+    import shlex
+
+    from ..core.errors import quote
+    from .group import ClickExit, ClickUsageError
+
+    try:
+        words = shlex.split(text)
+    except ValueError as error:
+        fail(_("--then: {reason}, got {value}").format(reason=str(error), value=quote(text)), 2)
+    if not words or words[0] not in COMPUTE_FLAGS:
+        fail(_("--then: begins with the operation (conv, convT, maxpool, avgpool), got {value}").format(value=quote(text)), 2)
+    try:
+        context = parser().make_context("compute", ["--op", *words])
+    except (ClickUsageError, ClickExit) as error:
+        reason = error.format_message() if hasattr(error, "format_message") else str(error)
+        fail(_("--then: {reason}, got {value}").format(reason=reason, value=quote(text)), 2)
+    params = context.params
+    defaults = {p.name: p.default for p in context.command.params}
+    extra = [name for name in params if name not in STAGE_FLAGS and name != "op" and params[name] not in (defaults.get(name), ())]
+    if extra:
+        fail(_("--then: takes the operation's own flags (--w, --k, --s, --p, …), got {value}").format(value=quote(text)), 2)
+    stage = Stage(text, words[0], *(params[name] for name in STAGE_FLAGS))
+    check_flags(stage.kind, {"--w": stage.w, "--k": stage.k, "--s": stage.s, "--p": stage.p, "--d": stage.d,
+                             "--groups": stage.groups, "--bias": stage.bias, "--output-padding": stage.output_padding,
+                             "--ceil": stage.ceil or None, "--no-count-pad": stage.no_count_pad or None, "--flip": stage.flip or None})
+    return stage
+
+
+def parser():
+    """compute's own parser, alone: --then reads its operations with it."""
+    single = typer.Typer(add_completion=False)
+    single.command()(compute)
+    return typer.main.get_command(single)
+
+
+def run(stage: Stage, x_t, dims: int, names: dict):
+    """One operation on the tensor x_t (C × spatial)."""
+    from ..teach import compute as teach
+
+    kind = stage.kind
+    strides = parse_sizes(stage.s, "--s")
+    padding = parse_sizes(stage.p or "0", "--p")
+    dilation = parse_sizes(stage.d or "1", "--d")
+    bias_t = teach.tensor(read_values(stage.bias, "--bias", names), "bias") if stage.bias is not None else None
+    if kind in ("conv", "convT"):
+        w_t = teach.as_kernel(teach.tensor(read_values(stage.w, "--w", names), "w"), dims, kind, x_t.shape[0], stage.groups or 1)
+        if kind == "conv":
+            if stage.flip:
+                w_t = teach.flipped(w_t)
+            result = teach.conv(x_t, w_t, 1 if strides is None else strides, padding, dilation, stage.groups or 1, bias_t)
+            return result._replace(settings={**result.settings, "flipped": True}) if stage.flip else result
+        return teach.conv_transpose(x_t, w_t, 1 if strides is None else strides, padding,
+                                    parse_sizes(stage.output_padding or "0", "--output-padding"), dilation, stage.groups or 1, bias_t)
+    return teach.pool(x_t, kind, parse_sizes(stage.k, "--k"), strides, padding, dilation, stage.ceil, not stage.no_count_pad)
+
+
+def emit_stages(stages: list, fmt: "Format", show_steps: bool, symbolic: bool, draw: bool, numbers: bool = True) -> None:
+    """One operation as before; a chain (--then) writes each operation's output in turn, JSON as a list of stages."""
+    if len(stages) == 1:
+        return emit_compute(stages[0][1], fmt, show_steps, symbolic, draw, numbers)
+    from ..render import teach as show
+
+    if fmt is Format.json:
+        import json
+
+        ascii_only = not can_print("×")
+        data = [{"then": text, **show.compute_json(result, {"explanation": show.explanation_lines(result)} if show_steps else {})}
+                if text else show.compute_json(result, {"explanation": show.explanation_lines(result)} if show_steps else {})
+                for text, result in stages]
+        typer.echo(json.dumps({"schema_version": data[0]["schema_version"], "type": "compute_chain", "stages": data,
+                               "output_shape": data[-1]["output_shape"], "output": data[-1]["output"],
+                               "output_exact": data[-1]["output_exact"]}, ensure_ascii=ascii_only))
+        return
+    if fmt is Format.csv:
+        sys.stdout.write(show.compute_csv(stages[-1][1]))  # a table of one output: the chain's last
+        return
+    for text, result in stages:
+        if text:
+            write_lines(["", _("then {operation}:").format(operation=text)])
+        emit_compute(result, fmt, show_steps, False, False, numbers)
 
 
 def emit_compute(result, fmt: "Format", show_steps: bool, symbolic: bool, draw: bool, numbers: bool = True) -> None:

@@ -208,9 +208,9 @@ def parse_assignments(texts: list[str]) -> dict:
     return arguments
 
 
-def read_values(text: str | None, flag: str):
-    """A tensor given inline (`[[0, 1], [2, 3]]`, JSON or YAML) or from a file (`@x.yaml`),
-    decimals kept exact."""
+def read_values(text: str | None, flag: str, names: dict | None = None):
+    """A tensor given inline (`[[0, 1], [2, 3]]`, JSON or YAML; or as the notes write it, `torch.ones((6, 8))`,
+    read by formats/tensortext.py) or from a file (`@x.yaml`), decimals kept exact; `names` are --let's."""
     from pathlib import Path
 
     from ..core.errors import SpecError, quote
@@ -236,7 +236,11 @@ def read_values(text: str | None, flag: str):
         where = path.name
     if len(text) > MAX_FILE_BYTES:
         fail(_("{flag}: at most {max_file_bytes:,} characters of values, got {count:,}").format(flag=flag, max_file_bytes=MAX_FILE_BYTES, count=len(text)), 2)
+    from ..formats import tensortext
+
     try:
+        if names or tensortext.looks_like_code(text):
+            return tensortext.evaluate(text, flag, names)
         return read(text, where, exact=True, limit=MAX_TENSOR_VALUES)
     except SpecError as error:
         fail(error, 2)  # it names the flag (or the file) and the line already

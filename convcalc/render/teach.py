@@ -37,7 +37,8 @@ def matrix_lines(values: list, indent: str = "  ") -> list[str]:
 
 # the words for compute's settings and solve's unknowns (the symbols k, s, p, d stay as written)
 NAMES = {"p_total": N_("total padding p_h"), "stride": N_("stride"), "padding": N_("padding"), "dilation": N_("dilation"), "groups": N_("groups"),
-         "output_padding": N_("output padding"), "ceil_mode": N_("ceil mode"), "kernel": N_("kernel"), "layers": N_("layers")}
+         "output_padding": N_("output padding"), "ceil_mode": N_("ceil mode"), "kernel": N_("kernel"), "layers": N_("layers"),
+         "flipped": N_("kernel flipped")}
 
 
 def setting_name(key: str) -> str:
@@ -96,6 +97,13 @@ def elided(items: list) -> list:
 
 def explanation_lines(result: Result) -> list[str]:
     lines = []
+    if result.settings.get("flipped"):
+        lines.append(_("a true convolution (nndl's 卷积): the kernel turned by 180°, then slid as a cross-correlation (互相关, "
+                       "PyTorch's conv) — the flipped kernel:"))
+        kernel = result.kernel.nested()
+        while isinstance(kernel, list) and isinstance(kernel[0], list) and isinstance(kernel[0][0], list):
+            kernel = kernel[0]  # the first output and input channel's matrix
+        lines += matrix_lines(kernel if isinstance(kernel[0], list) else [kernel])
     if result.op == "convT":
         lines.append(_("each input value scatters a copy of its kernel, scaled by the value, placed at i·S − P:"))
         n = len(result.input.shape) - 1

@@ -163,6 +163,17 @@ def flat_index(shape: tuple[int, ...], index: tuple[int, ...]) -> int:
     return flat
 
 
+def flipped(w: Tensor) -> Tensor:
+    """The kernel turned by 180° in every spatial axis (C_out × C_in/g × k…): a true convolution, as nndl defines
+    卷积, is the cross-correlation (PyTorch's conv) with this kernel."""
+    spatial = w.shape[2:]
+    values = []
+    for index in offsets(w.shape):
+        o, c, *k = index
+        values.append(w.values[flat_index(w.shape, (o, c, *(size - 1 - i for size, i in zip(spatial, k))))])
+    return Tensor(w.shape, tuple(values))
+
+
 def conv(x: Tensor, w: Tensor, stride, padding, dilation, groups: int, bias: Tensor | None) -> Result:
     """Cross-correlation, channel by channel, as torch.nn.functional.conv1d/2d/3d."""
     n = len(x.shape) - 1
