@@ -177,6 +177,27 @@ LAYERS = [
 ]
 
 
+# a course's counts (N = 2 samples): multiplications and additions apart; pooling's comparisons, additions, divisions
+LAYERS += [
+    ("conv: {c: 8, k: 3, p: 1}", (3, 10, 12), {  # 27 products and 26 additions per output, + the bias
+        "mul-add": N * 8 * 10 * 12 * (27 + 26 + 1), "course-pool": N * 8 * 3 * 9 * 10 * 12}),
+    ("conv: {c: 8, k: 3, s: 2, groups: 4, bias: false}", (4, 9, 9), {"mul-add": N * 8 * 4 * 4 * (9 + 8)}),
+    ("convT: {c: 4, k: 2, s: 2}", (6, 5, 5), {  # each of the 10×10 outputs receives one product per input channel
+        "mul-add": N * 6 * 4 * 4 * 5 * 5 + N * 4 * 10 * 10 * (6 - 1 + 1)}),
+    ("convT: {c: 1, k: 1, s: 2}", (1, 3, 3), {  # stride 2, kernel 1: only 3×3 of the 5×5 outputs receive a product
+        "mul-add": N * 9 + N * 25}),  # 9 products; additions: 9 − 9 landings + 25 biases
+    ("linear: {out: 10}", (20,), {"mul-add": N * 10 * (20 + 19 + 1)}),
+    ("maxpool: {k: 2}", (16, 6, 6), {"course-pool": N * 16 * 3 * 3 * (4 - 1), "mul-add": 0}),
+    ("avgpool: {k: 3, s: 1}", (16, 6, 6), {"course-pool": N * 16 * 4 * 4 * (9 - 1 + 1)}),
+    ("global_avgpool", (16, 6, 6), {"course-pool": N * 16 * (36 - 1 + 1)}),
+    ("adaptive_avgpool: {out: 2}", (4, 5, 5), {"course-pool": N * 4 * (9 * 4 - 4 + 4)}),  # windows [0, 3) and [2, 5): 3×3
+    ("relu", (16, 5, 5), {"course-pool": 0, "mul-add": 0}),
+    ("attention: {heads: 2}", (8, 4, 4), {  # T = 16, E = 8: projections, scores (dot products of 4), weighted sums of 16
+        "mul-add": 2 * N * (4 * 16 * 8 * 8 + 2 * 16 * 16 * 8)
+        - N * (4 * 16 * 8 - 4 * 16 * 8) - N * 2 * 16 * 16 - N * 16 * 8}),
+]
+
+
 @pytest.mark.parametrize("text, shape, expected", LAYERS, ids=[f"{t}-{s}" for t, s, _ in LAYERS])
 def test_each_rule_on_one_layer(text, shape, expected):
     row = one_layer(text, shape, N)
@@ -264,3 +285,17 @@ def test_a_mean_counts_as_the_tools_count_x_mean():
     assert counts["global_avgpool", "fvcore"] == counts["global_avgpool", "calflops"] == 4 * 36
     assert counts["global_avgpool", "thop"] == 4 * 36 + 4
     assert counts["mean", "fvcore"] == counts["mean", "calflops"] == counts["mean", "thop"] == 0
+
+
+def test_lenet5_multiplications_and_additions_apart():
+    """LeNet-5: its MACs as multiplications, and one more per subsampled output (the coefficient); additions: each
+    convolution's and linear layer's sum and bias, the subsampling's window sums and bias."""
+    result = runner.invoke(app, ["net", "lenet5", "--count", "mul-add", "-f", "json"])
+    count_ = json.loads(result.stdout)["count"]
+    macs = 117_600 + 150_000 + 48_000 + 10_080 + 840  # C1, C3 (its connection table), C5, F6, output
+    subsampled = 6 * 14 * 14 + 16 * 5 * 5
+    assert count_["multiplications"] == macs + subsampled
+    outputs = 6 * 28 * 28 + 16 * 10 * 10 + 120 + 84 + 10  # every convolution and linear output has a bias
+    assert count_["additions"] == macs - outputs + outputs + subsampled * (4 - 1 + 1)
+    assert count_["total"] == count_["multiplications"] + count_["additions"]
+    assert "multiplications +" in runner.invoke(app, ["net", "lenet5", "--count", "mul-add"]).stdout

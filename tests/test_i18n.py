@@ -165,6 +165,7 @@ CHINESE_RUNS = {
     "compute_statements": (["compute", "--x", "X = torch.ones((6, 8)); X[:, 2:6] = 0", "--w", "[[1, -1]]", "--then", "maxpool --k 2",
                             "--explain"], None, 0),
     "compute_flip": (["compute", "--x", "[[1, 2], [3, 4]]", "--w", "[[1, 0], [0, -1]]", "--flip", "--explain"], None, 0),
+    "net_mul_add": (["net", "lenet5", "--count", "mul-add", "--depth", "0"], None, 0),
     "compute_statement_error": (["compute", "--x", "torch.randn(3)", "--w", "[[1]]"], None, 2),
     "net_vgg16": (["net", "vgg16"], None, 0),
     "net_resnet_markdown": (["net", "resnet18", "--format", "markdown"], None, 0),

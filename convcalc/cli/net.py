@@ -33,6 +33,8 @@ class Count(str, Enum):
     thop = "thop"
     darknet = "darknet"
     ptflops = "ptflops"
+    mul_add = "mul-add"
+    course_pool = "course-pool"
 
 
 class Amp(str, Enum):
@@ -71,7 +73,7 @@ def net(
     connections: bool = typer.Option(False, "--connections", help="Add a column of LeCun's connections (LeNet-5's figure)."),
     assignments: list[str] = typer.Option(None, "--set", help="Give a network argument: --set classes=10 --set width=0.5 (repeatable; the description's args: lists them)."),
     by_op: bool = typer.Option(False, "--by-op", help="Add the totals per operator group: conv, linear, pool, norm, activation, merge, reshape."),
-    count: Count = typer.Option(Count.macs, "--count", metavar="<RULE>", help="Also count as another tool counts, to reproduce its figure: fvcore (eval), fvcore-train, torchinfo (Total mult-adds), calflops (FLOPs), thop (Ultralytics' GFLOPs ÷ 2), ptflops (its MACs), darknet (Darknet's BFLOPs)."),
+    count: Count = typer.Option(Count.macs, "--count", metavar="<RULE>", help="Also count as another tool counts, to reproduce its figure: fvcore (eval), fvcore-train, torchinfo (Total mult-adds), calflops (FLOPs), thop (Ultralytics' GFLOPs ÷ 2), ptflops (its MACs), darknet (Darknet's BFLOPs); mul-add (multiplications and additions apart), course-pool (pooling's comparisons, additions and divisions too)."),
     optimizer: Optimizer = typer.Option(Optimizer.adam, "--optimizer", help="The optimizer whose state the training memory counts."),
     amp: Amp = typer.Option(None, "--amp", help="Mixed precision: fp16 or bf16 activations, float32 weights, gradients and optimizer state."),
     device: str = typer.Option(None, "--device", help="Time bounds (roofline, an estimate) on a device: a100, h100, v100, t4, rtx4090, or PEAK_FLOPS,BANDWIDTH such as 19.5e12,1.555e12."),

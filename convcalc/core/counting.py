@@ -32,6 +32,17 @@ own output (tests/oracle/make_count_reference.py).
                   hook's formula; Swin's windows their two products and softmax (its projections are F.linear, not
                   patched); a region read whole (`subgraph`) with weights what thop counts of it, without 0;
                   everything else 0 — merges, sigmoid, hardswish, `@` and einsum products
+    mul-add       multiplications and additions apart, as a course counts a layer's arithmetic: a convolution's or
+                  linear layer's output element is C_i/g·∏K products (in products) summed with C_i/g·∏K − 1
+                  additions, + 1 for the bias; a transposed convolution's products are added where they land (MACs
+                  less the outputs that receive one, + the bias); LeNet's subsampling ∏K − 1 additions, 1 product
+                  and 1 bias addition per output; attention its projections (as linear layers), its scores (heads·T·N
+                  dot products of E/heads) and its weighted sums (T·E sums of N); a region read whole (`subgraph`)
+                  its MACs as multiplications, its additions unknown (0). The total is the two together; JSON and
+                  the footer give each
+    course-pool   convcalc's MACs, and pooling as a course counts it: max pooling K − 1 comparisons per output
+                  element (K the window's elements), average pooling K − 1 additions and 1 division; adaptive and
+                  global pooling the same with each window's own size
     darknet       the BFLOPs Darknet prints (×10⁹): 2 per multiply-add of a convolution (no bias, no batchnorm);
                   max and local average pooling K²·C per output position; a shortcut (add) 1 per output
                   element and added layer; everything else 0 — connected layers too, as Darknet states them
@@ -85,6 +96,8 @@ RULES = {  # name: what the figure is, for the footer
     "darknet": N_("Darknet's BFLOPs, as its printout states them"),
     "thop": N_("thop's profile (ultralytics-thop, whose count Ultralytics prints × 2 as GFLOPs)"),
     "ptflops": N_("ptflops' get_model_complexity_info (its default PyTorch backend)"),
+    "mul-add": N_("multiplications and additions counted apart, as a course counts them"),
+    "course-pool": N_("MACs, and pooling's comparisons, additions and divisions, as a course counts them"),
 }
 
 NORMS = ("layernorm", "groupnorm", "instancenorm")
@@ -263,6 +276,72 @@ def ptflops_attention(row, batch: int) -> int:
 ACTIVATION_OUTPUTS = ("relu", "elu", "gelu")
 
 
+def mul_add(row, batch: int) -> tuple[int, int]:
+    """(multiplications, additions) of one row, the batch included (the `mul-add` rule)."""
+    kind, layer, macs = row.kind, row.layer, row.macs
+    outputs = batch * prod(row.output_shape)
+    if kind == "conv" or kind == "linear":
+        return macs, macs - outputs + (outputs if layer.bias else 0)
+    if kind == "convT":  # every product is added into the output element it lands on
+        covered = row.output_shape[0] * prod(landing(g) for g in row.cost.axes) * batch
+        return macs, macs - covered + (outputs if layer.bias else 0)
+    if kind == "subsample":
+        window = prod(g.kernel for g in row.cost.axes)
+        return outputs, outputs * (window - 1) + outputs
+    if kind == "attention":
+        return macs, attention_additions(row, batch)
+    return macs, 0
+
+
+def landing(axis) -> int:
+    """Output positions of a transposed convolution's axis that receive at least one product: i·S − P + k·D."""
+    reached = {i * axis.stride - axis.padding + k * axis.dilation for i in range(axis.size) for k in range(axis.kernel)}
+    return sum(1 for j in reached if 0 <= j < axis.out)
+
+
+def attention_additions(row, batch: int) -> int:
+    """Projections (4 linear layers over T_p positions), scores (heads·T_p·N dot products of E/heads values), weighted
+    sums (T_p·E sums of N), and Swin V2's bias MLP (two linear layers over the offsets)."""
+    layer, embed = row.layer, row.input_shape[0]
+    if layer.window is None:
+        tokens = per_window = prod(row.input_shape[1:])
+        offsets = 0
+    else:
+        windows = row.cost.axes[0]
+        tokens, per_window, offsets = windows.tokens, windows.per_window, windows.offsets
+    projections = 4 * tokens * embed * embed - 4 * tokens * embed + (4 * tokens * embed if layer.bias else 0)
+    scores = tokens * per_window * embed - layer.heads * tokens * per_window
+    weighted = tokens * per_window * embed - tokens * embed
+    mlp = 0
+    if layer.position_bias == "mlp":
+        axes = len(row.input_shape) - 1
+        mlp = offsets * BIAS_MLP_WIDTH * (axes - 1) + offsets * BIAS_MLP_WIDTH + offsets * layer.heads * (BIAS_MLP_WIDTH - 1)
+    return batch * (projections + scores + weighted + mlp)
+
+
+def pooling_operations(row, batch: int) -> int:
+    """A course's count of pooling: K − 1 comparisons (max) or K − 1 additions and 1 division (average) per output
+    element, K the elements of its window (adaptive pooling: each window's own)."""
+    kind = row.kind
+    if kind in ("maxpool", "avgpool"):
+        windows = prod(g.kernel for g in row.cost.axes) * prod(row.output_shape[1:])
+    elif kind in ("adaptive_avgpool", "adaptive_maxpool", "global_avgpool", "global_maxpool", "mean"):
+        windows = 1
+        for size, out in zip(row.input_shape[1:], row.output_shape[1:]):
+            windows *= sum(-(-(j + 1) * size // out) - j * size // out for j in range(out))
+    else:
+        return 0
+    outputs = prod(row.output_shape)
+    channels = row.output_shape[0]
+    per_channel = windows - prod(row.output_shape[1:])  # K − 1 per output element
+    average = kind in ("avgpool", "adaptive_avgpool", "global_avgpool", "mean")
+    return batch * (channels * per_channel + (outputs if average else 0))
+
+
+def course_pool(row, batch: int) -> int:
+    return pooling_operations(row, batch) if row.kind in POOLS + ("adaptive_maxpool", "mean") else row.macs
+
+
 def darknet(row, batch: int) -> int:
     """Darknet's l.bflops (convolutional_layer.c, maxpool_layer.c, shortcut_layer.c), × 10⁹."""
     if row.kind == "conv":
@@ -301,6 +380,10 @@ def count(rule: str, row, batch: int) -> int:
         return darknet(row, batch)
     if rule == "ptflops":
         return ptflops(row, batch)
+    if rule == "mul-add":
+        return sum(mul_add(row, batch))
+    if rule == "course-pool":
+        return course_pool(row, batch)
     return calflops(row, batch)
 
 
@@ -309,6 +392,7 @@ class Counted:
 
     def __init__(self, rule: str, batch: int):
         self.rule, self.batch, self.total = rule, batch, 0
+        self.multiplications = self.additions = 0  # the mul-add rule's two parts
 
     def open(self, depth: int):
         return None
@@ -317,4 +401,10 @@ class Counted:
         pass
 
     def leaf(self, row) -> None:
+        if self.rule == "mul-add":
+            multiplications, additions = mul_add(row, self.batch)
+            self.multiplications += multiplications
+            self.additions += additions
+            self.total += multiplications + additions
+            return
         self.total += count(self.rule, row, self.batch)

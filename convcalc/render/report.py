@@ -681,7 +681,8 @@ def rich_table(fitted, title: str, caption: str | None, styles: list, header: bo
 def count_dict(counted) -> dict:
     from ..core.counting import RULES
 
-    return {"rule": counted.rule, "what": RULES[counted.rule], "total": counted.total}
+    parts = {"multiplications": counted.multiplications, "additions": counted.additions} if counted.rule == "mul-add" else {}
+    return {"rule": counted.rule, "what": RULES[counted.rule], "total": counted.total, **parts}
 
 
 def count_text(counted) -> str:
@@ -731,7 +732,11 @@ def totals_rows(report: Report, counted=None, brief: bool = False) -> list[tuple
     if counted is not None:
         from ..core.counting import RULES
 
-        add(_("counted as {rule}").format(rule=counted.rule), figure(counted.total), human(counted.total), _(RULES[counted.rule]))
+        what = _(RULES[counted.rule])
+        if counted.rule == "mul-add":
+            what = _("{multiplications} multiplications + {additions} additions").format(
+                multiplications=figure(counted.multiplications), additions=figure(counted.additions))
+        add(_("counted as {rule}").format(rule=counted.rule), figure(counted.total), human(counted.total), what)
     if report.field.axes and not brief:
         add(_("receptive field"), field_text(report.field), "", _("of the last layer"))
     return rows
