@@ -198,3 +198,19 @@ def test_d2ls_total_padding_as_the_unknown(args, answer):
     result = runner.invoke(app, ["solve", *args, "-f", "json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["solutions"] == [answer]
+
+
+def test_a_repeated_layer_gets_a_subtotal():
+    """d2l's VGG block of three 3×3 convolutions: the three together, as the exercise asks, under their rows."""
+    args = ["net", "vgg_block", "--set", "num_convs=3", "--set", "out_channels=64", "--input", "3x32x32"]
+    params = (3 * 9 * 64 + 64) + 2 * (64 * 9 * 64 + 64)
+    macs = (3 * 9 * 64 + 2 * 64 * 9 * 64) * 32 * 32
+    data = json.loads(runner.invoke(app, [*args, "-f", "json"]).stdout)
+    assert data["subtotals"] == [{"first": "conv1", "last": "conv3", "count": 3, "params": params, "macs": macs}]
+    table = runner.invoke(app, args).stdout
+    line = next(line for line in table.splitlines() if "conv1 … conv3" in line)
+    assert f"{params:,}" in line and f"{macs:,}" in line and "subtotal of 3" in line
+    markdown = runner.invoke(app, [*args, "-f", "markdown"]).stdout
+    assert f"| conv1 … conv3 | subtotal of 3 | 64×32×32 | {params:,} | {macs:,} |" in markdown
+    inside_blocks = json.loads(runner.invoke(app, ["net", "vgg16", "-f", "json"]).stdout)  # a stage's line sums its layers
+    assert "subtotals" not in inside_blocks

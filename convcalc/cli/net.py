@@ -159,6 +159,11 @@ class Tee:
         for s in self.sinks:
             s.leaf(row)
 
+    def repeated(self, total):
+        for s in self.sinks:
+            if hasattr(s, "repeated"):
+                s.repeated(total)
+
 
 class View(NamedTuple):
     """What `net` shows of an analysis and how."""

@@ -275,6 +275,22 @@ class Sink:
     def leaf(self, row: Row) -> None:
         pass
 
+    def repeated(self, total: "Repeated") -> None:
+        """After the copies of a repeated item (`repeat: 3`): their sums, for a subtotal line."""
+
+
+class Repeated(NamedTuple):
+    """The copies of one repeated item, summed: `first` … `last` name the first and last copy."""
+
+    first: str
+    last: str
+    count: int
+    depth: int
+    params: int
+    macs: int
+    connections: int
+    output_shape: Shape
+
 
 class OpTotals(NamedTuple):
     layers: int
@@ -325,6 +341,7 @@ class _Walk:
         self.settings = settings
         self.sink = sink
         self.live_to = getattr(sink, "live", None)  # a sink that follows the live memory: (bytes alive, the peak so far)
+        self.repeated = getattr(sink, "repeated", None)  # a sink that writes a subtotal after a repeated item's copies
         self.element_bytes = DTYPE_BYTES[settings.activation_dtype] * settings.batch
         self.param_element = DTYPE_BYTES[settings.dtype]
         self.time = 0.0
@@ -387,10 +404,17 @@ class _Walk:
                         raise ConvcalcError(Note("{value}: a Repeat needs a tuple of nodes with string names, a string stem and an "
                                               "integer first number, got {value2}", value=prefix or 'network', value2=quote(node)))
                     self.seen.add(id(node))
+                before = (self.params, self.macs, self.connections)
                 for copy in range(node.count):
                     name = node.name(copy)
                     for unit in node.nodes:
                         shape, field = self.node(unit, name + unit.name, prefix, shape, field, depth)
+                # repeated layers at the top level get a subtotal; inside a block, the block's own line sums them
+                if node.count > 1 and self.repeated is not None and depth == 0 and all(type(u) is LayerNode for u in node.nodes):
+                    first, last = node.name(0), node.name(node.count - 1)
+                    self.repeated(Repeated(f"{prefix}.{first}" if prefix else first, f"{prefix}.{last}" if prefix else last,
+                                           node.count, depth, self.params - before[0], self.macs - before[1],
+                                           self.connections - before[2], shape))
             elif kind in (LayerNode, Group, Merge):
                 shape, field = self.node(node, node.name, prefix, shape, field, depth)
             else:

@@ -249,6 +249,11 @@ class JsonWriter(Sink):
                    f'"backward_macs": {row.backward_macs}{timing}, "receptive_field": {rf}, "warnings": {warnings}}}')
         self.comma = ","
 
+    def repeated(self, total) -> None:
+        """A top-level repeated layer's copies, summed: the `subtotals` list, written last."""
+        self.extra.setdefault("subtotals", []).append({"first": total.first, "last": total.last, "count": total.count,
+                                                       "params": total.params, "macs": total.macs})
+
     def timing(self, row: Row) -> str:
         t = roofline(row.macs, row.bytes_moved, self.device)
         return f', "bytes_moved": {row.bytes_moved}, "intensity": {round(t.intensity, 3)}, "time_s": {row.time_s:.6g}, "bound": "{t.bound}"'
@@ -407,8 +412,9 @@ def to_markdown(report: Report, entries: "TableRows", connections: bool = False,
         cells = [f"{'&nbsp;&nbsp;' * e.row.depth}{markdown_text(e.name)}", markdown_text(e.label), fmt_shape(e.row.output_shape),
                  figure(e.params), figure(e.macs * fpm)] + ([figure(e.connections)] if connections else [])
         if not brief:
-            cells += [field_text(e.row.field)] + ([seconds_text(e.time)] if report.settings.device else [])
-            cells += ["✓" if e.row.covers else "", f"{e.params / (report.params or 1):.1%}" if e.params else "",
+            whole = not isinstance(e, Subtotal)  # a subtotal has figures, not a field of its own
+            cells += [field_text(e.row.field) if whole else ""] + ([seconds_text(e.time) if whole else ""] if report.settings.device else [])
+            cells += ["✓" if e.row.covers and whole else "", f"{e.params / (report.params or 1):.1%}" if e.params else "",
                       f"{e.macs / total:.1%}" if e.macs else ""]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "| " + _("total") + " | | | |", "|---|---:|---:|---|"]
@@ -487,6 +493,26 @@ class Entry:
     def signature(self) -> tuple:
         first = self.first
         return (first.depth, first.leaf, tuple(map(tuple, self.parts)), first.input_shape, self.row.output_shape, self.params, self.macs)
+
+
+class Subtotal(Entry):
+    """The line under a repeated item's copies (`repeat: 3`): their figures summed."""
+
+    __slots__ = ("total",)
+
+    def __init__(self, row: Row, total):
+        super().__init__(row)
+        self.total = total
+        self.params, self.macs, self.connections, self.time = total.params, total.macs, total.connections, 0.0
+        self.parts = []
+
+    @property
+    def label(self) -> str:
+        return _("subtotal of {count}").format(count=self.total.count)
+
+    @property
+    def name(self) -> str:
+        return f"{self.total.first} … {self.total.last.rsplit('.', 1)[-1]}"
 
 
 class TableRows(Sink):
@@ -574,6 +600,15 @@ class TableRows(Sink):
         self.settle()
         self.pending = Entry(row)
 
+    def repeated(self, total) -> None:
+        """A subtotal line under a repeated item's copies, where they are shown one by one (not collapsed)."""
+        if self.collapse or not self.visible(total.depth) or self.pending is None and self.last is None:
+            return
+        self.settle()
+        last = self.last.row
+        row = last._replace(name=total.last, depth=total.depth, leaf=True, output_shape=total.output_shape)
+        self.keep(Subtotal(row, total))
+
     def display(self) -> list[Entry | None]:
         """The lines in order; None where lines were left out."""
         self.settle()
@@ -617,6 +652,7 @@ def network_table(report: Report, entries: TableRows, connections: bool = False,
             styles.append("dim")
             continue
         r = e.row
+        subtotal = isinstance(e, Subtotal)
         share = e.time / total_time if timed else e.macs / total
         short = short_name(e, parents)
         if not r.leaf:
@@ -627,14 +663,14 @@ def network_table(report: Report, entries: TableRows, connections: bool = False,
         params.append(e.params)
         flops.append(e.macs * fpm)
         links.append(e.connections)
-        fields.append(field_text(r.field))
-        times.append(seconds_text(e.time) if timed else "")
-        covers.append("✓" if r.covers else "")
+        fields.append("" if subtotal else field_text(r.field))
+        times.append(seconds_text(e.time) if timed and not subtotal else "")
+        covers.append("✓" if r.covers and not subtotal else "")
         shown = e.time if timed else e.macs
         shares.append(f"{share:6.1%}" if shown else "")
         bars.append(f"{bar(share)}{share:7.1%}" if shown else "")
         held.append(f"{e.params / total_params:.1%}" if e.params else "")
-        styles.append(None if r.leaf else "bold")
+        styles.append("italic" if subtotal else None if r.leaf else "bold")
 
     def figures(header: str, values: list, **extra) -> Column:
         exact = [figure(v) if v != "" else "" for v in values]
