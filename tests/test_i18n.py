@@ -322,3 +322,17 @@ def test_the_readme_chinese_commands_run(line):
                           env={**environ, "PYTHONIOENCODING": "utf-8"})
     assert done.returncode == 0 and done.stderr == "", done.stderr
     assert re.search(r"[\u4e00-\u9fff]", done.stdout)
+
+
+@pytest.mark.parametrize("args", [
+    ("layer", "--op", "convT", "--in", "4", "--k", "3", "--s", "2", "--explain", "all"),
+    ("layer", "--in", "32", "--k", "3", "--p", "1", "--s", "2", "--explain", "all"),
+    ("net", "lenet5", "--explain", "params,macs,rf"),
+])
+def test_no_english_word_inside_a_chinese_formula(args):
+    """The notes' symbols only (r, j, c, w, σ, δ, n_o, b — each named under the working), no English word."""
+    text = convcalc(*args).stdout
+    for word in ("start", "inputs(o)", "offset", "·step", "·bias", "累积步幅", "起始中心"):
+        assert word not in text.replace("英文教程记作 start", ""), word
+    symbols = text.strip().splitlines()[-1]
+    assert symbols.startswith("符号：") and "j 相邻特征间距" in symbols

@@ -876,9 +876,16 @@ def explanation(report: Report, rows: list[Row], parts=None) -> list[str]:
 
 # the symbols of the worked solutions, with CS231n's names where they differ
 SYMBOLS = ((("(M ",), N_("M input size (CS231n: W)")), (("(M ", "K_h", "K_w", "K)"), N_("K kernel size (F)")),
-           (("(M ",), N_("P padding")), (("(M ",), N_("S stride")), (("K̂ =",), N_("K̂ = D·(K − 1) + 1 the dilated kernel")),
+           (("(M ", "− P)"), N_("P padding")), (("(M ", "j·S ="), N_("S stride")),
+           (("K̂ =", "(K̂ − 1)"), N_("K̂ = D·(K − 1) + 1 the dilated kernel")),
            (("L_",), N_("L output size")), (("C_",), N_("C_i, C_o channels in and out")), (("r = ",), N_("r receptive field")),
-           (("j = ",), N_("j jump (the product of the strides)")))
+           (("j = ",), N_("j jump (the product of the strides)")),
+           (("start = ", "c = c"), N_("start the centre of the first output's field, on the input")),
+           (("+ w·j",), N_("w the span of the inputs one output reads, less one")),
+           (("·σ",), N_("σ how far the next output's window moves on the input (1/S for a transposed convolution)")),
+           (("δ)",), N_("δ where the first output's window begins, relative to the input's first position")),
+           (("n_o",), N_("n_o the input maps output map o reads (its row of the connection table)")),
+           (("C_o·b",), N_("b 1 with a bias, 0 without")))
 
 
 def legend(lines: list[str]) -> str:

@@ -128,9 +128,9 @@ def conv_lines(row: Row) -> list[str]:
     lines = preset_lines(layer.padding, cost.axes) + (d2l_sizes(row) if layer.p_total is not None else sizes(row))
     if layer.table is not None:
         fan_in = sum(len(r) for r in layer.table)
-        lines.append(step("params", _("params = Σ_o inputs(o)·{kernel_symbols} + C_o·bias = {fan_in}·{product} + "
+        lines.append(step("params", _("params = Σ_o n_o·{kernel_symbols} + C_o·b = {fan_in}·{product} + "
                        "{c_out}·{bias} = {num}").format(kernel_symbols=kernel_symbols(n), fan_in=fan_in, product=product(k), c_out=c_out, bias=bias, num=num(cost.params))))
-        lines.append(step("macs", _("MACs = Σ_o inputs(o)·{kernel_symbols}·{out_symbols} = {fan_in}·{product}·{product2} = "
+        lines.append(step("macs", _("MACs = Σ_o n_o·{kernel_symbols}·{out_symbols} = {fan_in}·{product}·{product2} = "
                        "{num}").format(kernel_symbols=kernel_symbols(n), out_symbols=out_symbols(n), fan_in=fan_in, product=product(k), product2=product(row.output_shape[1:]), num=num(cost.macs))))
     else:
         g = layer.groups
@@ -401,8 +401,8 @@ def input_field_lines(row: Row) -> list[str]:
 def field_step(name: str, a, w, b) -> str:
     """The recurrence on one axis: a the field before the layer, w its window, b the field after."""
     conv_like = isinstance(w.width, int) and isinstance(w.step, int)
-    width, step = ("(K̂ − 1)", "S") if conv_like else ("w", "step")
-    shift = _("({width}/2 − P)").format(width=width) if conv_like else _("(w/2 + offset)")
+    width, step = ("(K̂ − 1)", "S") if conv_like else ("w", "σ")  # a transposed convolution's window: symbols of its own
+    shift = _("({width}/2 − P)").format(width=width) if conv_like else "(w/2 + δ)"
     moved = f"({num(half(w.width))} − {num(-w.offset)})" if conv_like else f"({num(half(w.width))} + ({num(w.offset)}))"
     return (_("RF {name}: r = r + {width}·j = {num} + {num2}·{num3} = {num4}; j = j·{step} = "
               "{num3}·{num5} = {num6}; start = start + {shift}·j = {num7} + {moved}·{num3} = {num8}").format(
