@@ -236,10 +236,12 @@ def read_values(text: str | None, flag: str, names: dict | None = None):
         where = path.name
     if len(text) > MAX_FILE_BYTES:
         fail(_("{flag}: at most {max_file_bytes:,} characters of values, got {count:,}").format(flag=flag, max_file_bytes=MAX_FILE_BYTES, count=len(text)), 2)
-    from ..formats import tensortext
-
+    stripped = text.strip()
+    code = stripped and (not stripped.startswith("[") or "/" in stripped or "torch" in stripped or "np." in stripped)
     try:
-        if names or tensortext.looks_like_code(text):
+        if names or code:  # a statement as the notes write it (a name, a call, a fraction): read by the safe evaluator
+            from ..formats import tensortext
+
             return tensortext.evaluate(text, flag, names)
         return read(text, where, exact=True, limit=MAX_TENSOR_VALUES)
     except SpecError as error:

@@ -43,12 +43,6 @@ class Array(NamedTuple):
         return build(0, 0)
 
 
-def looks_like_code(text: str) -> bool:
-    """A statement rather than a list of numbers: a name, a call, an operator or a fraction."""
-    stripped = text.strip()
-    return bool(stripped) and (not stripped.startswith("[") or "/" in stripped or "torch" in stripped or "np." in stripped)
-
-
 def evaluate(text: str, flag: str, names: dict | None = None):
     """The value `text` gives: nested lists of ints and Fractions (a tensor), or a number."""
     value = Reader(text, flag, dict(names or {})).run()
