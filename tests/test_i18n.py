@@ -166,6 +166,8 @@ CHINESE_RUNS = {
                             "--explain"], None, 0),
     "compute_flip": (["compute", "--x", "[[1, 2], [3, 4]]", "--w", "[[1, 0], [0, -1]]", "--flip", "--explain"], None, 0),
     "net_mul_add": (["net", "lenet5", "--count", "mul-add", "--depth", "0"], None, 0),
+    "net_blocks": (["net", "inverted_residual", "--input", "16x112x112", "--set", "c=24", "--set", "s=2"], None, 0),
+    "net_subtotal": (["net", "vgg_block", "--set", "num_convs=3", "--set", "out_channels=64", "--input", "3x32x32"], None, 0),
     "compute_statement_error": (["compute", "--x", "torch.randn(3)", "--w", "[[1]]"], None, 2),
     "net_vgg16": (["net", "vgg16"], None, 0),
     "net_resnet_markdown": (["net", "resnet18", "--format", "markdown"], None, 0),
