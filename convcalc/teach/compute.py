@@ -21,7 +21,7 @@ from itertools import product
 from math import prod
 from typing import NamedTuple
 
-from ..core.messages import _
+from ..core.messages import Note, _
 from ..core.errors import ConvcalcError, quote
 from ..core import geometry as geo
 
@@ -84,11 +84,11 @@ def tensor(value, name: str) -> Tensor:
     level = value
     while isinstance(level, list):
         if not level:
-            raise ConvcalcError(_("--{name}: an empty list has no values, got {value}").format(name=name, value=quote(value)))
+            raise ConvcalcError(Note("--{name}: an empty list has no values, got {value}", name=name, value=quote(value)))
         shape.append(len(level))
         level = level[0]
     if not shape:
-        raise ConvcalcError(_("--{name}: must be a list (a vector, a matrix or deeper), got {value}").format(name=name, value=quote(value)))
+        raise ConvcalcError(Note("--{name}: must be a list (a vector, a matrix or deeper), got {value}", name=name, value=quote(value)))
     values: list[Number] = []
 
     def walk(item, axis: int):
@@ -96,9 +96,9 @@ def tensor(value, name: str) -> Tensor:
             if type(item) is int or type(item) is Fraction:
                 values.append(item)
                 return
-            raise ConvcalcError(_("--{name}: every value must be a number (an integer or a decimal), got {value}").format(name=name, value=quote(item)))
+            raise ConvcalcError(Note("--{name}: every value must be a number (an integer or a decimal), got {value}", name=name, value=quote(item)))
         if not isinstance(item, list) or len(item) != shape[axis]:
-            raise ConvcalcError(_("--{name}: rows must all have the same length ({shape} at depth {value}), got {value2}").format(name=name, shape=shape[axis], value=axis + 1, value2=quote(item)))
+            raise ConvcalcError(Note("--{name}: rows must all have the same length ({shape} at depth {value}), got {value2}", name=name, shape=shape[axis], value=axis + 1, value2=quote(item)))
         for child in item:
             walk(child, axis + 1)
 
@@ -112,7 +112,7 @@ def as_input(x: Tensor, dims: int) -> Tensor:
         return Tensor((1, *x.shape), x.values)
     if len(x.shape) == dims + 1:
         return x
-    raise ConvcalcError(_("--x: for {dims}-D, x is {value}, got a tensor of shape {items}").format(dims=dims, value='L or C×L' if dims == 1 else 'H×W or C×H×W' if dims == 2 else 'D×H×W or C×D×H×W', items='×'.join(map(str, x.shape))))
+    raise ConvcalcError(Note("--x: for {dims}-D, x is {value}, got a tensor of shape {items}", dims=dims, value='L or C×L' if dims == 1 else 'H×W or C×H×W' if dims == 2 else 'D×H×W or C×D×H×W', items='×'.join(map(str, x.shape))))
 
 
 def as_kernel(w: Tensor, dims: int, op: str, c_in: int, groups: int) -> Tensor:
@@ -121,22 +121,20 @@ def as_kernel(w: Tensor, dims: int, op: str, c_in: int, groups: int) -> Tensor:
     if op == "conv":
         if len(w.shape) == dims:
             if c_in != 1:
-                raise ConvcalcError(_("--w: a {items} kernel reads one channel, but x has {c_in}; give C×kh×kw (one output) or "
-                                      "C_out×C_in×kh×kw, got shape {items}").format(items='×'.join(map(str, w.shape)), c_in=c_in))
+                raise ConvcalcError(Note("--w: a {items} kernel reads one channel, but x has {c_in}; give C×kh×kw (one output) or C_out×C_in×kh×kw, got shape {items}", items='×'.join(map(str, w.shape)), c_in=c_in))
             return Tensor((1, 1, *w.shape), w.values)
         if len(w.shape) == dims + 1:
             if groups != 1:
-                raise ConvcalcError(_("--w: with --groups give C_out×(C_in/g)×k…, got shape {items}").format(items='×'.join(map(str, w.shape))))
+                raise ConvcalcError(Note("--w: with --groups give C_out×(C_in/g)×k…, got shape {items}", items='×'.join(map(str, w.shape))))
             return Tensor((1, *w.shape), w.values)
         if len(w.shape) == dims + 2:
             return w
-        raise ConvcalcError(_("--w: for {dims}-D a kernel is k…, C_in×k… or C_out×C_in/g×k…, got shape {items}").format(dims=dims, items='×'.join(map(str, w.shape))))
+        raise ConvcalcError(Note("--w: for {dims}-D a kernel is k…, C_in×k… or C_out×C_in/g×k…, got shape {items}", dims=dims, items='×'.join(map(str, w.shape))))
     if len(w.shape) == dims:
         return Tensor((1, 1, *w.shape), w.values)
     if len(w.shape) == dims + 2:
         return w
-    raise ConvcalcError(_("--w: a transposed kernel is k… (one channel) or C_in×C_out/g×k… as PyTorch stores it, "
-                          "got shape {items}").format(items='×'.join(map(str, w.shape))))
+    raise ConvcalcError(Note("--w: a transposed kernel is k… (one channel) or C_in×C_out/g×k… as PyTorch stores it, got shape {items}", items='×'.join(map(str, w.shape))))
 
 
 def per_axis(value, n: int, option: str, low: int) -> tuple[int, ...]:
@@ -148,8 +146,7 @@ def per_axis(value, n: int, option: str, low: int) -> tuple[int, ...]:
 
 def check_work(work: int) -> None:
     if work > MAX_WORK:
-        raise ConvcalcError(_("the computation: at most {max_work:,} multiply-adds (compute is for worked examples; "
-                              "use layer for shapes and costs), got {work:,}").format(max_work=MAX_WORK, work=work))
+        raise ConvcalcError(Note("the computation: at most {max_work:,} multiply-adds (compute is for worked examples; use layer for shapes and costs), got {work:,}", max_work=MAX_WORK, work=work))
 
 
 def offsets(shape: tuple[int, ...]):
@@ -181,13 +178,11 @@ def conv(x: Tensor, w: Tensor, stride, padding, dilation, groups: int, bias: Ten
     c_out, c_per, kernel = w.shape[0], w.shape[1], w.shape[2:]
     s, p, d = per_axis(stride, n, "s", 1), per_axis(padding, n, "p", 0), per_axis(dilation, n, "d", 1)
     if type(groups) is not int or groups < 1 or c_in % groups or c_out % groups:
-        raise ConvcalcError(_("--groups: must divide the input channels ({c_in}) and the output channels ({c_out}), "
-                              "got {value}").format(c_in=c_in, c_out=c_out, value=quote(groups)))
+        raise ConvcalcError(Note("--groups: must divide the input channels ({c_in}) and the output channels ({c_out}), got {value}", c_in=c_in, c_out=c_out, value=quote(groups)))
     if c_per != c_in // groups:
-        raise ConvcalcError(_("--w: each output channel reads C_in/g = {value} channels, but the kernel has {c_per}, "
-                              "got shape {items}").format(value=c_in // groups, c_per=c_per, items='×'.join(map(str, w.shape))))
+        raise ConvcalcError(Note("--w: each output channel reads C_in/g = {value} channels, but the kernel has {c_per}, got shape {items}", value=c_in // groups, c_per=c_per, items='×'.join(map(str, w.shape))))
     if bias is not None and bias.shape != (c_out,):
-        raise ConvcalcError(_("--bias: needs one value per output channel ({c_out}), got shape {items}").format(c_out=c_out, items='×'.join(map(str, bias.shape))))
+        raise ConvcalcError(Note("--bias: needs one value per output channel ({c_out}), got shape {items}", c_out=c_out, items='×'.join(map(str, bias.shape))))
     axes = tuple(geo.conv_axis(m, k, si, pi, pi, di, _("axis {name}").format(name=a)) for a, (m, k, si, pi, di) in enumerate(zip(spatial, kernel, s, p, d)))
     out = tuple(g.out for g in axes)
     check_work(c_out * prod(out) * c_per * prod(kernel))
@@ -217,15 +212,15 @@ def conv_transpose(x: Tensor, w: Tensor, stride, padding, output_padding, dilati
     n = len(x.shape) - 1
     c_in, spatial = x.shape[0], x.shape[1:]
     if w.shape[0] != c_in:
-        raise ConvcalcError(_("--w: a transposed kernel is C_in×C_out/g×k… with C_in = {c_in}, got shape {items}").format(c_in=c_in, items='×'.join(map(str, w.shape))))
+        raise ConvcalcError(Note("--w: a transposed kernel is C_in×C_out/g×k… with C_in = {c_in}, got shape {items}", c_in=c_in, items='×'.join(map(str, w.shape))))
     if type(groups) is not int or groups < 1 or c_in % groups:
-        raise ConvcalcError(_("--groups: must divide the input channels ({c_in}), got {value}").format(c_in=c_in, value=quote(groups)))
+        raise ConvcalcError(Note("--groups: must divide the input channels ({c_in}), got {value}", c_in=c_in, value=quote(groups)))
     c_per_out, kernel = w.shape[1], w.shape[2:]
     c_out = c_per_out * groups
     s, p, d = per_axis(stride, n, "s", 1), per_axis(padding, n, "p", 0), per_axis(dilation, n, "d", 1)
     op = per_axis(output_padding, n, "output-padding", 0)
     if bias is not None and bias.shape != (c_out,):
-        raise ConvcalcError(_("--bias: needs one value per output channel ({c_out}), got shape {items}").format(c_out=c_out, items='×'.join(map(str, bias.shape))))
+        raise ConvcalcError(Note("--bias: needs one value per output channel ({c_out}), got shape {items}", c_out=c_out, items='×'.join(map(str, bias.shape))))
     axes = tuple(geo.transposed_axis(m, k, si, pi, oi, di, _("axis {name}").format(name=a))
                  for a, (m, k, si, pi, oi, di) in enumerate(zip(spatial, kernel, s, p, op, d)))
     out = tuple(g.out for g in axes)
@@ -262,7 +257,7 @@ def pool(x: Tensor, op: str, kernel, stride, padding, dilation, ceil_mode: bool,
     s = k if stride is None else per_axis(stride, n, "s", 1)
     p, d = per_axis(padding, n, "p", 0), per_axis(dilation, n, "d", 1)
     if op == "avgpool" and any(di != 1 for di in d):
-        raise ConvcalcError(_("--d: average pooling has no dilation, got {value}").format(value=quote(list(d))))
+        raise ConvcalcError(Note("--d: average pooling has no dilation, got {value}", value=quote(list(d))))
     # the core's pooling formula: its geometry, and every check PyTorch makes (3-D average pooling's too)
     from ..core.formulas import pool as pool_formula
     from ..core.layers import Pool
@@ -287,8 +282,7 @@ def pool(x: Tensor, op: str, kernel, stride, padding, dilation, ceil_mode: bool,
                     terms.append(Term(c, 0, 1, None, kk))  # a padded zero, counted in the divisor
             if op == "maxpool":
                 if not terms:
-                    raise ConvcalcError(_("--p: the window of output {list} holds only padding (PyTorch gives −∞ there), got "
-                                          "padding {value} with dilation {value2}").format(list=list(pos), value=quote(list(p)), value2=quote(list(d))))
+                    raise ConvcalcError(Note("--p: the window of output {list} holds only padding (PyTorch gives −∞ there), got padding {value} with dilation {value2}", list=list(pos), value=quote(list(p)), value2=quote(list(d))))
                 value = max(t.x for t in terms)
                 elements.append(Element((c, *pos), value, tuple(terms)))
             else:

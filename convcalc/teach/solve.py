@@ -187,7 +187,7 @@ def check_known(given: dict) -> None:
             continue
         if type(value) is not int or not LOWEST[name] <= value <= 1 << 24:
             flag = "--" + name.replace("_", "-")
-            raise ConvcalcError(_("{flag}: must be an integer from {lowest} to {value:,} (or ?), got {value2}").format(flag=flag, lowest=LOWEST[name], value=1 << 24, value2=quote(value)))
+            raise ConvcalcError(Note("{flag}: must be an integer from {lowest} to {value:,} (or ?), got {value2}", flag=flag, lowest=LOWEST[name], value=1 << 24, value2=quote(value)))
 
 
 def solve_axis(op: str, given: dict, ceil: bool = False, max_p: int | None = None) -> Solution:
@@ -203,19 +203,18 @@ def solve_axis(op: str, given: dict, ceil: bool = False, max_p: int | None = Non
     if op == "convT" and "output_padding" not in unknowns:
         known.setdefault("output_padding", 0)
     if "p_total" in given and op != "conv":
-        raise ConvcalcError(_("--p-total: d2l's total padding belongs to --op conv, got --op {op}").format(op=op))
+        raise ConvcalcError(Note("--p-total: d2l's total padding belongs to --op conv, got --op {op}", op=op))
     if "p_total" in given and "p" in given:
-        raise ConvcalcError(_("--p-total: gives the padding already; drop --p (or --p-total), got both"))
+        raise ConvcalcError(Note("--p-total: gives the padding already; drop --p (or --p-total), got both"))
     if "p" not in unknowns:
         known.setdefault("p", 0)
     if not unknowns:
-        raise ConvcalcError(_("solve: mark the unknown with ?, such as --p ?, got no ?"))
+        raise ConvcalcError(Note("solve: mark the unknown with ?, such as --p ?, got no ?"))
     for name in ("in", "out", "k"):
         if name not in given:
-            raise ConvcalcError(_("--{name}: needed (a size, or ? to find it), got none").format(name=name))
+            raise ConvcalcError(Note("--{name}: needed (a size, or ? to find it), got none", name=name))
     if "out" in unknowns and len(unknowns) > 1:
-        raise ConvcalcError(_("solve: the output size is found from the rest; give --out when other values are "
-                              "unknown, got {items} unknown").format(items=', '.join(unknowns)))
+        raise ConvcalcError(Note("solve: the output size is found from the rest; give --out when other values are unknown, got {items} unknown", items=', '.join(unknowns)))
     steps = algebra(op, {**known, "ceil": ceil}, unknowns)
     search_in = "in" in unknowns
     others = [n for n in unknowns if n not in ("in", "out")]
@@ -224,8 +223,7 @@ def solve_axis(op: str, given: dict, ceil: bool = False, max_p: int | None = Non
     for r in bounds.values():
         count *= len(r)
     if count > MAX_CANDIDATES:
-        raise ConvcalcError(_("solve: {count:,} combinations of {items} to try, more than {max_candidates:,}; give one "
-                              "of them, got {count2} unknowns").format(count=count, items=', '.join(others), max_candidates=MAX_CANDIDATES, count2=len(unknowns)))
+        raise ConvcalcError(Note("solve: {count:,} combinations of {items} to try, more than {max_candidates:,}; give one of them, got {count2} unknowns", count=count, items=', '.join(others), max_candidates=MAX_CANDIDATES, count2=len(unknowns)))
     if others:
         searched = ", ".join(f"{'p_h' if name == 'p_total' else name} = {r.start}…{r.stop - 1}" for name, r in bounds.items())
         steps.append(_("searched {ranges}; every candidate checked by the formula").format(ranges=searched))
@@ -273,21 +271,20 @@ def count_layers(op: str, given: dict, target_out: int | None, target_rf: int | 
     receptive field's size is at least `target_rf`."""
     check_known({**given, "out": target_out})
     if target_rf is not None and (type(target_rf) is not int or not 1 <= target_rf <= 1 << 40):
-        raise ConvcalcError(_("--rf: must be an integer from 1 to {value:,}, got {value2}").format(value=1 << 40, value2=quote(target_rf)))
+        raise ConvcalcError(Note("--rf: must be an integer from 1 to {value:,}, got {value2}", value=1 << 40, value2=quote(target_rf)))
     unknown = [n for n, x in given.items() if x is None]
     if unknown:
-        raise ConvcalcError(_("--layers ?: the count is the one unknown; give --{replace}, got ?").format(replace=unknown[0].replace('_', '-')))
+        raise ConvcalcError(Note("--layers ?: the count is the one unknown; give --{replace}, got ?", replace=unknown[0].replace('_', '-')))
     v = {"d": 1, "p": 0, "output_padding": 0, **{n: x for n, x in given.items() if x is not None}}
     v.setdefault("s", 1 if op in ("conv", "convT") else v.get("k"))
     for name in ("k",):
         if name not in v:
-            raise ConvcalcError(_("--{name}: the layer to repeat needs its kernel size, got none").format(name=name))
+            raise ConvcalcError(Note("--{name}: the layer to repeat needs its kernel size, got none", name=name))
     if (target_out is None) == (target_rf is None):
-        raise ConvcalcError(_("--layers ?: give the target as --out (a size) or --rf (a receptive-field size), got "
-                              "{value}").format(value='both' if target_out else 'neither'))
+        raise ConvcalcError(Note("--layers ?: give the target as --out (a size) or --rf (a receptive-field size), got {value}", value='both' if target_out else 'neither'))
     size = v.get("in")
     if target_out is not None and size is None:
-        raise ConvcalcError(_("--layers ?: counting layers to an output size needs --in, got none"))
+        raise ConvcalcError(Note("--layers ?: counting layers to an output size needs --in, got none"))
     field = ReceptiveField.of_input(1)
     k_eff = v["d"] * (v["k"] - 1) + 1
     window = conv_window(k_eff, v["s"], v["p"])
