@@ -8,7 +8,8 @@ from fractions import Fraction
 from ..core.comparison import Comparison, symbolic_ratio
 from ..core.formulas import fmt_shape
 from ..core.messages import N_, _
-from .report import field_dict, field_text, figure, human, human_bytes
+from ..core.errors import printable
+from .report import field_dict, field_text, figure, human, human_bytes, markdown_text
 
 LABELS = {  # figure → what the table calls it (the net table's words)
     "params": N_("parameters"), "macs": N_("MACs"), "flops": N_("FLOPs"), "param_bytes": N_("parameter memory"),
@@ -76,7 +77,7 @@ def legend_lines(comparison: Comparison) -> list[str]:
     letters = table_columns(comparison)[1]
     import shlex
 
-    return [f"{letter} = {shlex.quote(name)}" for letter, name in zip(letters, comparison.names)]  # as it is typed
+    return [f"{letter} = {printable(shlex.quote(name))}" for letter, name in zip(letters, comparison.names)]  # as it is typed
 
 
 def as_dict(comparison: Comparison) -> dict:
@@ -119,7 +120,7 @@ def to_markdown(comparison: Comparison) -> str:
              "|" + "|".join("---" if c.justify == "left" else "---:" for c in columns) + "|"]
     for row in range(len(comparison.figures)):
         lines.append("| " + " | ".join(c.cells[row].replace("|", "\\|") for c in columns) + " |")
-    legend = [f"- {letter} = `{name}`" for letter, name in zip(letters, comparison.names)]
+    legend = [f"- {letter} = {markdown_text(name)}" for letter, name in zip(letters, comparison.names)]
     return "\n".join(lines) + "\n\n" + "\n".join(legend) + "\n"
 
 
