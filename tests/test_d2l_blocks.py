@@ -1,6 +1,8 @@
-"""d2l's blocks and networks by name, with the book's argument names, against the book's own code
-(tests/oracle/d2l_models.py, MIT-0) run by PyTorch: parameters, buffers, the output shape and the
-MACs (PyTorch's FLOP counter, halved) of each example the book gives, and of other arguments."""
+"""The blocks and networks courses ask about, by name, run by PyTorch: d2l's with the book's argument names against
+the book's own code (tests/oracle/d2l_models.py, MIT-0), and the others against the modules torchvision builds them
+with (torchvision.models.resnet.Bottleneck, torchvision.ops.SqueezeExcitation, torchvision.models.squeezenet.Fire,
+torchvision.models.mobilenetv2.InvertedResidual) or a depthwise separable convolution written here: parameters,
+buffers, the output shape and the MACs (PyTorch's FLOP counter, halved) of each example, and of other arguments."""
 
 import json
 import sys
@@ -14,6 +16,13 @@ from convcalc.cli import app
 torch = pytest.importorskip("torch")
 sys.path.insert(0, str(Path(__file__).parent / "oracle"))
 import d2l_models as d2l  # noqa: E402
+
+torchvision = pytest.importorskip("torchvision")
+from torch import nn  # noqa: E402
+from torchvision.models.mobilenetv2 import InvertedResidual  # noqa: E402
+from torchvision.models.resnet import Bottleneck  # noqa: E402
+from torchvision.models.squeezenet import Fire  # noqa: E402
+from torchvision.ops import SqueezeExcitation  # noqa: E402
 
 runner = CliRunner()
 
@@ -35,6 +44,35 @@ CASES = [  # the bundled name, --set arguments, the input, the same block as d2l
 ]
 
 
+def projected(inplanes, planes, stride):
+    """ResNet's _make_layer: a 1×1 convolution and batchnorm with the stride where the shape changes."""
+    return nn.Sequential(nn.Conv2d(inplanes, planes * 4, 1, stride, bias=False), nn.BatchNorm2d(planes * 4))
+
+
+def separable(cin, c, k=3, s=1, p=1, bias=True, bn=False):
+    layers = [nn.Conv2d(cin, cin, k, s, p, groups=cin, bias=bias)] + ([nn.BatchNorm2d(cin), nn.ReLU()] if bn else [])
+    layers += [nn.Conv2d(cin, c, 1, bias=bias)] + ([nn.BatchNorm2d(c), nn.ReLU()] if bn else [])
+    return nn.Sequential(*layers)
+
+
+TORCHVISION_CASES = [  # the bundled name, --set arguments, the input, the same block as torchvision builds it
+    ("bottleneck", [], (256, 56, 56), lambda: Bottleneck(256, 64)),
+    ("bottleneck", [], (64, 56, 56), lambda: Bottleneck(64, 64, downsample=projected(64, 64, 1))),  # ResNet-50's first
+    ("bottleneck", ["planes=128", "stride=2"], (256, 56, 56), lambda: Bottleneck(256, 128, 2, projected(256, 128, 2))),
+    ("se", [], (256, 56, 56), lambda: SqueezeExcitation(256, 256 // 16)),
+    ("se", ["r=4"], (96, 14, 10), lambda: SqueezeExcitation(96, 96 // 4)),
+    ("fire", [], (96, 54, 54), lambda: Fire(96, 16, 64, 64)),
+    ("fire", ["squeeze_planes=32", "expand1x1_planes=128", "expand3x3_planes=128"], (128, 54, 54), lambda: Fire(128, 32, 128, 128)),
+    ("separable", [], (32, 56, 56), lambda: separable(32, 64)),
+    ("separable", ["c=128", "s=2", "bias=false", "bn=true", "act=relu"], (64, 112, 112),
+     lambda: separable(64, 128, s=2, bias=False, bn=True)),
+    ("separable", ["k=5", "p=2"], (16, 9, 11), lambda: separable(16, 64, k=5, p=2)),
+    ("inverted_residual", [], (24, 56, 56), lambda: InvertedResidual(24, 24, 1, 6)),
+    ("inverted_residual", ["c=24", "s=2"], (16, 112, 112), lambda: InvertedResidual(16, 24, 2, 6)),
+    ("inverted_residual", ["c=16", "t=1"], (32, 112, 112), lambda: InvertedResidual(32, 16, 1, 1)),
+]
+
+
 def pytorch_figures(build, shape):
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -47,7 +85,7 @@ def pytorch_figures(build, shape):
             "macs": counter.get_total_flops() // 2, "output_shape": list(out.shape[1:])}
 
 
-@pytest.mark.parametrize("name, arguments, shape, build", CASES, ids=lambda v: v if isinstance(v, str) else None)
+@pytest.mark.parametrize("name, arguments, shape, build", CASES + TORCHVISION_CASES, ids=lambda v: v if isinstance(v, str) else None)
 def test_a_block_by_name_is_the_books(name, arguments, shape, build):
     args = ["net", name, "--input", "x".join(map(str, shape)), "-f", "json"] + [a for v in arguments for a in ("--set", v)]
     result = runner.invoke(app, args)
@@ -61,3 +99,11 @@ def test_a_block_by_name_is_the_books(name, arguments, shape, build):
 def test_a_list_argument_takes_its_items():
     result = runner.invoke(app, ["net", "inception", "--set", "c2=[96]"])
     assert result.exit_code == 1 and "$c2[1]: $c2 must be a list of at least 2 values" in result.stderr
+
+
+def test_the_input_channels_are_the_blocks():
+    """C/r inside SE, the depthwise filters of a separable convolution: from --input, by arithmetic."""
+    data = json.loads(runner.invoke(app, ["net", "se", "--input", "64x8x8", "--set", "r=8", "-f", "json"]).stdout)
+    assert data["total"]["params"] == (64 * 8 + 8) + (8 * 64 + 64)  # 64 → 8 → 64, 1×1 with biases
+    data = json.loads(runner.invoke(app, ["net", "separable", "--input", "3x32x32", "-f", "json"]).stdout)
+    assert data["total"]["params"] == (3 * 9 + 3) + (3 * 64 + 64)

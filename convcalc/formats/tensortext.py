@@ -19,28 +19,13 @@ from __future__ import annotations
 import ast
 from fractions import Fraction
 from math import prod
-from typing import NamedTuple
-
 from ..core.errors import SpecError, quote
 from ..core.limits import MAX_INT, MAX_TENSOR_VALUES
 from ..core.messages import N_, Note
+from ..core.tensors import Tensor as Array
 
 MODULES = ("torch", "np", "numpy")
 BITS = 200  # a numerator or denominator longer than this is refused: the values have left what a course computes
-
-
-class Array(NamedTuple):
-    shape: tuple[int, ...]
-    values: tuple  # row-major, ints and Fractions
-
-    def nested(self):
-        def build(offset: int, axis: int):
-            if axis == len(self.shape):
-                return self.values[offset]
-            step = prod(self.shape[axis + 1:])
-            return [build(offset + i * step, axis + 1) for i in range(self.shape[axis])]
-
-        return build(0, 0)
 
 
 def evaluate(text: str, flag: str, names: dict | None = None):

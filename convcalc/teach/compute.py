@@ -22,30 +22,12 @@ from math import prod
 from typing import NamedTuple
 
 from ..core.messages import Note, _
+from ..core.tensors import Number, Tensor
 from ..core.errors import ConvcalcError, quote
 from ..core import geometry as geo
 
 MAX_WORK = 1_000_000  # multiply-adds (or window reads) one computation may take
 OPS = ("conv", "convT", "maxpool", "avgpool")
-
-Number = int | Fraction
-
-
-class Tensor(NamedTuple):
-    """A dense tensor: its shape and its values in row-major order."""
-
-    shape: tuple[int, ...]
-    values: tuple[Number, ...]
-
-    def nested(self) -> list:
-        """The values as nested lists, one level per axis."""
-        def build(offset: int, axis: int):
-            if axis == len(self.shape):
-                return self.values[offset]
-            step = prod(self.shape[axis + 1:])
-            return [build(offset + i * step, axis + 1) for i in range(self.shape[axis])]
-
-        return build(0, 0)
 
 
 class Term(NamedTuple):
