@@ -214,3 +214,19 @@ def test_a_repeated_layer_gets_a_subtotal():
     assert f"| conv1 … conv3 | subtotal of 3 | 64×32×32 | {params:,} | {macs:,} |" in markdown
     inside_blocks = json.loads(runner.invoke(app, ["net", "vgg16", "-f", "json"]).stdout)  # a stage's line sums its layers
     assert "subtotals" not in inside_blocks
+
+
+@pytest.mark.parametrize("args, expected", [
+    # a 3×3 convolution on 1×32×32, stride 2, padding 1: 16×16 outputs of 9 products, 8 additions and the bias
+    (["--in", "32", "--k", "3", "--p", "1", "--s", "2"], {"multiplications": 9 * 256, "additions": (8 + 1) * 256}),
+    (["--in", "32", "--k", "3", "--p", "1", "--s", "2", "--no-bias"], {"multiplications": 9 * 256, "additions": 8 * 256}),
+    (["--op", "linear", "--cin", "84", "--cout", "10"], {"multiplications": 84 * 10, "additions": (83 + 1) * 10}),
+    # max pooling 2×2 on 1×6×6: 3×3 outputs, 3 comparisons each
+    (["--op", "maxpool", "--in", "6", "--k", "2"], {"comparisons": 9 * 3, "multiplications": 0, "additions": 0}),
+    # average pooling 3×3, stride 1, on 16×6×6: 16×4×4 outputs, 8 additions and a division each
+    (["--op", "avgpool", "--in", "6", "--k", "3", "--s", "1", "--cin", "16"], {"additions": 256 * 8, "divisions": 256}),
+    (["--op", "global_avgpool", "--in", "6", "--cin", "2"], {"additions": 2 * 35, "divisions": 2}),
+])
+def test_layer_counts_operations_as_a_course_does(args, expected):
+    data = json.loads(runner.invoke(app, ["layer", *args, "-f", "json"]).stdout)
+    assert {key: data[key] for key in expected} == expected

@@ -338,6 +338,17 @@ def pooling_operations(row, batch: int) -> int:
     return batch * (channels * per_channel + (outputs if average else 0))
 
 
+def course_counts(row, batch: int) -> dict:
+    """A course's counts of one layer (`layer`'s JSON and table): multiplications and additions apart, and pooling's
+    comparisons (max) or additions and divisions (average)."""
+    multiplications, additions = mul_add(row, batch)
+    pooled = pooling_operations(row, batch) if row.kind in POOLS + ("adaptive_maxpool", "mean") else 0
+    outputs = batch * prod(row.output_shape)
+    average = row.kind in ("avgpool", "adaptive_avgpool", "global_avgpool", "mean")
+    return {"multiplications": multiplications, "additions": additions + (pooled - outputs if average else 0),
+            "comparisons": pooled if not average else 0, "divisions": outputs if pooled and average else 0}
+
+
 def course_pool(row, batch: int) -> int:
     return pooling_operations(row, batch) if row.kind in POOLS + ("adaptive_maxpool", "mean") else row.macs
 

@@ -150,6 +150,7 @@ SCHEMA_VERSION = 2
 
 def single_dict(report: Report) -> dict:
     """The `convcalc layer` JSON contract."""
+    from ..core.counting import course_counts
     from ..core.figures import fully_connected_params, im2col, macs_per_output, weight_shape
 
     row = report.leaves[0]
@@ -160,7 +161,8 @@ def single_dict(report: Report) -> dict:
         "weight_shape": list(weights) if weights is not None else None, "macs_per_output": macs_per_output(row, report.settings.batch),
         "fully_connected_params": fully_connected_params(row),
         "im2col": {"groups": columns.groups, "columns": list(columns.columns), "weights": list(columns.weights)} if columns else None,
-        "params": row.params, "buffers": row.buffers, "macs": row.macs, "flops": row.macs * fpm, "connections": row.connections,
+        "params": row.params, "buffers": row.buffers, "macs": row.macs, "flops": row.macs * fpm,
+        **course_counts(row, report.settings.batch), "connections": row.connections,
         "saved_bytes": row.saved_bytes, "backward_macs": row.backward_macs, "local_window": local(row),
         "receptive_field": {**field_dict(row), "covers_input": row.covers, "spans_input": row.field.spans(report.input_shape[1:])},
         "warnings": list(row.warnings),
@@ -842,6 +844,15 @@ def layer_table(report: Report, backward: bool = False):
     if per is not None:
         table.add_row(_("MACs per output value"), figure(per))
     table.add_row(_("FLOPs"), figure(row.macs * fpm))
+    from ..core.counting import course_counts
+
+    counts = course_counts(row, batch)
+    if counts["multiplications"]:
+        table.add_row(_("multiplications + additions"), f"{figure(counts['multiplications'])} + {figure(counts['additions'])}")
+    elif counts["comparisons"]:
+        table.add_row(_("comparisons"), figure(counts["comparisons"]))
+    elif counts["divisions"]:
+        table.add_row(_("additions + divisions"), f"{figure(counts['additions'])} + {figure(counts['divisions'])}")
     if backward:
         table.add_row(_("backward MACs"), figure(row.backward_macs))
         table.add_row(_("saved for backward"), f"{figure(row.saved_bytes)} B")
