@@ -6,6 +6,8 @@ import json
 from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from convcalc.cli import app
@@ -162,3 +164,19 @@ def test_flag_mistakes_are_one_error_line(args, words):
     result = runner.invoke(app, ["compute", *args])
     lines = result.stderr.strip().splitlines()
     assert result.exit_code != 0 and len(lines) == 1 and words in lines[0], result.stderr
+
+
+TOKENS = ["torch.", "np.", "tensor", "ones", "zeros", "eye", "arange", "full", "stack", "cat", "reshape", ".t()", ".T",
+          "(", ")", "[", "]", ",", ":", ";", "\n", "=", "+", "-", "*", "/", "X", "K", "0", "1", "2", "3", "-1", "1/3",
+          "0.5", "1e300", "9" * 30, "dim=", "axis=", "'a'", "__class__", "lambda", "import", "**", "[:, 1:2]", " "]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(TOKENS), min_size=1, max_size=40))
+def test_any_text_is_a_value_or_one_error(pieces):
+    """Statements made of the reader's own words in any order: a value, or a SpecError — never another exception."""
+    text = "".join(pieces)
+    try:
+        evaluate(text, "--x", {"K": evaluate("torch.ones(2, 2)", "--let K")})
+    except SpecError:
+        pass
