@@ -87,7 +87,7 @@ def quoted_layer(text: str, shape):
     from ..core.errors import quote
     from ..core.network import LayerNode, Network
     from . import layer as layer_command
-    from .group import ClickExit, ClickUsageError
+    from .group import PARSER_ERRORS
 
     try:
         words = shlex.split(text)
@@ -96,7 +96,7 @@ def quoted_layer(text: str, shape):
     command = layer_command.parser()
     try:
         context = command.make_context("layer", words[1:])
-    except (ClickUsageError, ClickExit) as error:  # an unknown flag, a value of the wrong type, --help
+    except PARSER_ERRORS as error:  # an unknown flag, a value of the wrong type, --help
         reason = error.format_message() if hasattr(error, "format_message") else str(error)
         fail(_("DESIGN: {reason}, got {value}").format(reason=reason, value=quote(text)), 2)
     params = {**context.params, "op": layer_command.Op(context.params["op"])}  # click's value; typer makes the Enum later

@@ -136,7 +136,7 @@ def parse_stage(text: str) -> Stage:
     import shlex
 
     from ..core.errors import quote
-    from .group import ClickExit, ClickUsageError
+    from .group import PARSER_ERRORS
 
     try:
         words = shlex.split(text)
@@ -146,7 +146,7 @@ def parse_stage(text: str) -> Stage:
         fail(_("--then: begins with the operation (conv, convT, maxpool, avgpool), got {value}").format(value=quote(text)), 2)
     try:
         context = parser().make_context("compute", ["--op", *words])
-    except (ClickUsageError, ClickExit) as error:
+    except PARSER_ERRORS as error:
         reason = error.format_message() if hasattr(error, "format_message") else str(error)
         fail(_("--then: {reason}, got {value}").format(reason=reason, value=quote(text)), 2)
     params = context.params

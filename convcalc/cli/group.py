@@ -47,6 +47,8 @@ except ImportError:
     from click.exceptions import Abort as ClickAbort, BadOptionUsage, BadParameter, Exit as ClickExit, MissingParameter, \
         NoArgsIsHelpError, NoSuchOption, UsageError as ClickUsageError
 
+PARSER_ERRORS = (ClickUsageError, ClickExit)  # what a command's parser raises when another command reads its flags
+
 
 ROOT_VALUES = ("--lang",)  # the root's options that take a value
 
