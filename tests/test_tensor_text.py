@@ -139,6 +139,7 @@ HOSTILE = [
     ("X = torch.ones(2); X[5] = 1", "outside an axis of 2"),
     ("torch.ones(6).reshape(4, -1)", "no size fits -1"),
     ("'text'", "a number or a tensor"),
+    ("X = torch.ones(256, 256)\n" + "X = X + 1\n" * 20, "more than 1,000,000 values in all"),  # 21 × 65,536 values
 ]
 
 
@@ -159,6 +160,7 @@ def test_hostile_statements_are_one_error_line(text, words):
     (["--x", "[[1]]", "--w", "[[1]]", "--then", "maxpool --k 2 --format json"], "the operation's own flags"),
     (["--x", "[[1]]", "--w", "[[1]]", "--then", "maxpool"], "--k: --op maxpool needs the window size"),
     (["--op", "maxpool", "--x", "[[1]]", "--k", "1", "--flip"], "--flip"),
+    (["--op", "maxpool", "--x", "[[1]]", "--k", "1"] + ["--then", "maxpool --k 1"] * 17, "chains at most 16 operations"),
 ])
 def test_flag_mistakes_are_one_error_line(args, words):
     result = runner.invoke(app, ["compute", *args])

@@ -70,6 +70,10 @@ def compute(
             names = evaluate_names(let)
         except SpecError as error:
             fail(error, 2)
+    from ..core.limits import MAX_STAGES
+
+    if then and len(then) > MAX_STAGES:
+        fail(_("--then: chains at most {most} operations, got {count}").format(most=MAX_STAGES, count=len(then)), 2)
     stages = [parse_stage(text) for text in then or []]  # every --then read before any arithmetic
     try:
         if x is None:

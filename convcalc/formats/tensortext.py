@@ -20,7 +20,7 @@ import ast
 from fractions import Fraction
 from math import prod
 from ..core.errors import SpecError, quote
-from ..core.limits import MAX_INT, MAX_TENSOR_VALUES
+from ..core.limits import MAX_INT, MAX_TENSOR_VALUES, MAX_TENSOR_WORK
 from ..core.messages import N_, Note
 from ..core.tensors import Tensor as Array
 
@@ -51,6 +51,7 @@ def evaluate_names(definitions: list[str], flag: str = "--let") -> dict:
 class Reader:
     def __init__(self, text: str, flag: str, names: dict):
         self.text, self.flag, self.names = text, flag, names
+        self.work = 0  # values made so far: a long program of large tensors stops at MAX_TENSOR_WORK
 
     def fail(self, template: str, node=None, **values):
         """One error line naming the flag, what is wrong, and the part of the text it is about."""
@@ -166,6 +167,10 @@ class Reader:
             total *= size
             if total > MAX_TENSOR_VALUES:
                 self.fail(N_("{flag}: a tensor holds at most {most:,} values, got {value}"), node, most=MAX_TENSOR_VALUES)
+        self.work += total
+        if self.work > MAX_TENSOR_WORK:
+            self.fail(N_("{flag}: the statements make more than {most:,} values in all (a worked example is smaller), got "
+                         "{value}"), node, most=MAX_TENSOR_WORK)
 
     def arith(self, left, right, op, node):
         def one(a, b):
@@ -225,6 +230,7 @@ class Reader:
 
     def index(self, array: Array, index_node, node):
         picks, kept = self.selection(array, index_node, node)
+        self.check_size([len(p) for p in picks], node)
         positions = offsets(array.shape, picks)
         shape = tuple(len(p) for p, k in zip(picks, kept) if k)
         values = tuple(array.values[i] for i in positions)
@@ -235,6 +241,7 @@ class Reader:
             self.fail(N_("{flag}: assign into a tensor named before (X = torch.ones(…) first), got {value}"), target)
         array = self.array(self.names[target.value.id], target.value)
         picks, kept = self.selection(array, target.slice, target)
+        self.check_size(array.shape, target)  # the tensor is copied with its slice replaced
         positions = offsets(array.shape, picks)
         shape = tuple(len(p) for p, k in zip(picks, kept) if k)
         given = self.array(value, target)
@@ -404,6 +411,7 @@ def transpose(array: Array, node, reader: Reader) -> Array:
     if len(array.shape) != 2:
         reader.fail(N_("{flag}: t() and T transpose a matrix, not a tensor of {rank} axes, got {value}"), node, rank=len(array.shape))
     rows, cols = array.shape
+    reader.check_size(array.shape, node)
     return Array((cols, rows), tuple(array.values[r * cols + c] for c in range(cols) for r in range(rows)))
 
 
