@@ -3,6 +3,7 @@
 - layers.py: one immutable record per layer kind; formulas.py: each kind's formula, and `KINDS`, the one
   registry of a kind's record, formula, what it keeps for backward and its --by-op group;
 - network.py: the network's nodes and the walk over them (shapes, costs, receptive fields, memory);
-- geometry.py, receptive.py, memory.py, counting.py: output sizes, fields, storages, other tools' rules;
+- geometry.py, receptive.py, memory.py, counting.py: output sizes, fields, storages, other tools' and courses' rules;
+- comparison.py: designs side by side, each figure's ratio to the first; tensors.py: an exact dense tensor;
 - messages.py: `Note`, a sentence as data (English template and values), said in a language at the edge.
 """
