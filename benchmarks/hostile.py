@@ -4,7 +4,8 @@ Targets (whole processes, as a user runs them):
 - every case of the hostile corpus (tests/hostile/, the large generated files of
   tests/test_hostile.py, the ONNX files of tests/hostile/onnx_files.py — a 50,000-node graph at
   the budget, 10^6 nodes refused, 48 MB of float_data — the longest file of written-out layers
-  still accepted, a 5,000-digit flag, --explain of the largest network) ends within 2 s and
+  still accepted, a 5,000-digit flag, --explain of the largest network, compute's statements at
+  their work budget, a computation at its budget in fractions, compare of 20 networks) ends within 2 s and
   200 MB, in a result or one `Error:` line: the slowest and the largest are printed;
 - a network of 10^6 layers (1.2·10^6 rows with its blocks) to JSON in under 10 s and 500 MB, and
   to CSV the same. A network up to the 2·10^6-row budget is analysed, not refused: its time is
@@ -98,7 +99,14 @@ def main() -> int:
             print("(the ONNX corpus needs the onnx package: pip install onnx)")
         for extra, label in ((["net", str(folder / "two_million_rows.yaml"), "--explain"], "--explain of 2·10^6 rows"),
                              (["layer", "--in", "1" + "0" * 5000, "--k", "3"], "a 5,000-digit --in"),
-                             (["zoo", "--format", "markdown"], "zoo --format markdown")):
+                             (["zoo", "--format", "markdown"], "zoo --format markdown"),
+                             # the notes' statements at their work budget: 10^6 values made, then one error line
+                             (["compute", "--x", "X = torch.ones(256, 256)\n" + "X = X + 1/3\n" * 5000, "--w", "[[1]]"],
+                              "compute --x: 5,000 statements on 256×256"),
+                             (["compare", *["vgg16"] * 20], "compare of 20 designs"),
+                             # a computation at its budget, in exact fractions: 166²·9 = 248,004 multiply-adds
+                             (["compute", "--x", "torch.full((168, 168), 1/3)", "--w", "torch.full((3, 3), 1/7)", "--format", "json"],
+                              "compute at 248,004 multiply-adds of fractions")):
             seconds, peak, code = measure([*CONVCALC, *extra], args.runs)
             results.append((seconds, peak, code, label))
         slowest = max(results)

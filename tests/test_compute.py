@@ -189,7 +189,7 @@ ERRORS = [
     (["--x", "[[1, 2]]"], "Error: --w: --op conv needs the kernel's values, got none"),
     (["--op", "maxpool", "--x", "[[1, 2]]", "--k", "1", "--w", "[[1]]"], "Error: --w: --op maxpool has no such option; drop --w, got '[[1]]'"),
     (["--x", json.dumps([[1] * 200] * 200), "--w", json.dumps([[1] * 30] * 30)],
-     "Error: the computation: at most 1,000,000 multiply-adds (compute is for worked examples; use layer for shapes and costs), "
+     "Error: the computation: at most 250,000 multiply-adds (compute is for worked examples; use layer for shapes and costs), "
      f"got {(200 - 30 + 1) ** 2 * 30 * 30:,}"),
     (["--x", "@/nonexistent.yaml", "--w", "[[1]]"], "Error: --x: cannot read the file: No such file or directory, got '/nonexistent.yaml'"),
     (["--x", "[[.inf]]", "--w", "[[1]]"], "Error: --x: every value must be a number (an integer or a decimal), got .inf"),

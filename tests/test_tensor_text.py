@@ -139,7 +139,7 @@ HOSTILE = [
     ("X = torch.ones(2); X[5] = 1", "outside an axis of 2"),
     ("torch.ones(6).reshape(4, -1)", "no size fits -1"),
     ("'text'", "a number or a tensor"),
-    ("X = torch.ones(256, 256)\n" + "X = X + 1\n" * 20, "more than 1,000,000 values in all"),  # 21 × 65,536 values
+    ("X = torch.ones(256, 256)\n" + "X = X + 1\n" * 20, "more than 262,144 values in all"),  # 21 × 65,536 values
 ]
 
 

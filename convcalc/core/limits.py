@@ -18,5 +18,5 @@ MAX_INT_DIGITS = 16  # decimal digits of MAX_INT: a longer integer is refused be
 MAX_EXPLAINED = 10_000  # layers that --explain writes out
 MAX_DRAWN = 10_000  # rows a graph (--format mermaid, dot) draws: more is not a picture anyone reads
 MAX_MESSAGE = 300  # characters of one error line
-MAX_TENSOR_WORK = 1_000_000  # values the statements of one --x/--w/--let may make in all (X = X + 1, ten thousand times)
+MAX_TENSOR_WORK = 262_144  # values the statements of one --x/--w/--let may make in all: four 256×256 tensors
 MAX_STAGES = 16  # operations one compute may chain with --then

@@ -26,7 +26,7 @@ from ..core.tensors import Number, Tensor
 from ..core.errors import ConvcalcError, quote
 from ..core import geometry as geo
 
-MAX_WORK = 1_000_000  # multiply-adds (or window reads) one computation may take
+MAX_WORK = 250_000  # multiply-adds (or window reads) one computation may take: about a second with exact fractions
 OPS = ("conv", "convT", "maxpool", "avgpool")
 
 
