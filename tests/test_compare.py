@@ -105,6 +105,27 @@ def test_in_chinese():
     assert "与 A 比较" in result.stdout and "参数量" in result.stdout and "1/C_o + 1/K² = 1/64 + 1/9 = 73/576" in result.stdout
 
 
+def test_a_file_whose_name_begins_with_layer_is_a_network(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "layers.yaml").write_text("input: [3, 8, 8]\nlayers:\n  - conv: {c: 4, k: 3}\n")
+    (tmp_path / "layer net.yaml").write_text("input: [3, 8, 8]\nlayers:\n  - conv: {c: 2, k: 3}\n")
+    data = compared("layers.yaml", "layer net.yaml", "layer --in 8 --cin 3 --cout 4 --k 3")
+    assert [d["params"] for d in data["designs"]] == [4 * (3 * 9 + 1), 2 * (3 * 9 + 1), 4 * (3 * 9 + 1)]
+
+
+def test_four_networks_fit_80_columns_rounded_not_cut():
+    from rich.cells import cell_len
+
+    result = runner.invoke(app, ["compare", "resnet18", "resnet50", "resnet101", "resnet152"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0 and max(cell_len(line) for line in result.stdout.splitlines()) <= 80
+    params = [d["params"] for d in compared("resnet18", "resnet50", "resnet101", "resnet152")["designs"]]
+    line = next(line for line in result.stdout.splitlines() if line.strip().startswith("parameters"))
+    assert [f"{p / 1e6:.1f}M" for p in params] == [cell for cell in line.split() if cell.endswith("M")]
+    assert "figures rounded" in result.stdout
+    wide = runner.invoke(app, ["compare", "resnet18", "resnet50", "resnet101", "resnet152", "--wide"], env={"COLUMNS": "80"})
+    assert f"{params[3]:,}" in wide.stdout
+
+
 def test_names_are_shown_safely(tmp_path):
     """A file name holding an escape sequence is written escaped in the legend, as the table writes names."""
     path = tmp_path / "a\x1b[31mred.yaml"

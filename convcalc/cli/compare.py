@@ -12,7 +12,7 @@ from .group import app
 from .options import (CONVENTION_HELP, LANG_OPTION, Lang, complete_spec, fail, input_shape, load_network,
                       parse_assignments)
 from .options import NetFormat as Format
-from .output import can_print, console, fit_width, write_lines
+from .output import can_print, console, fit_width, print_wide, write_lines
 
 FORMATS = (Format.table, Format.json, Format.csv, Format.markdown)
 
@@ -25,6 +25,7 @@ def compare(
     batch: int = typer.Option(1, "--batch", min=1, help="Batch size: multiplies MACs, FLOPs and activation memory."),
     flops_per_mac: int = typer.Option(1, "--flops-per-mac", min=1, max=2, help="1: a multiply-add is one FLOP; 2: two."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format: table, json, csv or markdown."),
+    wide: bool = typer.Option(False, "--wide", help="Every column at its full width, even past the terminal's edge."),
     explain: bool = typer.Option(False, "--explain", help="Write each ratio as its layers' sums, and the multiply-adds in the first design's symbols where they cancel (1/C_o + 1/K²)."),
     lang: Lang = LANG_OPTION,
 ):
@@ -49,7 +50,7 @@ def compare(
     reports = []
     try:
         for design in designs:
-            network = quoted_layer(design, shape) if design.lstrip().startswith("layer") else load_network(design, shape, arguments)
+            network = quoted_layer(design, shape) if is_quoted_layer(design) else load_network(design, shape, arguments)
             reports.append(analyze(network, settings))
     except ConvcalcError as error:
         fail(error)
@@ -70,9 +71,11 @@ def compare(
         sys.stdout.write(render.to_markdown(comparison))
         write_lines(steps)
         return
-    out = console()
-    out.print(render.table(comparison, fit_width()))
-    write_lines(render.legend_lines(comparison) + steps, fit_width())
+    width = fit_width(wide)
+    out = console(width)
+    shown, under = render.table(comparison, width)
+    print_wide(out, shown)  # off a terminal, or with --wide, as wide as it needs: nothing cut
+    write_lines(under + render.legend_lines(comparison) + steps, fit_width())
 
 
 LAYER_ONLY = ("size", "cin", "cout", "k", "s", "p", "p_total", "d", "groups", "no_bias", "op", "output_padding", "out",
@@ -82,34 +85,27 @@ LAYER_ONLY = ("size", "cin", "cout", "k", "s", "p", "p_total", "d", "groups", "n
 def quoted_layer(text: str, shape):
     """A design written as `layer …`: the layer command's own flags, read by its own parser; without --in and --cin
     it takes --input's C×H×W."""
-    import shlex
-
     from ..core.errors import quote
     from ..core.network import LayerNode, Network
     from . import layer as layer_command
-    from .group import PARSER_ERRORS
+    from .group import read_flags, split_words
 
-    try:
-        words = shlex.split(text)
-    except ValueError as error:
-        fail(_("DESIGN: {reason}, got {value}").format(reason=str(error), value=quote(text)), 2)
-    command = layer_command.parser()
-    try:
-        context = command.make_context("layer", words[1:])
-    except PARSER_ERRORS as error:  # an unknown flag, a value of the wrong type, --help
-        reason = error.format_message() if hasattr(error, "format_message") else str(error)
-        fail(_("DESIGN: {reason}, got {value}").format(reason=reason, value=quote(text)), 2)
-    params = {**context.params, "op": layer_command.Op(context.params["op"])}  # click's value; typer makes the Enum later
-    others = [name for name, value in params.items() if name not in LAYER_ONLY and value != command_default(command, name)]
-    if others:
+    words = split_words(text, "DESIGN")
+    params, beyond = read_flags(layer_command.layer, words[1:], "DESIGN", text, LAYER_ONLY)
+    if beyond:
         fail(_("DESIGN: a quoted layer takes the layer's own flags; give the others to compare, got {value}").format(
             value=quote(text)), 2)
+    params = {**params, "op": layer_command.Op(params["op"])}  # click's value; typer makes the Enum later
     if shape is not None and params["size"] is None and params["cin"] is None and params["op"].value != "linear":
         params = {**params, "size": "x".join(map(str, shape[1:])), "cin": shape[0]}
     built, layer_shape, _worked_out = layer_command.build_layer(*(params[name] for name in LAYER_ONLY))
-    kind = built.kind
-    return Network(text, layer_shape, (LayerNode(kind, built),))
+    return Network(text, layer_shape, (LayerNode(built.kind, built),))
 
 
-def command_default(command, name: str):
-    return next((p.default for p in command.params if p.name == name), None)
+def is_quoted_layer(design: str) -> bool:
+    """`'layer --in 56 …'` rather than a network: its first word is `layer` and more follows (a file named
+    layers.yaml or `layer net.yaml` that exists is a network)."""
+    from pathlib import Path
+
+    words = design.split()
+    return len(words) > 1 and words[0] == "layer" and not Path(design).exists()

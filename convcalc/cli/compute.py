@@ -59,9 +59,8 @@ def compute(
     from ..teach import compute as teach
 
     kind = op.value
-    check_flags(kind, {"--w": w, "--k": k, "--s": s, "--p": p, "--d": d, "--groups": groups, "--bias": bias,
-                       "--output-padding": output_padding, "--ceil": ceil or None, "--no-count-pad": no_count_pad or None,
-                       "--flip": flip or None})
+    first = Stage("", kind, w, bias, k, s, p, d, groups, output_padding, ceil, no_count_pad, flip)
+    check_flags(first)
     names = {}
     if let:
         from ..formats.tensortext import evaluate_names
@@ -90,9 +89,6 @@ def compute(
         else:
             values = teach.tensor(read_values(x, "--x", names), "x")
         x_t = teach.as_input(values, dims)
-        first = Stage("", kind, w, bias, k, s, p, d, groups, output_padding, ceil, no_count_pad, flip)
-        if symbolic and kind in ("conv", "convT") and read_values(w, "--w", names) is None:
-            fail(_("--w: give the kernel, got none"), 2)
         results = [run(first, x_t, dims, names)]
         for stage in stages:
             results.append(run(stage, results[-1].output, dims, names))
@@ -122,13 +118,18 @@ class Stage(NamedTuple):
     flip: bool = False
 
 
-def check_flags(kind: str, given: dict) -> None:
+def check_flags(stage: Stage) -> None:
+    """Only the flags the operation takes, and the ones it needs."""
+    kind = stage.kind
+    given = {"--w": stage.w, "--k": stage.k, "--s": stage.s, "--p": stage.p, "--d": stage.d, "--groups": stage.groups,
+             "--bias": stage.bias, "--output-padding": stage.output_padding, "--ceil": stage.ceil or None,
+             "--no-count-pad": stage.no_count_pad or None, "--flip": stage.flip or None}
     for flag, value in given.items():
         if value is not None and flag not in COMPUTE_FLAGS[kind]:
             fail(no_such_option(flag, kind, value), 2)
-    if kind in ("conv", "convT") and given.get("--w") is None:
+    if kind in ("conv", "convT") and stage.w is None:
         fail(_("--w: --op {kind} needs the kernel's values, got none").format(kind=kind), 2)
-    if kind in ("maxpool", "avgpool") and given.get("--k") is None:
+    if kind in ("maxpool", "avgpool") and stage.k is None:
         fail(_("--k: --op {kind} needs the window size, got none").format(kind=kind), 2)
 
 
@@ -137,39 +138,18 @@ STAGE_FLAGS = ("w", "bias", "k", "s", "p", "d", "groups", "output_padding", "cei
 
 def parse_stage(text: str) -> Stage:
     """--then 'maxpool --k 2': an operation and its own flags, read by compute's own parser."""
-    import shlex
-
     from ..core.errors import quote
-    from .group import PARSER_ERRORS
+    from .group import read_flags, split_words
 
-    try:
-        words = shlex.split(text)
-    except ValueError as error:
-        fail(_("--then: {reason}, got {value}").format(reason=str(error), value=quote(text)), 2)
+    words = split_words(text, "--then")
     if not words or words[0] not in COMPUTE_FLAGS:
         fail(_("--then: begins with the operation (conv, convT, maxpool, avgpool), got {value}").format(value=quote(text)), 2)
-    try:
-        context = parser().make_context("compute", ["--op", *words])
-    except PARSER_ERRORS as error:
-        reason = error.format_message() if hasattr(error, "format_message") else str(error)
-        fail(_("--then: {reason}, got {value}").format(reason=reason, value=quote(text)), 2)
-    params = context.params
-    defaults = {p.name: p.default for p in context.command.params}
-    extra = [name for name in params if name not in STAGE_FLAGS and name != "op" and params[name] not in (defaults.get(name), ())]
-    if extra:
+    params, beyond = read_flags(compute, ["--op", *words], "--then", text, STAGE_FLAGS + ("op",))
+    if beyond:
         fail(_("--then: takes the operation's own flags (--w, --k, --s, --p, …), got {value}").format(value=quote(text)), 2)
     stage = Stage(text, words[0], *(params[name] for name in STAGE_FLAGS))
-    check_flags(stage.kind, {"--w": stage.w, "--k": stage.k, "--s": stage.s, "--p": stage.p, "--d": stage.d,
-                             "--groups": stage.groups, "--bias": stage.bias, "--output-padding": stage.output_padding,
-                             "--ceil": stage.ceil or None, "--no-count-pad": stage.no_count_pad or None, "--flip": stage.flip or None})
+    check_flags(stage)
     return stage
-
-
-def parser():
-    """compute's own parser, alone: --then reads its operations with it."""
-    single = typer.Typer(add_completion=False)
-    single.command()(compute)
-    return typer.main.get_command(single)
 
 
 def run(stage: Stage, x_t, dims: int, names: dict):

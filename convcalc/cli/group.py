@@ -50,6 +50,37 @@ except ImportError:
 PARSER_ERRORS = (ClickUsageError, ClickExit)  # what a command's parser raises when another command reads its flags
 
 
+def split_words(text: str, flag: str) -> list[str]:
+    """A quoted command line (`'layer --in 56 --k 3'`), split as a shell splits it."""
+    import shlex
+
+    from ..core.errors import quote
+
+    try:
+        return shlex.split(text)
+    except ValueError as error:
+        fail(_("{flag}: {reason}, got {value}").format(flag=flag, reason=str(error), value=quote(text)), 2)
+
+
+def read_flags(callback, args: list[str], flag: str, text: str, allowed) -> tuple[dict, list[str]]:
+    """Another command's flags, read by that command's own parser (a quoted `layer …` for compare, `--then 'maxpool
+    --k 2'` for compute): its values as click gives them, and the names given beyond `allowed`. What the parser refuses
+    is one error line naming `flag`."""
+    from ..core.errors import quote
+
+    single = typer.Typer(add_completion=False)
+    single.command()(callback)
+    command = typer.main.get_command(single)
+    try:
+        context = command.make_context(callback.__name__, args)
+    except PARSER_ERRORS as error:  # an unknown flag, a value of the wrong type, --help
+        reason = error.format_message() if hasattr(error, "format_message") else str(error)
+        fail(_("{flag}: {reason}, got {value}").format(flag=flag, reason=reason, value=quote(text)), 2)
+    defaults = {p.name: p.default for p in command.params}
+    beyond = [name for name, value in context.params.items() if name not in allowed and value not in (defaults.get(name), ())]
+    return context.params, beyond
+
+
 ROOT_VALUES = ("--lang",)  # the root's options that take a value
 
 

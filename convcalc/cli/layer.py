@@ -107,13 +107,6 @@ def layer(
     emit_layer(report, fmt, explain_parts(explain, *(("memory", "backward") if backward else ())), drawing, backward, worked_out)
 
 
-def parser():
-    """The layer command's own parser, alone: `compare` reads a quoted `layer …` with it."""
-    single = typer.Typer(add_completion=False)
-    single.command()(layer)
-    return typer.main.get_command(single)
-
-
 def build_layer(size, cin, cout, k, s, p, p_total, d, groups, no_bias, op, output_padding, out, normalized, dims, ceil):
     """The layer the flags describe, its input shape (C × spatial) and, when --out gave the output, the sentence
     saying how the input was worked out. Shared with `compare`, which takes a quoted `layer …` as one design."""

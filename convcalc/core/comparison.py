@@ -30,7 +30,7 @@ class Compared(NamedTuple):
 class Comparison(NamedTuple):
     names: tuple[str, ...]
     reports: tuple[Report, ...]
-    figures: tuple[Compared, ...]  # FIGURES, then the output's elements and the receptive field's size (per axis, product)
+    figures: tuple[Compared, ...]  # FIGURES, then the output's elements and the receptive field's area
 
     @property
     def first(self) -> Report:
@@ -67,20 +67,12 @@ def compare(names, reports) -> Comparison:
     return Comparison(tuple(names), tuple(reports), tuple(compared(key, reports) for key in keys))
 
 
-class Term(NamedTuple):
-    """One layer's multiply-adds as a product of factors (C_i/g, C_o, ∏K, ∏L_out) and their symbols, where a factor
-    equals one of the first design's (so that a ratio can cancel it); `factors` are the numbers."""
-
-    name: str
-    factors: tuple[int, ...]
-
-
 SYMBOLS = ("C_i", "C_o", "K²", "L²")  # the first design's single layer: C_i·C_o·K²·L² (per group, per sample)
 
 
-def macs_terms(report: Report) -> list[Term]:
-    """The convolutions' and linear layers' multiply-adds, each as (C_i/g, C_o, ∏K, ∏L_out); None when another
-    kind of layer costs multiply-adds too (the symbolic ratio is then not written)."""
+def macs_terms(report: Report) -> list[tuple[int, int, int, int]]:
+    """The convolutions' and linear layers' multiply-adds, each as its factors (C_i/g, C_o, ∏K, ∏L_out); none when
+    another kind of layer costs multiply-adds too (the symbolic ratio is then not written)."""
     terms = []
     for row in report.leaves:
         if not row.macs:
@@ -88,15 +80,15 @@ def macs_terms(report: Report) -> list[Term]:
         layer = row.layer
         if row.kind == "conv":
             cin = row.input_shape[0] // layer.groups
-            terms.append(Term(row.name, (cin, row.output_shape[0], prod(g.kernel for g in row.cost.axes), prod(row.output_shape[1:]))))
+            terms.append((cin, row.output_shape[0], prod(g.kernel for g in row.cost.axes), prod(row.output_shape[1:])))
         elif row.kind == "linear":
-            terms.append(Term(row.name, (row.input_shape[0], row.output_shape[0], 1, prod(row.output_shape[1:]))))
+            terms.append((row.input_shape[0], row.output_shape[0], 1, prod(row.output_shape[1:])))
         else:
             return []
     return terms
 
 
-def symbolic_ratio(comparison: Comparison, index: int) -> list[str] | None:
+def symbolic_ratio(comparison: Comparison, index: int) -> tuple | None:
     """The multiply-adds of design `index` over the first's, written with the first's symbols when the first is one
     convolution (or linear layer) and the other only convolutions and linear layers: each term of the other design is
     divided by C_i·C_o·K²·L², a factor equal to one of the first's cancelling (1/C_o + 1/K² for a depthwise separable
@@ -104,12 +96,12 @@ def symbolic_ratio(comparison: Comparison, index: int) -> list[str] | None:
     base, other = macs_terms(comparison.first), macs_terms(comparison.reports[index])
     if len(base) != 1 or not other:
         return None
-    reference = base[0].factors
+    reference = base[0]
     parts, numbers, total = [], [], Fraction(0)
     for term in other:
         unused = list(range(4))
         numerator = []
-        for value in term.factors:
+        for value in term:
             match = next((i for i in unused if reference[i] == value), None)
             if match is not None:
                 unused.remove(match)
@@ -120,6 +112,6 @@ def symbolic_ratio(comparison: Comparison, index: int) -> list[str] | None:
         parts.append(top if not bottom else f"{top}/{bottom}" if "·" not in bottom else f"{top}/({bottom})")
         below = prod(reference[i] for i in unused)
         numbers.append(top if below == 1 else f"{top}/{below}")
-        total += Fraction(prod(term.factors), prod(reference))
+        total += Fraction(prod(term), prod(reference))
     values = [f"{SYMBOLS[i]} = {reference[i]}" for i in range(4) if reference[i] != 1]
-    return [" + ".join(parts), " + ".join(numbers), total, ", ".join(values)]
+    return " + ".join(parts), " + ".join(numbers), total, ", ".join(values)  # in symbols, in numbers, the sum, the symbols' values

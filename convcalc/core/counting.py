@@ -234,10 +234,10 @@ def ptflops(row, batch: int) -> int:
         return row.macs + (outputs if layer.bias else 0)
     if kind == "linear":  # (in·out + out)·∏leading
         return row.macs + (outputs if layer.bias else 0)
-    if kind in PTFLOPS_TWICE:  # the module's hook and the patched F.relu, F.max_pool2d, … it calls: 2 per element
-        return 2 * (outputs if kind in ACTIVATION_OUTPUTS else inputs)
+    if kind in PTFLOPS_TWICE:  # the module's hook and the patched F.relu, F.max_pool2d, … it calls: 2 per input element
+        return 2 * inputs
     if kind in ("relu6", "leaky_relu"):  # hooked; their forwards call hardtanh and leaky_relu, not patched
-        return outputs
+        return inputs
     if kind in ("silu", "swish", "softmax"):  # not hooked, but F.silu and F.softmax are patched
         return inputs
     if kind in ("batchnorm", "instancenorm", "groupnorm"):
@@ -272,8 +272,6 @@ def ptflops_attention(row, batch: int) -> int:
     mlp = windows.offsets * (2 * BIAS_MLP_WIDTH + BIAS_MLP_WIDTH + 2 * BIAS_MLP_WIDTH + BIAS_MLP_WIDTH * layer.heads)
     return (products if layer.cosine else 2 * products) + scores + (batch * mlp if layer.position_bias == "mlp" else 0)
 
-
-ACTIVATION_OUTPUTS = ("relu", "elu", "gelu")
 
 
 def mul_add(row, batch: int) -> tuple[int, int]:
@@ -342,7 +340,7 @@ def course_counts(row, batch: int) -> dict:
     """A course's counts of one layer (`layer`'s JSON and table): multiplications and additions apart, and pooling's
     comparisons (max) or additions and divisions (average)."""
     multiplications, additions = mul_add(row, batch)
-    pooled = pooling_operations(row, batch) if row.kind in POOLS + ("adaptive_maxpool", "mean") else 0
+    pooled = pooling_operations(row, batch)
     outputs = batch * prod(row.output_shape)
     average = row.kind in ("avgpool", "adaptive_avgpool", "global_avgpool", "mean")
     return {"multiplications": multiplications, "additions": additions + (pooled - outputs if average else 0),
@@ -350,7 +348,7 @@ def course_counts(row, batch: int) -> dict:
 
 
 def course_pool(row, batch: int) -> int:
-    return pooling_operations(row, batch) if row.kind in POOLS + ("adaptive_maxpool", "mean") else row.macs
+    return pooling_operations(row, batch) if row.kind in POOLS or row.kind == "mean" else row.macs
 
 
 def darknet(row, batch: int) -> int:

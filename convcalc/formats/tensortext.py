@@ -22,7 +22,7 @@ from math import prod
 from ..core.errors import SpecError, quote
 from ..core.limits import MAX_INT, MAX_TENSOR_VALUES, MAX_TENSOR_WORK
 from ..core.messages import N_, Note
-from ..core.tensors import Tensor as Array
+from ..core.tensors import Tensor
 
 MODULES = ("torch", "np", "numpy")
 BITS = 200  # a numerator or denominator longer than this is refused: the values have left what a course computes
@@ -31,7 +31,7 @@ BITS = 200  # a numerator or denominator longer than this is refused: the values
 def evaluate(text: str, flag: str, names: dict | None = None):
     """The value `text` gives: nested lists of ints and Fractions (a tensor), or a number."""
     value = Reader(text, flag, dict(names or {})).run()
-    return value.nested() if isinstance(value, Array) else value
+    return value.nested() if isinstance(value, Tensor) else value
 
 
 def evaluate_names(definitions: list[str], flag: str = "--let") -> dict:
@@ -126,12 +126,12 @@ class Reader:
             self.fail(N_("{flag}: a number beyond the exact range (a magnitude up to 2^53, at most 30 decimal places), got {value}"), node)
         return int(number) if number.denominator == 1 else number
 
-    def array(self, value, node) -> Array:
+    def array(self, value, node) -> Tensor:
         """A tensor from a value: a nested list of numbers becomes one (as torch.tensor would take it)."""
-        if isinstance(value, Array):
+        if isinstance(value, Tensor):
             return value
         if isinstance(value, (int, Fraction)):
-            return Array((), (value,))
+            return Tensor((), (value,))
         shape, level = [], value
         while isinstance(level, list):
             if not level:
@@ -143,13 +143,13 @@ class Reader:
 
         def walk(item, axis):
             if axis == len(shape):
-                if isinstance(item, Array) and item.shape == ():
+                if isinstance(item, Tensor) and item.shape == ():
                     item = item.values[0]
                 if not isinstance(item, (int, Fraction)):
                     self.fail(N_("{flag}: every value of a tensor is a number, got {value}"), node)
                 flat.append(item)
                 return
-            if isinstance(item, Array):
+            if isinstance(item, Tensor):
                 item = item.nested()
             if not isinstance(item, list) or len(item) != shape[axis]:
                 self.fail(N_("{flag}: rows must all have the same length, got {value}"), node)
@@ -157,7 +157,7 @@ class Reader:
                 walk(child, axis + 1)
 
         walk(value, 0)
-        return Array(tuple(shape), tuple(flat))
+        return Tensor(tuple(shape), tuple(flat))
 
     def check_size(self, shape, node) -> None:
         total = 1
@@ -193,11 +193,11 @@ class Reader:
             self.fail(N_("{flag}: shapes {left} and {right} do not broadcast, got {value}"), node, left="×".join(map(str, a.shape)) or "()",
                       right="×".join(map(str, b.shape)) or "()")
         self.check_size(shape, node)
-        return Array(shape, tuple(one(x, y) for x, y in zip(spread(a, shape), spread(b, shape))))
+        return Tensor(shape, tuple(one(x, y) for x, y in zip(spread(a, shape), spread(b, shape))))
 
     # --- indexing -------------------------------------------------------------------------------
 
-    def selection(self, array: Array, index_node, node) -> list[list[int]]:
+    def selection(self, array: Tensor, index_node, node) -> list[list[int]]:
         """The positions an index picks on each axis, and whether each axis stays (a slice) or goes (a number)."""
         items = index_node.elts if isinstance(index_node, ast.Tuple) else [index_node]
         if len(items) > len(array.shape):
@@ -228,13 +228,13 @@ class Reader:
             self.fail(N_("{flag}: an index is a whole number, got {value}"), node)
         return value
 
-    def index(self, array: Array, index_node, node):
+    def index(self, array: Tensor, index_node, node):
         picks, kept = self.selection(array, index_node, node)
         self.check_size([len(p) for p in picks], node)
         positions = offsets(array.shape, picks)
         shape = tuple(len(p) for p, k in zip(picks, kept) if k)
         values = tuple(array.values[i] for i in positions)
-        return values[0] if not shape else Array(shape, values)
+        return values[0] if not shape else Tensor(shape, values)
 
     def assign(self, target, value):
         if not isinstance(target.value, ast.Name) or target.value.id not in self.names:
@@ -251,7 +251,7 @@ class Reader:
         values = list(array.values)
         for position, v in zip(positions, spread(given, shape)):
             values[position] = v
-        self.names[target.value.id] = Array(array.shape, tuple(values))
+        self.names[target.value.id] = Tensor(array.shape, tuple(values))
         return self.names[target.value.id]
 
     # --- functions and methods ------------------------------------------------------------------
@@ -288,24 +288,24 @@ class Reader:
             return self.array(self.value(args[0]), node)
         if name in ("ones", "zeros"):
             shape = self.shape_of(args, node)
-            return Array(shape, (1 if name == "ones" else 0,) * prod(shape))
+            return Tensor(shape, (1 if name == "ones" else 0,) * prod(shape))
         if name in ("ones_like", "zeros_like"):
             shape = self.array(self.value(args[0]), node).shape
-            return Array(shape, (1 if name == "ones_like" else 0,) * prod(shape))
+            return Tensor(shape, (1 if name == "ones_like" else 0,) * prod(shape))
         if name == "full":
             if len(args) != 2:
                 self.fail(N_("{flag}: full takes a shape and a value, got {value}"), node)
             shape, fill = self.shape_of(args[:1], node), self.value(args[1])
             if not isinstance(fill, (int, Fraction)):
                 self.fail(N_("{flag}: full's value is a number, got {value}"), node)
-            return Array(shape, (fill,) * prod(shape))
+            return Tensor(shape, (fill,) * prod(shape))
         if name in ("eye", "identity"):
             sizes = [self.integer(a) for a in args[:2]]
             if not sizes or min(sizes) < 0:
                 self.fail(N_("{flag}: eye takes n (and m), got {value}"), node)
             n, m = sizes[0], sizes[-1]
             self.check_size((n, m), node)
-            return Array((n, m), tuple(1 if i == j else 0 for i in range(n) for j in range(m)))
+            return Tensor((n, m), tuple(1 if i == j else 0 for i in range(n) for j in range(m)))
         if name == "arange":
             bounds = [self.value(a) for a in args]
             if not 1 <= len(bounds) <= 3 or not all(isinstance(b, (int, Fraction)) for b in bounds):
@@ -315,7 +315,7 @@ class Reader:
                 self.fail(N_("{flag}: arange's step is never 0, got {value}"), node)
             count = max(0, -(-(end - start) // step))
             self.check_size((count,), node)
-            return Array((count,), tuple(start + i * step for i in range(count)))
+            return Tensor((count,), tuple(start + i * step for i in range(count)))
         if name in ("stack", "cat", "concatenate", "concat", "vstack", "hstack"):
             if not args:
                 self.fail(N_("{flag}: {name} takes a list of tensors, got {value}"), node, name=name)
@@ -332,7 +332,7 @@ class Reader:
         self.fail(N_("{flag}: {module}.{name} is not among the functions read here (tensor, ones, zeros, full, eye, arange, stack, cat), got {value}"),
                   node, module=node.func.value.id, name=name)
 
-    def method(self, array: Array, name: str, args, keywords, node):
+    def method(self, array: Tensor, name: str, args, keywords, node):
         if name in ("t", "transpose") and len(args) in (0, 2):
             if args and sorted(self.integer(a) % max(len(array.shape), 1) for a in args) != [0, 1]:
                 self.fail(N_("{flag}: transpose swaps the two axes of a matrix, got {value}"), node)
@@ -351,12 +351,12 @@ class Reader:
             if prod(sizes) != len(array.values):
                 self.fail(N_("{flag}: {count} values do not make a shape of {shape}, got {value}"), node, count=len(array.values),
                           shape="×".join(map(str, sizes)))
-            return Array(tuple(sizes), array.values)
+            return Tensor(tuple(sizes), array.values)
         if name in ("float", "double", "clone", "copy", "detach", "numpy", "int", "long", "contiguous", "astype"):
             return array
         if name in ("unsqueeze", "squeeze", "flatten"):
             if name == "flatten":
-                return Array((len(array.values),), array.values)
+                return Tensor((len(array.values),), array.values)
             axis = self.integer(args[0]) if args else None
             shape = list(array.shape)
             if name == "unsqueeze":
@@ -367,7 +367,7 @@ class Reader:
                 shape = [s for s in shape if s != 1]
             elif -len(shape) <= axis < len(shape) and shape[axis] == 1:
                 del shape[axis]
-            return Array(tuple(shape), array.values)
+            return Tensor(tuple(shape), array.values)
         self.fail(N_("{flag}: the method {name} is not among those read here (reshape, t, T, float, unsqueeze, squeeze, flatten), got {value}"), node,
                   name=name)
 
@@ -381,7 +381,7 @@ def broadcast(a: tuple, b: tuple) -> tuple | None:
     return tuple(shape)
 
 
-def spread(array: Array, shape: tuple):
+def spread(array: Tensor, shape: tuple):
     """The array's values read at every position of `shape` (broadcasting)."""
     own = (1,) * (len(shape) - len(array.shape)) + array.shape
     strides, step = [], 1
@@ -405,17 +405,17 @@ def offsets(shape: tuple, picks: list[list[int]]) -> list[int]:
     return positions
 
 
-def transpose(array: Array, node, reader: Reader) -> Array:
+def transpose(array: Tensor, node, reader: Reader) -> Tensor:
     if len(array.shape) == 1:
         return array
     if len(array.shape) != 2:
         reader.fail(N_("{flag}: t() and T transpose a matrix, not a tensor of {rank} axes, got {value}"), node, rank=len(array.shape))
     rows, cols = array.shape
     reader.check_size(array.shape, node)
-    return Array((cols, rows), tuple(array.values[r * cols + c] for c in range(cols) for r in range(rows)))
+    return Tensor((cols, rows), tuple(array.values[r * cols + c] for c in range(cols) for r in range(rows)))
 
 
-def join(arrays: list[Array], axis: int, new: bool, node, reader: Reader) -> Array:
+def join(arrays: list[Tensor], axis: int, new: bool, node, reader: Reader) -> Tensor:
     """torch.stack (a new axis) or torch.cat (along an existing one)."""
     first = arrays[0].shape
     rank = len(first) + (1 if new else 0)
@@ -425,7 +425,7 @@ def join(arrays: list[Array], axis: int, new: bool, node, reader: Reader) -> Arr
     if new:
         if any(a.shape != first for a in arrays):
             reader.fail(N_("{flag}: stacked tensors have one shape, got {value}"), node)
-        arrays = [Array(first[:axis] + (1,) + first[axis:], a.values) for a in arrays]
+        arrays = [Tensor(first[:axis] + (1,) + first[axis:], a.values) for a in arrays]
     base = arrays[0].shape
     if any(len(a.shape) != len(base) or a.shape[:axis] + a.shape[axis + 1:] != base[:axis] + base[axis + 1:] for a in arrays):
         reader.fail(N_("{flag}: joined tensors agree on every axis but the one they join along, got {value}"), node)
@@ -436,7 +436,7 @@ def join(arrays: list[Array], axis: int, new: bool, node, reader: Reader) -> Arr
         for a in arrays:
             block = prod(a.shape[axis:])
             values.extend(a.values[o * block:(o + 1) * block])
-    return Array(shape, tuple(values))
+    return Tensor(shape, tuple(values))
 
 
 assert MAX_INT < 2**BITS

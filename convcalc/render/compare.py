@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from fractions import Fraction
 
 from ..core.comparison import Comparison, symbolic_ratio
 from ..core.formulas import fmt_shape
 from ..core.messages import N_, _
 from ..core.errors import printable
-from .report import field_dict, field_text, figure, human, human_bytes, markdown_text
+from .fit import compact
+from .report import SCHEMA_VERSION, field_dict, field_text, figure, markdown_text
 
 LABELS = {  # figure → what the table calls it (the net table's words)
     "params": N_("parameters"), "macs": N_("MACs"), "flops": N_("FLOPs"), "param_bytes": N_("parameter memory"),
@@ -33,18 +33,21 @@ def difference_text(difference: int, key: str) -> str:
     return f"{sign}{figure(abs(difference))}" + (" B" if key.endswith("_bytes") else "")
 
 
-def value_text(comparison: Comparison, key: str, index: int) -> str:
+def value_text(comparison: Comparison, key: str, index: int, rounded: bool = False) -> str:
+    """A design's figure as the table writes it: exact, or rounded to six characters where the table must narrow."""
     report = comparison.reports[index]
     if key == "output_elements":
         return fmt_shape(report.output_shape)
     if key == "field_size":
         return field_text(report.field)
     value = comparison.figures[[f.key for f in comparison.figures].index(key)].values[index]
-    return f"{figure(value)} B" if key.endswith("_bytes") else figure(value)
+    text = compact(value) if rounded else figure(value)
+    return f"{text} B" if key.endswith("_bytes") else text
 
 
-def readable(value: int, key: str) -> str:
-    return human_bytes(value) if key.endswith("_bytes") else human(value)
+def letters(comparison: Comparison) -> list[str]:
+    """What the table calls each design: A, B, … (past Z, its number)."""
+    return [chr(ord("A") + i) if i < 26 else str(i + 1) for i in range(len(comparison.names))]
 
 
 def table_columns(comparison: Comparison):
@@ -52,32 +55,34 @@ def table_columns(comparison: Comparison):
     from .fit import Column
 
     keys = [f.key for f in comparison.figures]
-    columns = [Column("", [_(LABELS[k]) for k in keys])]
-    letters = [chr(ord("A") + i) if i < 26 else str(i + 1) for i in range(len(comparison.names))]
+    columns = [Column("", [_(LABELS[k]) for k in keys], shrink=10, end=True)]
+    letters_ = letters(comparison)
     for index in range(len(comparison.names)):
-        columns.append(Column(letters[index], [value_text(comparison, k, index) for k in keys], "right"))
+        columns.append(Column(letters_[index], [value_text(comparison, k, index) for k in keys], "right",
+                              compact=[value_text(comparison, k, index, rounded=True) for k in keys]))
         if index:
             ratios = [ratio_text(f.ratios[index - 1]) for f in comparison.figures]
-            columns.append(Column(f"{letters[index]}/A", ratios, "right"))
+            columns.append(Column(f"{letters_[index]}/A", ratios, "right"))
             if len(comparison.names) == 2:
-                columns.append(Column(f"{letters[index]} − A", [difference_text(f.differences[index - 1], f.key)
-                                                                 for f in comparison.figures], "right", drop=1))
-    return columns, letters
+                columns.append(Column(f"{letters_[index]} − A", [difference_text(f.differences[index - 1], f.key)
+                                                                  for f in comparison.figures], "right", drop=1))
+    return columns
 
 
 def table(comparison: Comparison, width: int | None):
+    """The table fitted to `width` columns, and the line under it saying what was rounded or shortened to fit."""
     from .fit import fit
     from .report import rich_table
 
-    columns, _letters = table_columns(comparison)
-    return rich_table(fit(columns, width), _("compared with A"), None, [None] * len(comparison.figures))
+    fitted = fit(table_columns(comparison), width)
+    note = fitted.footer(width) if width is not None else None
+    return rich_table(fitted, _("compared with A"), None, [None] * len(comparison.figures)), [note] if note else []
 
 
 def legend_lines(comparison: Comparison) -> list[str]:
-    letters = table_columns(comparison)[1]
     import shlex
 
-    return [f"{letter} = {printable(shlex.quote(name))}" for letter, name in zip(letters, comparison.names)]  # as it is typed
+    return [f"{letter} = {printable(shlex.quote(name))}" for letter, name in zip(letters(comparison), comparison.names)]  # as typed
 
 
 def as_dict(comparison: Comparison) -> dict:
@@ -92,11 +97,7 @@ def as_dict(comparison: Comparison) -> dict:
                                               "ratio_exact": str(c.ratios[index - 1]) if c.ratios[index - 1] is not None else None,
                                               "difference": c.differences[index - 1]} for c in comparison.figures}
         designs.append(entry)
-    return {"schema_version": 2, "type": "compare", "designs": designs}
-
-
-def to_json(comparison: Comparison, ensure_ascii: bool) -> str:
-    return json.dumps(as_dict(comparison), indent=2, ensure_ascii=ensure_ascii) + "\n"
+    return {"schema_version": SCHEMA_VERSION, "type": "compare", "designs": designs}
 
 
 def to_csv(comparison: Comparison) -> str:
@@ -107,20 +108,20 @@ def to_csv(comparison: Comparison) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["figure", "design", "name", "value", "ratio_to_first", "difference_from_first"])
     for compared in comparison.figures:
-        for index, name in enumerate(comparison.names):
+        for index, (letter, name) in enumerate(zip(letters(comparison), comparison.names)):
             ratio = compared.ratios[index - 1] if index else Fraction(1)
-            writer.writerow([compared.key, chr(ord("A") + index) if index < 26 else index + 1, name, compared.values[index],
+            writer.writerow([compared.key, letter, name, compared.values[index],
                              "" if ratio is None else str(ratio), compared.differences[index - 1] if index else 0])
     return out.getvalue()
 
 
 def to_markdown(comparison: Comparison) -> str:
-    columns, letters = table_columns(comparison)
+    columns = table_columns(comparison)
     lines = ["| " + " | ".join(c.header or _("figure") for c in columns) + " |",
              "|" + "|".join("---" if c.justify == "left" else "---:" for c in columns) + "|"]
     for row in range(len(comparison.figures)):
         lines.append("| " + " | ".join(c.cells[row].replace("|", "\\|") for c in columns) + " |")
-    legend = [f"- {letter} = {markdown_text(name)}" for letter, name in zip(letters, comparison.names)]
+    legend = [f"- {letter} = {markdown_text(name)}" for letter, name in zip(letters(comparison), comparison.names)]
     return "\n".join(lines) + "\n\n" + "\n".join(legend) + "\n"
 
 
@@ -128,20 +129,20 @@ def explanation(comparison: Comparison) -> list[str]:
     """Each later design's parameters and multiply-adds over the first's, as sums of their layers, then as a
     fraction; the multiply-adds also in the first design's symbols where they cancel (separable: 1/C_o + 1/K²)."""
     lines = []
-    letters = table_columns(comparison)[1]
     base = comparison.first
-    for index in range(1, len(comparison.names)):
+    figures = {f.key: f for f in comparison.figures}
+
+    def terms(report, key: str) -> str:
+        rows = [r for r in report.leaves if getattr(r, key)]
+        return " + ".join(figure(getattr(r, key)) for r in rows[:12]) + (" + …" if len(rows) > 12 else "") or "0"
+
+    for index, letter in enumerate(letters(comparison)[1:], start=1):
         report = comparison.reports[index]
-        letter = letters[index]
         for key, label in (("params", _("parameters")), ("macs", _("MACs"))):
-            ours = [r for r in report.leaves if getattr(r, key)]
-            theirs = [r for r in base.leaves if getattr(r, key)]
-            top = " + ".join(figure(getattr(r, key)) for r in ours[:12]) + (" + …" if len(ours) > 12 else "") or "0"
-            bottom = " + ".join(figure(getattr(r, key)) for r in theirs[:12]) + (" + …" if len(theirs) > 12 else "") or "0"
-            total_a, total_b = getattr(base, key), getattr(report, key)
-            line = f"{label} {letter}/A = ({top}) / ({bottom}) = {figure(total_b)} / {figure(total_a)}"
-            if total_a:
-                ratio = Fraction(total_b, total_a)
+            ratio = figures[key].ratios[index - 1]
+            line = (f"{label} {letter}/A = ({terms(report, key)}) / ({terms(base, key)}) = "
+                    f"{figure(figures[key].values[index])} / {figure(figures[key].values[0])}")
+            if ratio is not None:
                 line += f" = {ratio}" + (f" ≈ {float(ratio):.4g}" if ratio.denominator != 1 else "")
             lines.append(line)
         symbolic = symbolic_ratio(comparison, index)
