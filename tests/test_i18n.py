@@ -255,6 +255,8 @@ def test_chinese_is_not_the_default():
                                   ("layer", "--in", "10", "--k", "5", "--p", "1", "--s", "2", "--format", "json"),
                                   ("layer", "--out", "64", "--k", "5", "--cin", "100", "--format", "json"),
                                   ("net", "lenet5", "--format", "csv"),
+                                  ("compare", "resnet18", "separable", "--input", "3x56x56", "--format", "json"),
+                                  ("net", "lenet5", "--count", "mul-add", "--format", "json"),
                                   ("solve", "--in", "10", "--k", "3", "--s", "2", "--out", "7", "--p", "?", "--format", "json")])
 def test_machine_readable_output_is_identical_in_both_languages(args):
     """JSON and CSV are a contract: resnet50's warnings (strides that leave rows unread) stay English under --lang zh."""
