@@ -12,7 +12,7 @@ model's own output shape and parameters: listed, never counted as a silent 0.
 
 from __future__ import annotations
 
-from contextlib import contextmanager, redirect_stdout
+from contextlib import contextmanager, nullcontext, redirect_stdout
 from math import prod
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from ..core.layers import (LRN, AdaptivePool, ChannelShuffle, Conv, ConvTranspos
                            PositionEmbedding, SpaceToDepth, Subgraph)
 from ..core.messages import Note
 from ..core.network import Group, LayerNode, Merge, Network, Ref
+from .metashapes import shapes_only
 
 ACTIVATION_MODULES = {"ReLU": "relu", "ReLU6": "relu6", "LeakyReLU": "leaky_relu", "ELU": "elu", "GELU": "gelu", "SiLU": "silu",
                       "Mish": "mish", "Sigmoid": "sigmoid", "Tanh": "tanh", "Hardswish": "hardswish", "Hardsigmoid": "hardsigmoid",
@@ -145,7 +146,7 @@ def build(target: str, devices=("meta", "cpu")):
     failure = None
     for device in devices:
         try:
-            with torch.device(device):
+            with torch.device(device), shapes_only(torch) if device == "meta" else nullcontext():
                 model = found()
             break
         except Exception as error:

@@ -26,6 +26,7 @@ from ..core.layers import (AdaptivePool, ChannelShuffle, ClassToken, Conv, ConvT
 from ..core.messages import Note
 from ..core.network import Network
 from .graph import GraphBuilder
+from .metashapes import shortcut
 from .pytorch import torch_pad
 
 # element-wise operations that are convcalc's activations (the rest of the element-wise ones keep the value: 0 MACs)
@@ -159,7 +160,8 @@ def record(torch, model, x, values: dict | None = None):
                     if real_t.numel() <= SMALL_VALUES:
                         values[id(meta_t)] = real_t
             else:
-                out = func(*args, **kwargs)
+                out = shortcut(torch, func, args, kwargs)
+                out = func(*args, **kwargs) if out is None else out
             sources = [source_of(t) for t in ins]
             produced = tensors_in(out, torch)
             if "act" in sources:
