@@ -70,3 +70,12 @@ def test_no_handler_catches_more_than_exceptions():
                 if "BaseException" in names or "bare" in names:
                     wide.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
     assert not wide
+
+
+def test_renderers_and_explanations_do_not_count():
+    """A row arrives with its figures worked out (its count under the chosen rule, its time bound): the writers and the
+    explanations never call the counting rules or the roofline themselves."""
+    computing = ("convcalc.core.counting.count", "convcalc.core.memory.roofline")
+    callers = sorted(str(p.relative_to(PACKAGE)) for folder in ("render", "teach") for p in files(folder)
+                     if any(m in computing for m in imports_of(p)))
+    assert not callers

@@ -47,7 +47,7 @@ BUNDLED_RULES = [(case, rule) for case in BUNDLED for rule in PEERS + ("ptflops"
 def test_bundled_networks_counted_as_each_tool_counts_them(case, rule):
     network = load(find(case["network"]), tuple(case["input_shape"]))
     counted = Counted(rule, case["batch"])
-    walk(network, Settings(batch=case["batch"]), counted)
+    walk(network, Settings(batch=case["batch"], count=rule), counted)
     expected = case[rule] + (PTFLOPS_SPELLING.get(case["network"], 0) if rule == "ptflops" else 0)
     assert counted.total == expected
 
@@ -60,7 +60,7 @@ def test_ultralytics_files_counted_as_ptflops_counts_the_models_ultralytics_buil
     path = Path(ultralytics.__file__).parent / "cfg" / "models" / case["network"]
     network = load(path, tuple(case["input_shape"]))
     counted = Counted("ptflops", 1)
-    walk(network, Settings(), counted)
+    walk(network, Settings(count="ptflops"), counted)
     assert counted.total == case["ptflops"]
 
 
@@ -95,7 +95,7 @@ def test_attention_networks_read_from_pytorch_counted_as_each_tool_counts_them(c
             expected["ptflops"] -= positions * (4 * size * size + 4 * size) - 2 * positions * m.max_seq_len * size
     for rule in expected:
         counted = Counted(rule, case["batch"])
-        walk(network, Settings(batch=case["batch"]), counted)
+        walk(network, Settings(batch=case["batch"], count=rule), counted)
         assert counted.total == expected[rule], rule
 
 

@@ -97,7 +97,8 @@ def net(
         arguments = parse_assignments(assignments or [])
         network = load_network(spec, shape, arguments, fuse)
         settings = Settings(batch=batch, flops_per_mac=flops_per_mac, dtype=dtype.value, optimizer=optimizer.value,
-                            amp=amp.value if amp else None, device=parse_device(device, amp.value if amp else dtype.value))
+                            amp=amp.value if amp else None, device=parse_device(device, amp.value if amp else dtype.value),
+                            count=count.value)
         settings.check()
         if show_steps and count_rows(network.body) > MAX_EXPLAINED:
             fail(_("--explain: writes out at most {max_explained:,} layers; drop --explain or describe a "
@@ -228,9 +229,9 @@ def emit_network(network, settings, view: View = View()) -> None:
                 pieces.clear()
 
         if fmt is Format.json:
-            writer = render.JsonWriter(write, network.name, network.input_shape, settings, ascii_only=not can_print("×"), rule=rule)
+            writer = render.JsonWriter(write, network.name, network.input_shape, settings, ascii_only=not can_print("×"))
         else:
-            writer = render.CsvWriter(write, settings, depth, rule, view.excel)
+            writer = render.CsvWriter(write, settings, depth, view.excel)
         report = walk(network, settings, sinks(writer))
         if fmt is Format.json:
             if counted is not None:

@@ -397,7 +397,8 @@ def count(rule: str, row, batch: int) -> int:
 
 
 class Counted:
-    """A sink (network.Sink's interface) that totals the leaves' counts under one rule."""
+    """A sink (network.Sink's interface) that totals the leaves' counts, worked out by a walk whose settings
+    name the same rule (Settings.count)."""
 
     def __init__(self, rule: str, batch: int):
         self.rule, self.batch, self.total = rule, batch, 0
@@ -410,10 +411,10 @@ class Counted:
         pass
 
     def leaf(self, row) -> None:
-        if self.rule == "mul-add":
+        if self.rule == "mul-add":  # the two parts apart, for the footer
             multiplications, additions = mul_add(row, self.batch)
             self.multiplications += multiplications
             self.additions += additions
             self.total += multiplications + additions
             return
-        self.total += count(self.rule, row, self.batch)
+        self.total += row.counted  # the walk's, under the settings' rule

@@ -21,7 +21,7 @@ from .errors import ConvcalcError, SpecError, quote, shorten
 from .formulas import GROUPS, KINDS, MERGE_KINDS, ROW_KINDS, LayerCost, Shape, check_layer, fmt_shape, saves_of
 from .layers import Conv, Layer, Norm
 from .limits import MAX_INT, MAX_ROWS
-from .memory import (INDEX_BYTES, OPTIMIZER_STATES, STAT_BYTES, Device, Memory, Storage, Training, roofline, stat_count,
+from .memory import (INDEX_BYTES, OPTIMIZER_STATES, STAT_BYTES, Device, Memory, Storage, Timing, Training, roofline, stat_count,
                      training)
 from .receptive import ReceptiveField, union
 
@@ -157,12 +157,17 @@ class Settings(NamedTuple):
     amp: str | None = None  # mixed precision: fp16 or bf16 activations, float32 master weights
     device: Device | None = None  # peak FLOP/s and bandwidth, for the time bounds
     input_grad: bool = False  # the input needs a gradient (a layer inside a network): the backward pass computes it
+    count: str = "macs"  # the rule each row's `counted` follows (counting.RULES: thop's, fvcore's, a course's)
 
     @property
     def activation_dtype(self) -> str:
         return self.amp or self.dtype
 
     def check(self) -> None:
+        from .counting import RULES
+
+        if self.count not in RULES:
+            raise ConvcalcError(Note("count: must be one of {items}, got {value}", items=", ".join(RULES), value=quote(self.count)))
         if self.dtype not in DTYPE_BYTES:
             raise ConvcalcError(Note("dtype: must be one of {items}, got {value}", items=', '.join(DTYPE_BYTES), value=quote(self.dtype)))
         if not isinstance(self.batch, int) or isinstance(self.batch, bool) or not 1 <= self.batch <= MAX_INT:
@@ -203,10 +208,12 @@ class Row(NamedTuple):
     backward_macs: int = 0  # the backward pass: input gradient and weight gradient
     bytes_moved: int = 0  # inputs, weights and output read or written once (for the time bounds)
     time_s: float = 0.0  # the roofline bound, with a device
+    timing: Timing | None = None  # … and how it is reached (intensity, the bound), for a layer
+    counted: int = 0  # the count under the settings' rule (its MACs under the default rule)
 
 
 _new_tuple = tuple.__new__
-assert len(Row._fields) == 22  # the order leaf() builds a Row in
+assert len(Row._fields) == 24  # the order leaf() builds a Row in
 
 
 class Report(NamedTuple):
@@ -235,6 +242,7 @@ class Report(NamedTuple):
     backward_macs: int = 0
     course_activation_bytes: int = 0  # the input and every output that allocates (CS231n's count)
     time_s: float = 0.0  # the sum of the layers' roofline bounds, with a device
+    counted: int = 0  # the layers' counts under the settings' rule
     frozen_params: int = 0  # parameters of frozen layers: no gradient, no optimizer state
     unknown_ops: tuple[str, ...] = ()  # operations without a formula (opaque layers): MACs and FLOPs are partial
     outputs: tuple[Shape, ...] = ()  # every tensor the model returns, when it returns more than one (Network.outputs)
@@ -357,7 +365,12 @@ class _Walk:
         self.checked: dict[int, Layer] = {}  # id → layer, for layers whose field types are checked
         self.seen: set[int] = set()  # nodes whose names are checked (the network keeps them alive)
         # running totals: a block's figures are the difference between its close and its open
-        self.params = self.buffers = self.macs = self.memory = self.leaves = self.connections = 0
+        self.params = self.buffers = self.macs = self.memory = self.leaves = self.connections = self.counted = 0
+        self.count = None
+        if settings.count != "macs":  # the MACs are their own count; any other rule is worked out per row
+            from .counting import count
+
+            self.count = lambda row, rule=settings.count, batch=settings.batch: count(rule, row, batch)
         self.warnings: list[str] = []
         # storages, for the memory figures: the input is held by the caller throughout
         input_bytes = prod(input_shape) * self.element_bytes
@@ -550,7 +563,7 @@ class _Walk:
         backward = macs * (learns + input_grad) if macs else 0
         if backward:
             held.backward_macs += backward
-        seconds = 0.0 if self.device is None else self.timed(macs, moved)
+        timing = None if self.device is None else self.timed(macs, moved)
         if field is not self.covered[0] or out is not self.covered[1]:  # an activation keeps the field and shape
             self.covered = (field, out, field.covers(out[1:], self.input_spatial))
         warnings = cost.warnings
@@ -561,7 +574,10 @@ class _Walk:
         # every field given, in order: the tuple is built directly (a Row per layer, a million rows)
         row = _new_tuple(Row, (name, node.layer.kind, depth, shape, out, cost.params, cost.buffers, macs, memory,
                                field, before, self.covered[2], True, warnings, node.layer, cost, (), cost.connections,
-                               saved, backward, moved, seconds))
+                               saved, backward, moved, 0.0 if timing is None else timing.seconds, timing, macs))
+        if self.count is not None:
+            row = row._replace(counted=self.count(row))
+        self.counted += row.counted
         self.connections += cost.connections
         self.params += cost.params
         self.buffers += cost.buffers
@@ -575,27 +591,26 @@ class _Walk:
             self.live_to(held.live, held.peak)
         return out, field
 
-    def timed(self, macs: int, moved: int) -> float:
-        device = self.device
-        if device is None:  # a block's bytes moved matter only for the time bounds
-            return 0.0
+    def timed(self, macs: int, moved: int) -> Timing:
+        """The roofline bound of one row, added to the running time (with a device)."""
         self.moved += moved
-        seconds = roofline(macs, moved, device).seconds
-        self.time += seconds
-        return seconds
+        timing = roofline(macs, moved, self.device)
+        self.time += timing.seconds
+        return timing
 
     def opened(self, depth: int) -> tuple:
         return (self.sink.open(depth), self.params, self.buffers, self.macs, self.memory, self.connections,
-                self.held.saved, self.held.backward_macs, self.time, self.moved)
+                self.held.saved, self.held.backward_macs, self.time, self.moved, self.counted)
 
     def close(self, opened: tuple, name: str, kind: str, depth: int, shape: Shape, out: Shape,
               before: ReceptiveField, field: ReceptiveField) -> None:
-        token, params, buffers, macs, memory, connections, saved, backward, seconds, moved = opened
+        token, params, buffers, macs, memory, connections, saved, backward, seconds, moved, counted = opened
         self.sink.close(token, Row(
             name, kind, depth, shape, out, self.params - params, self.buffers - buffers, self.macs - macs,
             self.memory - memory, field, before, field.covers(out[1:], self.input_spatial), False,
             connections=self.connections - connections, saved_bytes=self.held.saved - saved,
             backward_macs=self.held.backward_macs - backward, bytes_moved=self.moved - moved, time_s=self.time - seconds,
+            counted=self.counted - counted,
         ))
 
     def group(self, node: Group, name: str, shape: Shape, field: ReceptiveField, depth: int) -> tuple[Shape, ReceptiveField]:
@@ -652,15 +667,19 @@ class _Walk:
         saved = self.combine(node.op, [storage for _, _, storage in results], memory)
         self.held.release(entry)
         moved = sum(prod(s) for s, _, _ in results) * self.element_bytes + memory
-        seconds = self.timed(0, moved)
+        timing = None if self.device is None else self.timed(0, moved)
         op_name = name if bare else f"{name}.{node.op}"
         self.memory += memory
         self.leaves += 1
         if notes:
             self.warnings += [Note("{layer}: {warning}", layer=op_name, warning=w) for w in notes]
-        self.sink.leaf(Row(op_name, node.op, depth + (not bare), shape, out, 0, 0, 0, memory,
-                           out_field, field, out_field.covers(out[1:], self.input_spatial), True, tuple(notes),
-                           None, None, tuple(s for s, _, _ in results), 0, saved, 0, moved, seconds))
+        row = Row(op_name, node.op, depth + (not bare), shape, out, 0, 0, 0, memory, out_field, field,
+                  out_field.covers(out[1:], self.input_spatial), True, tuple(notes), None, None, tuple(s for s, _, _ in results), 0,
+                  saved, 0, moved, 0.0 if timing is None else timing.seconds, timing)
+        if self.count is not None:
+            row = row._replace(counted=self.count(row))
+        self.counted += row.counted
+        self.sink.leaf(row)
         if self.live_to is not None:
             self.live_to(self.held.live, self.held.peak)
         if not bare:
@@ -849,7 +868,7 @@ def walk(network: Network, settings: Settings, sink: Sink) -> Report:
     return Report(
         network.name, shape, out, (), settings, state.params, state.buffers, state.macs,
         state.params * DTYPE_BYTES[settings.dtype], state.memory, field, tuple(state.warnings),
-        held.saved, held.peak, held.backward_macs, held.outputs, state.time, state.frozen_params, tuple(state.unknown),
+        held.saved, held.peak, held.backward_macs, held.outputs, state.time, state.counted, state.frozen_params, tuple(state.unknown),
         tuple(getattr(network, "outputs", ())),
     )
 

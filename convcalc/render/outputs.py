@@ -18,7 +18,7 @@ def json_text(network: Network, settings: Settings) -> str:
 def csv_text(network: Network, settings: Settings, depth: int | None = None) -> str:
     """`convcalc net … --format csv`."""
     pieces: list[str] = []
-    writer = render.CsvWriter(pieces.append, settings, depth, "macs", False)
+    writer = render.CsvWriter(pieces.append, settings, depth)
     writer.total(walk(network, settings, writer), None)
     return "".join(pieces)
 

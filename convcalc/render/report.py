@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 from ..core.errors import json_safe, printable, safe_lines
 from ..core.messages import N_, Note, _, say
 from ..core.formulas import KINDS, elementwise, fmt_shape, local_window, num
-from ..core.memory import roofline
 from ..core.network import Report, Row, Sink
 
 if TYPE_CHECKING:
@@ -186,11 +185,11 @@ class JsonWriter(Sink):
     Every row of a repeated layer shares its figures, so the part of its line that holds them is
     encoded once per layer and input shape."""
 
-    def __init__(self, write, network_name: str, input_shape, settings, ascii_only: bool = False, rule: str = "macs"):
+    def __init__(self, write, network_name: str, input_shape, settings, ascii_only: bool = False):
         import json
 
         self.write, self.fpm, self.ascii_only = write, settings.flops_per_mac, ascii_only
-        self.rule, self.batch = rule, settings.batch
+        self.rule = settings.count
         self.input_spatial = tuple(input_shape[1:])
         self.dumps = lambda value: json_safe(json.dumps(value, ensure_ascii=ascii_only))
         self.fragments: dict[int, tuple[str, str]] = {}
@@ -244,9 +243,7 @@ class JsonWriter(Sink):
             name = self.dumps(name)[1:-1]
         timing = self.timing(row) if self.device else ""
         if self.rule != "macs":
-            from ..core.counting import count
-
-            timing += f', "counted": {count(self.rule, row, self.batch)}'
+            timing += f', "counted": {row.counted}'
         self.write(f'{self.comma}\n    {{"name": "{name}", "depth": {row.depth}, {figures}, "saved_bytes": {row.saved_bytes}, '
                    f'"backward_macs": {row.backward_macs}{timing}, "receptive_field": {rf}, "warnings": {warnings}}}')
         self.comma = ","
@@ -257,7 +254,7 @@ class JsonWriter(Sink):
                                                        "params": total.params, "macs": total.macs})
 
     def timing(self, row: Row) -> str:
-        t = roofline(row.macs, row.bytes_moved, self.device)
+        t = row.timing
         return f', "bytes_moved": {row.bytes_moved}, "intensity": {round(t.intensity, 3)}, "time_s": {row.time_s:.6g}, "bound": "{t.bound}"'
 
     def finish(self, report: Report) -> None:
@@ -296,18 +293,17 @@ class CsvWriter(Sink):
     quoted). For Excel (`excel`): a byte-order mark, so that it reads UTF-8, and each shape as
     separate numeric columns."""
 
-    def __init__(self, write, settings, depth: int | None, rule: str = "macs", excel: bool = False):
+    def __init__(self, write, settings, depth: int | None, excel: bool = False):
         self.write, self.fpm, self.depth = write, settings.flops_per_mac, depth
-        self.rule, self.batch, self.excel = rule, settings.batch, excel
+        self.rule, self.excel = settings.count, excel
         self.timed = settings.device is not None
-        self.counts: dict[int, int] = {}  # a block's count: the sum of its layers', by depth
         self.fragments: dict[int, str] = {}
         self.last_field = (None, None, "")
         header = list(CSV_HEADER)
         if excel:
             at = header.index("input_shape")
             header[at:at + 2] = [f"{side}_{i}" for side in ("input", "output") for i in range(1, EXCEL_AXES + 1)]
-        header += (["time_s"] if self.timed else []) + (["counted"] if rule != "macs" else []) + CSV_TOTALS
+        header += (["time_s"] if self.timed else []) + (["counted"] if self.rule != "macs" else []) + CSV_TOTALS
         write(("\ufeff" if excel else "") + ",".join(header) + "\n")
 
     def shapes(self, before, after) -> str:
@@ -333,7 +329,7 @@ class CsvWriter(Sink):
             rf = self.field(field, r.covers)
             self.last_field = (field, r.covers, rf)
         extra = f",{r.time_s:.6g}" if self.timed else ""
-        extra += f",{self.counted(r)}" if self.rule != "macs" else ""
+        extra += f",{r.counted}" if self.rule != "macs" else ""
         self.write(f"{csv_field(r.name)},{r.depth},{figures},{rf},{r.saved_bytes},{r.backward_macs}{extra},,,,\n")
 
     @staticmethod
@@ -347,23 +343,12 @@ class CsvWriter(Sink):
         are a layer's figure, left blank), with the memory totals only a network has."""
         shapes = self.shapes(report.input_shape, report.output_shape)
         extra = f",{report.time_s:.6g}" if self.timed else ""
-        extra += f",{counted.total}" if counted is not None else ""
+        extra += f",{report.counted}" if self.rule != "macs" else ""
         covers = report.field.covers(report.output_shape[1:], report.input_shape[1:]) if report.field.axes else False
         self.write(f"total,-1,false,total,{shapes},{report.params},{report.buffers},{report.macs},{report.flops},"
                    f"{report.activation_bytes},,{self.field(report.field, covers)},"
                    f"{report.saved_activation_bytes},{report.backward_macs}{extra},{report.param_bytes},"
                    f"{report.course_activation_bytes},{report.inference_peak_bytes},{report.training.total}\n")
-
-    def counted(self, r: Row) -> int:
-        """A leaf's count, added to every enclosing block's; a block's, its layers' sum (its row comes after them)."""
-        if r.leaf:
-            from ..core.counting import count
-
-            value = count(self.rule, r, self.batch)
-            for depth in range(r.depth):
-                self.counts[depth] = self.counts.get(depth, 0) + value
-            return value
-        return self.counts.pop(r.depth, 0)
 
     def leaf(self, row: Row) -> None:
         self.row(row)

@@ -432,8 +432,6 @@ SAVED_PARTS = (("input", N_("its input")), ("output", N_("its output")), ("indic
 def memory_lines(row: Row, settings: Settings) -> list[str]:
     """What autograd keeps of this layer, its backward MACs, and with a device its time bound."""
     from ..core.formulas import ROW_KINDS, saves_of
-    from ..core.memory import roofline
-
     lines = []
     rule = saves_of(row.layer) if row.layer is not None else ROW_KINDS[row.kind].saves
     parts = [_(text) for flag, text in SAVED_PARTS if getattr(rule, flag)]
@@ -447,9 +445,8 @@ def memory_lines(row: Row, settings: Settings) -> list[str]:
         lines.append(step("backward", _("backward MACs = {factor}·{macs} = {total} ({what})").format(
             factor=2 if both else 1, macs=num(row.macs), total=num(row.backward_macs),
             what=_("weight and input gradients") if both else _("the weight gradient only: nothing before it needs a gradient"))))
-    device = settings.device
-    if device is not None and row.bytes_moved:
-        t = roofline(row.macs, row.bytes_moved, device)
+    t = row.timing  # with a device
+    if t is not None and row.bytes_moved:
         lines.append(step("time", _("time ≥ max(2·MACs/peak, bytes/bandwidth) = max({compute:.3g}, {memory:.3g}) s = {time:.3g} s, "
                        "{bound}; {bytes} B moved, {intensity:.3g} FLOP/B").format(
             compute=t.compute_s, memory=t.memory_s, time=row.time_s, bytes=num(row.bytes_moved),
