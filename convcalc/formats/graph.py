@@ -1,7 +1,7 @@
 """The graph builder every model reader feeds: a reader parses its format and calls these few
 operations; the builder keeps what each value is and ends in the core's network.
 
-A value (a name the reader uses: an ONNX tensor, a traced tensor) is the output of a convcalc layer,
+A value (a name the reader uses: an ONNX tensor, a recorded PyTorch tensor) is the output of a convcalc layer,
 seen in a layout (channels first or channels last, as ConvNeXt permutes for its layer norms), or a
 data move not yet written as a layer (a chain of reshapes and transposes, kept pending until a layer
 reads it, then written as one layer or none). Layers get their shapes from the core's formulas as
@@ -85,6 +85,8 @@ class GraphBuilder:
         self.real: dict[str, tuple] = {}  # a pending data move: its origin and real shape (batch first)
         self.transposed: dict[str, bool] = {}  # … and whether the move reorders elements
         self.channel_axis: dict[str, int | None] = {}  # … and where its channels are (MaxViT's windows keep them last)
+        self.move_place: dict[str, tuple] = {}  # … and the row name and scope of the operation that made it, if given
+        self.moves_named_by_kind = False  # a data move without a name of its own is named by its kind, not its value
         self.body: list = []
         self.records: dict = {}
         # the scope the next rows are placed in: ((key, name, kind), …) from the outermost, or None to read
@@ -133,12 +135,15 @@ class GraphBuilder:
             return self.channel_axis.get(name)
         return len(self.shapes[name]) if self.layout.get(name) == "cl" and len(self.shapes[name]) > 1 else 1
 
-    def move(self, source: str, out: str, shape: tuple, transposes: bool = False, perm=None) -> None:
-        """`out` is `source` reshaped or transposed to `shape` (batch first): pending until a layer reads it."""
+    def move(self, source: str, out: str, shape: tuple, transposes: bool = False, perm=None, label: str = "") -> None:
+        """`out` is `source` reshaped or transposed to `shape` (batch first): pending until a layer reads it, then
+        written as a row named `label` where the move was made (a module's flatten), if given."""
         origin = self.real[source][0] if source in self.real else source
         self.real[out] = (origin, tuple(shape))
         self.transposed[out] = transposes or self.transposed.get(source, False)
         self.channel_axis[out] = follow_channels(self.real_of(source), self.channel_of(source), tuple(shape), perm)
+        if label:
+            self.move_place[out] = (label, self.scope)
 
     def materialise(self, name: str) -> None:
         """A value reached through reshapes and transposes, written as one layer (or none if nothing moved)."""
@@ -155,7 +160,11 @@ class GraphBuilder:
         if target == source_shape and not self.transposed.get(name) and self.layout.get(origin, "cf") == ("cl" if channels_last else "cf"):
             self.layout[name] = self.layout.get(origin, "cf")  # moved there and back: the origin itself
             return
-        self.add(data_move(target, source_shape, "Reshape"), name, origin, name)
+        layer = data_move(target, source_shape, "Reshape")
+        label, scope = self.move_place.pop(name, (layer.kind if self.moves_named_by_kind else name, self.scope))
+        now, self.scope = self.scope, scope
+        self.add(layer, label, origin, name)
+        self.scope = now
         self.layout[name] = "cl" if channels_last else "cf"
 
     def join(self, op: str, names: list[str], out: str, label: str, where: str) -> None:

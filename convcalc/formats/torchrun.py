@@ -27,7 +27,7 @@ from ..core.messages import Note
 from ..core.network import Network
 from .graph import GraphBuilder
 from .metashapes import shortcut
-from .pytorch import torch_pad
+from .torchmodules import module_family, module_formula, torch_pad
 
 # element-wise operations that are convcalc's activations (the rest of the element-wise ones keep the value: 0 MACs)
 ACTIVATIONS = {"relu": "relu", "relu_": "relu", "gelu": "gelu", "gelu_": "gelu", "silu": "silu", "silu_": "silu",
@@ -258,6 +258,7 @@ class Reader(GraphBuilder):
 
     def __init__(self, torch, model, shape: tuple, target: str):
         super().__init__("t_input", shape, shorten(target))
+        self.moves_named_by_kind = True  # a view outside any module (torch.flatten in a forward): "flatten"
         self.torch, self.model, self.target = torch, model, target
         self.names: dict[int, str] = {}  # id(tensor) → its value's name now (an in-place op gives it a new one)
         self.count = 0
@@ -339,8 +340,9 @@ class Reader(GraphBuilder):
     def frozen(self, keys) -> bool:
         return bool(keys) and all(not self.params[k].requires_grad for k in keys if k in self.params)
 
-    def layer(self, op: Op, layer, source: str, out_t, label: str, keys=(), extra_buffers=()) -> bool:
-        """A convcalc layer for `op`, if its formula gives the shape and the counts the model has; else False."""
+    def layer(self, op: Op | None, layer, source: str, out_t, label: str, keys=(), extra_buffers=(), macs: int | None = None) -> bool:
+        """A convcalc layer for `op` (or a module's operations, of `macs` multiply-adds), if its formula gives the shape
+        and the counts the model has; else False."""
         shape = self.shapes[source]
         try:
             cost = analyze_layer(layer, shape)
@@ -352,7 +354,9 @@ class Reader(GraphBuilder):
         counted_buffers = sum(self.buffers[k].numel() for k in list(keys) + list(extra_buffers) if k in self.buffers)
         if tuple(real) != tuple(out_t.shape) or cost.params != counted or cost.buffers != counted_buffers:
             return False
-        if op.flops and cost.macs != op.flops // 2:
+        if macs is None and op.flops:
+            macs = op.flops // 2
+        if macs is not None and cost.macs != macs:
             return False
         name = self.fresh(out_t)
         self.add(layer, label or op.name, source, name, self.frozen(keys))
@@ -417,7 +421,7 @@ class Reader(GraphBuilder):
         for event in events:
             if isinstance(event, tuple):
                 kind, call = event
-                if region is None and kind == "enter" and call.region:
+                if region is None and kind == "enter" and (call.region or self.read_whole(call)):
                     region, totals = call, {"macs": 0, "ops": []}
                 elif region is call and kind == "exit":
                     self.read_region(call, totals)
@@ -458,7 +462,15 @@ class Reader(GraphBuilder):
     def region_fits(self, call) -> bool:
         return bool(call.outputs) and any(is_activation(self.origin, t) for t in call.inputs)
 
+    def read_whole(self, call) -> bool:
+        """A module convcalc has a formula for as a whole (attention, a layer convcalc's export writes): its
+        operations are gathered, as a region's are, and read as one row if the formula's figures are its."""
+        return module_family(call.module) is not None and call.parent is not None and self.region_fits(call)
+
     def read_region(self, call, totals) -> None:
+        """A module read whole: by convcalc's formula where its figures are the module's; else, a region (it multiplies
+        two activations) as one row of PyTorch's own figures, and any other module operation by operation."""
+        ops = totals["ops"]
         source_t = next(t for t in call.inputs if is_activation(self.origin, t))
         source = self.value(source_t)
         if source is None:
@@ -466,11 +478,67 @@ class Reader(GraphBuilder):
         calls = self.chain(call)
         label = calls[-1].path.rsplit(".", 1)[-1]
         self.scope = tuple((c.key, c.path.rsplit(".", 1)[-1], c.kind) for c in calls[:-1])
-        ops = totals["ops"]
         params, buffers = self.learned([t for op in ops for t in tensors_in(op.args, self.torch)])
+        layer = module_formula(call.module, self.shapes[source], self.layout.get(source, "cf"),
+                               self_attention=len({id(t) for t in call.inputs[:3]}) == 1)
+        if type(layer) is tuple:
+            if self.chain_of(layer, calls, source, call.outputs[0], params + buffers, totals["macs"]):
+                return
+        elif layer is not None and self.layer(None, layer, source, call.outputs[0], label, params + buffers, macs=totals["macs"]):
+            return
+        if not call.region:
+            for op in ops:
+                self.op(op)
+            return
         kinds = ", ".join(dict.fromkeys(op.name for op in ops if op.name in PRODUCTS or op.name in SOFTMAX))
         thop = sum(self.thop_count(op) for op in ops)
         self.whole(label, f"{call.kind} ({kinds})", source, call.outputs, params, buffers, totals["macs"], thop)
+
+    def chain_of(self, layers, calls, source: str, out_t, keys, macs: int) -> bool:
+        """A module that is several convcalc layers ((name, layer), …; ("+", name, items) a residual branch), as a
+        block of them, if together their figures are the module's."""
+        def figures(items, shape) -> tuple:
+            params = buffers = total = 0
+            for item in items:
+                if item[0] == "+":
+                    p, b, t, out = figures(item[2], shape)
+                    if out != shape:  # an add needs the branch to keep the shape
+                        raise ValueError(item[1])
+                else:
+                    cost = analyze_layer(item[1], shape)
+                    p, b, t, shape = cost.params, cost.buffers, cost.macs, cost.output_shape
+                params, buffers, total = params + p, buffers + b, total + t
+            return params, buffers, total, shape
+
+        try:
+            params, buffers, total, shape = figures(layers, self.shapes[source])
+        except (ConvcalcError, ValueError):
+            return False
+        layout = self.layout.get(source, "cf") if len(shape) > 1 else "cf"
+        real = (1, *shape[1:], shape[0]) if layout == "cl" else (1, *shape)
+        if (real != tuple(out_t.shape) or params != sum(self.params[k].numel() for k in keys if k in self.params)
+                or buffers != sum(self.buffers[k].numel() for k in keys if k in self.buffers) or total != macs):
+            return False
+        frozen, outer = self.frozen(keys), tuple((c.key, c.path.rsplit(".", 1)[-1], c.kind) for c in calls)
+
+        def emit(items, source: str, scope: tuple) -> str:
+            for item in items:
+                self.scope = scope
+                self.count += 1
+                out = f"t{self.count}"
+                if item[0] == "+":
+                    branch = emit(item[2], source, (*scope, ((scope[-1][0], item[1]), item[1], "Sequential")))
+                    self.scope = scope
+                    self.join("add", [source, branch], out, "add", f"{self.place}: {item[1]} add")
+                else:
+                    self.add(item[1], item[0], source, out, frozen)
+                source = out
+            return source
+
+        last = emit(layers, source, outer)
+        self.names[id(out_t)] = self.last = last
+        self.cover(keys)
+        return True
 
     def thop_count(self, op: Op) -> int:
         """What thop counts of one operation inside a region: a convolution's or a matrix product's multiply-adds
@@ -503,7 +571,7 @@ class Reader(GraphBuilder):
         if handler is not None and handler(op, ins, outs, label):
             return
         if name in VIEWS or name in COPIES or op.func.is_view or torch.Tag.inplace_view in op.func.tags:
-            return self.view(op, ins[0], outs[0])  # before the value is read: a pending move stays pending
+            return self.view(op, ins[0], outs[0], label)  # before the value is read: a pending move stays pending
         first = self.value(ins[0])
         if first is None:
             return
@@ -532,7 +600,7 @@ class Reader(GraphBuilder):
             return self.whole(label, name, first, outs, params, buffers, op.flops // 2, op.flops // 2)
         self.unknown_row(op, first, outs[0], label)
 
-    def view(self, op: Op, t, out_t) -> None:
+    def view(self, op: Op, t, out_t, label: str = "") -> None:
         """A view, permutation or copy: a pending data move, written as a layer when a layer reads it."""
         name = self.names.get(id(t)) or self.value(t)
         real = tuple(out_t.shape)
@@ -550,11 +618,11 @@ class Reader(GraphBuilder):
             perm[a], perm[b] = perm[b], perm[a]
         if perm is not None and sorted(perm) == list(range(len(real))):
             perm = [p % len(real) for p in perm]
-            self.move(name, out, real, transposes=perm != sorted(perm), perm=perm)
+            self.move(name, out, real, transposes=perm != sorted(perm), perm=perm, label=label)
         elif real == tuple(t.shape) and name not in self.real:
             self.same(out, name)
         else:
-            self.move(name, out, real)
+            self.move(name, out, real, label=label)
 
     def merge(self, op: Op, kind: str, ins, out_t, label: str) -> bool:
         names = [self.value(t) for t in ins[:2]]
@@ -563,7 +631,8 @@ class Reader(GraphBuilder):
         try:
             checkpoint = (len(self.body), len(self.scopes))
             out = self.fresh(out_t)
-            self.join(kind, names, out, label or op.name, f"{self.place}: {label or op.name}")
+            label = label or op.name.rstrip("_")  # an in-place add is an add
+            self.join(kind, names, out, label, f"{self.place}: {label}")
         except ConvcalcError:
             del self.body[checkpoint[0]:]
             del self.scopes[checkpoint[1]:]
