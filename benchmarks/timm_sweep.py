@@ -1,8 +1,8 @@
 """Every timm family read as a user reads it, against PyTorch's own figures.
 
 For each family (the architectures of one timm module whose names share a stem), its first architecture is written into a two-line file
-(`timm.create_model(name)`) and read with `convcalc net file.py:build` as the command line does
-(torch.fx's trace where it follows the model whole, else by running it), at timm's declared input.
+(`timm.create_model(name)`) and read with `convcalc net file.py:build` as the command line does (by
+running it), at timm's declared input.
 The oracle is PyTorch itself: parameters and buffers `sum(numel())`, MACs = FlopCounterMode's total
 ÷ 2 over one forward pass (on the meta device, or on the CPU for a model that reads values).
 
