@@ -82,6 +82,62 @@ class Memory:
         self.saved += storage.bytes
         return storage.bytes
 
+    def run(self, taken: Storage, plan: "StoragePlan", out_bytes: int, learns: bool) -> tuple[Storage, int]:
+        """One layer run on the storage `taken`: its output allocated (or written into `taken`), `taken` released, and
+        what autograd keeps. Returns the output's storage and the bytes this layer saves for backward."""
+        input_grad = taken.grad
+        grad = input_grad or learns
+        if plan.allocates:  # allocate and release, written out: this runs for every layer of a million
+            self.live += out_bytes
+            if self.live + plan.transient > self.peak:
+                self.peak = self.live + plan.transient
+            self.outputs += out_bytes
+            after = Storage(out_bytes, 1, grad)
+            taken.holders -= 1
+            if not taken.holders:
+                self.live -= taken.bytes
+        else:
+            after = taken
+            if grad and not input_grad:
+                after.grad = True
+        saved = 0
+        if grad:
+            if plan.keeps_input and not taken.saved:
+                saved += self.keep(taken)
+            if plan.keeps_output and not after.saved:
+                saved += self.keep(after)
+            if plan.extra:
+                self.saved += plan.extra
+                saved += plan.extra
+                if plan.mask:  # in training, dropout's output is a new tensor, which the next layer may keep anew
+                    after.saved = False
+        return after, saved
+
+
+class StoragePlan(NamedTuple):
+    """What running one layer does to storages, worked out once per layer and shape."""
+
+    allocates: bool  # its output is a new storage (not a view, not in place, not dropout's input returned)
+    keeps_input: bool
+    keeps_output: bool
+    extra: int  # bytes it saves beyond its input and output (indices, a copy, a mask, statistics)
+    mask: bool
+    transient: int  # bytes that live only while it runs (max pooling's indices without gradients)
+    moved: int  # inputs, weights and output read or written once (for the time bounds)
+
+
+def storage_plan(rule: Saves, layer, shape: tuple, out: tuple, out_bytes: int, params: int, batch: int, element_bytes: int,
+                 param_element: int) -> StoragePlan:
+    """The StoragePlan of a layer by its kind's rule (`saves`), on `shape` giving `out`."""
+    from math import prod
+
+    indices = prod(out) * batch * INDEX_BYTES if rule.indices else 0
+    extra = indices + (out_bytes if rule.copy else 0) + (out_bytes if rule.mask else 0)
+    if rule.stats:
+        extra += stat_count(layer.kind, rule.stats, shape, batch, layer) * STAT_BYTES
+    moved = prod(shape) * element_bytes + out_bytes + params * param_element
+    return StoragePlan(not (rule.view or rule.in_place or rule.mask), rule.input, rule.output, extra, rule.mask, indices, moved)
+
 
 def stat_count(kind: str, stats: str, shape: tuple[int, ...], batch: int, layer) -> int:
     """How many float32 statistics a normalisation keeps (mean and inverse std: two each)."""

@@ -21,8 +21,7 @@ from .errors import ConvcalcError, SpecError, quote, shorten
 from .formulas import GROUPS, KINDS, MERGE_KINDS, ROW_KINDS, LayerCost, Shape, check_layer, fmt_shape, saves_of
 from .layers import Conv, Layer, Norm
 from .limits import MAX_INT, MAX_ROWS
-from .memory import (INDEX_BYTES, OPTIMIZER_STATES, STAT_BYTES, Device, Memory, Storage, Timing, Training, roofline, stat_count,
-                     training)
+from .memory import OPTIMIZER_STATES, Device, Memory, Storage, Timing, Training, roofline, storage_plan, training
 from .receptive import ReceptiveField, union
 
 DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
@@ -495,22 +494,9 @@ class _Walk:
         memory = prod(out) * self.element_bytes
         if layer.kind == "opaque":
             self.unknown[layer.op] = None
-        found = self.costs[key] = (cost, memory, self.storage_plan(layer, shape, out, memory, cost.params))
+        found = self.costs[key] = (cost, memory, storage_plan(saves_of(layer), layer, shape, out, memory, cost.params, self.batch,
+                                                              self.element_bytes, self.param_element))
         return found
-
-    def storage_plan(self, layer: Layer, shape: Shape, out: Shape, out_bytes: int, params: int) -> tuple:
-        """What running this layer does to storages, worked out once per layer and shape: its rule,
-        whether it allocates, the bytes it saves beyond its input and output, the bytes that live
-        only while it runs, and the bytes it moves (for the time bounds)."""
-        rule = saves_of(layer)
-        indices = prod(out) * self.batch * INDEX_BYTES if rule.indices else 0
-        extra = (indices if rule.indices else 0) + (out_bytes if rule.copy else 0) + (out_bytes if rule.mask else 0)
-        if rule.stats:
-            extra += stat_count(layer.kind, rule.stats, shape, self.batch, layer) * STAT_BYTES
-        allocates = not (rule.view or rule.in_place or rule.mask)
-        transient = indices
-        moved = prod(shape) * self.element_bytes + out_bytes + params * self.param_element
-        return allocates, rule.input, rule.output, extra, rule.mask, transient, moved
 
     def leaf(self, node: LayerNode, name: str, shape: Shape, field: ReceptiveField, depth: int) -> tuple[Shape, ReceptiveField]:
         cost, memory, plan = self.costs.get((id(node.layer), shape)) or self.cost(node, name, shape)
@@ -518,51 +504,26 @@ class _Walk:
         before = field
         if windows is not None:
             field = field.advance(windows, cost.full)
-            for size, jump, twice_start in field.axes:  # strides multiply the jump: stop before the figures run away
-                if not (size <= MAX_INT and jump <= MAX_INT and -MAX_INT <= twice_start <= MAX_INT) or (
-                        type(jump) is not int and max(jump.denominator, size.denominator, twice_start.denominator) > MAX_INT):
-                    raise SpecError(Note("{value}: receptive field: its figures would pass 2^53 (jump {jump}), got layer {name}", value=node.where or node.layer.kind, jump=jump, name=shorten(name)))
+            runaway = field.runaway(MAX_INT)  # strides multiply the jump: stop before the figures run away
+            if runaway is not None:
+                raise SpecError(Note("{value}: receptive field: its figures would pass 2^53 (jump {jump}), got layer {name}",
+                                     value=node.where or node.layer.kind, jump=runaway.jump, name=shorten(name)))
         elif cost.full and not field.full:
             field = field.advance(None, True)
         out = cost.output_shape
         macs = cost.macs * self.batch
-        allocates, keeps_input, keeps_output, extra, mask, transient, moved = plan
-        # the storages (memory.py): allocate the output (or not), free the input after its last use, count what autograd keeps
-        held, taken = self.held, self.value
+        # the storages (memory.py): the output allocated (or not), the input freed after its last use, what autograd keeps
         learns = cost.params > 0
         if self.frozen and learns:
             self.frozen_params += cost.params
             learns = False
-        input_grad = taken.grad
-        grad = input_grad or learns
-        if allocates:  # held.allocate and held.release, written out: this runs for every layer
-            held.live += memory
-            if held.live + transient > held.peak:
-                held.peak = held.live + transient
-            held.outputs += memory
-            self.value = after = Storage(memory, 1, grad)
-            taken.holders -= 1
-            if not taken.holders:
-                held.live -= taken.bytes
-        else:
-            after = taken
-            if grad and not input_grad:
-                after.grad = True
-        saved = 0
-        if grad:
-            if keeps_input and not taken.saved:
-                saved += held.keep(taken)
-            if keeps_output and not after.saved:
-                saved += held.keep(after)
-            if extra:
-                held.saved += extra
-                saved += extra
-                if mask:  # in training, dropout's output is a new tensor, which the next layer may keep anew
-                    after.saved = False
+        input_grad = self.value.grad
+        self.value, saved = self.held.run(self.value, plan, memory, learns)
         # the gradient of the weights costs a forward pass's MACs, and so does the input's (if it needs one)
         backward = macs * (learns + input_grad) if macs else 0
         if backward:
-            held.backward_macs += backward
+            self.held.backward_macs += backward
+        moved = plan.moved
         timing = None if self.device is None else self.timed(macs, moved)
         if field is not self.covered[0] or out is not self.covered[1]:  # an activation keeps the field and shape
             self.covered = (field, out, field.covers(out[1:], self.input_spatial))
@@ -588,7 +549,7 @@ class _Walk:
             self.warnings += [Note("{layer}: {warning}", layer=name, warning=w) for w in warnings]
         self.sink.leaf(row)
         if self.live_to is not None:
-            self.live_to(held.live, held.peak)
+            self.live_to(self.held.live, self.held.peak)
         return out, field
 
     def timed(self, macs: int, moved: int) -> Timing:

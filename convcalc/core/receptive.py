@@ -121,6 +121,15 @@ class ReceptiveField(NamedTuple):
             exact = exact and w.exact
         return ReceptiveField(tuple(axes), full or self.full, exact)  # once every input reaches it, every input still does
 
+    def runaway(self, limit: int) -> "AxisField | None":
+        """The first axis whose size, jump or start (or, for fractions, a denominator) passes `limit`, if any."""
+        for axis in self.axes:
+            size, jump, twice_start = axis
+            if not (size <= limit and jump <= limit and -limit <= twice_start <= limit) or (
+                    type(jump) is not int and max(jump.denominator, size.denominator, twice_start.denominator) > limit):
+                return axis
+        return None
+
     def spans(self, in_sizes: tuple[int, ...]) -> bool:
         """The course's question, "does one unit see the whole image?": the field's size is at
         least the input's along every axis (covers() asks it of every unit, corners included)."""
