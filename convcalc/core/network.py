@@ -538,7 +538,9 @@ class _Walk:
                                saved, backward, moved, 0.0 if timing is None else timing.seconds, timing, macs))
         if self.count is not None:
             row = row._replace(counted=self.count(row))
-        self.counted += row.counted
+            self.counted += row.counted
+        else:
+            self.counted += macs
         self.connections += cost.connections
         self.params += cost.params
         self.buffers += cost.buffers
