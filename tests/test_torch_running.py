@@ -256,8 +256,8 @@ def test_hugging_face_vision_models_built_from_a_config(name, tmp_path):
     assert not report.unknown_ops
 
 
-# models whose trace fx maps wrongly (a refused broadcast, unfolded windows, a buffer registered by the forward, silently
-# short MACs): read as the command line reads them, the run's figures are kept
+# models with a broadcast add (GC blocks), unfolded windows, a buffer registered by the forward: read as the
+# command line reads them
 def model_file(tmp_path, expression: str) -> str:
     """A two-line model file, as a user writes one: `build()` returns `expression`; its target."""
     module = tmp_path / "model_file.py"
@@ -266,7 +266,7 @@ def model_file(tmp_path, expression: str) -> str:
 
 
 @pytest.mark.parametrize("name", ["gcresnet33ts", "halonet26t", "convit_tiny", "edgenext_xx_small", "visformer_tiny"])
-def test_where_the_trace_disagrees_the_run_is_kept(name, tmp_path):
+def test_broadcasts_windows_and_buffers_made_by_the_forward(name, tmp_path):
     timm = pytest.importorskip("timm")
     network = read_model(model_file(tmp_path, f"timm.create_model({name!r}, pretrained=False)"), None)
     report, model = analyze(network), on_meta(lambda: timm.create_model(name, pretrained=False))
@@ -288,3 +288,53 @@ def test_x_mean_is_read_as_a_mean_which_fvcore_does_not_count():
     analysis.unsupported_ops_warnings(False)
     analysis.uncalled_modules_warnings(False)
     assert sum(count("fvcore", row, 1) for row in report.leaves) == analysis.total()
+
+
+@pytest.mark.parametrize("name, module_class, kind", [
+    ("vit_b_16", "MultiheadAttention", "attention"),
+    ("swin_t", "ShiftedWindowAttention", "attention"),
+    ("swin_t", "PatchMerging", "space_to_depth"),
+    ("swin_v2_t", "ShiftedWindowAttentionV2", "attention"),
+    ("maxvit_t", "RelativePositionalMultiHeadAttention", "attention"),
+])
+def test_modules_with_a_formula_are_read_whole(name, module_class, kind):
+    """Attention (and Swin's patch merging) as convcalc's formula: one row of that kind per module of that class,
+    counted in the model, and the totals still PyTorch's counter's."""
+    shape = (3, 256, 256) if name == "swin_v2_t" else (3, 224, 224)
+    network = read_model(f"torchvision.models:{name}", shape)
+    report, model = analyze(network), on_meta(lambda: getattr(torchvision.models, name)())
+    modules = sum(type(m).__name__ == module_class for m in model.modules())
+    assert modules and sum(r.kind == kind for r in report.leaves) == modules
+    theirs = counter_figures(model, shape)
+    assert (report.params, report.buffers, report.macs) == (theirs["params"], theirs["buffers"], theirs["macs"])
+
+
+def test_a_module_whose_formula_does_not_fit_is_read_operation_by_operation(tmp_path):
+    """nn.MultiheadAttention with batch_first=False holds its sequence first: no convcalc formula there. It is read as
+    PyTorch runs it (a row of its own figures), and the totals are PyTorch's."""
+    module = tmp_path / "sequence_first.py"
+    module.write_text(textwrap.dedent("""
+        import torch
+
+
+        class Net(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.attention = torch.nn.MultiheadAttention(32, 4)
+
+            def forward(self, x):
+                return self.attention(x, x, x)[0]
+    """))
+    network = read_model(f"{module}:Net", (7, 32))
+    report = analyze(network)
+    kinds = [r.kind for r in report.leaves]
+    assert "attention" not in kinds
+    import sys
+
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import sequence_first
+    finally:
+        sys.path.remove(str(tmp_path))
+    theirs = counter_figures(on_meta(sequence_first.Net), (7, 32))
+    assert (report.params, report.macs) == (theirs["params"], theirs["macs"])
