@@ -212,7 +212,8 @@ class Row(NamedTuple):
 
 
 _new_tuple = tuple.__new__
-assert len(Row._fields) == 24  # the order leaf() builds a Row in
+assert len(Row._fields) == 24  # the order leaf() builds a Row in, positionally (the one place: a Row per layer, a million
+# rows); blocks and merges name their fields
 
 
 class Report(NamedTuple):
@@ -636,9 +637,10 @@ class _Walk:
         self.leaves += 1
         if notes:
             self.warnings += [Note("{layer}: {warning}", layer=op_name, warning=w) for w in notes]
-        row = Row(op_name, node.op, depth + (not bare), shape, out, 0, 0, 0, memory, out_field, field,
-                  out_field.covers(out[1:], self.input_spatial), True, tuple(notes), None, None, tuple(s for s, _, _ in results), 0,
-                  saved, 0, moved, 0.0 if timing is None else timing.seconds, timing)
+        row = Row(op_name, node.op, depth + (not bare), shape, out, params=0, buffers=0, macs=0, memory_bytes=memory,
+                  field=out_field, input_field=field, covers=out_field.covers(out[1:], self.input_spatial), leaf=True,
+                  warnings=tuple(notes), parts=tuple(s for s, _, _ in results), saved_bytes=saved, bytes_moved=moved,
+                  time_s=0.0 if timing is None else timing.seconds, timing=timing)
         if self.count is not None:
             row = row._replace(counted=self.count(row))
         self.counted += row.counted
