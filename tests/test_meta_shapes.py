@@ -19,7 +19,7 @@ def pytorch_meta(func, args):
     """PyTorch's answer on the meta device: the output(s), or None where it raises."""
     try:
         return func(*args)
-    except (RuntimeError, ValueError, IndexError):
+    except (RuntimeError, ValueError, IndexError, ZeroDivisionError):
         return None
 
 
@@ -36,24 +36,27 @@ def same_tensors(ours, theirs) -> None:
        per_group_out=st.integers(1, 3), data=st.data(), transposed=st.booleans(), wrong_channels=st.booleans())
 def test_convolution_matches_pytorch(spatial, batch, groups, per_group_in, per_group_out, data, transposed, wrong_channels):
     axis = st.lists(st.integers(1, 4), min_size=spatial, max_size=spatial)
+    hostile = st.lists(st.integers(-1, 4), min_size=spatial, max_size=spatial)  # a stride or dilation of 0 or −1 too
     sizes = data.draw(st.lists(st.integers(1, 12), min_size=spatial, max_size=spatial))
-    kernel, stride, dilation = data.draw(axis), data.draw(axis), data.draw(axis)
-    padding = data.draw(st.lists(st.integers(0, 3), min_size=spatial, max_size=spatial))
+    kernel, stride, dilation = data.draw(axis), data.draw(hostile), data.draw(hostile)
+    padding = data.draw(st.lists(st.integers(-1, 3), min_size=spatial, max_size=spatial))
     output_padding = data.draw(st.lists(st.integers(0, 2), min_size=spatial, max_size=spatial))
     channels_in = groups * per_group_in + (1 if wrong_channels else 0)
+    dtype = data.draw(st.sampled_from([torch.float32, torch.float64]))
     if transposed:
-        weight = torch.empty(groups * per_group_in, per_group_out, *kernel, device="meta")
+        weight = torch.empty(groups * per_group_in, per_group_out, *kernel, device="meta", dtype=dtype)
     else:
-        weight = torch.empty(groups * per_group_out, per_group_in, *kernel, device="meta")
-    bias = torch.empty(weight.shape[1] * groups if transposed else weight.shape[0], device="meta") if data.draw(st.booleans()) else None
-    x = torch.empty(batch, channels_in, *sizes, device="meta")
+        weight = torch.empty(groups * per_group_out, per_group_in, *kernel, device="meta", dtype=dtype)
+    bias = (torch.empty(weight.shape[1] * groups if transposed else weight.shape[0], device="meta", dtype=dtype)
+            if data.draw(st.booleans()) else None)
+    x = torch.empty(batch, channels_in, *sizes, device="meta", dtype=dtype if data.draw(st.booleans()) else torch.float32)
     args = (x, weight, bias, stride, padding, dilation, transposed, output_padding if transposed else [0] * spatial, groups)
     ours, theirs = shortcut(torch, aten.convolution.default, args, {}), pytorch_meta(aten.convolution.default, args)
     if theirs is None:
         assert ours is None
     elif ours is not None:
         same_tensors(ours, theirs)
-    if not transposed and not wrong_channels and all(
+    if not transposed and not wrong_channels and x.dtype == weight.dtype and min(stride + dilation) >= 1 and min(padding) >= 0 and all(
             (m + 2 * p - d * (k - 1) - 1) // s + 1 >= 1 for m, k, s, p, d in zip(sizes, kernel, stride, padding, dilation)):
         assert ours is not None  # a well-formed convolution is always answered here: ⌊(M + 2P − D(K − 1) − 1)/S⌋ + 1
         assert list(ours.shape[2:]) == [(m + 2 * p - d * (k - 1) - 1) // s + 1

@@ -29,8 +29,9 @@ def convolution(torch, x, weight, bias, stride, padding, dilation, transposed, o
     """aten.convolution: the meta kernel's contiguous output of ⌊(M + 2P − D(K − 1) − 1)/S⌋ + 1 per axis
     ((M − 1)S − 2P + D(K − 1) + output_padding + 1 when transposed)."""
     spatial = x.dim() - 2
-    if (spatial < 1 or weight.dim() != x.dim() or weight.device.type != "meta" or groups < 1
-            or not all(len(v) == spatial for v in (stride, padding, dilation))):
+    if (spatial < 1 or weight.dim() != x.dim() or weight.device.type != "meta" or groups < 1 or weight.dtype != x.dtype
+            or not all(len(v) == spatial for v in (stride, padding, dilation))
+            or min(stride) < 1 or min(dilation) < 1 or min(padding) < 0):
         return None
     sizes, kernel = x.shape[2:], weight.shape[2:]
     if transposed:
@@ -44,7 +45,7 @@ def convolution(torch, x, weight, bias, stride, padding, dilation, transposed, o
             return None
         channels = weight.shape[0]
         out = [(m + 2 * p - d * (k - 1) - 1) // s + 1 for m, k, s, p, d in zip(sizes, kernel, stride, padding, dilation)]
-    if min(out) < 1 or min(sizes) < 1 or (bias is not None and bias.shape != (channels,)):
+    if min(out) < 1 or min(sizes) < 1 or (bias is not None and (bias.shape != (channels,) or bias.dtype != x.dtype)):
         return None
     return x.new_empty((x.shape[0], channels, *out))
 
@@ -57,7 +58,8 @@ def batch_norm(torch, x, weight, bias, running_mean, running_var, *rest):
     channels = x.shape[1] if x.dim() > 1 else 0
     stats = (weight, bias, running_mean, running_var)
     if (training or x.dtype not in (torch.float32, torch.float64) or running_mean is None or running_var is None
-            or any(t is not None and (tuple(t.shape) != (channels,) or t.device.type != "meta") for t in stats)):
+            or any(t is not None and (tuple(t.shape) != (channels,) or t.device.type != "meta" or t.dtype != x.dtype)
+                   for t in stats)):
         return None
     out = torch.empty_strided(x.shape, x.stride(), dtype=x.dtype, device="meta")
     return out, x.new_empty((channels,)), x.new_empty((channels,))
