@@ -73,9 +73,14 @@ def test_no_handler_catches_more_than_exceptions():
 
 
 def test_renderers_and_explanations_do_not_count():
-    """A row arrives with its figures worked out (its count under the chosen rule, its time bound): the writers and the
-    explanations never call the counting rules or the roofline themselves."""
+    """A row arrives with its figures worked out (its count under the chosen rule, its time bound), and `layer` hands its
+    renderers the layer's figures (core.figures.layer_figures): the writers never call the counting rules, the figures'
+    functions or the roofline themselves (the rules' names, RULES, they may read), nor do the explanations count."""
     computing = ("convcalc.core.counting.count", "convcalc.core.memory.roofline")
     callers = sorted(str(p.relative_to(PACKAGE)) for folder in ("render", "teach") for p in files(folder)
                      if any(m in computing for m in imports_of(p)))
     assert not callers
+    figures = sorted(f"{p.relative_to(PACKAGE)}: {m}" for p in files("render") for m in imports_of(p)
+                     if m.startswith(("convcalc.core.counting.", "convcalc.core.figures.")) and m != "convcalc.core.counting.RULES"
+                     and m != "convcalc.core.figures.LayerFigures")
+    assert not figures

@@ -216,12 +216,15 @@ def emit_layer(report, fmt: "Format", parts: tuple[str, ...] | None, drawing: li
                notes: list = ()) -> None:
     from ..render import report as render
 
+    from ..core.figures import layer_figures
+
     show_steps = parts is not None
     steps = render.explanation(report, report.leaves, parts) if show_steps else []
+    figures = layer_figures(report.leaves[0], report.settings.batch)
     if fmt is Format.json:
         import json
 
-        data = render.single_dict(report)
+        data = render.single_dict(report, figures)
         if show_steps:
             data["explanation"] = steps
         if drawing:
@@ -243,7 +246,7 @@ def emit_layer(report, fmt: "Format", parts: tuple[str, ...] | None, drawing: li
         write_lines([say(note) for note in notes] + steps + list(drawing))
         return
     out = console()
-    out.print(render.layer_table(report, backward))
+    out.print(render.layer_table(report, figures, backward))
     out.print(render.short_convention(report), markup=False, highlight=False)
     write_lines([say(note) for note in notes] + steps, fit_width())
     print_drawing(out, drawing)

@@ -411,10 +411,8 @@ class Counted:
         pass
 
     def leaf(self, row) -> None:
-        if self.rule == "mul-add":  # the two parts apart, for the footer
+        self.total += row.counted  # the walk's, under the settings' rule
+        if self.rule == "mul-add":  # its two parts apart, for the footer
             multiplications, additions = mul_add(row, self.batch)
             self.multiplications += multiplications
             self.additions += additions
-            self.total += multiplications + additions
-            return
-        self.total += row.counted  # the walk's, under the settings' rule

@@ -8,6 +8,10 @@ have fully connected, and the matrices im2col turns a convolution into.
                         (the notes' LeNet-5 C1: (32·32 + 1)·(28·28)·6 = 4,821,600)
     im2col              per group, columns (C_i/g·∏K) × ∏L_out and weights (C_o/g) × (C_i/g·∏K), whose
                         product is the output: MACs = g·(C_o/g)·(C_i/g·∏K)·∏L_out
+    course counts       multiplications and additions apart, pooling's comparisons, additions and divisions
+                        (counting.course_counts)
+
+`layer_figures` gathers them for `convcalc layer`, whose table and JSON only write them.
 """
 
 from __future__ import annotations
@@ -58,3 +62,20 @@ def im2col(row) -> Im2col | None:
     groups = row.layer.groups
     patch = shape[1] * prod(shape[2:])
     return Im2col(groups, (patch, prod(row.output_shape[1:])), (row.output_shape[0] // groups, patch))
+
+
+class LayerFigures(NamedTuple):
+    """What `convcalc layer` shows of one layer beyond its row: each figure above (None where it does not apply)."""
+
+    weight_shape: tuple[int, ...] | None
+    macs_per_output: int | None
+    fully_connected_params: int
+    im2col: Im2col | None
+    counts: dict  # multiplications, additions, comparisons, divisions (the batch included)
+
+
+def layer_figures(row, batch: int = 1) -> LayerFigures:
+    from .counting import course_counts
+
+    return LayerFigures(weight_shape(row), macs_per_output(row, batch), fully_connected_params(row), im2col(row),
+                        course_counts(row, batch))

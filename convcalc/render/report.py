@@ -12,6 +12,8 @@ from ..core.network import Report, Row, Sink
 if TYPE_CHECKING:
     from fractions import Fraction
 
+    from ..core.figures import LayerFigures
+
 # what joins the line of the layer before it ("conv + relu"); an identity keeps its own line: it is a path of its
 # own (a shortcut, a detection head's output), not part of the layer it follows
 ELEMENTWISE = {kind for kind, entry in KINDS.items() if entry.cost is elementwise} - {"identity"}
@@ -147,21 +149,18 @@ def by_op_markdown(groups: dict, report: Report) -> str:
 SCHEMA_VERSION = 2
 
 
-def single_dict(report: Report) -> dict:
-    """The `convcalc layer` JSON contract."""
-    from ..core.counting import course_counts
-    from ..core.figures import fully_connected_params, im2col, macs_per_output, weight_shape
-
+def single_dict(report: Report, figures: "LayerFigures") -> dict:
+    """The `convcalc layer` JSON contract: the report's one row and its figures (core.figures.layer_figures)."""
     row = report.leaves[0]
     fpm = report.settings.flops_per_mac
-    weights, columns = weight_shape(row), im2col(row)
+    weights, columns = figures.weight_shape, figures.im2col
     return {
         "schema_version": SCHEMA_VERSION, "type": row.kind, "input_shape": list(row.input_shape), "output_shape": list(row.output_shape),
-        "weight_shape": list(weights) if weights is not None else None, "macs_per_output": macs_per_output(row, report.settings.batch),
-        "fully_connected_params": fully_connected_params(row),
+        "weight_shape": list(weights) if weights is not None else None, "macs_per_output": figures.macs_per_output,
+        "fully_connected_params": figures.fully_connected_params,
         "im2col": {"groups": columns.groups, "columns": list(columns.columns), "weights": list(columns.weights)} if columns else None,
         "params": row.params, "buffers": row.buffers, "macs": row.macs, "flops": row.macs * fpm,
-        **course_counts(row, report.settings.batch), "connections": row.connections,
+        **figures.counts, "connections": row.connections,
         "saved_bytes": row.saved_bytes, "backward_macs": row.backward_macs, "local_window": local(row),
         "receptive_field": {**field_dict(row), "covers_input": row.covers, "spans_input": row.field.spans(report.input_shape[1:])},
         "warnings": list(row.warnings),
@@ -804,10 +803,8 @@ def warning_lines(report: Report, every: bool = False, most: int = 8) -> list[st
     return lines
 
 
-def layer_table(report: Report, backward: bool = False):
+def layer_table(report: Report, figures: "LayerFigures", backward: bool = False):
     from rich.table import Table
-
-    from ..core.figures import macs_per_output, weight_shape
     from rich.text import Text
 
     row = report.leaves[0]
@@ -820,18 +817,16 @@ def layer_table(report: Report, backward: bool = False):
     batched = (lambda shape: fmt_shape((batch, *shape))) if batch > 1 else fmt_shape  # N×C×H×W once there is a batch
     table.add_row(_("input shape"), batched(row.input_shape))
     table.add_row(_("output shape"), batched(row.output_shape))
-    weights = weight_shape(row)
+    weights = figures.weight_shape
     if weights is not None:
         table.add_row(_("weight shape"), fmt_shape(weights))
     table.add_row(_("parameters"), figure(row.params) + (_(" (+ {count} buffers)").format(count=figure(row.buffers)) if row.buffers else ""))
     table.add_row(_("MACs"), figure(row.macs))
-    per = macs_per_output(row, batch)
+    per = figures.macs_per_output
     if per is not None:
         table.add_row(_("MACs per output value"), figure(per))
     table.add_row(_("FLOPs"), figure(row.macs * fpm))
-    from ..core.counting import course_counts
-
-    counts = course_counts(row, batch)
+    counts = figures.counts
     if counts["multiplications"]:
         table.add_row(_("multiplications + additions"), f"{figure(counts['multiplications'])} + {figure(counts['additions'])}")
     elif counts["comparisons"]:
