@@ -269,10 +269,12 @@ class Reader(GraphBuilder):
         self.last = "t_input"
 
     # --- values ----------------------------------------------------------------
-    def fresh(self, t) -> str:
+    def fresh(self, t=None) -> str:
+        """A new value name, the name of tensor `t` from now on if one is given."""
         self.count += 1
         name = f"t{self.count}"
-        self.names[id(t)] = name
+        if t is not None:
+            self.names[id(t)] = name
         return name
 
     def value(self, t) -> str | None:
@@ -343,16 +345,11 @@ class Reader(GraphBuilder):
     def layer(self, op: Op | None, layer, source: str, out_t, label: str, keys=(), extra_buffers=(), macs: int | None = None) -> bool:
         """A convcalc layer for `op` (or a module's operations, of `macs` multiply-adds), if its formula gives the shape
         and the counts the model has; else False."""
-        shape = self.shapes[source]
         try:
-            cost = analyze_layer(layer, shape)
+            cost = analyze_layer(layer, self.shapes[source])
         except ConvcalcError:
             return False
-        layout = self.layout.get(source, "cf") if len(cost.output_shape) > 1 else "cf"
-        real = (1, *cost.output_shape[1:], cost.output_shape[0]) if layout == "cl" else (1, *cost.output_shape)
-        counted = sum(self.params[k].numel() for k in keys if k in self.params)
-        counted_buffers = sum(self.buffers[k].numel() for k in list(keys) + list(extra_buffers) if k in self.buffers)
-        if tuple(real) != tuple(out_t.shape) or cost.params != counted or cost.buffers != counted_buffers:
+        if not self.fits(source, cost.output_shape, cost.params, cost.buffers, out_t, keys, extra_buffers):
             return False
         if macs is None and op.flops:
             macs = op.flops // 2
@@ -364,6 +361,14 @@ class Reader(GraphBuilder):
         self.cover(extra_buffers)
         self.last = name
         return True
+
+    def fits(self, source: str, shape: tuple, params: int, buffers: int, out_t, keys, extra_buffers=()) -> bool:
+        """Whether a formula's output `shape` (in the source's layout), parameters and buffers are the model's: `out_t`'s
+        shape, and the numels of the parameters and buffers `keys` (and `extra_buffers`) name."""
+        layout = self.layout.get(source, "cf") if len(shape) > 1 else "cf"
+        real = (1, *shape[1:], shape[0]) if layout == "cl" else (1, *shape)
+        return (real == tuple(out_t.shape) and params == sum(self.params[k].numel() for k in keys if k in self.params)
+                and buffers == sum(self.buffers[k].numel() for k in list(keys) + list(extra_buffers) if k in self.buffers))
 
     def whole(self, label: str, op_name, source: str, outs: list, keys_params, keys_buffers, macs: int, thop: int = 0) -> None:
         """A row read whole: the model's own output shape, parameters, buffers and MACs."""
@@ -514,18 +519,14 @@ class Reader(GraphBuilder):
             params, buffers, total, shape = figures(layers, self.shapes[source])
         except (ConvcalcError, ValueError):
             return False
-        layout = self.layout.get(source, "cf") if len(shape) > 1 else "cf"
-        real = (1, *shape[1:], shape[0]) if layout == "cl" else (1, *shape)
-        if (real != tuple(out_t.shape) or params != sum(self.params[k].numel() for k in keys if k in self.params)
-                or buffers != sum(self.buffers[k].numel() for k in keys if k in self.buffers) or total != macs):
+        if total != macs or not self.fits(source, shape, params, buffers, out_t, keys):
             return False
         frozen, outer = self.frozen(keys), tuple((c.key, c.path.rsplit(".", 1)[-1], c.kind) for c in calls)
 
         def emit(items, source: str, scope: tuple) -> str:
             for item in items:
                 self.scope = scope
-                self.count += 1
-                out = f"t{self.count}"
+                out = self.fresh()
                 if item[0] == "+":
                     branch = emit(item[2], source, (*scope, ((scope[-1][0], item[1]), item[1], "Sequential")))
                     self.scope = scope
