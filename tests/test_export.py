@@ -209,9 +209,10 @@ def yaml_string(text: str) -> str:
 def hostile_network(names: list[str], title: str):
     """Layers named `names`, each followed by a block named after it where a block may be (an identifier),
     in a network named `title`."""
-    from convcalc.formats.spec import loads
+    from convcalc.formats.spec import KIND_ALIASES, KINDS, MERGES, loads
 
-    kinds = {name: name if name.isidentifier() and name not in ("conv", "relu") else f"b{i}" for i, name in enumerate(names)}
+    taken = set(KINDS) | set(MERGES) | set(KIND_ALIASES)  # a block cannot take a layer kind's name (`fc`, `conv`)
+    kinds = {name: name if name.isidentifier() and name not in taken else f"b{i}" for i, name in enumerate(names)}
     blocks = "".join(f"  {yaml_string(kind)}:\n    layers: [conv: {{c: 4, k: 1}}]\n" for kind in dict.fromkeys(kinds.values()))
     layers = "".join(f"  - {{name: {yaml_string(name)}, conv: {{c: 4, k: 1}}}}\n  - {{name: {yaml_string(name)}, {yaml_string(kinds[name])}: null}}\n"
                      for name in names)
