@@ -15,9 +15,9 @@ from ..core.layers import LRN, Attention, ClassToken, Conv, Elementwise, Linear,
 # torch.nn's classes read whole, by family
 TORCH_NN = {"MultiheadAttention": "attention", "LocalResponseNorm": "lrn", "PixelUnshuffle": "unshuffle"}
 # classes outside torch.nn, recognised by name and attributes: convcalc's own export helpers, torchvision's and
-# timm's attention and torchvision's Swin patch merging
+# timm's attention, torchvision's Swin patch merging and MaxViT's partition-attention layer
 FAMILIES = {"Subsample": "subsample", "PartialConv": "table", "ShiftedWindowAttention": "swin", "ShiftedWindowAttentionV2": "swin",
-            "RelativePositionalMultiHeadAttention": "maxvit", "SelfAttention": "written_attention", "TimmAttention": "timm_attention",
+            "SelfAttention": "written_attention", "TimmAttention": "timm_attention",
             "SpaceToDepth": "unshuffle", "ClassToken": "class_token", "PositionEmbedding": "position_embedding",
             "PatchMerging": "patch_merging", "PatchMergingV2": "patch_merging", "PartitionAttentionLayer": "maxvit_layer"}
 
@@ -133,8 +133,8 @@ def maxvit_layer(m, cf):
     windows of p×p positions (or, partitioned as a grid, windows spaced p apart), then x + MLP(norm(x))."""
     attention = [x for x in m.attn_layer if type(x).__name__ != "Dropout"]
     mlp = [x for x in m.mlp_layer if type(x).__name__ != "Dropout"]
-    if [type(x).__name__ for x in attention[1:]] != ["RelativePositionalMultiHeadAttention"] or len(mlp) != 4:
-        return None
+    if [module_layer_name(x) for x in attention[1:]] != ["RelativePositionalMultiHeadAttention"] or len(mlp) != 4:
+        return None  # (its attention is recognised with its attributes, KNOWN's)
     if not all(type(x).__name__ == "LayerNorm" for x in (attention[0], mlp[0])) or type(mlp[2]).__name__ not in ACTIVATIONS:
         return None
     attend = maxvit_attention(attention[1], cf, (m.p, m.partition_type == "grid"))
